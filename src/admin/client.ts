@@ -1,0 +1,200 @@
+import { RpcClient, type CallOptions, type ProcedureSpec, type RpcClientOptions } from '../rpc/client.js';
+import { unixDialer, type Dialer } from '../rpc/transport.js';
+import { DaemonShutdownFlags } from './constants.js';
+import {
+  clientInfoFromParams,
+  clientLimitsChangeToParams,
+  clientLimitsFromParams,
+  threadpoolChangeToParams,
+  threadpoolFromParams,
+  type ClientInfo,
+  type ClientLimits,
+  type ClientLimitsChange,
+  type ThreadpoolChange,
+  type ThreadpoolParams,
+} from './params.js';
+import { adminProcedures as P } from './procedures.js';
+import type { ClientRef, ServerRef } from './types.js';
+import { resolveAdminUri } from './uri.js';
+
+/** libvirt's version as a number (major·1,000,000 + minor·1,000 + micro) and as text. */
+export interface LibVersion {
+  number: number;
+  text: string;
+}
+
+/** Logging outputs as the daemon reports them. */
+export interface LoggingOutputs {
+  /** Outputs joined by single spaces (libvirt's own syntax). */
+  outputs: string;
+  count: number;
+}
+
+/** Logging filters as the daemon reports them; `filters` is null when there are none. */
+export interface LoggingFilters {
+  filters: string | null;
+  count: number;
+}
+
+export interface AdminConnectOptions extends RpcClientOptions {
+  /** Milliseconds allowed for opening the socket. */
+  connectTimeoutMs?: number;
+  /** Environment used to resolve session socket paths. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Turn libvirt's version number into "major.minor.micro". */
+export function formatLibVersion(n: number): string {
+  return `${Math.floor(n / 1_000_000)}.${Math.floor(n / 1000) % 1000}.${n % 1000}`;
+}
+
+/**
+ * A typed client of libvirt's admin API over one connection: one method per admin procedure, in the order of
+ * admin_protocol.x. Calls may run concurrently; each has a timeout and can be aborted.
+ */
+export class AdminClient {
+  private constructor(readonly rpc: RpcClient) {}
+
+  /** Open a connection with a dialer and send CONNECT_OPEN, as virt-admin does first. */
+  static async open(dial: Dialer, options: AdminConnectOptions = {}): Promise<AdminClient> {
+    const socket = await dial();
+    const client = new AdminClient(new RpcClient(socket, options));
+    try {
+      await client.rpc.call(P.connectOpen, { flags: 0 });
+    } catch (err) {
+      client.rpc.destroy();
+      throw err;
+    }
+    return client;
+  }
+
+  /** Open a connection to the daemon an admin URI names (`libvirtd:///system`, `virtqemud:///session`, ...). */
+  static connect(uri: string, options: AdminConnectOptions = {}): Promise<AdminClient> {
+    const endpoint = resolveAdminUri(uri, options.env);
+    return AdminClient.open(unixDialer(endpoint.socketPath, options.connectTimeoutMs), options);
+  }
+
+  /** True once the connection has ended. */
+  get closed(): boolean {
+    return this.rpc.closed;
+  }
+
+  /** Make a raw call of any procedure of the table. */
+  call<A, R>(spec: ProcedureSpec<A, R>, args: A, options?: CallOptions): Promise<R> {
+    return this.rpc.call(spec, args, options);
+  }
+
+  /** CONNECT_CLOSE, then close the socket; never throws and never waits longer than `timeoutMs`. */
+  async close(timeoutMs = 2000): Promise<void> {
+    if (this.rpc.closed) return;
+    try {
+      await this.rpc.call(P.connectClose, undefined, { timeoutMs });
+    } catch {
+      // The daemon may drop us first; closing is best effort.
+    }
+    this.rpc.destroy();
+  }
+
+  /** CONNECT_GET_LIB_VERSION: the daemon's libvirt version. */
+  async getLibVersion(options?: CallOptions): Promise<LibVersion> {
+    const { libVer } = await this.rpc.call(P.connectGetLibVersion, undefined, options);
+    const n = Number(libVer);
+    return { number: n, text: formatLibVersion(n) };
+  }
+
+  /** CONNECT_LIST_SERVERS: the daemon's servers, in its order (virt-admin numbers them from 0). */
+  async listServers(options?: CallOptions): Promise<ServerRef[]> {
+    const { servers } = await this.rpc.call(P.connectListServers, { needResults: true, flags: 0 }, options);
+    return servers;
+  }
+
+  /** CONNECT_LOOKUP_SERVER: fails with "Server not found" for an unknown name. */
+  async lookupServer(name: string, options?: CallOptions): Promise<ServerRef> {
+    const { server } = await this.rpc.call(P.connectLookupServer, { name, flags: 0 }, options);
+    return server;
+  }
+
+  /** SERVER_GET_THREADPOOL_PARAMETERS. */
+  async getThreadpool(server: string, options?: CallOptions): Promise<ThreadpoolParams> {
+    const { params } = await this.rpc.call(P.serverGetThreadpoolParameters, { server: { name: server }, flags: 0 }, options);
+    return threadpoolFromParams(params);
+  }
+
+  /** SERVER_SET_THREADPOOL_PARAMETERS with the given fields only. */
+  async setThreadpool(server: string, change: ThreadpoolChange, options?: CallOptions): Promise<void> {
+    const params = threadpoolChangeToParams(change);
+    await this.rpc.call(P.serverSetThreadpoolParameters, { server: { name: server }, params, flags: 0 }, options);
+  }
+
+  /** SERVER_LIST_CLIENTS: connected clients in connection order. */
+  async listClients(server: string, options?: CallOptions): Promise<ClientRef[]> {
+    const { clients } = await this.rpc.call(P.serverListClients, { server: { name: server }, needResults: true, flags: 0 }, options);
+    return clients;
+  }
+
+  /** SERVER_LOOKUP_CLIENT: fails with "Client not found" for an unknown id. */
+  async lookupClient(server: string, id: bigint, options?: CallOptions): Promise<ClientRef> {
+    const { client } = await this.rpc.call(P.serverLookupClient, { server: { name: server }, id, flags: 0 }, options);
+    return client;
+  }
+
+  /** CLIENT_GET_INFO: the identity of a client (the daemon reads only its server and id). */
+  async getClientInfo(client: ClientRef, options?: CallOptions): Promise<ClientInfo> {
+    const { params } = await this.rpc.call(P.clientGetInfo, { client, flags: 0 }, options);
+    return clientInfoFromParams(params);
+  }
+
+  /** CLIENT_CLOSE: force-disconnect a client. */
+  async closeClient(client: ClientRef, options?: CallOptions): Promise<void> {
+    await this.rpc.call(P.clientClose, { client, flags: 0 }, options);
+  }
+
+  /** SERVER_GET_CLIENT_LIMITS. */
+  async getClientLimits(server: string, options?: CallOptions): Promise<ClientLimits> {
+    const { params } = await this.rpc.call(P.serverGetClientLimits, { server: { name: server }, flags: 0 }, options);
+    return clientLimitsFromParams(params);
+  }
+
+  /** SERVER_SET_CLIENT_LIMITS with the given fields only. */
+  async setClientLimits(server: string, change: ClientLimitsChange, options?: CallOptions): Promise<void> {
+    const params = clientLimitsChangeToParams(change);
+    await this.rpc.call(P.serverSetClientLimits, { server: { name: server }, params, flags: 0 }, options);
+  }
+
+  /** CONNECT_GET_LOGGING_OUTPUTS. */
+  async getLoggingOutputs(options?: CallOptions): Promise<LoggingOutputs> {
+    const { outputs, noutputs } = await this.rpc.call(P.connectGetLoggingOutputs, { flags: 0 }, options);
+    return { outputs, count: noutputs };
+  }
+
+  /** CONNECT_GET_LOGGING_FILTERS. */
+  async getLoggingFilters(options?: CallOptions): Promise<LoggingFilters> {
+    const { filters, nfilters } = await this.rpc.call(P.connectGetLoggingFilters, { flags: 0 }, options);
+    return { filters, count: nfilters };
+  }
+
+  /** CONNECT_SET_LOGGING_OUTPUTS; null or "" restores the daemon's default output. */
+  async setLoggingOutputs(outputs: string | null, options?: CallOptions): Promise<void> {
+    await this.rpc.call(P.connectSetLoggingOutputs, { outputs, flags: 0 }, options);
+  }
+
+  /** CONNECT_SET_LOGGING_FILTERS; null or "" removes every filter. */
+  async setLoggingFilters(filters: string | null, options?: CallOptions): Promise<void> {
+    await this.rpc.call(P.connectSetLoggingFilters, { filters, flags: 0 }, options);
+  }
+
+  /** SERVER_UPDATE_TLS_FILES: re-read the server's TLS certificates, keys and CRLs. */
+  async updateTlsFiles(server: string, options?: CallOptions): Promise<void> {
+    await this.rpc.call(P.serverUpdateTlsFiles, { server: { name: server }, flags: 0 }, options);
+  }
+
+  /** CONNECT_SET_DAEMON_TIMEOUT: seconds without clients before the daemon exits; 0 disables. */
+  async setDaemonTimeout(seconds: number, options?: CallOptions): Promise<void> {
+    await this.rpc.call(P.connectSetDaemonTimeout, { timeout: seconds, flags: 0 }, options);
+  }
+
+  /** CONNECT_DAEMON_SHUTDOWN (libvirt ≥ 11.2.0); older daemons fail with UnsupportedProcedureError. */
+  async daemonShutdown(opts: { preserve?: boolean } = {}, options?: CallOptions): Promise<void> {
+    await this.rpc.call(P.connectDaemonShutdown, { flags: opts.preserve ? DaemonShutdownFlags.PRESERVE : 0 }, options);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The two error families of the RPC layer. Each error carries a stable string `code`.
+ * - LibvirtError: an error the daemon sent (virNetMessageError), with libvirt's number, domain and message.
+ * - LocalError subclasses: what went wrong on our side of the socket.
+ */
+
+/** Stable codes of every error this package raises. */
+export const ErrorCode = {
+  LIBVIRT: 'ERR_LIBVIRT',
+  UNSUPPORTED: 'ERR_UNSUPPORTED_PROCEDURE',
+  CONNECT: 'ERR_CONNECT',
+  CONNECTION_CLOSED: 'ERR_CONNECTION_CLOSED',
+  TIMEOUT: 'ERR_CALL_TIMEOUT',
+  ABORTED: 'ERR_CALL_ABORTED',
+  PROTOCOL: 'ERR_PROTOCOL',
+  INVALID_URI: 'ERR_INVALID_URI',
+  INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
+  OVERLOADED: 'ERR_OVERLOADED',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Fields of virNetMessageError beyond the message (virnetprotocol.x). */
+export interface LibvirtErrorDetails {
+  code: number;
+  domain: number;
+  level: number;
+  str1: string | null;
+  str2: string | null;
+  str3: string | null;
+  int1: number;
+  int2: number;
+}
+
+/** An error reported by the daemon; keeps libvirt's error number, domain and message. */
+export class LibvirtError extends Error {
+  override readonly name: string = 'LibvirtError';
+  readonly code: ErrorCode = ErrorCode.LIBVIRT;
+  /** virErrorNumber. */
+  readonly libvirtCode: number;
+  /** virErrorDomain. */
+  readonly libvirtDomain: number;
+  readonly details: LibvirtErrorDetails;
+
+  constructor(message: string | null, details: LibvirtErrorDetails) {
+    // libvirt's client shows a NULL message as "Unknown error" (virerror.c).
+    super(message ?? 'Unknown error');
+    this.libvirtCode = details.code;
+    this.libvirtDomain = details.domain;
+    this.details = details;
+  }
+}
+
+/**
+ * The daemon does not know the procedure (it answered "unknown procedure: N"). libvirt's own client turns this
+ * into VIR_ERR_NO_SUPPORT; we keep the daemon's original error in the details.
+ */
+export class UnsupportedProcedureError extends LibvirtError {
+  override readonly name = 'UnsupportedProcedureError';
+  override readonly code: ErrorCode = ErrorCode.UNSUPPORTED;
+  readonly procedure: string;
+
+  constructor(procedure: string, message: string | null, details: LibvirtErrorDetails) {
+    super(`${procedure} is unsupported by this daemon (${message ?? 'unknown procedure'})`, details);
+    this.procedure = procedure;
+  }
+}
+
+/** Base of errors raised on our side of the connection. */
+export class LocalError extends Error {
+  override readonly name: string = 'LocalError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The socket could not be opened. */
+export class ConnectError extends LocalError {
+  override readonly name = 'ConnectError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.CONNECT, message, options);
+  }
+}
+
+/** The connection ended (EOF, reset, keepalive timeout, local close) while a call was pending or being made. */
+export class ConnectionClosedError extends LocalError {
+  override readonly name = 'ConnectionClosedError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.CONNECTION_CLOSED, message, options);
+  }
+}
+
+/** A call got no reply within its timeout. */
+export class CallTimeoutError extends LocalError {
+  override readonly name = 'CallTimeoutError';
+  constructor(message: string) {
+    super(ErrorCode.TIMEOUT, message);
+  }
+}
+
+/** A call was aborted through its AbortSignal. */
+export class CallAbortedError extends LocalError {
+  override readonly name = 'CallAbortedError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.ABORTED, message, options);
+  }
+}
+
+/** The peer broke the protocol (bad frame length, undecodable payload, unexpected reply). */
+export class ProtocolError extends LocalError {
+  override readonly name = 'ProtocolError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.PROTOCOL, message, options);
+  }
+}
+
+/** An argument was rejected before anything was sent (bad URI, value out of range). */
+export class InvalidArgumentError extends LocalError {
+  override readonly name = 'InvalidArgumentError';
+  constructor(message: string, code: ErrorCode = ErrorCode.INVALID_ARGUMENT) {
+    super(code, message);
+  }
+}
