@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what the real-daemon tests need (test/harness/libvirtd.ts): libvirtd 9.0.0 and virtlogd,
+# virt-admin, libvirt's headers and a C compiler, and util-linux for unshare/nsenter/mount.
+# Idempotent: installed packages are left alone and apt-get update runs only when something is missing.
+# Run as root.
+set -euo pipefail
+trap 'echo "[install-libvirt] FAILED (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+PACKAGES=(libvirt-daemon libvirt-clients libvirt-dev gcc util-linux)
+COMMANDS=(libvirtd virtlogd virt-admin gcc unshare nsenter mount)
+
+log() { echo "[install-libvirt] $*"; }
+die() { echo "[install-libvirt] ERROR: $*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (it installs packages and creates a system user)"
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+    log "already installed: $pkg"
+  else
+    missing+=("$pkg")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  log "apt-get update (missing: ${missing[*]})"
+  apt-get update
+  log "apt-get install ${PACKAGES[*]}"
+  apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+fi
+
+# System-mode libvirtd refuses to start when its default QEMU user is unknown; Debian creates that user
+# in libvirt-daemon-system, which we do not install.
+if getent group libvirt-qemu >/dev/null; then
+  log "group libvirt-qemu exists"
+else
+  log "creating system group libvirt-qemu"
+  groupadd --system libvirt-qemu
+fi
+if getent passwd libvirt-qemu >/dev/null; then
+  log "user libvirt-qemu exists"
+else
+  log "creating system user libvirt-qemu"
+  useradd --system --gid libvirt-qemu --no-create-home --home-dir /var/lib/libvirt \
+    --shell /usr/sbin/nologin libvirt-qemu
+fi
+
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+for cmd in "${COMMANDS[@]}"; do
+  command -v "$cmd" >/dev/null || die "$cmd not found after installation"
+done
+log "$(libvirtd --version)"
+log "$(virtlogd --version)"
+log "done"

@@ -1,0 +1,439 @@
+// A private, real libvirtd 9.0.0 (and virtlogd) for one test file.
+//
+// As root the daemons run in system mode inside their own mount namespace, with /run/libvirt,
+// /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt bind-mounted from a temp dir, so a daemon
+// already running on the machine is never touched; their sockets stay reachable from here through the
+// temp dir. Without root they run in session mode with a throwaway HOME and XDG_RUNTIME_DIR.
+// The harness never skips: when a daemon cannot start, it throws with the daemon's log.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The daemons the harness can run. */
+export type RealDaemonName = 'libvirtd' | 'virtlogd';
+
+/** Result of one virt-admin run. */
+export interface VirtAdminResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running pair of private daemons and the handles tests need. */
+export interface RealDaemons {
+  /** The temp dir that holds sockets, logs, pid files and state; removed by stop(). */
+  dir: string;
+  /** 'system' when running as root (private mount namespace), 'session' otherwise. */
+  mode: 'system' | 'session';
+  /** Path of the daemon's admin socket. */
+  adminSocket(name: RealDaemonName): string;
+  /** Admin URI for virt-admin, e.g. `libvirtd:///system?socket=/tmp/.../libvirt-admin-sock`. */
+  adminUri(name: RealDaemonName): string;
+  /** libvirtd's read-write client socket (libvirt-sock). */
+  clientSocket: string;
+  /** libvirtd's read-only client socket (libvirt-sock-ro); session-mode libvirtd does not create it. */
+  readOnlyClientSocket: string;
+  /** Pid of a running daemon; throws when it is not running. */
+  pid(name: RealDaemonName): number;
+  /** Runs `virt-admin -c <adminUri(name)> ...args` (20 s timeout; a timeout throws). */
+  virtAdmin(name: RealDaemonName, ...args: string[]): Promise<VirtAdminResult>;
+  /** Sends `signal` (default SIGTERM) and waits until the process is gone. */
+  kill(name: RealDaemonName, signal?: NodeJS.Signals): Promise<void>;
+  /** (Re)starts the daemon with the same dirs and socket paths and waits for its sockets. */
+  start(name: RealDaemonName): Promise<void>;
+  /** Kills every daemon, waits for them, removes `dir`; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Options of startRealDaemons. */
+export interface RealDaemonOptions {
+  /** Which daemons to start, in this order (default: virtlogd, then libvirtd). */
+  daemons?: RealDaemonName[];
+}
+
+const START_TIMEOUT_MS = 10_000;
+const EXIT_TIMEOUT_MS = 20_000;
+const VIRT_ADMIN_TIMEOUT_MS = 20_000;
+const POLL_MS = 50;
+
+// Socket file names, as libvirt's daemons name them (src/remote/remote_daemon.c, src/logging/log_daemon.c).
+const SOCKETS = {
+  libvirtd: { admin: 'libvirt-admin-sock', client: 'libvirt-sock', readOnly: 'libvirt-sock-ro' },
+  virtlogd: { admin: 'virtlogd-admin-sock', client: 'virtlogd-sock', readOnly: undefined },
+} as const;
+
+// The sbin dirs are missing from many non-root PATHs.
+const PATH = [process.env['PATH'], '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean).join(':');
+
+// Runs inside the new mount namespace before the daemons start: the daemons see our temp dirs at the
+// system paths, and nothing we mount leaks back to the host.
+const NAMESPACE_SCRIPT = `
+mount --make-rprivate /
+for pair in run:/run/libvirt lib:/var/lib/libvirt cache:/var/cache/libvirt log:/var/log/libvirt; do
+  mkdir -p "\${pair#*:}"
+  mount --bind "$d/\${pair%%:*}" "\${pair#*:}"
+done
+`;
+
+// Each daemon gets an empty config file so settings in /etc/libvirt cannot change the built-in defaults
+// the tests compare against. `-d` returns once the daemon is initialised (or failed).
+const RUN_SCRIPT = `
+for name in "$@"; do
+  "$name" -d -f "$d/$name.conf" -p "$d/$name.pid"
+done
+`;
+
+// Cleans up if the test process dies without running stop() or its exit handler (SIGKILL, a runner
+// timeout): the pipe on stdin closes with the process, then each daemon whose command line names our
+// pid file is killed. It runs in its own process group so a terminal's Ctrl-C does not kill it first.
+const WATCHDOG_SCRIPT = `
+d=$1
+cat >/dev/null
+for name in libvirtd virtlogd; do
+  f="$d/$name.pid"
+  [ -s "$f" ] || continue
+  pid=$(cat "$f")
+  if tr '\\0' '\\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$f"; then kill -9 "$pid"; fi
+done
+sleep 1
+rm -rf -- "$d"
+`;
+
+const live = new Set<RealDaemonSet>();
+let exitHookInstalled = false;
+
+/** Starts private daemons (default: virtlogd, then libvirtd) and waits until their sockets listen. */
+export async function startRealDaemons(options: RealDaemonOptions = {}): Promise<RealDaemons> {
+  const names = options.daemons ?? ['virtlogd', 'libvirtd'];
+  const mode = process.getuid?.() === 0 ? 'system' : 'session';
+  const dir = await mkdtemp(join(tmpdir(), 'lvd-'));
+  const daemons = new RealDaemonSet(dir, mode);
+  try {
+    await daemons.prepare();
+    for (const name of names) await daemons.start(name);
+  } catch (err) {
+    await daemons.stop();
+    throw err;
+  }
+  return daemons;
+}
+
+class RealDaemonSet implements RealDaemons {
+  readonly clientSocket: string;
+  readonly readOnlyClientSocket: string;
+  private readonly socketDir: string;
+  private readonly logDir: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly pids = new Map<RealDaemonName, number>();
+  private watchdog: ChildProcess | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly dir: string,
+    readonly mode: 'system' | 'session',
+  ) {
+    if (mode === 'system') {
+      this.socketDir = join(dir, 'run');
+      this.logDir = join(dir, 'log');
+      this.env = { ...process.env, PATH };
+    } else {
+      const home = join(dir, 'home');
+      this.socketDir = join(dir, 'runtime', 'libvirt');
+      this.logDir = join(home, '.cache', 'libvirt');
+      this.env = {
+        ...process.env,
+        PATH,
+        HOME: home,
+        XDG_RUNTIME_DIR: join(dir, 'runtime'),
+        XDG_CONFIG_HOME: join(home, '.config'),
+        XDG_CACHE_HOME: join(home, '.cache'),
+        XDG_DATA_HOME: join(home, '.local', 'share'),
+      };
+    }
+    this.clientSocket = join(this.socketDir, SOCKETS.libvirtd.client);
+    this.readOnlyClientSocket = join(this.socketDir, SOCKETS.libvirtd.readOnly);
+  }
+
+  /** Creates the directory layout, the config files and the watchdog. */
+  async prepare(): Promise<void> {
+    const subdirs = this.mode === 'system' ? ['run', 'lib', 'cache', 'log'] : ['home', 'runtime'];
+    for (const sub of subdirs) await mkdir(join(this.dir, sub), { mode: 0o700 });
+    for (const name of Object.keys(SOCKETS)) await writeFile(join(this.dir, `${name}.conf`), '');
+    live.add(this);
+    installExitHook();
+    const watchdog = spawn('bash', ['-c', WATCHDOG_SCRIPT, 'bash', this.dir], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    });
+    // Neither the watchdog nor its pipe may keep the test process alive.
+    watchdog.unref();
+    (watchdog.stdin as unknown as Socket).unref();
+    this.watchdog = watchdog;
+  }
+
+  adminSocket(name: RealDaemonName): string {
+    return join(this.socketDir, SOCKETS[name].admin);
+  }
+
+  adminUri(name: RealDaemonName): string {
+    return `${name}:///${this.mode}?socket=${this.adminSocket(name)}`;
+  }
+
+  pid(name: RealDaemonName): number {
+    const pid = this.pids.get(name);
+    if (pid === undefined) throw new Error(`${name} is not running`);
+    return pid;
+  }
+
+  /** Pids of every daemon started and not yet killed (for the exit handler). */
+  trackedPids(): number[] {
+    return [...this.pids.values()];
+  }
+
+  virtAdmin(name: RealDaemonName, ...args: string[]): Promise<VirtAdminResult> {
+    const argv = ['-c', this.adminUri(name), ...args];
+    return new Promise((resolve, reject) => {
+      execFile('virt-admin', argv, { env: this.env, timeout: VIRT_ADMIN_TIMEOUT_MS }, (err, stdout, stderr) => {
+        if (err && err.killed) {
+          reject(new Error(`virt-admin ${argv.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+        } else if (err && typeof err.code !== 'number') {
+          reject(err);
+        } else {
+          resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+        }
+      });
+    });
+  }
+
+  async kill(name: RealDaemonName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const pid = this.pid(name);
+    process.kill(pid, signal);
+    await waitUntilGone(pid, `${name} (pid ${pid}) after ${signal}`);
+    this.pids.delete(name);
+    // A stale pid file could later name an unrelated process (see the watchdog).
+    await rm(this.pidFile(name), { force: true });
+  }
+
+  async start(name: RealDaemonName): Promise<void> {
+    if (this.pids.has(name) && isAlive(this.pid(name))) throw new Error(`${name} is already running`);
+    this.pids.delete(name);
+    await rm(this.pidFile(name), { force: true });
+    // A daemon killed with SIGKILL leaves its socket files behind. libvirt replaces them itself; removing
+    // them here keeps a restart independent of that.
+    for (const sock of Object.values(SOCKETS[name])) {
+      if (sock) await unlink(join(this.socketDir, sock)).catch(() => undefined);
+    }
+    const launched = await this.launch(name);
+    let pid: number;
+    try {
+      pid = Number.parseInt((await readFile(this.pidFile(name), 'utf8')).trim(), 10);
+    } catch {
+      throw new Error(`${name} did not start (no pid file)\n${launched}${await this.logs()}`);
+    }
+    this.pids.set(name, pid);
+    // Ready once the new process listens on each of its sockets. A test connect would do too, but it
+    // would take client id 1 on the daemon's server and log an "End of file" error there.
+    const { client, admin, readOnly } = SOCKETS[name];
+    const wanted = [client, admin, ...(readOnly && this.mode === 'system' ? [readOnly] : [])];
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (const sock of wanted) {
+      // In system mode the daemon bound the path as it sees it, inside its namespace.
+      const path = join(this.mode === 'system' ? '/run/libvirt' : this.socketDir, sock);
+      for (;;) {
+        if (listeningPaths(pid).has(path)) break;
+        if (!isAlive(pid)) {
+          this.pids.delete(name);
+          throw new Error(`${name} (pid ${pid}) exited during start-up\n${launched}${await this.logs()}`);
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`${name} socket ${path} not ready after ${START_TIMEOUT_MS} ms\n${await this.logs()}`);
+        }
+        await sleep(POLL_MS);
+      }
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    // The watchdog leads its own process group; killing the group also ends its `cat`.
+    if (this.watchdog?.pid !== undefined) {
+      try {
+        process.kill(-this.watchdog.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const [name, pid] of this.pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await waitUntilGone(pid, `${name} (pid ${pid}) after SIGKILL`);
+    }
+    this.pids.clear();
+    live.delete(this);
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 5 });
+  }
+
+  private pidFile(name: RealDaemonName): string {
+    return join(this.dir, `${name}.pid`);
+  }
+
+  /** Runs the daemon's `-d` start; returns its output, for error messages. */
+  private async launch(name: RealDaemonName): Promise<string> {
+    let argv: string[];
+    if (this.mode === 'session') {
+      argv = ['bash', '-c', `set -eu; d=$1; shift; ${RUN_SCRIPT}`, 'bash', this.dir, name];
+    } else {
+      // Join the namespace of a daemon still running, so it keeps seeing the same mounts; when none is
+      // left the namespace is gone and a new one gets the same bind mounts.
+      const anchor = [...this.pids.values()].find(isAlive);
+      const script = anchor === undefined ? NAMESPACE_SCRIPT + RUN_SCRIPT : RUN_SCRIPT;
+      const enter = anchor === undefined ? ['unshare', '-m', '--'] : ['nsenter', '-t', String(anchor), '-m', '--'];
+      argv = [...enter, 'bash', '-c', `set -eu; d=$1; shift; ${script}`, 'bash', this.dir, name];
+    }
+    const [file, ...args] = argv as [string, ...string[]];
+    return new Promise((resolve, reject) => {
+      execFile(file, args, { env: this.env, timeout: START_TIMEOUT_MS }, (err, stdout, stderr) => {
+        const output = `${stdout}${stderr}`;
+        if (err) {
+          // err.message repeats the whole script; the exit status and the output say more.
+          const status = err.killed ? 'timed out' : `exit ${err.code ?? err.signal}`;
+          void this.logs().then((logs) => reject(new Error(`starting ${name} failed (${status})\n${output}${logs}`)));
+        } else {
+          resolve(output);
+        }
+      });
+    });
+  }
+
+  /** The tail of every daemon log file, for error messages. */
+  private async logs(): Promise<string> {
+    const files = await readdir(this.logDir).catch(() => [] as string[]);
+    let text = '';
+    for (const file of files.filter((f) => f.endsWith('.log'))) {
+      const content = await readFile(join(this.logDir, file), 'utf8').catch(() => '');
+      text += `--- ${join(this.logDir, file)} ---\n${content.slice(-8000)}\n`;
+    }
+    return text || `(no logs in ${this.logDir})\n`;
+  }
+}
+
+// A test process that exits or crashes must not leave daemons behind; 'exit' handlers must be synchronous.
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const daemons of live) {
+      for (const pid of daemons.trackedPids()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      try {
+        rmSync(daemons.dir, { recursive: true, force: true });
+      } catch {
+        // a dying daemon may still write; the watchdog removes the dir after it
+      }
+    }
+  });
+}
+
+/** True while the process exists and is not a zombie (killed daemons are reaped by init, not by us). */
+function isAlive(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
+}
+
+async function waitUntilGone(pid: number, what: string): Promise<void> {
+  const deadline = Date.now() + EXIT_TIMEOUT_MS;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`${what} still running after ${EXIT_TIMEOUT_MS} ms`);
+    await sleep(POLL_MS);
+  }
+}
+
+// __SO_ACCEPTCON in /proc/net/unix's Flags column: the socket is listening (accepts connections).
+const UNIX_LISTENING = 0x10000;
+
+/** Paths of the unix sockets that `pid` listens on (its fds matched against /proc/<pid>/net/unix). */
+function listeningPaths(pid: number): Set<string> {
+  const paths = new Set<string>();
+  let fds: string[];
+  let table: string;
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+    table = readFileSync(`/proc/${pid}/net/unix`, 'utf8');
+  } catch {
+    return paths;
+  }
+  const inodes = new Set<string>();
+  for (const fd of fds) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match?.[1]) inodes.add(match[1]);
+    } catch {
+      // the fd was closed meanwhile
+    }
+  }
+  // Columns: Num RefCount Protocol Flags Type St Inode [Path]
+  for (const line of table.split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    const [flags, inode, path] = [cols[3], cols[6], cols[7]];
+    if (flags && inode && path && inodes.has(inode) && (Number.parseInt(flags, 16) & UNIX_LISTENING) !== 0) {
+      paths.add(path);
+    }
+  }
+  return paths;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Rows (without the header) of a virt-admin table such as `srv-list` or `srv-clients-list`.
+ * vshTable starts each cell at a fixed column and puts at least 3 blanks between cells, while a
+ * header may hold single blanks ("Connected since"), so the header's word groups give the columns.
+ */
+export function parseVirtAdminTable(stdout: string): string[][] {
+  const lines = stdout.split('\n');
+  const ruleAt = lines.findIndex((line) => /^-{3,}\s*$/.test(line));
+  const header = lines[ruleAt - 1];
+  if (ruleAt < 1 || header === undefined) throw new Error(`not a virt-admin table:\n${stdout}`);
+  const starts = [...header.matchAll(/\S+(?: \S+)*/g)].map((m) => m.index);
+  return lines
+    .slice(ruleAt + 1)
+    .filter((line) => line.trim() !== '')
+    .map((line) => starts.map((start, i) => line.slice(start, starts[i + 1]).trim()));
+}
+
+/**
+ * The `key : value` lines of virt-admin outputs such as `srv-threadpool-info`, `srv-clients-info` and
+ * `client-info`. Keys never hold a colon; values may (timestamps), so each line splits at its first one.
+ */
+export function parseVirtAdminKeyValues(stdout: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    result[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return result;
+}
