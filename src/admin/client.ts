@@ -49,14 +49,30 @@ export function formatLibVersion(n: number): string {
 }
 
 /**
- * A typed client of libvirt's admin API over one connection: one method per admin procedure, in the order of
- * admin_protocol.x. Calls may run concurrently; each has a timeout and can be aborted.
+ * What an AdminClient sends its calls through: one RpcClient (one connection), or anything that spreads calls
+ * over several (the gateway's pool of connections to a daemon).
  */
-export class AdminClient {
-  private constructor(readonly rpc: RpcClient) {}
+export interface AdminCaller {
+  call<A, R>(spec: ProcedureSpec<A, R>, args: A, options?: CallOptions): Promise<R>;
+  readonly closed: boolean;
+  destroy(reason?: string): void;
+}
+
+/**
+ * A typed client of libvirt's admin API: one method per admin procedure, in the order of admin_protocol.x. Calls
+ * may run concurrently; each has a timeout and can be aborted. `rpc` is the connection (an RpcClient when opened
+ * with open() or connect()).
+ */
+export class AdminClient<C extends AdminCaller = AdminCaller> {
+  private constructor(readonly rpc: C) {}
+
+  /** An AdminClient whose calls go through `caller` instead of a connection of its own. */
+  static over<C extends AdminCaller>(caller: C): AdminClient<C> {
+    return new AdminClient(caller);
+  }
 
   /** Open a connection with a dialer and send CONNECT_OPEN, as virt-admin does first. */
-  static async open(dial: Dialer, options: AdminConnectOptions = {}): Promise<AdminClient> {
+  static async open(dial: Dialer, options: AdminConnectOptions = {}): Promise<AdminClient<RpcClient>> {
     const socket = await dial();
     const client = new AdminClient(new RpcClient(socket, options));
     try {
@@ -69,7 +85,8 @@ export class AdminClient {
   }
 
   /** Open a connection to the daemon an admin URI names (`libvirtd:///system`, `virtqemud:///session`, ...). */
-  static connect(uri: string, options: AdminConnectOptions = {}): Promise<AdminClient> {
+  static async connect(uri: string, options: AdminConnectOptions = {}): Promise<AdminClient<RpcClient>> {
+    // Inside an async function, so a bad URI rejects the promise instead of throwing at the call site.
     const endpoint = resolveAdminUri(uri, options.env);
     return AdminClient.open(unixDialer(endpoint.socketPath, options.connectTimeoutMs), options);
   }

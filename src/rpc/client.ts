@@ -45,6 +45,8 @@ export interface RpcClientOptions {
   keepalive?: KeepaliveOptions;
   /** Calls that have timed out but whose replies may still come; past this the connection is recycled. */
   maxAbandoned?: number;
+  /** Told when each call settles (for metrics): procedure name, milliseconds since call(), error if any. Must not throw. */
+  onCall?: (procedure: string, durationMs: number, error: Error | undefined) => void;
 }
 
 interface PendingCall {
@@ -75,8 +77,10 @@ export class RpcClient {
   private readonly maxInFlight: number;
   private readonly maxAbandoned: number;
   private readonly closeListeners = new Set<(reason: LocalError) => void>();
+  private readonly onCall: RpcClientOptions['onCall'];
 
   constructor(socket: Duplex, options: RpcClientOptions = {}) {
+    this.onCall = options.onCall;
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.maxInFlight = options.maxInFlight ?? 5;
     this.maxAbandoned = options.maxAbandoned ?? 1024;
@@ -112,6 +116,19 @@ export class RpcClient {
 
   /** Make one call and resolve with the decoded result. */
   call<A, R>(spec: ProcedureSpec<A, R>, args: A, options: CallOptions = {}): Promise<R> {
+    const started = performance.now();
+    const result = this.start(spec, args, options);
+    const observe = this.onCall;
+    if (observe) {
+      result.then(
+        () => observe(spec.name, performance.now() - started, undefined),
+        (err: Error) => observe(spec.name, performance.now() - started, err),
+      );
+    }
+    return result;
+  }
+
+  private start<A, R>(spec: ProcedureSpec<A, R>, args: A, options: CallOptions): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const closed = this.stream.closeReason;
       if (closed) return reject(new ConnectionClosedError(`${spec.name}: ${closed.message}`, { cause: closed }));
@@ -174,7 +191,9 @@ export class RpcClient {
                   msg.header.status === MessageStatus.OK ? decodePayload(msg.payload, spec.ret) : this.remoteError(spec.name, msg);
               } catch (err) {
                 if (err instanceof ProtocolError) {
-                  // A reply we cannot decode means the peer does not speak our protocol: stop using it.
+                  // A reply we cannot decode means the peer does not speak our protocol: stop using it. This
+                  // call has already left `pending`, so closing would not reach it: fail it here.
+                  fail(err);
                   this.stream.close(err);
                   return;
                 }

@@ -19,6 +19,8 @@ export class XdrWriter {
     return this.offset;
   }
 
+  // Callers must call reserve() before touching this.buf: growing replaces the buffer, so an expression like
+  // `this.buf.writeX(v, this.reserve(n))` would write into the old, too small one.
   private reserve(n: number): number {
     if (this.offset + n > this.buf.length) {
       const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.offset + n));
@@ -32,30 +34,35 @@ export class XdrWriter {
 
   int(v: number): this {
     if (!Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX) throw new XdrError(`int out of range: ${v}`);
-    this.buf.writeInt32BE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeInt32BE(v, at);
     return this;
   }
 
   uint(v: number): this {
     if (!Number.isInteger(v) || v < 0 || v > UINT32_MAX) throw new XdrError(`unsigned int out of range: ${v}`);
-    this.buf.writeUInt32BE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeUInt32BE(v, at);
     return this;
   }
 
   hyper(v: bigint): this {
     if (v < -(1n << 63n) || v >= 1n << 63n) throw new XdrError(`hyper out of range: ${v}`);
-    this.buf.writeBigInt64BE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeBigInt64BE(v, at);
     return this;
   }
 
   uhyper(v: bigint): this {
     if (v < 0n || v >= 1n << 64n) throw new XdrError(`unsigned hyper out of range: ${v}`);
-    this.buf.writeBigUInt64BE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeBigUInt64BE(v, at);
     return this;
   }
 
   double(v: number): this {
-    this.buf.writeDoubleBE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeDoubleBE(v, at);
     return this;
   }
 

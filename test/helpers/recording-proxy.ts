@@ -1,0 +1,66 @@
+// A unix-socket proxy in front of a daemon's admin socket that records the procedure of every CALL the client
+// sends (to see, say, that CONNECT_CLOSE went out) and can hold each reply back for a while (to keep a request
+// in flight). Frames are split with readUInt32BE, not with the code under test.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A running recording proxy. */
+export interface RecordingProxy {
+  /** The socket path to give the client. */
+  readonly path: string;
+  /** Procedure numbers of the admin CALLs seen, in order, over all connections. */
+  readonly procs: number[];
+  /** Milliseconds each chunk from the daemon is held back; may be changed at any time. */
+  delayMs: number;
+  close(): Promise<void>;
+}
+
+const ADMIN_PROGRAM = 0x06900690;
+const CALL = 0;
+
+/** Starts a proxy forwarding to `target`. */
+export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
+  const dir = await mkdtemp(join(tmpdir(), 'rproxy-'));
+  const path = join(dir, 'proxy.sock');
+  const sockets = new Set<Socket>();
+  const proxy: RecordingProxy = {
+    path,
+    procs: [],
+    delayMs: 0,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  const server: Server = createServer((client) => {
+    const upstream = createConnection({ path: target });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    let pending = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 28 && pending.length >= pending.readUInt32BE(0)) {
+        const len = pending.readUInt32BE(0);
+        if (pending.readUInt32BE(4) === ADMIN_PROGRAM && pending.readInt32BE(16) === CALL) proxy.procs.push(pending.readInt32BE(12));
+        pending = pending.subarray(len);
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (proxy.delayMs === 0) client.write(chunk);
+      else setTimeout(() => client.write(chunk), proxy.delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return proxy;
+}
