@@ -39,12 +39,12 @@ export interface RpcClientOptions {
   callTimeoutMs?: number;
   /**
    * Calls on the wire at once. libvirtd reads at most max_client_requests (5) calls per connection and stops
-   * reading until one finishes; keeping our own window means timed-out calls never pile up inside the daemon.
+   * reading until one finishes; keeping our own window means calls never pile up inside the daemon. A call that
+   * timed out keeps its slot until its late reply arrives; once every slot is held by such calls the daemon is
+   * not answering and the connection is recycled.
    */
   maxInFlight?: number;
   keepalive?: KeepaliveOptions;
-  /** Calls that have timed out but whose replies may still come; past this the connection is recycled. */
-  maxAbandoned?: number;
   /** Told when each call settles (for metrics): procedure name, milliseconds since call(), error if any. Must not throw. */
   onCall?: (procedure: string, durationMs: number, error: Error | undefined) => void;
 }
@@ -75,7 +75,6 @@ export class RpcClient {
   private nextSerial = 0;
   private readonly callTimeoutMs: number;
   private readonly maxInFlight: number;
-  private readonly maxAbandoned: number;
   private readonly closeListeners = new Set<(reason: LocalError) => void>();
   private readonly onCall: RpcClientOptions['onCall'];
 
@@ -83,7 +82,6 @@ export class RpcClient {
     this.onCall = options.onCall;
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.maxInFlight = options.maxInFlight ?? 5;
-    this.maxAbandoned = options.maxAbandoned ?? 1024;
     this.stream = new FrameStream(socket, options.keepalive);
     this.stream.on('message', (msg) => this.onMessage(msg));
     this.stream.on('close', (reason) => this.onClose(reason));
@@ -223,7 +221,7 @@ export class RpcClient {
   }
 
   private pump(): void {
-    while (this.pending.size < this.maxInFlight && this.queue.length > 0 && !this.stream.closed) {
+    while (this.pending.size + this.abandoned.size < this.maxInFlight && this.queue.length > 0 && !this.stream.closed) {
       this.queue.shift()!.start();
     }
   }
@@ -235,9 +233,8 @@ export class RpcClient {
 
   private abandon(serial: number): void {
     this.abandoned.add(serial);
-    // A peer that never answers would make this set grow: past the bound, recycle the connection.
-    if (this.abandoned.size > this.maxAbandoned) {
-      this.stream.close(new ConnectionClosedError('too many calls without a reply; connection recycled'));
+    if (this.abandoned.size >= this.maxInFlight) {
+      this.stream.close(new ConnectionClosedError('every call slot is held by a call without a reply; connection recycled'));
     }
   }
 
@@ -254,7 +251,7 @@ export class RpcClient {
     if (h.type !== MessageType.REPLY) return; // the admin program sends no events; ignore stray messages
     const call = this.pending.get(h.serial);
     if (!call) {
-      if (this.abandoned.delete(h.serial)) return;
+      if (this.abandoned.delete(h.serial)) return this.pump();
       // libvirt's client treats this as fatal too: the stream can no longer be trusted.
       this.stream.close(new ProtocolError(`no call waiting for reply with prog ${h.prog} vers ${h.vers} serial ${h.serial}`));
       return;

@@ -255,8 +255,25 @@ describe('RpcClient: timeouts and aborts', () => {
     assert.equal(peer.received, 0);
   });
 
-  it('recycles the connection once too many calls went unanswered', async () => {
-    const { client } = await open({ maxAbandoned: 2 });
+  it('a timed-out call keeps its window slot until its late reply arrives', async () => {
+    const { client, peer } = await open({ maxInFlight: 2 });
+    await assert.rejects(client.call(ECHO, 1, { timeoutMs: 10 }), CallTimeoutError);
+    await peer.nextFrame();
+    const a = client.call(ECHO, 2);
+    const b = client.call(ECHO, 3);
+    const fa = await peer.nextFrame();
+    await sleep(30);
+    assert.equal(peer.received, 0, 'the daemon would hold three calls');
+    assert.equal(client.queued, 1);
+    peer.send(echoReply(0, 1)); // the late reply frees the slot
+    const fb = await peer.nextFrame();
+    peer.send(echoReply(readHeader(fa).serial, 2));
+    peer.send(echoReply(readHeader(fb).serial, 3));
+    assert.deepEqual(await Promise.all([a, b]), [2, 3]);
+  });
+
+  it('recycles the connection once every slot of the window is held by an unanswered call', async () => {
+    const { client } = await open({ maxInFlight: 3 });
     for (let i = 0; i < 3; i++) await assert.rejects(client.call(ECHO, i, { timeoutMs: 10 }), CallTimeoutError);
     assert.ok(client.closed);
   });
