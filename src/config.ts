@@ -1,0 +1,296 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { resolveAdminUri } from './admin/uri.js';
+import {
+  SECURITY_ARGS,
+  SECURITY_OPTIONS,
+  SecurityConfigProperties,
+  SecurityOptionError,
+  securityDefaults,
+  securityRawConfig,
+} from './security/options.js';
+import { DEFAULT_LOAD_LIMITS } from './gateway/daemon-connection.js';
+
+/** The package version, read once from package.json (the same file serves src/ under tsx and dist/). */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** pino's level names, plus `silent`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The gateway's whole configuration: the one schema, checked once at start-up. */
+export const ConfigSchema = Type.Object(
+  {
+    connect: Type.Array(Type.String({ minLength: 1 }), {
+      description: 'Admin URIs of the daemons to serve; the first is the default daemon. Empty: the embedded daemon serves.',
+    }),
+    listen: Type.String({
+      // host:port, with an IPv6 host in brackets.
+      pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$',
+      description: 'Address of the HTTP listener, host:port.',
+    }),
+    embeddedSocket: Type.String({ minLength: 1, description: 'Admin socket path of the embedded daemon.' }),
+    callTimeoutMs: Type.Integer({ minimum: 1, maximum: 3_600_000, description: 'Milliseconds allowed for one daemon call.' }),
+    poolSize: Type.Integer({ minimum: 1, maximum: 64, description: 'Admin connections per daemon; calls are spread over them.' }),
+    maxInFlight: Type.Integer({
+      minimum: 1,
+      maximum: 1024,
+      description: "Calls on a daemon's sockets at once, over all its connections.",
+    }),
+    queueLength: Type.Integer({
+      minimum: 0,
+      maximum: 100_000,
+      description: 'Calls that may wait for a slot per daemon; past this, requests get 503 with Retry-After.',
+    }),
+    watchIntervalMs: Type.Integer({
+      minimum: 100,
+      maximum: 3_600_000,
+      description: 'Milliseconds between two polls of a daemon while the event stream has subscribers.',
+    }),
+    logLevel: Type.Union(
+      LOG_LEVELS.map((level) => Type.Literal(level)),
+      { description: 'Lowest level of the JSON log lines written to stdout.' },
+    ),
+    // TLS, credentials, log output policy, unix socket, rate limit (src/security/options.ts).
+    ...SecurityConfigProperties,
+  },
+  { additionalProperties: false },
+);
+
+/** The validated configuration. */
+export type Config = Static<typeof ConfigSchema>;
+
+/** How each option is given: a flag and an environment variable, both naming the same schema property. */
+export const OPTIONS = {
+  connect: {
+    flag: 'connect',
+    env: 'LIBVIRT_ADMIN_GATEWAY_CONNECT',
+    arg: '<admin URI>',
+    help: 'daemon to serve (repeatable; the first is the default daemon); env: space-separated URIs',
+  },
+  listen: { flag: 'listen', env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN', arg: '<host:port>', help: 'HTTP listen address' },
+  embeddedSocket: {
+    flag: 'embedded-socket',
+    env: 'LIBVIRT_ADMIN_GATEWAY_EMBEDDED_SOCKET',
+    arg: '<path>',
+    help: 'admin socket of the embedded daemon (used without --connect)',
+  },
+  callTimeoutMs: {
+    flag: 'call-timeout',
+    env: 'LIBVIRT_ADMIN_GATEWAY_CALL_TIMEOUT_MS',
+    arg: '<ms>',
+    help: 'milliseconds allowed for one daemon call before 504',
+  },
+  poolSize: {
+    flag: 'pool-size',
+    env: 'LIBVIRT_ADMIN_GATEWAY_POOL_SIZE',
+    arg: '<n>',
+    help: 'admin connections per daemon',
+  },
+  maxInFlight: {
+    flag: 'max-in-flight',
+    env: 'LIBVIRT_ADMIN_GATEWAY_MAX_IN_FLIGHT',
+    arg: '<n>',
+    help: 'calls on the wire per daemon at once',
+  },
+  queueLength: {
+    flag: 'queue-length',
+    env: 'LIBVIRT_ADMIN_GATEWAY_QUEUE_LENGTH',
+    arg: '<n>',
+    help: 'calls waiting per daemon before requests get 503',
+  },
+  watchIntervalMs: {
+    flag: 'watch-interval',
+    env: 'LIBVIRT_ADMIN_GATEWAY_WATCH_INTERVAL_MS',
+    arg: '<ms>',
+    help: 'milliseconds between two looks at each daemon for the event stream (/events)',
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'LIBVIRT_ADMIN_GATEWAY_LOG_LEVEL',
+    arg: '<level>',
+    help: LOG_LEVELS.join('|'),
+  },
+  ...SECURITY_OPTIONS,
+} as const satisfies Record<keyof Config, { flag: string; env: string; arg: string; help: string }>;
+
+/** A bad command line or environment; the CLI prints the message and exits with status 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** What the command line asks for. */
+export type Invocation = { kind: 'run'; config: Config } | { kind: 'help'; text: string } | { kind: 'version'; text: string };
+
+/** The embedded daemon's default admin socket: under $XDG_RUNTIME_DIR, else a per-user folder in /tmp. */
+export function defaultEmbeddedSocket(env: NodeJS.ProcessEnv, uid = process.getuid?.() ?? 0): string {
+  const runtime = env['XDG_RUNTIME_DIR'];
+  const dir = runtime ? join(runtime, 'libvirt-admin-gateway') : join(tmpdir(), `libvirt-admin-gateway-${uid}`);
+  return join(dir, 'libvirt-admin-sock');
+}
+
+/** The defaults, for the help text and the README. */
+export function defaults(env: NodeJS.ProcessEnv): Omit<Config, 'connect'> {
+  return {
+    listen: '127.0.0.1:8080',
+    embeddedSocket: defaultEmbeddedSocket(env),
+    callTimeoutMs: 10_000,
+    ...DEFAULT_LOAD_LIMITS,
+    watchIntervalMs: 1000,
+    logLevel: 'info',
+    ...securityDefaults(),
+  };
+}
+
+/** The --help text. */
+export function usage(env: NodeJS.ProcessEnv = process.env): string {
+  const d = defaults(env);
+  const shown: Record<string, string> = {
+    listen: d.listen,
+    embeddedSocket: d.embeddedSocket,
+    callTimeoutMs: String(d.callTimeoutMs),
+    poolSize: String(d.poolSize),
+    maxInFlight: String(d.maxInFlight),
+    queueLength: String(d.queueLength),
+    watchIntervalMs: String(d.watchIntervalMs),
+    logLevel: d.logLevel,
+    allowedLogDirs: d.allowedLogDirs.join(':'),
+    listenSocketMode: d.listenSocketMode,
+    mutationRateLimit: String(d.mutationRateLimit),
+  };
+  const lines = Object.entries(OPTIONS).map(([key, o]) => {
+    const def = shown[key] ? ` (default ${shown[key]})` : '';
+    return `  --${o.flag} ${o.arg}\n      ${o.help}${def}\n      env ${o.env}`;
+  });
+  return [
+    'Usage: libvirt-admin-gateway [options]',
+    '',
+    "A REST/OpenAPI gateway for libvirt's admin API (what virt-admin speaks).",
+    'Without --connect it serves an embedded admin daemon.',
+    '',
+    'Options (the command line wins over the environment):',
+    ...lines,
+    '  --help       print this text',
+    '  --version    print the version',
+    '',
+    'libvirt-admin-gateway hash-token [--role ROLE] [--name NAME]: print a tokens-file line for a token read on stdin',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Read the command line and the environment into a checked configuration. Throws ConfigError for an unknown
+ * option, a bad value or an admin URI libvirt would refuse.
+ */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Invocation {
+  let values: Record<string, string | string[] | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        connect: { type: 'string', multiple: true },
+        listen: { type: 'string' },
+        'embedded-socket': { type: 'string' },
+        'call-timeout': { type: 'string' },
+        'pool-size': { type: 'string' },
+        'max-in-flight': { type: 'string' },
+        'queue-length': { type: 'string' },
+        'watch-interval': { type: 'string' },
+        'log-level': { type: 'string' },
+        ...SECURITY_ARGS,
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    }));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (values['help']) return { kind: 'help', text: usage(env) };
+  if (values['version']) return { kind: 'version', text: `libvirt-admin-gateway ${VERSION}\n` };
+
+  const d = defaults(env);
+  const pick = (key: Exclude<keyof Config, 'connect'>): string | undefined =>
+    (values[OPTIONS[key].flag] as string | undefined) ?? nonEmpty(env[OPTIONS[key].env]);
+  const connectEnv = nonEmpty(env[OPTIONS.connect.env]);
+  const raw = {
+    connect: (values['connect'] as string[] | undefined) ?? (connectEnv ? connectEnv.split(/\s+/) : []),
+    listen: pick('listen') ?? d.listen,
+    embeddedSocket: pick('embeddedSocket') ?? d.embeddedSocket,
+    callTimeoutMs: pick('callTimeoutMs') ?? d.callTimeoutMs,
+    poolSize: pick('poolSize') ?? d.poolSize,
+    maxInFlight: pick('maxInFlight') ?? d.maxInFlight,
+    queueLength: pick('queueLength') ?? d.queueLength,
+    watchIntervalMs: pick('watchIntervalMs') ?? d.watchIntervalMs,
+    logLevel: pick('logLevel') ?? d.logLevel,
+    ...securityRaw(values, env),
+  };
+  const candidate = convertStrings(raw);
+  const firstError = Value.Errors(ConfigSchema, candidate).First();
+  if (firstError) {
+    const key = firstError.path.split('/')[1] as keyof Config;
+    const option = OPTIONS[key];
+    const given = JSON.stringify(firstError.value);
+    throw new ConfigError(`invalid --${option.flag} (or ${option.env}) ${given}: ${describe(key, firstError.message)}`);
+  }
+  const config = candidate as Config;
+  const port = Number(config.listen.slice(config.listen.lastIndexOf(':') + 1));
+  if (port > 65535) throw new ConfigError(`invalid --listen ${JSON.stringify(config.listen)}: port ${port} is above 65535`);
+  for (const uri of config.connect) {
+    try {
+      resolveAdminUri(uri, env);
+    } catch (err) {
+      throw new ConfigError(`invalid --connect ${JSON.stringify(uri)}: ${(err as Error).message}`);
+    }
+  }
+  return { kind: 'run', config };
+}
+
+/** Split host:port (IPv6 hosts lose their brackets). */
+export function listenAddress(listen: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(':');
+  return { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(colon + 1)) };
+}
+
+function securityRaw(values: Record<string, string | string[] | boolean | undefined>, env: NodeJS.ProcessEnv) {
+  try {
+    return securityRawConfig(values, env);
+  } catch (err) {
+    if (err instanceof SecurityOptionError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * Option values arrive as strings: turn those the schema wants as integers or booleans into them, exactly
+ * ("5000" is 5000; "1.5", "1e3" or "5k" stay strings and fail the check, where TypeBox's Convert would round).
+ */
+function convertStrings(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  for (const [key, value] of Object.entries(raw)) {
+    const type = (ConfigSchema.properties as Record<string, { type?: unknown }>)[key]?.type;
+    if (typeof value !== 'string') continue;
+    if (type === 'integer' && /^(0|[1-9][0-9]*)$/.test(value)) out[key] = Number(value);
+    else if (type === 'boolean' && (value === 'true' || value === 'false')) out[key] = value === 'true';
+  }
+  return out;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function describe(key: keyof Config, message: string): string {
+  if (key === 'listen') return 'expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080';
+  if (key === 'logLevel') return `expected one of ${LOG_LEVELS.join(', ')}`;
+  if (key === 'callTimeoutMs') return `expected whole milliseconds from 1 to 3600000 (${message})`;
+  if (key === 'watchIntervalMs') return `expected whole milliseconds from 100 to 3600000 (${message})`;
+  return message;
+}

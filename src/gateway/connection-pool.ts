@@ -1,0 +1,258 @@
+import type { AdminClient, AdminConnectOptions } from '../admin/client.js';
+import type { RpcClient, RpcClientOptions } from '../rpc/client.js';
+import { CallTimeoutError, ConnectError, ConnectionClosedError, ProtocolError } from '../rpc/errors.js';
+import { DaemonUnavailableError } from './errors.js';
+
+/** Where a daemon connection stands. `idle`: not used yet (connections open on first use). */
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'closed';
+
+/** A snapshot of a daemon connection, for status resources and logs. */
+export interface ConnectionStatus {
+  state: ConnectionState;
+  /** When the current connection was opened; null unless connected. */
+  connectedSince: Date | null;
+  /** The last failure to connect, or why the last connection ended; cleared by a successful connect. */
+  lastError: { code: string; message: string; at: Date } | null;
+  /** When the next connection attempt is due; null unless unreachable. */
+  retryAt: Date | null;
+}
+
+/** Opens an admin connection; AdminClient.connect unless a test injects another. */
+export type AdminConnector = (uri: string, options: AdminConnectOptions) => Promise<AdminClient<RpcClient>>;
+
+/** The log methods a daemon connection uses (a pino or fastify logger fits). */
+export interface ConnectionLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** Capped exponential backoff between connection attempts. */
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+}
+
+/** Settings of a pool. */
+export interface ConnectionPoolOptions {
+  name: string;
+  uri: string;
+  /** Most connections held open. */
+  size: number;
+  /** Milliseconds allowed to open a connection (CONNECT_OPEN included). */
+  connectTimeoutMs: number;
+  connector: AdminConnector;
+  backoff: Backoff;
+  log: ConnectionLogger;
+  /** Told about every call of every connection (RPC latency metrics). */
+  onCall?: RpcClientOptions['onCall'];
+}
+
+// libvirt's admin keepalive settings (admin_keepalive_interval/count); libvirtd answers our PINGs, so a daemon
+// that stops reading (SIGSTOP, deadlock) is noticed and the connection replaced.
+const KEEPALIVE = { intervalSeconds: 5, count: 5 };
+
+/**
+ * The admin connections to one daemon: all `size` open on first use, and one lost while others stay up is
+ * replaced when load needs it. When the last one drops, the pool reconnects at once, then with capped
+ * exponential backoff; while no attempt is due, asking for a connection fails at once with
+ * DaemonUnavailableError (retry hint included).
+ */
+export class ConnectionPool {
+  private readonly clients: Array<AdminClient<RpcClient>> = [];
+  /** The attempt that brings the first connection back. */
+  private opening: Promise<AdminClient<RpcClient>> | null = null;
+  /** Extra connections being opened while others are up. */
+  private growing = 0;
+  /** Epoch ms before which no extra connection is tried (one just failed). */
+  private growBlockedUntil = 0;
+  private failures = 0;
+  /** Epoch ms before which no attempt is made; 0 when one may start now. */
+  private retryAt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private connectedSince: Date | null = null;
+  private lastError: { error: Error; at: Date } | null = null;
+  private closedFlag = false;
+
+  constructor(private readonly o: ConnectionPoolOptions) {}
+
+  /** Connections open now. */
+  get open(): number {
+    return this.clients.length;
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** The pool's state now. */
+  get status(): ConnectionStatus {
+    const last = this.lastError;
+    const state = this.state();
+    return {
+      state,
+      connectedSince: this.connectedSince,
+      lastError: last ? { code: codeOf(last.error), message: last.error.message, at: last.at } : null,
+      retryAt: state === 'unreachable' && this.retryAt > 0 ? new Date(this.retryAt) : null,
+    };
+  }
+
+  /** The least busy connection; opens the pool when due, and refills it while all open ones are busy. */
+  pick(): Promise<AdminClient<RpcClient>> {
+    const best = this.leastBusy();
+    if (!best) return this.ready();
+    if (busy(best) > 0) this.grow();
+    return Promise.resolve(best);
+  }
+
+  /** Resolves once a connection is open: at once, by the attempt under way, or by a new attempt when one is due. */
+  ready(): Promise<AdminClient<RpcClient>> {
+    if (this.closedFlag) return Promise.reject(new DaemonUnavailableError(this.o.name, 'the gateway is shutting down', 1000));
+    const best = this.leastBusy();
+    if (best) return Promise.resolve(best);
+    if (this.opening) return this.opening;
+    if (this.retryAt > Date.now()) return Promise.reject(this.unavailable(this.lastError?.error));
+    return this.openFirst();
+  }
+
+  /** DaemonUnavailableError with the time until the next attempt. */
+  unavailable(cause: Error | undefined): DaemonUnavailableError {
+    const retryAfterMs = Math.max(this.retryAt - Date.now(), 0);
+    return new DaemonUnavailableError(this.o.name, cause?.message ?? 'not connected', retryAfterMs, { cause });
+  }
+
+  /** Stop reconnecting and close every connection with CONNECT_CLOSE. */
+  async close(): Promise<void> {
+    this.closedFlag = true;
+    this.clearRetry();
+    await this.opening?.catch(() => undefined);
+    const clients = this.clients.splice(0);
+    this.connectedSince = null;
+    await Promise.all(clients.map((c) => c.close()));
+  }
+
+  private state(): ConnectionState {
+    if (this.closedFlag) return 'closed';
+    if (this.clients.length > 0) return 'connected';
+    if (this.opening) return 'connecting';
+    return this.lastError ? 'unreachable' : 'idle';
+  }
+
+  private leastBusy(): AdminClient<RpcClient> | undefined {
+    let best: AdminClient<RpcClient> | undefined;
+    for (const c of this.clients) if (!c.closed && (!best || busy(c) < busy(best))) best = c;
+    return best;
+  }
+
+  private connect(): Promise<AdminClient<RpcClient>> {
+    const t = this.o.connectTimeoutMs;
+    return this.o.connector(this.o.uri, { callTimeoutMs: t, connectTimeoutMs: t, keepalive: KEEPALIVE, onCall: this.o.onCall });
+  }
+
+  /**
+   * Opens the whole pool at once and resolves when every attempt has settled (failing only when all failed).
+   * Opening connections only here, and not while requests are being served, keeps what the daemon reports
+   * stable: a connection being accepted shows up for a moment in its client counts.
+   */
+  private openFirst(): Promise<AdminClient<RpcClient>> {
+    this.clearRetry();
+    this.opening = Promise.allSettled(Array.from({ length: this.o.size }, () => this.connect())).then((results) => {
+      this.opening = null;
+      const opened = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (opened.length === 0) return this.failed(failure!.reason as Error);
+      if (this.closedFlag) {
+        for (const client of opened) void client.close();
+        throw this.unavailable(undefined);
+      }
+      this.failures = 0;
+      this.retryAt = 0;
+      this.lastError = null;
+      for (const client of opened) this.adopt(client);
+      this.o.log.info({ daemon: this.o.name, uri: this.o.uri, connections: opened.length }, 'connected to daemon');
+      if (failure) this.growBlockedUntil = Date.now() + this.o.backoff.maxMs;
+      return this.leastBusy() ?? opened[0]!;
+    });
+    return this.opening;
+  }
+
+  /** Replaces a connection lost while others stayed up; a failure only pauses refilling (the open ones serve). */
+  private grow(): void {
+    if (this.closedFlag || this.clients.length + this.growing >= this.o.size || Date.now() < this.growBlockedUntil) return;
+    this.growing++;
+    this.connect().then(
+      (client) => {
+        this.growing--;
+        if (this.closedFlag) void client.close();
+        else this.adopt(client);
+      },
+      (err: Error) => {
+        this.growing--;
+        this.growBlockedUntil = Date.now() + this.o.backoff.maxMs;
+        this.o.log.warn({ daemon: this.o.name, uri: this.o.uri, err: err.message }, 'cannot open another daemon connection');
+      },
+    );
+  }
+
+  private adopt(client: AdminClient<RpcClient>): void {
+    if (this.clients.length === 0) this.connectedSince = new Date();
+    this.clients.push(client);
+    client.rpc.onClosed((reason) => this.dropped(client, reason));
+  }
+
+  private failed(err: Error): never {
+    this.opening = null;
+    this.failures += 1;
+    const delay = Math.min(this.o.backoff.initialMs * 2 ** (this.failures - 1), this.o.backoff.maxMs);
+    this.retryAt = Date.now() + delay;
+    this.lastError = { error: err, at: new Date() };
+    this.o.log.warn({ daemon: this.o.name, uri: this.o.uri, err: err.message, retryInMs: delay }, 'cannot connect to daemon');
+    this.scheduleRetry(delay);
+    // A peer that accepts but never answers is "too slow" (504), not "unreachable" (503).
+    if (err instanceof CallTimeoutError) throw err;
+    if (err instanceof ConnectError || err instanceof ConnectionClosedError || err instanceof ProtocolError) {
+      throw this.unavailable(err);
+    }
+    throw err;
+  }
+
+  private dropped(client: AdminClient<RpcClient>, reason: Error): void {
+    const i = this.clients.indexOf(client);
+    if (i < 0) return; // closed by close()
+    this.clients.splice(i, 1);
+    this.o.log.warn({ daemon: this.o.name, uri: this.o.uri, err: reason.message }, 'daemon connection dropped');
+    if (this.clients.length > 0 || this.closedFlag) return;
+    this.connectedSince = null;
+    this.lastError = { error: reason, at: new Date() };
+    // The first attempt after losing the last connection is immediate: a restarted daemon is usually back at once.
+    this.failures = 0;
+    this.retryAt = 0;
+    this.scheduleRetry(0);
+  }
+
+  private scheduleRetry(delay: number): void {
+    this.clearRetry();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.closedFlag || this.opening || this.clients.length > 0) return;
+      this.openFirst().catch(() => undefined); // failed() has recorded it and scheduled the next attempt
+    }, delay);
+    // Reconnecting must never keep the process alive on its own.
+    this.retryTimer.unref();
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+}
+
+/** Calls on a connection's wire and waiting for its window. */
+function busy(client: AdminClient<RpcClient>): number {
+  return client.rpc.inFlight + client.rpc.queued;
+}
+
+function codeOf(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : 'ERR_UNKNOWN';
+}

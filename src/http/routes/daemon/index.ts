@@ -1,0 +1,45 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { connectionJson } from '../../representations.js';
+import { ref } from '../../schemas/common.js';
+import { Daemon } from '../../schemas/daemons.js';
+import { scopeOf, type ScopeOptions } from '../scope.js';
+import logging from './logging.js';
+import shutdown from './shutdown.js';
+import timeout from './timeout.js';
+
+/** `/daemon` (or `/daemons/{daemon}`): the daemon itself, and its timeout, shutdown and logging. */
+const daemon: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) => {
+  const s = scopeOf(opts);
+  fastify.get(
+    '',
+    {
+      schema: {
+        operationId: s.operationId('getDaemon'),
+        summary: 'The daemon: name, admin URI, libvirt version and connection state',
+        description: 'Reads the version from the daemon (`virt-admin version`), so it also checks the daemon answers.',
+        tags: ['daemon'],
+        params: s.params({}),
+        response: { 200: { ...ref(Daemon), description: 'The daemon.' }, ...s.problems() },
+      },
+    },
+    async (request) => {
+      const conn = request.daemon;
+      const version = await conn.call((client, options) => client.getLibVersion(options));
+      const entry = fastify.daemons.entry(conn.name);
+      return {
+        name: conn.name,
+        uri: conn.uri,
+        default: entry.isDefault,
+        embedded: entry.embedded,
+        libVersion: version.text,
+        libVersionNumber: version.number,
+        connection: connectionJson(conn.status),
+      };
+    },
+  );
+  await fastify.register(timeout, { scoped: opts.scoped });
+  await fastify.register(shutdown, { scoped: opts.scoped });
+  await fastify.register(logging, { scoped: opts.scoped });
+};
+
+export default daemon;

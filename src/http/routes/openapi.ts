@@ -1,0 +1,42 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { problemResponses } from '../schemas/common.js';
+
+/** `/openapi.json` and `/openapi.yaml`: the OpenAPI document the routes generate. */
+const openapi: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get(
+    '/openapi.json',
+    {
+      schema: {
+        operationId: 'getOpenApiJson',
+        summary: 'This OpenAPI document, as JSON',
+        tags: ['openapi'],
+        response: {
+          200: Type.Object({}, { additionalProperties: true, description: 'An OpenAPI 3.1 document.' }),
+          ...problemResponses([500]),
+        },
+      },
+    },
+    async () => fastify.swagger(),
+  );
+  fastify.get(
+    '/openapi.yaml',
+    {
+      schema: {
+        operationId: 'getOpenApiYaml',
+        summary: 'This OpenAPI document, as YAML',
+        tags: ['openapi'],
+        response: {
+          200: {
+            description: 'An OpenAPI 3.1 document.',
+            content: { 'application/yaml': { schema: Type.String() } },
+          },
+          ...problemResponses([500]),
+        },
+      },
+    },
+    async (_request, reply) => reply.type('application/yaml').send(fastify.swagger({ yaml: true })),
+  );
+};
+
+export default openapi;

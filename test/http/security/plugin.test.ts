@@ -1,0 +1,140 @@
+// The security plugin on a small app of its own (no daemons): roles from the access table and from route
+// config, 401/403 as thrown errors, the rate limit on changes, headers, and the audit hooks.
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import Fastify, { type FastifyInstance } from 'fastify';
+import security, { type SecurityPluginOptions } from '../../../src/http/plugins/security.js';
+import { Authenticator } from '../../../src/security/authenticate.js';
+import { SecurityError } from '../../../src/security/roles.js';
+import { parseTokensFile, tokenLine, TokenStore } from '../../../src/security/tokens.js';
+
+const tokens = TokenStore.fromEntries(
+  parseTokensFile(['viewer', 'operator', 'admin'].map((role) => tokenLine(role as 'viewer', `${role}-token`, role)).join('\n')),
+);
+const bearer = (role: string) => ({ authorization: `Bearer ${role}-token` });
+
+async function build(options: SecurityPluginOptions, lines: Record<string, unknown>[] = []): Promise<FastifyInstance> {
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const app = Fastify({ logger: { level: 'info', stream } });
+  // A stand-in for the app's error handler: typed errors become their status (the real one makes problem+json).
+  app.setErrorHandler((err: Error & { statusCode?: number; headers?: Record<string, string> }, _request, reply) => {
+    void reply.code(err.statusCode ?? 500).headers(err instanceof SecurityError && 'headers' in err ? (err.headers as Record<string, string>) : {}).send({ message: err.message });
+  });
+  await app.register(security, { defaultDaemon: () => 'libvirtd', ...options });
+  app.get('/servers', { schema: { operationId: 'listServers' } }, async () => ({ ok: true }));
+  app.get('/healthz', { schema: { operationId: 'getHealth' } }, async () => ({ ok: true }));
+  app.get('/docs/page', async (_request, reply) => reply.type('text/html').send('<html></html>'));
+  let pool = 5;
+  app.patch(
+    '/servers/:server/threadpool',
+    { schema: { operationId: 'updateThreadpool' }, config: { audit: { action: 'threadpool.update', read: async () => ({ minWorkers: pool }) } } },
+    async (request) => {
+      const body = request.body as { minWorkers: number };
+      if (body.minWorkers < 0) throw Object.assign(new Error('invalid argument: negative'), { statusCode: 400 });
+      pool = body.minWorkers;
+      return { minWorkers: pool };
+    },
+  );
+  app.put('/daemon/logging', { schema: { operationId: 'replaceLogging' } }, async () => ({ ok: true }));
+  app.post('/unlisted', async () => ({ ok: true }));
+  app.post('/declared', { config: { requiredRole: 'viewer' } }, async () => ({ ok: true }));
+  return app;
+}
+
+describe('security plugin', () => {
+  it('without credentials configured, everybody is the anonymous admin', async () => {
+    const app = await build({});
+    for (const [method, url] of [['GET', '/servers'], ['PUT', '/daemon/logging'], ['POST', '/unlisted']] as const) {
+      assert.equal((await app.inject({ method, url, payload: {} })).statusCode, 200, url);
+    }
+  });
+
+  it('applies the access table, route config, and the closed default for unlisted changes', async () => {
+    const app = await build({ authenticator: new Authenticator({ tokens }) });
+    const cases: Array<[string, string, Record<string, number>]> = [
+      ['GET', '/servers', { none: 401, viewer: 200, operator: 200, admin: 200 }],
+      ['GET', '/healthz', { none: 200, viewer: 200, operator: 200, admin: 200 }],
+      ['GET', '/docs/page', { none: 200, viewer: 200, operator: 200, admin: 200 }],
+      ['PATCH', '/servers/libvirtd/threadpool', { none: 401, viewer: 403, operator: 200, admin: 200 }],
+      ['PUT', '/daemon/logging', { none: 401, viewer: 403, operator: 403, admin: 200 }],
+      ['POST', '/unlisted', { none: 401, viewer: 403, operator: 403, admin: 200 }],
+      ['POST', '/declared', { none: 401, viewer: 200, operator: 200, admin: 200 }],
+      ['GET', '/no/such/route', { none: 401, viewer: 404, operator: 404, admin: 404 }],
+      ['HEAD', '/servers', { none: 401, viewer: 200, operator: 200, admin: 200 }],
+      ['HEAD', '/healthz', { none: 200, viewer: 200, operator: 200, admin: 200 }],
+    ];
+    for (const [method, url, expected] of cases) {
+      for (const [who, status] of Object.entries(expected)) {
+        const headers = who === 'none' ? {} : bearer(who);
+        const response = await app.inject({ method: method as 'GET', url, headers, payload: method === 'GET' ? undefined : { minWorkers: 5 } });
+        assert.equal(response.statusCode, status, `${method} ${url} as ${who}`);
+        if (status === 401) assert.equal(response.headers['www-authenticate'], 'Bearer realm="libvirt-admin-gateway"');
+      }
+    }
+  });
+
+  it('sets API security headers on JSON and leaves HTML its own policy', async () => {
+    const app = await build({});
+    const json = await app.inject({ method: 'GET', url: '/servers' });
+    assert.equal(json.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'");
+    assert.equal(json.headers['cache-control'], 'no-store');
+    assert.equal(json.headers['x-content-type-options'], 'nosniff');
+    assert.equal(json.headers['x-frame-options'], 'DENY');
+    assert.equal(json.headers['referrer-policy'], 'no-referrer');
+    const html = await app.inject({ method: 'GET', url: '/docs/page' });
+    assert.equal(html.headers['content-security-policy'], undefined);
+    assert.equal(html.headers['x-content-type-options'], 'nosniff');
+  });
+
+  it('rate-limits changes per identity, not reads, and not the local anonymous caller', async () => {
+    const app = await build({ authenticator: new Authenticator({ tokens }), mutationRateLimit: 3 });
+    const patch = (role: string) =>
+      app.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', headers: bearer(role), payload: { minWorkers: 5 } });
+    for (let i = 0; i < 3; i++) assert.equal((await patch('operator')).statusCode, 200);
+    const limited = await patch('operator');
+    assert.equal(limited.statusCode, 429);
+    assert.match(limited.json<{ message: string }>().message, /^Too many changes from this caller; retry in /);
+    assert.ok(Number(limited.headers['retry-after']) > 0);
+    assert.equal((await patch('admin')).statusCode, 200, 'another identity has its own budget');
+    for (let i = 0; i < 5; i++) assert.equal((await app.inject({ method: 'GET', url: '/servers', headers: bearer('operator') })).statusCode, 200);
+
+    const open = await build({ mutationRateLimit: 1 });
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await open.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', payload: { minWorkers: 5 } })).statusCode, 200);
+    }
+  });
+
+  it('audits every change, refused and failed ones included, with the old and the requested value', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const app = await build({ authenticator: new Authenticator({ tokens }) }, lines);
+    const patch = (headers: Record<string, string>, minWorkers: number) =>
+      app.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', headers, payload: { minWorkers }, remoteAddress: '10.1.2.3' });
+    await patch(bearer('operator'), 7);
+    await patch(bearer('viewer'), 8);
+    await patch({}, 9);
+    await patch(bearer('admin'), -1);
+    await app.inject({ method: 'GET', url: '/servers', headers: bearer('viewer') });
+    const audit = lines.filter((line) => line['audit'] === true);
+    assert.deepEqual(
+      audit.map((line) => [line['name'], line['action'], (line['actor'] as { name: string } | null)?.name ?? null, line['result'], line['statusCode']]),
+      [
+        ['audit', 'threadpool.update', 'operator', 'success', 200],
+        ['audit', 'threadpool.update', 'viewer', 'refused', 403],
+        ['audit', 'threadpool.update', null, 'refused', 401],
+        ['audit', 'threadpool.update', 'admin', 'failure', 400],
+      ],
+    );
+    assert.deepEqual(
+      { old: audit[0]?.['old'], new: audit[0]?.['new'], daemon: audit[0]?.['daemon'], server: audit[0]?.['server'], source: audit[0]?.['source'] },
+      { old: { minWorkers: 5 }, new: { minWorkers: 7 }, daemon: 'libvirtd', server: 'libvirtd', source: { transport: 'tcp', address: '10.1.2.3' } },
+    );
+    assert.equal(audit[1]?.['reason'], "This operation needs the operator role; the token 'viewer' has the viewer role");
+    assert.deepEqual([audit[3]?.['old'], audit[3]?.['new'], audit[3]?.['reason']], [{ minWorkers: 7 }, { minWorkers: -1 }, 'invalid argument: negative']);
+  });
+});
