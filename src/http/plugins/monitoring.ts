@@ -27,7 +27,9 @@ export interface Monitoring {
   metrics: GatewayMetrics;
   /** Serialises mutations per resource and checks If-Match. */
   guard: ResourceGuard;
+  /** Milliseconds /readyz waits for each daemon. */
   readyTimeoutMs: number;
+  /** Timings of each event stream. */
   stream: SseWriterOptions;
 }
 
@@ -56,7 +58,9 @@ export default fp<MonitoringPluginOptions>(
     fastify.decorate('monitoring', {
       monitor,
       metrics,
-      guard: new ResourceGuard(),
+      // Changes of one resource wait in line here, never more than the daemon's own gate would hold: past that
+      // they get the same 503 + Retry-After as any call the gateway cannot queue.
+      guard: new ResourceGuard(Math.max(...sources.map((c) => c.limits.maxInFlight + c.limits.queueLength))),
       readyTimeoutMs: opts.readyTimeoutMs ?? 1000,
       stream: { retryMs: 2000, ...opts.stream },
     } satisfies Monitoring);

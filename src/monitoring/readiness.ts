@@ -1,0 +1,44 @@
+import type { DaemonSource } from './source.js';
+
+/** One daemon's answer to the readiness probe. */
+export interface DaemonReadiness {
+  daemon: string;
+  ready: boolean;
+  /** libvirt version when it answered. */
+  version?: string;
+  /** Why not, when it did not. */
+  error?: string;
+}
+
+/** The readiness of the whole gateway: ready when every configured daemon answered. */
+export interface Readiness {
+  ready: boolean;
+  daemons: DaemonReadiness[];
+}
+
+/**
+ * Ask every daemon for its library version (CONNECT_GET_LIB_VERSION: the cheapest call, no server lookups) within
+ * `timeoutMs`. A daemon that was stopped fails fast (connection refused); one that hangs fails at the timeout, so a
+ * Kubernetes probe never waits longer than that.
+ */
+export async function checkReadiness(sources: readonly DaemonSource[], timeoutMs: number): Promise<Readiness> {
+  const daemons = await Promise.all(
+    sources.map(async (source): Promise<DaemonReadiness> => {
+      let timer: NodeJS.Timeout | undefined;
+      // The call timeout bounds the call itself; this one also bounds waiting for a (re)connect in the source.
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        const asked = source.call((c, given) => c.getLibVersion({ signal: given.signal, timeoutMs }));
+        const version = await Promise.race([asked, deadline]);
+        return { daemon: source.name, ready: true, version: version.text };
+      } catch (err) {
+        return { daemon: source.name, ready: false, error: (err as Error).message };
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return { ready: daemons.every((d) => d.ready), daemons };
+}

@@ -1,0 +1,15 @@
+import type { AdminClient } from '../admin/client.js';
+import type { CallOptions } from '../rpc/client.js';
+
+/**
+ * What monitoring needs of one configured daemon: its name and a way to run calls on its admin connection.
+ * The gateway's DaemonConnection is one; tests can wrap an AdminClient.
+ */
+export interface DaemonSource {
+  readonly name: string;
+  /**
+   * Run `fn` with the daemon's client and the options (deadline, abort signal) its calls should carry; rejects
+   * when the daemon cannot be reached, as routes see it.
+   */
+  call<T>(fn: (client: AdminClient, options: CallOptions) => Promise<T>): Promise<T>;
+}

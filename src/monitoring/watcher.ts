@@ -1,0 +1,305 @@
+import type { AdminClient } from '../admin/client.js';
+import type { ClientRef } from '../admin/types.js';
+import type { CallOptions } from '../rpc/client.js';
+import { ErrorCode, LibvirtError } from '../rpc/errors.js';
+import { clientLimitsEtag, loggingEtag, threadpoolEtag } from './etag.js';
+import type { EventHub } from './event-hub.js';
+import {
+  clientLimitSettings,
+  EventType,
+  threadpoolSettings,
+  type ClientLimitSettings,
+  type EventInit,
+  type LoggingSettings,
+  type ThreadpoolSettings,
+} from './events.js';
+import {
+  clientKey,
+  diffSnapshot,
+  newClients,
+  ResourceKey,
+  sameSettings,
+  summarizeClient,
+  type DaemonSnapshot,
+  type Identified,
+  type Poll,
+  type ServerSnapshot,
+} from './snapshot.js';
+import type { DaemonSource } from './source.js';
+
+/** libvirt's VIR_ERR_NO_CLIENT: the client left before we asked who it was. */
+const VIR_ERR_NO_CLIENT = 96;
+
+/**
+ * Further polls that ask again for the identity of a client the daemon could not identify yet. libvirtd has no
+ * identity for a client before its first call ("No identity information available for client"); most clients
+ * make one at once, and a client that never does must not cost a call per poll forever.
+ */
+const IDENTITY_RETRIES = 5;
+
+/** A change made through the gateway, as the route that made it knows it. */
+export type GatewayChange =
+  | { kind: 'threadpool'; server: string; settings: ThreadpoolSettings }
+  | { kind: 'client-limits'; server: string; settings: ClientLimitSettings }
+  | { kind: 'logging'; settings: LoggingSettings }
+  | { kind: 'client-closed'; server: string; client: ClientRef };
+
+/** How often and how patiently a watcher polls. */
+export interface WatcherOptions {
+  /** Milliseconds from the start of one poll to the start of the next (default 1000). */
+  intervalMs?: number;
+  /** Milliseconds allowed for each call of a poll (default: the larger of 5 s and two intervals). */
+  callTimeoutMs?: number;
+  /** Told about polls that failed while the daemon answered (they are retried next period). */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * Watches one daemon for every subscriber: polls it through the admin API, compares each poll with the last
+ * one and publishes the differences. Polls never overlap; a slow daemon just stretches the period.
+ */
+export class DaemonWatcher {
+  private readonly intervalMs: number;
+  private readonly callTimeoutMs: number;
+  private snapshot: DaemonSnapshot | undefined;
+  private reachable: boolean | undefined;
+  /** Logical clock ordering poll starts against changes published through the gateway. */
+  private clock = 0;
+  private readonly touched = new Map<string, number>();
+  /** Lookups left for clients without an identity yet, by server and clientKey. */
+  private unidentified = new Map<string, number>();
+  private run = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private wakeSleeper: (() => void) | undefined;
+  private primed: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly source: DaemonSource,
+    private readonly hub: EventHub,
+    private readonly options: WatcherOptions = {},
+  ) {
+    this.intervalMs = Math.max(1, options.intervalMs ?? 1000);
+    this.callTimeoutMs = options.callTimeoutMs ?? Math.max(5000, 2 * this.intervalMs);
+  }
+
+  /** The daemon's name. */
+  get daemon(): string {
+    return this.source.name;
+  }
+
+  /** True while polling. */
+  get running(): boolean {
+    return this.run % 2 === 1;
+  }
+
+  /** Whether the last poll reached the daemon (undefined before the first one ends). */
+  get lastReachable(): boolean | undefined {
+    return this.reachable;
+  }
+
+  /** Start polling (the first poll becomes the baseline and publishes nothing). No-op when running. */
+  start(): void {
+    if (this.running) return;
+    const run = ++this.run;
+    let primed!: () => void;
+    this.primed = new Promise((resolve) => (primed = resolve));
+    void this.loop(run, primed);
+  }
+
+  /** Stop polling and forget the baseline; a poll in flight finishes without publishing. */
+  stop(): void {
+    if (!this.running) return;
+    this.run++;
+    clearTimeout(this.timer);
+    this.wakeSleeper?.();
+    this.snapshot = undefined;
+    this.reachable = undefined;
+    this.touched.clear();
+    this.unidentified.clear();
+  }
+
+  /** Resolves once the first poll since start() has ended (successful or not), or after `timeoutMs`. */
+  whenPrimed(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    return Promise.race([this.primed, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Publish a change the gateway has just made, at once. The snapshot takes the new state, so the next poll
+   * sees nothing new, and a poll already in flight (which may have read the old state) leaves the resource alone.
+   * A change to what the snapshot already holds publishes nothing.
+   */
+  publish(change: GatewayChange): void {
+    const snap = this.running ? this.snapshot : undefined;
+    if (change.kind === 'logging') return this.loggingChanged(snap, change.settings);
+    const server = snap?.servers.get(change.server);
+    if (change.kind === 'threadpool') return this.threadpoolChanged(change.server, server, threadpoolSettings(change.settings));
+    if (change.kind === 'client-limits') return this.limitsChanged(change.server, server, clientLimitSettings(change.settings));
+    this.clientClosed(change.server, server, change.client, snap !== undefined);
+  }
+
+  private loggingChanged(snap: DaemonSnapshot | undefined, given: LoggingSettings): void {
+    const logging = { outputs: given.outputs, filters: given.filters };
+    this.touch(ResourceKey.logging);
+    const previous = snap?.logging ?? null;
+    if (previous && sameSettings(previous, logging)) return;
+    if (snap) snap.logging = logging;
+    this.emit({ type: EventType.LOGGING_CHANGED, daemon: this.daemon, logging, previous, etag: loggingEtag(logging) });
+  }
+
+  private threadpoolChanged(name: string, server: ServerSnapshot | undefined, threadpool: ThreadpoolSettings): void {
+    this.touch(ResourceKey.threadpool(name));
+    const previous = server?.threadpool ?? null;
+    if (previous && sameSettings(previous, threadpool)) return;
+    if (server) server.threadpool = threadpool;
+    const etag = threadpoolEtag(threadpool);
+    this.emit({ type: EventType.THREADPOOL_CHANGED, daemon: this.daemon, server: name, threadpool, previous, etag });
+  }
+
+  private limitsChanged(name: string, server: ServerSnapshot | undefined, clientLimits: ClientLimitSettings): void {
+    this.touch(ResourceKey.clientLimits(name));
+    const previous = server?.clientLimits ?? null;
+    if (previous && sameSettings(previous, clientLimits)) return;
+    if (server) server.clientLimits = clientLimits;
+    const etag = clientLimitsEtag(clientLimits);
+    this.emit({ type: EventType.CLIENT_LIMITS_CHANGED, daemon: this.daemon, server: name, clientLimits, previous, etag });
+  }
+
+  private clientClosed(name: string, server: ServerSnapshot | undefined, ref: ClientRef, watching: boolean): void {
+    this.touch(ResourceKey.client(name, Number(ref.id)));
+    const key = clientKey(ref);
+    let client = server?.clients.get(key);
+    if (client) server!.clients.delete(key);
+    else {
+      // Closed before any poll saw it: announce its arrival too, so every departure has an arrival.
+      client = summarizeClient(ref, null);
+      if (watching) this.emit({ type: EventType.CLIENT_CONNECTED, daemon: this.daemon, server: name, client });
+    }
+    this.emit({ type: EventType.CLIENT_DISCONNECTED, daemon: this.daemon, server: name, client });
+  }
+
+  /** Mark a resource as changed by the gateway now (only while polling: the marks are for polls in flight). */
+  private touch(key: string): void {
+    if (this.running) this.touched.set(key, ++this.clock);
+  }
+
+  private emit(event: EventInit): void {
+    this.hub.publish(event);
+  }
+
+  private async loop(run: number, primed: () => void): Promise<void> {
+    while (this.run === run) {
+      const started = Date.now();
+      await this.pollOnce(run);
+      primed();
+      if (this.run !== run) return;
+      await new Promise<void>((resolve) => {
+        this.wakeSleeper = resolve;
+        this.timer = setTimeout(resolve, Math.max(0, this.intervalMs - (Date.now() - started)));
+        this.timer.unref();
+      });
+    }
+  }
+
+  /** Poll once: read everything, look up new clients, then publish the differences. */
+  private async pollOnce(run: number): Promise<void> {
+    const startedAt = ++this.clock;
+    const fresh = (key: string) => (this.touched.get(key) ?? 0) < startedAt;
+    let result: { poll: Poll; identified: Map<string, Identified> };
+    try {
+      result = await this.source.call((client, options) => this.read(client, this.callOptions(options), fresh));
+    } catch (err) {
+      if (this.run !== run) return;
+      // The daemon answered (with an error), or the gateway itself had too many calls queued: not unreachable.
+      if (err instanceof LibvirtError || (err as { code?: unknown }).code === ErrorCode.OVERLOADED) {
+        return this.options.onError?.(err);
+      }
+      if (this.reachable) this.emit({ type: EventType.DAEMON_UNREACHABLE, daemon: this.daemon, error: (err as Error).message });
+      this.reachable = false;
+      return;
+    }
+    if (this.run !== run) return;
+    if (this.reachable === false) this.emit({ type: EventType.DAEMON_REACHABLE, daemon: this.source.name });
+    this.reachable = true;
+    const { next, events } = diffSnapshot(this.source.name, this.snapshot, result.poll, result.identified, fresh);
+    this.snapshot = next;
+    this.trackUnidentified(next);
+    for (const event of events) this.emit(event);
+    // Marks older than this poll can no longer meet a poll that started before them.
+    for (const [key, at] of this.touched) if (at < startedAt) this.touched.delete(key);
+  }
+
+  /** Known clients of the poll still without an identity, while they have lookups left (each call uses one). */
+  private retryIdentity(poll: Poll): ClientRef[] {
+    const out: ClientRef[] = [];
+    for (const server of poll.servers) {
+      for (const ref of server.clients) {
+        const key = `${server.name}/${clientKey(ref)}`;
+        const left = this.unidentified.get(key) ?? 0;
+        if (left <= 0) continue;
+        this.unidentified.set(key, left - 1);
+        out.push(ref);
+      }
+    }
+    return out;
+  }
+
+  /** Remember which clients of the snapshot still lack an identity. */
+  private trackUnidentified(snapshot: DaemonSnapshot): void {
+    const next = new Map<string, number>();
+    for (const [name, server] of snapshot.servers) {
+      for (const [key, client] of server.clients) {
+        if (client.identity !== null) continue;
+        const id = `${name}/${key}`;
+        next.set(id, this.unidentified.get(id) ?? IDENTITY_RETRIES);
+      }
+    }
+    this.unidentified = next;
+  }
+
+  /** Our per-call timeout, never longer than what the source allows, with its abort signal. */
+  private callOptions(given: CallOptions): CallOptions {
+    return { signal: given.signal, timeoutMs: Math.min(given.timeoutMs ?? Infinity, this.callTimeoutMs) };
+  }
+
+  private async read(
+    client: AdminClient,
+    opts: CallOptions,
+    fresh: (key: string) => boolean,
+  ): Promise<{ poll: Poll; identified: Map<string, Identified> }> {
+    const [servers, outputs, filters] = await Promise.all([
+      client.listServers(opts),
+      client.getLoggingOutputs(opts),
+      client.getLoggingFilters(opts),
+    ]);
+    const polled = await Promise.all(
+      servers.map(async ({ name }) => {
+        const [tp, limits, clients] = await Promise.all([
+          client.getThreadpool(name, opts),
+          client.getClientLimits(name, opts),
+          client.listClients(name, opts),
+        ]);
+        return {
+          name,
+          threadpool: threadpoolSettings(tp),
+          clientLimits: clientLimitSettings(limits),
+          clients,
+        };
+      }),
+    );
+    const poll: Poll = { servers: polled, logging: { outputs: outputs.outputs, filters: filters.filters ?? '' } };
+    const identified = new Map<string, Identified>();
+    await Promise.all(
+      [...newClients(this.snapshot, poll, fresh), ...this.retryIdentity(poll)].map(async (ref) => {
+        try {
+          identified.set(clientKey(ref), { summary: summarizeClient(ref, await client.getClientInfo(ref, opts)), gone: false });
+        } catch (err) {
+          if (!(err instanceof LibvirtError)) throw err;
+          identified.set(clientKey(ref), { summary: summarizeClient(ref, null), gone: err.libvirtCode === VIR_ERR_NO_CLIENT });
+        }
+      }),
+    );
+    return { poll, identified };
+  }
+}

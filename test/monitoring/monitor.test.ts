@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { Monitor } from '../../src/monitoring/monitor.js';
+import { FakeDaemon } from './fake-daemon.js';
+
+const INTERVAL = 20;
+
+/** Wait until `check` holds, failing after `ms`. */
+async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+function monitor(lingerMs = 50) {
+  const a = new FakeDaemon('libvirtd');
+  const b = new FakeDaemon('virtlogd');
+  const m = new Monitor([a.source(), b.source()], { intervalMs: INTERVAL, lingerMs, hub: { firstId: 1 } });
+  return { a, b, m };
+}
+
+describe('Monitor', () => {
+  it('does not poll before the first subscriber', async () => {
+    const { a, m } = monitor();
+    await sleep(INTERVAL * 3);
+    assert.equal(a.calls.size, 0);
+    assert.equal(m.isWatching, false);
+    m.close();
+  });
+
+  it('starts one watcher per daemon for any number of subscribers, primed before subscribe resolves', async () => {
+    const { a, b, m } = monitor();
+    const subs = await Promise.all(Array.from({ length: 50 }, () => m.subscribe()));
+    assert.equal(m.isWatching, true);
+    assert.equal(m.watcher('libvirtd')!.lastReachable, true, 'baseline taken');
+    await sleep(INTERVAL * 5);
+    // One poll per interval for each daemon, whatever the number of subscribers.
+    for (const d of [a, b]) assert.ok(d.calls.get('listServers')! <= 7, String(d.calls.get('listServers')));
+    a.connect('libvirtd');
+    await until(() => subs.every((s) => s.pending === 1));
+    for (const s of subs) assert.deepEqual(s.take().map((e) => e.type), ['client.connected']);
+    m.close();
+  });
+
+  it('filters by daemon', async () => {
+    const { a, b, m } = monitor();
+    const onlyLogd = await m.subscribe({ filter: { daemons: ['virtlogd'] } });
+    a.connect('libvirtd');
+    b.connect('admin');
+    await until(() => onlyLogd.pending === 1);
+    await sleep(INTERVAL * 3);
+    assert.deepEqual(onlyLogd.take().map((e) => e.daemon), ['virtlogd']);
+    m.close();
+  });
+
+  it('routes gateway changes to the daemon’s watcher', async () => {
+    const { m } = monitor();
+    const sub = await m.subscribe();
+    m.publish('virtlogd', { kind: 'logging', settings: { outputs: '1:stderr', filters: '' } });
+    m.publish('nosuch', { kind: 'logging', settings: { outputs: '1:stderr', filters: '' } });
+    assert.deepEqual(sub.take().map((e) => [e.type, e.daemon]), [['logging.changed', 'virtlogd']]);
+    m.close();
+  });
+
+  it('keeps watching for the linger time after the last subscriber leaves, then stops', async () => {
+    const { a, m } = monitor(300);
+    const sub = await m.subscribe();
+    sub.close();
+    await sleep(20);
+    assert.equal(m.isWatching, true);
+    // A subscriber coming back within the linger time resumes with no gap.
+    const back = await m.subscribe({ lastEventId: m.hub.lastId });
+    assert.equal(back.resync, null);
+    back.close();
+    await until(() => !m.isWatching);
+    const calls = a.calls.get('listServers');
+    await sleep(INTERVAL * 3);
+    assert.equal(a.calls.get('listServers'), calls);
+    m.close();
+  });
+
+  it('tells a subscriber resuming from before an unwatched time to resync', async () => {
+    const { a, m } = monitor(10);
+    const sub = await m.subscribe();
+    a.connect('libvirtd');
+    await until(() => sub.pending === 1);
+    const seen = sub.take().at(-1)!.id;
+    sub.close();
+    await until(() => !m.isWatching);
+    const back = await m.subscribe({ lastEventId: seen });
+    assert.deepEqual(back.resync, { reason: 'gap', lastEventId: seen });
+    m.close();
+  });
+
+  it('ends every subscription and stops polling on close()', async () => {
+    const { m } = monitor();
+    const sub = await m.subscribe();
+    m.close();
+    assert.equal(sub.closeReason, 'hub-closed');
+    assert.equal(m.isWatching, false);
+    await assert.rejects(m.subscribe(), /closed/);
+  });
+});
