@@ -1,0 +1,76 @@
+/**
+ * Limits that keep one caller from exhausting the gateway or the daemon: request sizes and times, and a rate
+ * limit on changes per identity. Reads are not rate-limited: they are cheap, and monitoring polls them.
+ */
+import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TlsOptions } from 'node:tls';
+import type { Identity } from './authenticate.js';
+
+/** Request size and time limits (fastify / node http server options). */
+export const RequestLimits = {
+  /** Largest request body: room for the longest outputs and filters strings the schema accepts (64 KiB each). */
+  BODY_BYTES: 256 * 1024,
+  /** Longest path parameter: the longest server name the schema accepts, so the schema (400), not the router, decides. */
+  PARAM_LENGTH: 1024,
+  /** Largest request line plus headers (node's default, stated so it cannot drift). */
+  HEADER_BYTES: 16 * 1024,
+  /** Time to receive a whole request. */
+  REQUEST_TIMEOUT_MS: 30_000,
+  /** Idle keep-alive connections are closed after this. */
+  KEEP_ALIVE_TIMEOUT_MS: 10_000,
+} as const;
+
+/** The default rate limit on changes: this many per identity per window. */
+export const MutationRateLimit = {
+  MAX: 60,
+  WINDOW_MS: 60_000,
+} as const;
+
+/** HTTP methods that only read. */
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** True for methods that can change something (everything but GET, HEAD and OPTIONS). */
+export function isMutation(method: string): boolean {
+  return !READ_METHODS.has(method.toUpperCase());
+}
+
+/**
+ * The rate-limit bucket of a request: the identity when there is one (a token shared by two hosts is one
+ * caller), else the peer address (anonymous callers on loopback, or a unix socket).
+ */
+export function rateLimitKey(identity: Identity | undefined, address: string | undefined): string {
+  if (identity !== undefined && identity.kind !== 'anonymous') return `${identity.kind}:${identity.name}`;
+  return `address:${address ?? 'unix'}`;
+}
+
+/**
+ * Security headers for API responses (JSON, YAML, metrics). HTML pages (the API reference at /docs) load
+ * scripts and styles and get helmet's default policy instead.
+ */
+export const API_RESPONSE_HEADERS: Readonly<Record<string, string>> = {
+  // Nothing in a JSON reply may be run, framed or used to load anything.
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  // Answers describe live daemon state and may be specific to the caller: never reuse them.
+  'cache-control': 'no-store',
+};
+
+/** Fastify instance options for the limits above. */
+export const FASTIFY_LIMITS = {
+  bodyLimit: RequestLimits.BODY_BYTES,
+  routerOptions: { maxParamLength: RequestLimits.PARAM_LENGTH },
+} as const;
+
+/**
+ * A fastify `serverFactory` making an HTTP or (with `tls`) HTTPS server with the header and time limits. The
+ * HTTPS server is typed as an HTTP server: fastify only uses what both have.
+ */
+export function limitedServerFactory(tls: TlsOptions | undefined): (handler: RequestListener) => HttpServer {
+  return (handler) => {
+    const options = { maxHeaderSize: RequestLimits.HEADER_BYTES };
+    const server = tls === undefined ? createHttpServer(options, handler) : createHttpsServer({ ...tls, ...options }, handler);
+    server.requestTimeout = RequestLimits.REQUEST_TIMEOUT_MS;
+    server.keepAliveTimeout = RequestLimits.KEEP_ALIVE_TIMEOUT_MS;
+    return server as HttpServer;
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * A configuration file that is parsed at start-up and re-read on SIGHUP (tokens, client-certificate roles).
+ *
+ * A bad file at start-up is fatal (the caller sees the error); a bad file on reload is logged and the previous
+ * content stays in force, so a typo made while editing never locks everybody out or lets everybody in.
+ */
+import { readFile } from 'node:fs/promises';
+
+/** Minimal logger used for reload messages (pino's signature). */
+export interface ReloadLogger {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** A file that could not be read or parsed; the message names the file (and the line, from the parser). */
+export class ConfigFileError extends Error {
+  override readonly name = 'ConfigFileError';
+  readonly code = 'ERR_CONFIG_FILE';
+}
+
+/** Parses a file's text; throws an Error whose message says what is wrong (the path is passed for messages). */
+export type FileParser<T> = (text: string, path: string) => T;
+
+/** A parsed file whose content can be swapped by reload(). */
+export class ReloadableFile<T> {
+  protected current: T;
+
+  protected constructor(
+    /** The file's path. */
+    readonly path: string,
+    /** What the file is, for log messages ("tokens file"). */
+    readonly what: string,
+    private readonly parse: FileParser<T>,
+    initial: T,
+  ) {
+    this.current = initial;
+  }
+
+  /** Reads and parses a file; throws ConfigFileError when it cannot be read or parsed. */
+  protected static async read<T>(path: string, what: string, parse: FileParser<T>): Promise<T> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new ConfigFileError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    }
+    try {
+      return parse(text, path);
+    } catch (err) {
+      throw new ConfigFileError(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Re-reads the file; on any error keeps the current content, logs why and returns false. */
+  async reload(log: ReloadLogger): Promise<boolean> {
+    try {
+      this.current = await ReloadableFile.read(this.path, this.what, this.parse);
+      log.info({ file: this.path, entries: this.count() }, `${this.what} reloaded`);
+      return true;
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      log.error({ file: this.path, reason, entries: this.count() }, `${this.what} not reloaded; keeping the previous one`);
+      return false;
+    }
+  }
+
+  /** Number of entries in force (for logs). */
+  count(): number {
+    return Array.isArray(this.current) ? this.current.length : 1;
+  }
+}
+
+/** Something that can re-read its file. */
+export interface Reloadable {
+  reload(log: ReloadLogger): Promise<boolean>;
+}
+
+/** Re-reads every file on SIGHUP; returns a function that removes the handler. */
+export function reloadOnSighup(files: readonly Reloadable[], log: ReloadLogger): () => void {
+  const onHup = (): void => {
+    log.info({ files: files.length }, 'SIGHUP: reloading credentials');
+    for (const file of files) void file.reload(log);
+  };
+  process.on('SIGHUP', onHup);
+  return () => {
+    process.off('SIGHUP', onHup);
+  };
+}

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DEFAULT_ALLOWED_LOG_DIRS, LogOutputPolicy, normaliseAllowedDir } from '../../src/security/log-policy.js';
+import { LogOutputRefusedError } from '../../src/security/roles.js';
+
+describe('LogOutputPolicy', () => {
+  let root: string; // a temp dir holding the allowed dir and the places attacks point at
+  let allowed: string;
+  let outside: string;
+  let policy: LogOutputPolicy;
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'logpolicy-'));
+    allowed = join(root, 'log');
+    outside = join(root, 'etc');
+    await mkdir(join(allowed, 'sub'), { recursive: true });
+    await mkdir(outside);
+    await writeFile(join(outside, 'shadow'), 'secret');
+    await writeFile(join(allowed, 'existing.log'), '');
+    await symlink(join(outside, 'shadow'), join(allowed, 'to-shadow.log'));
+    await symlink(outside, join(allowed, 'to-etc'));
+    await symlink(join(outside, 'not-yet'), join(allowed, 'dangling.log'));
+    await symlink(join(allowed, 'existing.log'), join(allowed, 'inner-link.log'));
+    await symlink(join(allowed, 'sub'), join(allowed, 'sub-link'));
+    await symlink(allowed, join(root, 'log-alias'));
+    policy = new LogOutputPolicy([allowed]);
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const refused = async (input: Parameters<LogOutputPolicy['check']>[0], reason: RegExp): Promise<void> => {
+    await assert.rejects(policy.check(input), (err: unknown) => {
+      assert.ok(err instanceof LogOutputRefusedError, String(err));
+      assert.equal(err.statusCode, 403);
+      assert.match(err.message, reason);
+      return true;
+    });
+  };
+
+  it('defaults to /var/log/libvirt', () => {
+    assert.deepEqual(new LogOutputPolicy().allowedDirs, DEFAULT_ALLOWED_LOG_DIRS);
+    assert.deepEqual(DEFAULT_ALLOWED_LOG_DIRS, ['/var/log/libvirt']);
+  });
+
+  it('accepts files inside the allowed directory, existing or not, and links that stay inside', async () => {
+    await policy.check(`1:file:${allowed}/new.log`);
+    await policy.check(`2:file:${allowed}/existing.log 3:stderr`);
+    await policy.check(`1:file:${allowed}/sub/deeper/new.log`);
+    await policy.check(`1:file:${allowed}/inner-link.log`);
+    await policy.check(`1:file:${allowed}/sub-link/x.log`);
+    await policy.check(`1:file:${allowed}//./new.log`);
+    await policy.check([{ level: 1, destination: 'file', path: `${allowed}/new.log` }]);
+  });
+
+  it('lets stderr, syslog and journald outputs pass, and ignores filters-like noise', async () => {
+    await policy.check('1:stderr 2:syslog:libvirtd 3:journald 4:syslog:');
+    await policy.check([{ priority: 'error', destination: 'syslog', ident: 'x' }, { level: 2, destination: 'journald' }]);
+    await policy.check('');
+    await policy.check('   ');
+  });
+
+  it('refuses ".." traversal, even when it would land inside again', async () => {
+    await refused(`1:file:${allowed}/../etc/shadow`, /contains '\.\.'/);
+    await refused(`1:file:${allowed}/sub/../new.log`, /contains '\.\.'/);
+    await refused([{ level: 1, destination: 'file', path: `${allowed}/../../x` }], /contains '\.\.'/);
+  });
+
+  it('refuses relative paths (libvirtd would resolve them from /)', async () => {
+    await refused('1:file:etc/shadow', /is not absolute/);
+    await refused('1:file:', /is not absolute/);
+    await refused([{ level: 1, destination: 'file', path: 'x.log' }], /is not absolute/);
+  });
+
+  it('refuses files outside the allowed directories, and the directory itself', async () => {
+    await refused(`1:file:${outside}/shadow`, /is outside the allowed log directories \(/);
+    await refused(`1:file:${allowed}`, /outside/);
+    await refused(`1:file:${allowed}-evil/x.log`, /outside/);
+    await refused(`1:file:/${allowed}/x.log`, /outside/); // '//' keeps a meaning of its own in POSIX
+  });
+
+  it('refuses symbolic links that lead outside, dangling links and non-files', async () => {
+    await refused(`1:file:${allowed}/to-shadow.log`, /leads through a symbolic link outside/);
+    await refused(`1:file:${allowed}/to-etc/new.log`, /leads through a symbolic link outside/);
+    await refused(`1:file:${allowed}/dangling.log`, /symbolic link that points to nothing/);
+    await refused(`1:file:${allowed}/sub`, /is not a regular file/);
+    await refused(`1:file:${allowed}/sub-link`, /is not a regular file/);
+  });
+
+  it('refuses NUL, newline, tab and other control characters', async () => {
+    for (const bad of ['\u0000', '\n', '\r', '\t', '\u001b', '\u007f', '\u0085']) {
+      await refused(`1:file:${allowed}/a${bad}b.log`, /control character/);
+      await refused([{ level: 1, destination: 'file', path: `${allowed}/a${bad}b.log` }], /control character/);
+    }
+  });
+
+  it('refuses a list where only one output is bad, naming that one', async () => {
+    await refused(`1:stderr 1:file:${allowed}/ok.log 2:file:${outside}/x 3:journald`, new RegExp(`"2:file:${outside}/x"`));
+    await refused(
+      [
+        { level: 1, destination: 'file', path: `${allowed}/ok.log` },
+        { level: 1, destination: 'file', path: `${allowed}/to-shadow.log` },
+      ],
+      /to-shadow\.log/,
+    );
+  });
+
+  it('checks every parseable token, whatever the syntax of the others (libvirtd opens files while parsing)', async () => {
+    await refused(`1:file:${outside}/x 9:bogus`, /outside/);
+    await refused(`9:bogus 1:file:${outside}/x`, /outside/);
+    // Tokens libvirt's syntax refuses are left to the daemon, which reports them in its own words.
+    await policy.check(`1:file:${allowed}/ok.log 1:nowhere 1:file:${outside}/x:y 1:file`);
+  });
+
+  it('parses raw tokens like libvirtd: a blank before the level does not hide a file output', async () => {
+    await refused(`\t1:file:${outside}/x`, /outside/);
+    await refused(`+01:file:${outside}/x`, /outside/);
+  });
+
+  it('checks both the path as written and where it really leads when the allowed dir is reached through a link', async () => {
+    const viaAlias = new LogOutputPolicy([join(root, 'log-alias')]);
+    await viaAlias.check(`1:file:${root}/log-alias/a.log`);
+    await assert.rejects(viaAlias.check(`1:file:${allowed}/a.log`), /outside the allowed log directories/);
+    await assert.rejects(viaAlias.check(`1:file:${root}/log-alias/to-etc/x`), /symbolic link outside/);
+  });
+
+  it('accepts several allowed directories, including ones that do not exist yet', async () => {
+    const several = new LogOutputPolicy([join(root, 'missing', 'dir'), allowed]);
+    await several.check(`1:file:${root}/missing/dir/x.log 1:file:${allowed}/y.log`);
+    await assert.rejects(several.check(`1:file:${root}/missing/x.log`), LogOutputRefusedError);
+  });
+});
+
+describe('normaliseAllowedDir', () => {
+  it('normalises slashes and refuses relative, ".." and control characters', () => {
+    assert.equal(normaliseAllowedDir('/var//log/libvirt/'), '/var/log/libvirt');
+    assert.equal(normaliseAllowedDir('/'), '/');
+    assert.throws(() => normaliseAllowedDir('var/log'), /must be an absolute path/);
+    assert.throws(() => normaliseAllowedDir('/var/log/../etc'), /must not contain '\.\.'/);
+    assert.throws(() => normaliseAllowedDir('/var/log\n'), /control character/);
+    assert.throws(() => new LogOutputPolicy([]), /at least one/);
+  });
+});
