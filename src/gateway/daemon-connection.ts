@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { AdminClient } from '../admin/client.js';
 import type { CallOptions, RpcClientOptions } from '../rpc/client.js';
 import { CallTimeoutError, ConnectionClosedError } from '../rpc/errors.js';
@@ -131,6 +132,8 @@ export class DaemonConnection {
   async call<T>(fn: (client: AdminClient, options: CallOptions) => Promise<T>): Promise<T> {
     const ms = this.callTimeoutMs;
     const abort = new AbortController();
+    // One deadline covers every call `fn` makes, however many run at once (each waits on the signal).
+    setMaxListeners(Infinity, abort.signal);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AdminClient } from '../../src/admin/client.js';
+import { DaemonConnection, type AdminConnector } from '../../src/gateway/daemon-connection.js';
+import { DaemonUnavailableError } from '../../src/gateway/errors.js';
+import { CallTimeoutError, ConnectError } from '../../src/rpc/errors.js';
+import { ADMIN_PROG, REPLY, frame, readHeader } from '../helpers/bytes.js';
+import { socketPair } from '../helpers/fake-peer.js';
+import { startCountingProxy, type CountingProxy } from '../harness/counting-proxy.js';
+import { startRealDaemons, type RealDaemons } from '../harness/libvirtd.js';
+
+const MISSING = 'libvirtd:///system?socket=/nonexistent/libvirt-admin-sock';
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function eventually(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('DaemonConnection without a daemon', () => {
+  it('connects on first use only', async () => {
+    let attempts = 0;
+    const connector: AdminConnector = async () => {
+      attempts += 1;
+      throw new ConnectError('refused');
+    };
+    const conn = new DaemonConnection({ name: 'd', uri: MISSING, callTimeoutMs: 1000, connector });
+    await sleep(50);
+    assert.equal(attempts, 0);
+    assert.equal(conn.status.state, 'idle');
+    await conn.close();
+  });
+
+  it('turns a refused connection into DaemonUnavailableError, with the cause and when to retry', async () => {
+    const conn = new DaemonConnection({ name: 'd', uri: MISSING, callTimeoutMs: 1000, backoff: { initialMs: 400, maxMs: 1000 } });
+    const err = await conn.call((c, o) => c.getLibVersion(o)).then(
+      () => assert.fail('no error'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof DaemonUnavailableError);
+    assert.equal(err.code, 'ERR_DAEMON_UNAVAILABLE');
+    assert.ok(err.cause instanceof ConnectError);
+    assert.match(err.message, /No such file or directory/);
+    assert.ok(err.retryAfterMs > 300 && err.retryAfterMs <= 400, String(err.retryAfterMs));
+    const status = conn.status;
+    assert.equal(status.state, 'unreachable');
+    assert.equal(status.lastError?.code, 'ERR_CONNECT');
+    assert.ok(status.retryAt && status.retryAt.getTime() > Date.now());
+    await conn.close();
+  });
+
+  it('fails fast while waiting to retry, and backs off exponentially up to the cap', async () => {
+    const times: number[] = [];
+    const connector: AdminConnector = async () => {
+      times.push(Date.now());
+      throw new ConnectError('refused');
+    };
+    // A pool of one: each attempt is one connector call.
+    const conn = new DaemonConnection({
+      name: 'd',
+      uri: MISSING,
+      callTimeoutMs: 1000,
+      connector,
+      backoff: { initialMs: 60, maxMs: 200 },
+      poolSize: 1,
+    });
+    await assert.rejects(conn.call(async () => 1), DaemonUnavailableError);
+    // Within the backoff: no new attempt, an immediate refusal.
+    const start = Date.now();
+    await assert.rejects(conn.call(async () => 1), DaemonUnavailableError);
+    assert.ok(Date.now() - start < 30);
+    assert.equal(times.length, 1);
+    // Attempts continue on their own: 60, 120, 200, 200 ms apart.
+    await eventually(() => times.length >= 5, 'five attempts');
+    await conn.close();
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    const expected = [60, 120, 200, 200];
+    gaps.slice(0, 4).forEach((gap, i) => assert.ok(gap >= expected[i]! - 5 && gap < expected[i]! + 150, `gaps ${gaps}`));
+  });
+
+  it('stops retrying once closed, and refuses calls', async () => {
+    let attempts = 0;
+    const connector: AdminConnector = async () => {
+      attempts += 1;
+      throw new ConnectError('refused');
+    };
+    const conn = new DaemonConnection({ name: 'd', uri: MISSING, callTimeoutMs: 1000, connector, backoff: { initialMs: 20, maxMs: 20 } });
+    await assert.rejects(conn.call(async () => 1));
+    await conn.close();
+    const seen = attempts;
+    await sleep(100);
+    assert.equal(attempts, seen);
+    assert.equal(conn.status.state, 'closed');
+    await assert.rejects(conn.call(async () => 1), DaemonUnavailableError);
+  });
+});
+
+describe('DaemonConnection and a daemon that never answers', () => {
+  let proxy: CountingProxy;
+  before(async () => {
+    proxy = await startCountingProxy('/nonexistent', { silent: true });
+  });
+  after(() => proxy?.close());
+
+  it('fails the call with CallTimeoutError after the call timeout (connecting included)', async () => {
+    const conn = new DaemonConnection({ name: 'slow', uri: `libvirtd:///system?socket=${proxy.path}`, callTimeoutMs: 200 });
+    const start = Date.now();
+    await assert.rejects(conn.call((c, o) => c.listServers(o)), CallTimeoutError);
+    const took = Date.now() - start;
+    assert.ok(took >= 195 && took < 1500, String(took));
+    await eventually(() => conn.status.state === 'unreachable', 'state unreachable');
+    assert.equal(conn.status.lastError?.code, 'ERR_CALL_TIMEOUT');
+    await conn.close();
+  });
+});
+
+describe('DaemonConnection with a real libvirtd', () => {
+  let daemons: RealDaemons;
+  let proxy: CountingProxy;
+  before(async () => {
+    daemons = await startRealDaemons({ daemons: ['libvirtd'] });
+    proxy = await startCountingProxy(daemons.adminSocket('libvirtd'));
+  });
+  after(async () => {
+    await proxy?.close();
+    await daemons?.stop();
+  });
+
+  it('opens its pool of connections and multiplexes concurrent calls over them', async () => {
+    const conn = new DaemonConnection({ name: 'libvirtd', uri: `libvirtd:///system?socket=${proxy.path}`, callTimeoutMs: 5000, poolSize: 2 });
+    proxy.reset();
+    const results = await Promise.all(Array.from({ length: 8 }, () => conn.call((c, o) => c.listServers(o))));
+    assert.ok(results.every((r) => r.length === 2));
+    assert.equal(proxy.connections, 2);
+    assert.equal(conn.load.connections, 2);
+    assert.equal(conn.status.state, 'connected');
+    await conn.close();
+  });
+
+  it('the deadline covers the whole function and aborts its remaining calls', async () => {
+    const conn = new DaemonConnection({ name: 'libvirtd', uri: daemons.adminUri('libvirtd'), callTimeoutMs: 300 });
+    let signal: AbortSignal | undefined;
+    await assert.rejects(
+      conn.call(async (client, options) => {
+        signal = options.signal;
+        await client.listServers(options);
+        await new Promise(() => undefined); // a step that never ends
+      }),
+      CallTimeoutError,
+    );
+    assert.equal(signal?.aborted, true);
+    // The connection itself is fine.
+    assert.equal((await conn.call((c, o) => c.listServers(o))).length, 2);
+    await conn.close();
+  });
+
+  it('replaces a dropped connection by itself', async () => {
+    const conn = new DaemonConnection({
+      name: 'libvirtd',
+      uri: `libvirtd:///system?socket=${proxy.path}`,
+      callTimeoutMs: 5000,
+      poolSize: 1,
+      backoff: { initialMs: 50, maxMs: 200 },
+    });
+    await conn.call((c, o) => c.listServers(o));
+    proxy.reset();
+    proxy.dropAll();
+    await eventually(
+      () => proxy.connections === conn.limits.poolSize && conn.status.state === 'connected',
+      'reconnected without a call',
+    );
+    assert.equal(conn.status.lastError, null);
+    assert.equal((await conn.call((c, o) => c.listServers(o))).length, 2);
+    await conn.close();
+  });
+
+  it('reports unreachable while the daemon is stopped, and recovers once it is back', async () => {
+    const conn = new DaemonConnection({
+      name: 'libvirtd',
+      uri: daemons.adminUri('libvirtd'),
+      callTimeoutMs: 5000,
+      backoff: { initialMs: 50, maxMs: 200 },
+    });
+    await conn.call((c, o) => c.listServers(o));
+    await daemons.kill('libvirtd');
+    await eventually(() => conn.status.state === 'unreachable', 'unreachable');
+    await assert.rejects(conn.call((c, o) => c.listServers(o)), DaemonUnavailableError);
+    await daemons.start('libvirtd');
+    await eventually(() => conn.status.state === 'connected', 'connected again', 10_000);
+    assert.equal((await conn.call((c, o) => c.listServers(o))).length, 2);
+    await conn.close();
+  });
+});
+
+describe('DaemonConnection.close', () => {
+  it('says CONNECT_CLOSE before closing the socket', async () => {
+    const pair = await socketPair();
+    try {
+      const connector: AdminConnector = (_uri, options) => AdminClient.open(async () => pair.local, options);
+      // A pool of one: the test drives the one socket pair by hand.
+      const conn = new DaemonConnection({ name: 'd', uri: MISSING, callTimeoutMs: 2000, connector, poolSize: 1 });
+      const calling = conn.call(async () => 'ok');
+      const open = readHeader(await pair.peer.nextFrame());
+      assert.equal(open.proc, 1); // CONNECT_OPEN
+      pair.peer.send(frame({ prog: ADMIN_PROG, proc: 1, type: REPLY, serial: open.serial }));
+      assert.equal(await calling, 'ok');
+      const closing = conn.close();
+      const close = readHeader(await pair.peer.nextFrame());
+      assert.equal(close.proc, 2); // CONNECT_CLOSE
+      pair.peer.send(frame({ prog: ADMIN_PROG, proc: 2, type: REPLY, serial: close.serial }));
+      await closing;
+      await pair.peer.ended;
+    } finally {
+      await pair.close();
+    }
+  });
+});

@@ -1,0 +1,29 @@
+// What this test process holds: open descriptors and live heap, for "back to baseline" checks after faults.
+import { readdirSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+setFlagsFromString('--expose-gc');
+// A fresh context sees the gc function the flag exposes; the main context was created before the flag was set.
+const gc = runInNewContext('gc') as () => void;
+
+/** Open file descriptors of this process. */
+export function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** Bytes of live heap after two full collections. */
+export function liveHeap(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Polls `check` every 50 ms until it holds; fails with `what` after `ms` (a bound on waiting, not a timing test). */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
