@@ -134,4 +134,14 @@ if [[ "$status" != "200" ]]; then
   exit 1
 fi
 step "GET /healthz: 200"
+
+# What a newcomer sees after `npm install && npm start`: the embedded daemon's servers.
+servers="$(node -e 'fetch(process.argv[1]).then((r) => r.json()).then((b) => console.log(b.servers.map((s) => s.name).sort().join(" ")), (e) => { console.error(e.message); console.log(""); })' \
+  "http://127.0.0.1:$port/servers")"
+if [[ "$servers" != "admin libvirtd" ]]; then
+  cat "$work/gateway.log" >&2
+  echo "docker-smoke: GET /servers listed '$servers', expected admin and libvirtd" >&2
+  exit 1
+fi
+step "GET /servers: admin libvirtd"
 echo "docker-smoke: ok"

@@ -116,7 +116,7 @@ function smokeArgs(): string[] {
 }
 
 describe('scripts/docker-smoke.sh', () => {
-  it('builds like the Dockerfile, installs production dependencies only, and the gateway answers /healthz', {
+  it('builds like the Dockerfile, installs production dependencies only, and the gateway answers /healthz and lists the embedded servers', {
     timeout: 900_000,
   }, () => {
     const args = smokeArgs();
@@ -127,6 +127,7 @@ describe('scripts/docker-smoke.sh', () => {
     const output = `${run.stdout}\n${run.stderr}`;
     assert.equal(run.status, 0, `docker-smoke.sh ${args.join(' ')} failed:\n${output}`);
     assert.match(run.stdout, /GET \/healthz: 200/);
+    assert.match(run.stdout, /GET \/servers: admin libvirtd/);
     assert.match(run.stdout, /docker-smoke: ok/);
   });
 });
