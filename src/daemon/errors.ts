@@ -1,32 +1,14 @@
 import { constants as osConstants } from 'node:os';
 import type { ErrorPayload } from '../rpc/error-payload.js';
+import { VirErrorDomain, VirErrorNumber } from '../rpc/errors.js';
+
+export { VirErrorDomain, VirErrorNumber };
 
 /**
  * The errors the embedded daemon sends, built the way libvirt's virerror.c fills virNetMessageError, so that a
  * client (virt-admin included) sees exactly what libvirtd 9.0.0 would send: code, domain, message, str1 (the
  * message template), str2 (the detail) and int1/int2.
  */
-
-/** virErrorNumber values the admin server reports (include/libvirt/virterror.h). */
-export const VirErrorNumber = {
-  INTERNAL_ERROR: 1,
-  INVALID_ARG: 8,
-  OPERATION_DENIED: 29,
-  SYSTEM_ERROR: 38,
-  RPC: 39,
-  ARGUMENT_UNSUPPORTED: 74,
-  NO_SERVER: 95,
-  NO_CLIENT: 96,
-} as const;
-export type VirErrorNumber = (typeof VirErrorNumber)[keyof typeof VirErrorNumber];
-
-/** virErrorDomain values: which libvirt module raised the error (VIR_FROM_THIS of the C file). */
-export const VirErrorDomain = {
-  NONE: 0,
-  RPC: 7,
-  ADMIN: 62,
-} as const;
-export type VirErrorDomain = (typeof VirErrorDomain)[keyof typeof VirErrorDomain];
 
 /** virErrorLevel VIR_ERR_ERROR: every error libvirtd sends has it. */
 const VIR_ERR_ERROR = 2;

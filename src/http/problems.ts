@@ -1,4 +1,4 @@
-import { LibvirtError, UnsupportedProcedureError } from '../rpc/errors.js';
+import { LibvirtError, UnsupportedProcedureError, VirErrorNumber } from '../rpc/errors.js';
 
 /**
  * The one table from errors to HTTP statuses, and the RFC 9457 problem documents built from it. Every error
@@ -70,21 +70,13 @@ export const PROBLEMS: Record<ProblemCode, { status: number; title: string }> = 
 };
 
 /** virErrorNumber values the table refines (virterror.h). */
-export const LibvirtErrorNumber = {
-  INTERNAL_ERROR: 1,
-  INVALID_ARG: 8,
-  SYSTEM_ERROR: 38,
-  ARGUMENT_UNSUPPORTED: 74,
-  NO_SERVER: 95,
-  NO_CLIENT: 96,
-} as const;
 
 // Errors the daemon sends, by libvirt's number; any other number is the daemon failing the call (502).
 const BY_LIBVIRT_NUMBER: Partial<Record<number, ProblemCode>> = {
-  [LibvirtErrorNumber.INVALID_ARG]: ProblemCode.INVALID_ARGUMENT,
-  [LibvirtErrorNumber.ARGUMENT_UNSUPPORTED]: ProblemCode.INVALID_ARGUMENT,
-  [LibvirtErrorNumber.NO_SERVER]: ProblemCode.UNKNOWN_SERVER,
-  [LibvirtErrorNumber.NO_CLIENT]: ProblemCode.UNKNOWN_CLIENT,
+  [VirErrorNumber.INVALID_ARG]: ProblemCode.INVALID_ARGUMENT,
+  [VirErrorNumber.ARGUMENT_UNSUPPORTED]: ProblemCode.INVALID_ARGUMENT,
+  [VirErrorNumber.NO_SERVER]: ProblemCode.UNKNOWN_SERVER,
+  [VirErrorNumber.NO_CLIENT]: ProblemCode.UNKNOWN_CLIENT,
 };
 
 // Fastify's own client errors (request parsing), by its error code.

@@ -1,7 +1,7 @@
 import type { AdminClient } from '../admin/client.js';
 import type { ClientRef } from '../admin/types.js';
 import type { CallOptions } from '../rpc/client.js';
-import { ErrorCode, LibvirtError } from '../rpc/errors.js';
+import { ErrorCode, LibvirtError, VirErrorNumber } from '../rpc/errors.js';
 import { clientLimitsEtag, loggingEtag, threadpoolEtag } from './etag.js';
 import type { EventHub } from './event-hub.js';
 import {
@@ -26,9 +26,6 @@ import {
   type ServerSnapshot,
 } from './snapshot.js';
 import type { DaemonSource } from './source.js';
-
-/** libvirt's VIR_ERR_NO_CLIENT: the client left before we asked who it was. */
-const VIR_ERR_NO_CLIENT = 96;
 
 /**
  * Further polls that ask again for the identity of a client the daemon could not identify yet. libvirtd has no
@@ -296,7 +293,7 @@ export class DaemonWatcher {
           identified.set(clientKey(ref), { summary: summarizeClient(ref, await client.getClientInfo(ref, opts)), gone: false });
         } catch (err) {
           if (!(err instanceof LibvirtError)) throw err;
-          identified.set(clientKey(ref), { summary: summarizeClient(ref, null), gone: err.libvirtCode === VIR_ERR_NO_CLIENT });
+          identified.set(clientKey(ref), { summary: summarizeClient(ref, null), gone: err.libvirtCode === VirErrorNumber.NO_CLIENT });
         }
       }),
     );

@@ -10,13 +10,11 @@ import {
   type LocalError,
   ProtocolError,
   UnsupportedProcedureError,
+  VirErrorNumber,
 } from './errors.js';
 import { FrameStream } from './frame-stream.js';
 import type { KeepaliveOptions } from './keepalive.js';
 import { decodePayload, encodeWith, type Message } from './message.js';
-
-/** libvirt's error code VIR_ERR_RPC, which the daemon uses for "unknown procedure: N". */
-const VIR_ERR_RPC = 39;
 
 /** One remote procedure as the client sees it. */
 export interface ProcedureSpec<A, R> {
@@ -240,7 +238,7 @@ export class RpcClient {
 
   private remoteError(name: string, msg: Message): never {
     const e = decodePayload(msg.payload, errorPayloadCodec);
-    if (e.code === VIR_ERR_RPC && e.message?.startsWith('unknown procedure')) {
+    if (e.code === VirErrorNumber.RPC && e.message?.startsWith('unknown procedure')) {
       throw new UnsupportedProcedureError(name, e.message, e);
     }
     throw new LibvirtError(e.message, e);

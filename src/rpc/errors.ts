@@ -19,6 +19,27 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** virErrorNumber values the admin API uses (include/libvirt/virterror.h). */
+export const VirErrorNumber = {
+  INTERNAL_ERROR: 1,
+  INVALID_ARG: 8,
+  OPERATION_DENIED: 29,
+  SYSTEM_ERROR: 38,
+  RPC: 39,
+  ARGUMENT_UNSUPPORTED: 74,
+  NO_SERVER: 95,
+  NO_CLIENT: 96,
+} as const;
+export type VirErrorNumber = (typeof VirErrorNumber)[keyof typeof VirErrorNumber];
+
+/** virErrorDomain values: which libvirt module raised the error (VIR_FROM_THIS of the C file). */
+export const VirErrorDomain = {
+  NONE: 0,
+  RPC: 7,
+  ADMIN: 62,
+} as const;
+export type VirErrorDomain = (typeof VirErrorDomain)[keyof typeof VirErrorDomain];
+
 /** Fields of virNetMessageError beyond the message (virnetprotocol.x). */
 export interface LibvirtErrorDetails {
   code: number;

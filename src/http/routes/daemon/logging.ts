@@ -13,9 +13,9 @@ import type { DaemonConnection } from '../../../gateway/daemon-connection.js';
 import type { LogOutputPolicy } from '../../../security/log-policy.js';
 import { loggingEtag } from '../../../monitoring/etag.js';
 import type { CallOptions } from '../../../rpc/client.js';
-import { LibvirtError } from '../../../rpc/errors.js';
+import { LibvirtError, VirErrorNumber } from '../../../rpc/errors.js';
 import { guardedUpdate } from '../../guarded-update.js';
-import { LibvirtErrorNumber, ProblemCode, ProblemError } from '../../problems.js';
+import { ProblemCode, ProblemError } from '../../problems.js';
 import { logFilterJson, logOutputJson } from '../../representations.js';
 import { ref } from '../../schemas/common.js';
 import { Logging, LoggingChange, LoggingReplace } from '../../schemas/logging.js';
@@ -139,7 +139,7 @@ async function applyLogging(daemon: DaemonConnection, body: LoggingChange, polic
 // libvirtd opens a file output while parsing it and reports a path it cannot open as a system error (38): the
 // request named that path, so it is a bad request, not a failing daemon.
 function unopenableFileIsBadRequest(err: unknown): never {
-  if (err instanceof LibvirtError && err.libvirtCode === LibvirtErrorNumber.SYSTEM_ERROR) {
+  if (err instanceof LibvirtError && err.libvirtCode === VirErrorNumber.SYSTEM_ERROR) {
     throw new ProblemError(ProblemCode.INVALID_ARGUMENT, err.message, { cause: err });
   }
   throw err;

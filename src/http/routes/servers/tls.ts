@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { LibvirtError } from '../../../rpc/errors.js';
-import { LibvirtErrorNumber, ProblemCode, ProblemError } from '../../problems.js';
+import { LibvirtError, VirErrorNumber } from '../../../rpc/errors.js';
+import { ProblemCode, ProblemError } from '../../problems.js';
 import { ServerName } from '../../schemas/common.js';
 import { scopeOf, type ScopeOptions } from '../scope.js';
 
@@ -25,7 +25,7 @@ const tls: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) => {
       } catch (err) {
         // libvirt reports "no tls service found" as an internal error (virNetServerUpdateTlsFiles); it is the
         // state of that server, not a failure of the daemon.
-        if (err instanceof LibvirtError && err.libvirtCode === LibvirtErrorNumber.INTERNAL_ERROR && /no tls service/i.test(err.message)) {
+        if (err instanceof LibvirtError && err.libvirtCode === VirErrorNumber.INTERNAL_ERROR && /no tls service/i.test(err.message)) {
           throw new ProblemError(ProblemCode.NO_TLS_LISTENER, err.message, { cause: err });
         }
         throw err;
