@@ -25,10 +25,15 @@ async function runCli(args: string[], env: Record<string, string> = {}, ready?: 
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
+  let stopRequested = false;
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
     // Stopped like a service manager would, once it has said where it listens (and its signal handlers are set).
-    if (ready?.test(stderr)) setTimeout(() => child.kill('SIGTERM'), 300);
+    // Only one SIGTERM: a second one means "exit now" (status 1), and more stderr may follow the banner.
+    if (!stopRequested && ready?.test(stderr)) {
+      stopRequested = true;
+      setTimeout(() => child.kill('SIGTERM'), 300);
+    }
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   const [code] = (await once(child, 'exit')) as [number | null];
