@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import daemons, { type DaemonsPluginOptions } from './plugins/daemons.js';
+import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
 import monitoring, { type MonitoringPluginOptions } from './plugins/monitoring.js';
 import security, { type SecurityPluginOptions } from './plugins/security.js';
@@ -29,6 +30,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   // gateway is open to every caller, which the loopback-only default listen address makes safe.
   await fastify.register(security, { defaultDaemon: () => fastify.daemons.default.name, ...opts.security });
   await fastify.register(swagger);
+  await fastify.register(docs);
   await fastify.register(daemons, opts);
   await fastify.register(monitoring, opts.monitoring ?? {});
   await fastify.register(routes);

@@ -1,5 +1,4 @@
 import swagger from '@fastify/swagger';
-import scalar from '@scalar/fastify-api-reference';
 import fp from 'fastify-plugin';
 import { VERSION } from '../../config.js';
 import { sharedSchemas } from '../schemas/index.js';
@@ -18,8 +17,8 @@ export const TAGS = [
 ];
 
 /**
- * The OpenAPI document, generated from the route schemas (the only source), and the interactive reference
- * at /docs. Shared schemas become components, named by their $id.
+ * The OpenAPI document, generated from the route schemas (the only source); plugins/docs.ts serves it as an
+ * interactive reference. Shared schemas become components, named by their $id.
  */
 export default fp(
   async (fastify) => {
@@ -56,11 +55,6 @@ export default fp(
         // Components keep the names of the shared schemas instead of def-0, def-1, ...
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
       },
-    });
-    await fastify.register(scalar, {
-      routePrefix: '/docs',
-      configuration: { title: 'libvirt admin gateway' },
-      logLevel: 'warn',
     });
   },
   { name: 'swagger', fastify: '5.x' },
