@@ -44,17 +44,6 @@ export function rateLimitKey(identity: Identity | undefined, address: string | u
   return `address:${address ?? 'unix'}`;
 }
 
-/**
- * Security headers for API responses (JSON, YAML, metrics). HTML pages (the API reference at /docs) load
- * scripts and styles and get helmet's default policy instead.
- */
-export const API_RESPONSE_HEADERS: Readonly<Record<string, string>> = {
-  // Nothing in a JSON reply may be run, framed or used to load anything.
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  // Answers describe live daemon state and may be specific to the caller: never reuse them.
-  'cache-control': 'no-store',
-};
-
 /** Fastify instance options for the limits above. */
 export const FASTIFY_LIMITS = {
   bodyLimit: RequestLimits.BODY_BYTES,

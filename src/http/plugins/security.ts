@@ -6,14 +6,14 @@
  * the API description) need no credentials. Refusals are thrown as typed errors, so the app's one error
  * handler answers them as problem+json like every other error.
  */
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { auditResult, auditSource, createAuditLog, type AuditLog, type ParentLogger } from '../../security/audit.js';
 import { Authenticator, authorize, type Identity } from '../../security/authenticate.js';
 import { isLoopbackHost } from '../../security/listen.js';
-import { API_RESPONSE_HEADERS, isMutation, MutationRateLimit, rateLimitKey } from '../../security/limits.js';
+import { API_RESPONSE_HEADERS, SECURITY_HEADERS } from '../../security/headers.js';
+import { isMutation, MutationRateLimit, rateLimitKey } from '../../security/limits.js';
 import { LogOutputPolicy } from '../../security/log-policy.js';
 import { Role } from '../../security/roles.js';
 import { isPublicUrl, operationAccess } from '../../security/route-roles.js';
@@ -137,9 +137,12 @@ async function securityPlugin(app: FastifyInstance, options: SecurityPluginOptio
   // onRequest hook) and OpenAPI (security requirements and the `x-required-role` extension).
   app.addHook('onRoute', applyAccess);
 
-  // Headers that matter for an API; the CSP is set below per response type, because the HTML API reference
-  // needs scripts and styles that a JSON API never does.
-  await app.register(helmet, { global: true, contentSecurityPolicy: false, frameguard: { action: 'deny' } });
+  // Set first, so that every answer has them, streams (hijacked replies) included. The CSP is set below per
+  // response type, because the HTML API reference needs scripts and styles that a JSON API never does.
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
+    done();
+  });
   app.addHook('onSend', async (_request, reply, payload) => {
     const type = String(reply.getHeader('content-type') ?? '');
     if (!type.startsWith('text/html')) reply.headers(API_RESPONSE_HEADERS);

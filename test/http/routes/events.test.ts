@@ -14,10 +14,11 @@ describe('/events: the HTTP side', () => {
   });
   after(() => gw?.close());
 
-  it('keeps the headers hooks set (request id) next to the stream headers', async () => {
+  it('keeps the headers hooks set (request id, security headers) next to the stream headers', async () => {
     const s = await SseClient.open(`${base}/events`);
     try {
       assert.match(String(s.response.headers['x-request-id']), /\S/);
+      assert.equal(s.response.headers['x-content-type-options'], 'nosniff');
       assert.equal(s.response.headers['x-accel-buffering'], 'no');
       await s.until(() => s.comments.includes('stream open'), 1000, 'opening comment');
     } finally {
