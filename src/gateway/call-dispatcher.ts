@@ -5,6 +5,7 @@ import { CallAbortedError } from '../rpc/errors.js';
 import { XdrWriter } from '../xdr/index.js';
 import type { CallGate } from './call-gate.js';
 import { Coalescer } from './coalescer.js';
+import { untilAborted } from './deadline-signals.js';
 
 // Procedures that only read: identical concurrent calls of these may share one call on the wire. Everything else
 // (setters, CLIENT_CLOSE, TLS reload, shutdown, CONNECT_OPEN/CLOSE) is always sent as asked.
@@ -59,18 +60,15 @@ export class CallDispatcher implements AdminCaller {
   /** Make one call; a caller's abort signal ends its wait, not the call on the wire. */
   call<A, R>(spec: ProcedureSpec<A, R>, args: A, options: CallOptions = {}): Promise<R> {
     if (READS.has(spec.proc)) {
-      return untilAborted(
-        this.coalescer.run(keyOf(spec, args), () => this.send(spec, args)),
-        spec.name,
-        options.signal,
-      );
+      const shared = this.coalescer.run(keyOf(spec, args), () => this.send(spec, args));
+      return untilAborted(shared, options.signal, () => aborted(spec, options.signal));
     }
     // A read that starts once this write is done must not join one the daemon may have answered before it.
     this.coalescer.invalidate();
     const sent = this.send(spec, args, options.signal);
     const after = () => this.coalescer.invalidate();
     sent.then(after, after);
-    return untilAborted(sent, spec.name, options.signal);
+    return untilAborted(sent, options.signal, () => aborted(spec, options.signal));
   }
 
   /** Closes the daemon connection for good (the pool owns the sockets). */
@@ -93,25 +91,6 @@ function keyOf<A>(spec: ProcedureSpec<A, unknown>, args: A): string {
   return `${spec.prog}:${spec.proc}:${w.toBuffer().toString('latin1')}`;
 }
 
-/** `promise`, or a CallAbortedError as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, name: string, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(new CallAbortedError(`${name} was aborted`, { cause: signal.reason }));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CallAbortedError(`${name} was aborted`, { cause: signal.reason }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
+function aborted(spec: ProcedureSpec<unknown, unknown>, signal: AbortSignal | undefined): CallAbortedError {
+  return new CallAbortedError(`${spec.name} was aborted`, { cause: signal?.reason });
 }

@@ -1,9 +1,9 @@
-import { setMaxListeners } from 'node:events';
 import { AdminClient } from '../admin/client.js';
 import type { CallOptions, RpcClientOptions } from '../rpc/client.js';
 import { CallTimeoutError, ConnectionClosedError } from '../rpc/errors.js';
 import { CallDispatcher } from './call-dispatcher.js';
 import { CallGate } from './call-gate.js';
+import { DeadlineSignals, untilAborted } from './deadline-signals.js';
 import { ConnectionPool, type AdminConnector, type Backoff, type ConnectionLogger, type ConnectionStatus } from './connection-pool.js';
 
 export type { AdminConnector, Backoff, ConnectionLogger, ConnectionState, ConnectionStatus } from './connection-pool.js';
@@ -69,6 +69,7 @@ export class DaemonConnection {
   private readonly gate: CallGate;
   private readonly dispatcher: CallDispatcher;
   private readonly client: AdminClient<CallDispatcher>;
+  private readonly deadlines: DeadlineSignals;
   private callObserver: RpcClientOptions['onCall'];
 
   constructor(options: DaemonConnectionOptions) {
@@ -101,6 +102,10 @@ export class DaemonConnection {
       close: () => void this.close(),
     });
     this.client = AdminClient.over(this.dispatcher);
+    this.deadlines = new DeadlineSignals(
+      this.callTimeoutMs,
+      () => new CallTimeoutError(`daemon '${this.name}' did not answer within ${this.callTimeoutMs} ms`),
+    );
   }
 
   /** Observe every RPC call sent to this daemon from now on (the metrics' latency by procedure). */
@@ -129,35 +134,20 @@ export class DaemonConnection {
    * No connection (refused, dropped, waiting to retry) fails with DaemonUnavailableError; too many calls with
    * OverloadedError; the deadline with CallTimeoutError; errors the daemon sends pass through.
    */
-  async call<T>(fn: (client: AdminClient, options: CallOptions) => Promise<T>): Promise<T> {
-    const ms = this.callTimeoutMs;
-    const abort = new AbortController();
+  call<T>(fn: (client: AdminClient, options: CallOptions) => Promise<T>): Promise<T> {
     // One deadline covers every call `fn` makes, however many run at once (each waits on the signal).
-    setMaxListeners(Infinity, abort.signal);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new CallTimeoutError(`daemon '${this.name}' did not answer within ${ms} ms`));
-        abort.abort();
-      }, ms);
-    });
+    const signal = this.deadlines.next();
     const run = async () => {
       // Fails at once while the daemon is unreachable and no attempt is due.
       await this.pool.ready();
       try {
-        return await fn(this.client, { signal: abort.signal, timeoutMs: ms });
+        return await fn(this.client, { signal, timeoutMs: this.callTimeoutMs });
       } catch (err) {
         throw err instanceof ConnectionClosedError ? this.pool.unavailable(err) : err;
       }
     };
-    const running = run();
-    try {
-      return await Promise.race([running, deadline]);
-    } finally {
-      clearTimeout(timer);
-      // Past the deadline `running` still settles (aborted); nobody waits for it any more.
-      running.catch(() => undefined);
-    }
+    // Past the deadline `run` still settles (aborted); nobody waits for it any more.
+    return untilAborted(run(), signal, () => signal.reason as Error);
   }
 
   /** Stop reconnecting and close every connection with CONNECT_CLOSE; later calls fail as unavailable. */
