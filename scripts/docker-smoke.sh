@@ -91,14 +91,14 @@ step "runtime stage: no development-only package was installed"
   }
 ')
 
-# ---- run: ENTRYPOINT ["node", "dist/cli.js"], with the embedded daemon -----------------------------------
+# ---- run: ENTRYPOINT ["node", "--max-semi-space-size=8", "--max-old-space-size=128", "dist/cli.js"], with the embedded daemon -----------------------------------
 port="$(node -e 'const s=require("node:net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 # The image sets LIBVIRT_ADMIN_GATEWAY_LISTEN=0.0.0.0:8080 inside the container's own network namespace;
 # this machine has no such namespace, so the gateway listens on loopback, where it needs neither TLS nor
 # tokens. The HEALTHCHECK command reads the same variable.
 export LIBVIRT_ADMIN_GATEWAY_LISTEN="127.0.0.1:$port"
-step "run: node dist/cli.js --listen 127.0.0.1:$port --embedded-socket $work/sock"
-(cd "$app" && exec node dist/cli.js --listen "127.0.0.1:$port" --embedded-socket "$work/sock") \
+step "run: node --max-semi-space-size=8 --max-old-space-size=128 dist/cli.js --listen 127.0.0.1:$port --embedded-socket $work/sock"
+(cd "$app" && exec node --max-semi-space-size=8 --max-old-space-size=128 dist/cli.js --listen "127.0.0.1:$port" --embedded-socket "$work/sock") \
   >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 

@@ -1,4 +1,4 @@
-// `npm run soak [-- --seconds 180] [-- --restart-every 45] [-- --heap-mb 128]`: the gateway under steady mixed load for a few minutes,
+// `npm run soak [-- --seconds 180] [-- --restart-every 45]`: the gateway under steady mixed load for a few minutes,
 // with daemon crashes. Loopback and unix sockets only; bounded in time; stops by itself.
 //
 // Load: readers (threadpool, clients, client limits, servers, daemon), writers (threadpool and client-limits
@@ -12,23 +12,16 @@ import { parseArgs } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildGateway, startGateway, type GatewayProcess } from '../bench/lib/gateway-process.js';
+import { buildGateway, SHIPPED_NODE_FLAGS, startGateway, type GatewayProcess } from '../bench/lib/gateway-process.js';
 import { startRealDaemons, type RealDaemons } from '../test/harness/libvirtd.js';
 import { openRawClients, type RawClients } from '../test/harness/raw-clients.js';
 
 const { values: cli } = parseArgs({
-  options: { seconds: { type: 'string' }, 'restart-every': { type: 'string' }, 'heap-mb': { type: 'string' } },
+  options: { seconds: { type: 'string' }, 'restart-every': { type: 'string' } },
   allowPositionals: false,
 });
 const SECONDS = Number(cli.seconds ?? 180);
 const RESTART_EVERY_S = Number(cli['restart-every'] ?? 45);
-/**
- * The gateway's V8 heap budget (--max-old-space-size), as a deployment has it: node sizes its heap from the
- * memory it may use, and the Helm chart's 256Mi limit gives about this. Without a budget, V8 on a machine with
- * tens of GiB lets garbage pile up for minutes before a full collection, which shows as RSS growth without any
- * memory being retained; with one, RSS stays flat unless something leaks. 0: node's default.
- */
-const HEAP_MB = Number(cli['heap-mb'] ?? 128);
 const READERS = 8;
 const WRITERS = 2;
 const SUBSCRIBERS = 4;
@@ -201,13 +194,12 @@ async function main(): Promise<void> {
   const [cli, daemons] = await Promise.all([buildGateway(work), startRealDaemons({ daemons: ['libvirtd'] })]);
   let gateway: GatewayProcess | undefined;
   try {
-    const env: Record<string, string> = HEAP_MB > 0 ? { NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` } : {};
-    gateway = await startGateway({ cli, connect: [daemons.adminUri('libvirtd')], env });
+    gateway = await startGateway({ cli, connect: [daemons.adminUri('libvirtd')] });
     const base = gateway.base;
     const probe = await fetch(`${base}/events`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
     const hasEvents = probe?.ok === true && (probe.headers.get('content-type') ?? '').startsWith('text/event-stream');
     await probe?.body?.cancel().catch(() => undefined);
-    const heap = HEAP_MB > 0 ? `heap budget ${HEAP_MB} MiB` : 'default heap';
+    const heap = `node ${SHIPPED_NODE_FLAGS.join(' ')}, as shipped`;
     log(`soaking for ${SECONDS} s against ${base} (${heap}; SSE ${hasEvents ? 'on' : 'absent: GET /events not served'})`);
     const start = Date.now();
     const end = start + SECONDS * 1000;
@@ -229,7 +221,7 @@ async function main(): Promise<void> {
     const fdsLast = Math.max(...last.map((s) => s.fds));
     const total = [...statuses.values()].reduce((a, b) => a + b, 0);
     const lines = [
-      `duration ${SECONDS} s (gateway ${HEAP_MB > 0 ? `--max-old-space-size=${HEAP_MB}` : 'with node defaults'}), ${total} requests (${(total / SECONDS).toFixed(0)}/s), statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+      `duration ${SECONDS} s (gateway on node ${SHIPPED_NODE_FLAGS.join(' ')}), ${total} requests (${(total / SECONDS).toFixed(0)}/s), statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
       `libvirtd SIGKILLed and restarted ${restarts} times; serving again after ${recoveries.map((ms) => `${ms} ms`).join(', ') || '-'}`,
       `client churn: ${churned} clients opened; SSE: ${hasEvents ? `${SUBSCRIBERS} subscribers, ${sseConnections} connections, ${sseEvents} events` : 'not served by this gateway'}`,
       `unexpected 5xx or failures: ${unexpected.length}${unexpected.length ? `\n  ${unexpected.slice(0, 10).join('\n  ')}` : ''}`,

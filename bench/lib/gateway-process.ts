@@ -33,6 +33,12 @@ export async function buildGateway(dir: string): Promise<string> {
   return cli;
 }
 
+/** The node flags the gateway ships with: those of the CLI's shebang (`#!/usr/bin/env -S node <flags>`). */
+export const SHIPPED_NODE_FLAGS: readonly string[] = readFileSync(join(REPO_ROOT, 'src', 'cli.ts'), 'utf8')
+  .split('\n')[0]!
+  .split(' ')
+  .filter((word) => word.startsWith('--'));
+
 /** A running gateway child. */
 export interface GatewayProcess {
   /** http://127.0.0.1:<port> */
@@ -62,6 +68,8 @@ export interface GatewayProcessOptions {
   args?: string[];
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** Node's own flags; SHIPPED_NODE_FLAGS unless given ([] for node's defaults). */
+  nodeFlags?: readonly string[];
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -79,7 +87,8 @@ export function freePort(): Promise<number> {
 /** Starts the gateway and waits until it answers GET /daemons. */
 export async function startGateway(options: GatewayProcessOptions): Promise<GatewayProcess> {
   const port = await freePort();
-  const entry = options.cli ? [options.cli] : ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli.ts')];
+  const flags = options.nodeFlags ?? SHIPPED_NODE_FLAGS;
+  const entry = [...flags, ...(options.cli ? [options.cli] : ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli.ts')])];
   const argv = [...entry, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'];
   for (const uri of options.connect) argv.push('--connect', uri);
   argv.push(...(options.args ?? []));

@@ -63,7 +63,7 @@ describe('Dockerfile', () => {
     assert.equal(ops.USER, '0:0');
     assert.equal(ops.EXPOSE, '8080');
     assert.equal(ops.ENV, 'LIBVIRT_ADMIN_GATEWAY_LISTEN=0.0.0.0:8080');
-    assert.equal(ops.ENTRYPOINT, '["node", "dist/cli.js"]');
+    assert.equal(ops.ENTRYPOINT, '["node", "--max-semi-space-size=8", "--max-old-space-size=128", "dist/cli.js"]');
     const healthcheck = ops.HEALTHCHECK!;
     const cmd = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD') + 3)) as string[];
     assert.equal(cmd[0], 'node');
@@ -97,7 +97,8 @@ describe('Dockerfile', () => {
         }
       }
     }
-    assert.ok(smokeScript.includes('exec node dist/cli.js'), 'the script does not start the ENTRYPOINT');
+    const entrypoint = (JSON.parse(Object.fromEntries(runtime!.instructions.map((i) => [i.op, i.args])).ENTRYPOINT!) as string[]).join(' ');
+    assert.ok(smokeScript.includes(`exec ${entrypoint} `), 'the script does not start the ENTRYPOINT');
   });
 });
 
