@@ -7,6 +7,7 @@ import { EmbeddedDaemon } from './daemon/index.js';
 import type { DaemonSpec } from './gateway/daemon-registry.js';
 import gateway from './http/app.js';
 import { gatewayServerOptions } from './http/server-options.js';
+import type { Authenticator } from './security/authenticate.js';
 import { limitedServerFactory, RequestLimits } from './security/limits.js';
 import { reloadOnSighup } from './security/reloadable.js';
 import { setUpSecurity, tlsReloader, type SecuritySetup } from './security/setup.js';
@@ -89,7 +90,7 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
   const url = localUrl(app.server.address() as AddressInfo, security.tls ? 'https' : 'http');
   printBanner(print, url, app, embedded);
   if (unixListener) print(`  also on unix socket ${unixListener.path} (mode ${security.unixSocket?.mode.toString(8).padStart(4, '0')})`);
-  if (!security.authenticator.enabled) print('  no credentials configured: every caller on this address has the admin role');
+  if (!security.authenticator.enabled) print(`  ${anonymousNote(security.authenticator)}`);
   let closing: Promise<void> | undefined;
   const close = async () => {
     await app.close();
@@ -158,6 +159,14 @@ function localUrl(address: AddressInfo, scheme: 'http' | 'https'): string {
   // A wildcard listener is reachable on loopback; show the address a local curl can use.
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+/** Who the gateway serves when no credentials are configured. */
+function anonymousNote(authenticator: Authenticator): string {
+  if (authenticator.anonymousLocalOwnerOnly) {
+    return `no credentials configured: local callers running as uid ${process.getuid?.() ?? 0} (this gateway's user) or root have the admin role; other users are refused`;
+  }
+  return 'no credentials configured: every caller on this address has the admin role';
 }
 
 function printBanner(print: Printer, url: string, app: FastifyInstance, embedded: EmbeddedDaemon | null): void {

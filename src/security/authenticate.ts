@@ -1,6 +1,6 @@
 /**
  * Who is calling: a bearer token, a verified client certificate, or (when no credentials are configured at all)
- * the anonymous caller of a loopback-only gateway.
+ * the anonymous caller of a loopback-only gateway, who must then run as the gateway's own user or root.
  *
  * Precedence: a request that sends an Authorization header is judged by it alone (a bad token is 401 even over a
  * connection with a good certificate), otherwise the client certificate counts.
@@ -8,6 +8,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { peerCertificateStatus, type ClientRoles } from './client-certs.js';
 import { AuthenticationError, ForbiddenError, Role, roleAllows } from './roles.js';
+import { LoopbackPeers, type TcpEnds } from './loopback-peer.js';
 import type { TokenStore } from './tokens.js';
 
 /** The caller of one request. */
@@ -33,6 +34,11 @@ export interface AuthenticatorOptions {
   tokens?: TokenStore | undefined;
   /** CN -> role of verified client certificates; set when --tls-client-ca is given. */
   clientRoles?: ClientRoles | undefined;
+  /**
+   * Who the anonymous caller (no credentials configured) may be: `local-owner` (the default), a process of this
+   * host running as the gateway's own user or as root, as libvirt's admin socket allows; `anyone` (--insecure).
+   */
+  anonymousCallers?: 'local-owner' | 'anyone';
 }
 
 /** The caller everybody is when no credentials are configured (loopback-only, as before authentication existed). */
@@ -42,7 +48,14 @@ const BEARER = /^Bearer[ ]+([\x21-\x7e]+)[ ]*$/i;
 
 /** Identifies callers from the configured credential sources. */
 export class Authenticator {
+  private readonly peers = new LoopbackPeers();
+
   constructor(private readonly options: AuthenticatorOptions = {}) {}
+
+  /** True when anonymous callers are checked against the gateway's own user (see admitAnonymous). */
+  get anonymousLocalOwnerOnly(): boolean {
+    return !this.enabled && this.options.anonymousCallers !== 'anyone' && LoopbackPeers.supported;
+  }
 
   /** False when neither tokens nor client certificates are configured: every caller is ANONYMOUS (admin). */
   get enabled(): boolean {
@@ -62,6 +75,25 @@ export class Authenticator {
       return { kind: 'certificate', name: cert.commonName, role: this.options.clientRoles.roleOf(cert.commonName) };
     }
     throw new AuthenticationError(this.credentialsHint());
+  }
+
+  /**
+   * Throws ForbiddenError unless the anonymous caller on `socket` may be served: with `local-owner`, a TCP peer
+   * must run as the gateway's own user or as root. A connection without TCP ports passes: a unix socket, whose
+   * file mode decides, or an in-process request.
+   */
+  async admitAnonymous(socket: TcpEnds & object, required: Role): Promise<void> {
+    if (!this.anonymousLocalOwnerOnly || socket.remotePort === undefined) return;
+    const own = process.getuid?.() ?? 0;
+    const uid = await this.peers.uidOf(socket);
+    if (uid === own || uid === 0) return;
+    const who = uid === null ? 'the user of this connection could not be determined' : `this connection belongs to uid ${uid}`;
+    throw new ForbiddenError(
+      `No credentials are configured, so only local callers running as the gateway's own user (uid ${own}) or root ` +
+        `are served; ${who}. Configure --tokens-file to serve other users`,
+      required,
+      null,
+    );
   }
 
   private fromAuthorization(header: string): Identity {

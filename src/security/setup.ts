@@ -48,7 +48,7 @@ export async function setUpSecurity(config: SecurityConfig, listenHost: string):
       : undefined;
   if (tokens?.size === 0) warnings.push(`tokens file ${config.tokensFile} has no tokens: no token will be accepted`);
   return {
-    authenticator: new Authenticator({ tokens, clientRoles }),
+    authenticator: new Authenticator({ tokens, clientRoles, anonymousCallers: config.insecure ? 'anyone' : 'local-owner' }),
     logPolicy: new LogOutputPolicy(config.allowedLogDirs),
     tls,
     reloadable: [tokens, config.tlsClientRoles === undefined ? undefined : clientRoles].filter(

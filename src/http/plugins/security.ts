@@ -57,7 +57,7 @@ export interface SecurityServices {
 
 /** Options of the security plugin; everything defaults to the open loopback setup. */
 export interface SecurityPluginOptions {
-  /** Credential sources (default: none configured, every caller is the anonymous admin). */
+  /** Credential sources (default: none configured, every local caller of the gateway's own user is admin). */
   authenticator?: Authenticator;
   /** The log output policy (default: /var/log/libvirt only). */
   logPolicy?: LogOutputPolicy;
@@ -106,7 +106,7 @@ export const SECURITY_SCHEMES = {
     description:
       'A token from the gateway\'s tokens file (`--tokens-file`, stored as SHA-256). Each operation\'s `x-required-role` ' +
       'names the lowest role allowed: viewer < operator < admin. Without any credentials configured, the gateway ' +
-      'listens on loopback only and serves every caller.',
+      'listens on loopback only and serves the local callers running as its own user or root.',
   },
   mutualTLS: {
     type: 'mutualTLS',
@@ -165,6 +165,7 @@ async function securityPlugin(app: FastifyInstance, options: SecurityPluginOptio
     const required = requiredRoleOf(request);
     if (required === 'public') return;
     const identity = authenticator.authenticate(request);
+    if (identity.kind === 'anonymous') await authenticator.admitAnonymous(request.socket, required);
     request.identity = identity;
     authorize(identity, required);
     if (limiter !== null && isMutation(request.method) && !isLocalAnonymous(identity, request)) {
