@@ -5,7 +5,7 @@
  * on to every user of the host, so it serves only callers running as its own user (or root). Linux lists every
  * TCP socket with the uid that owns it in /proc/net/tcp and /proc/net/tcp6; the caller's end of a loopback
  * connection is the entry whose local port is the connection's remote port and whose remote port is ours.
- * Lookups that arrive together share one read of the two files, and each connection is looked up once.
+ * Each connection is looked up once, and one read of the two files at a time answers every lookup waiting for it.
  */
 import { readFile } from 'node:fs/promises';
 
@@ -24,6 +24,8 @@ const ESTABLISHED = '01';
 export class LoopbackPeers {
   private readonly known = new WeakMap<object, Promise<number | null>>();
   private waiting: Array<{ ends: TcpEnds; resolve: (uid: number | null) => void }> = [];
+  /** True while the tables are being read: the kernel takes milliseconds per thousand sockets, so one at a time. */
+  private reading = false;
 
   constructor(private readonly tables: readonly string[] = SOCKET_TABLES) {}
 
@@ -41,21 +43,29 @@ export class LoopbackPeers {
     if (uid === undefined) {
       uid = new Promise((resolve) => {
         this.waiting.push({ ends: socket, resolve });
-        if (this.waiting.length === 1) setImmediate(() => void this.lookUpWaiting());
+        if (!this.reading) {
+          this.reading = true;
+          // After this turn of the event loop, so that connections accepted together share the read.
+          setImmediate(() => void this.lookUpWaiting());
+        }
       });
       this.known.set(socket, uid);
     }
     return uid;
   }
 
+  /** Reads the tables until nobody waits; lookups queued during a read are answered by the next one. */
   private async lookUpWaiting(): Promise<void> {
-    const batch = this.waiting;
-    this.waiting = [];
-    const tables = await Promise.all(this.tables.map((path) => readFile(path, 'latin1').catch(() => '')));
-    const owners = ownersByPorts(tables.join('\n'));
-    for (const { ends, resolve } of batch) {
-      resolve(owners.get(`${ends.remotePort}>${ends.localPort}`) ?? null);
+    while (this.waiting.length > 0) {
+      const batch = this.waiting;
+      this.waiting = [];
+      const tables = await Promise.all(this.tables.map((path) => readFile(path, 'latin1').catch(() => '')));
+      const owners = ownersByPorts(tables.join('\n'));
+      for (const { ends, resolve } of batch) {
+        resolve(owners.get(`${ends.remotePort}>${ends.localPort}`) ?? null);
+      }
     }
+    this.reading = false;
   }
 }
 
