@@ -124,6 +124,9 @@ describe('systemd unit as written', () => {
     assert.ok(unit.has('Service.CapabilityBoundingSet'), 'CapabilityBoundingSet= must be set (to empty)');
     // The daemons check the client's uid: a mapped or dynamic uid would be refused.
     for (const key of ['Service.DynamicUser', 'Service.PrivateUsers']) assert.equal(unit.has(key), false, key);
+    // The gateway reads /proc/net/tcp to tell who owns a loopback connection; ProcSubset=pid would hide it.
+    assert.equal(one('Service.ProtectProc'), 'invisible');
+    assert.equal(unit.has('Service.ProcSubset'), false, 'ProcSubset= hides /proc/net');
   });
 
   it('has an example environment file naming only variables the gateway reads', () => {
