@@ -148,19 +148,36 @@ function uintParam(field: string, value: number): TypedParam {
   return { field, type: TypedParamType.UINT, value };
 }
 
+/** uint fields as typed parameters, in the order of `names` (libvirtd's). */
+function uintsToParams<K extends string>(names: Record<K, string>, values: Record<K, number>): TypedParam[] {
+  return (Object.keys(names) as K[]).map((key) => uintParam(names[key], values[key]));
+}
+
+/** Threadpool figures as libvirtd sends them (used by the embedded daemon). */
+export function threadpoolToParams(figures: Omit<ThreadpoolParams, 'extra'>): TypedParam[] {
+  return uintsToParams(THREADPOOL_FIELDS, figures);
+}
+
+/** Client limits and counts as libvirtd sends them (used by the embedded daemon). */
+export function clientLimitsToParams(limits: Omit<ClientLimits, 'extra'>): TypedParam[] {
+  return uintsToParams(CLIENT_LIMIT_FIELDS, limits);
+}
+
 /** The SET parameters for a threadpool change, in the order virt-admin sends them (max, min, prio). */
 export function threadpoolChangeToParams(change: ThreadpoolChange): TypedParam[] {
   const params: TypedParam[] = [];
-  if (change.maxWorkers !== undefined) params.push(uintParam('maxWorkers', change.maxWorkers));
-  if (change.minWorkers !== undefined) params.push(uintParam('minWorkers', change.minWorkers));
-  if (change.prioWorkers !== undefined) params.push(uintParam('prioWorkers', change.prioWorkers));
+  if (change.maxWorkers !== undefined) params.push(uintParam(THREADPOOL_FIELDS.maxWorkers, change.maxWorkers));
+  if (change.minWorkers !== undefined) params.push(uintParam(THREADPOOL_FIELDS.minWorkers, change.minWorkers));
+  if (change.prioWorkers !== undefined) params.push(uintParam(THREADPOOL_FIELDS.prioWorkers, change.prioWorkers));
   return params;
 }
 
 /** The SET parameters for a client-limits change, in the order virt-admin sends them (max, unauth max). */
 export function clientLimitsChangeToParams(change: ClientLimitsChange): TypedParam[] {
   const params: TypedParam[] = [];
-  if (change.maxClients !== undefined) params.push(uintParam('nclients_max', change.maxClients));
-  if (change.maxUnauthClients !== undefined) params.push(uintParam('nclients_unauth_max', change.maxUnauthClients));
+  if (change.maxClients !== undefined) params.push(uintParam(CLIENT_LIMIT_FIELDS.maxClients, change.maxClients));
+  if (change.maxUnauthClients !== undefined) {
+    params.push(uintParam(CLIENT_LIMIT_FIELDS.maxUnauthClients, change.maxUnauthClients));
+  }
   return params;
 }

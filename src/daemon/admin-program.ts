@@ -1,12 +1,19 @@
 import { ADMIN_PROGRAM, ADMIN_PROTOCOL_VERSION, DaemonShutdownFlags, TypedParamType } from '../admin/constants.js';
-import { CLIENT_LIMIT_FIELDS, THREADPOOL_FIELDS, clientInfoToParams, type ClientInfo } from '../admin/params.js';
+import {
+  CLIENT_LIMIT_FIELDS,
+  THREADPOOL_FIELDS,
+  clientInfoToParams,
+  clientLimitsToParams,
+  threadpoolToParams,
+  type ClientInfo,
+} from '../admin/params.js';
 import { adminProcedures as P } from '../admin/procedures.js';
 import type { ServerRef } from '../admin/types.js';
 import { VirErrorDomain, VirErrorNumber, checkFlags, virError } from './errors.js';
 import type { DaemonLog } from './log.js';
 import { handler, type ProcedureHandler, type RpcProgram } from './program.js';
 import type { NetServer } from './server.js';
-import { cString, checkFieldNames, uint, uintParam, validateTypedParams, type ParamSchema } from './typed-params.js';
+import { cString, checkFieldNames, uintParam, validateTypedParams, type ParamSchema } from './typed-params.js';
 
 /**
  * The admin program (src/admin/admin_server_dispatch.c and admin_server.c of libvirt 9.0.0): one handler per
@@ -73,17 +80,7 @@ export function adminProgram(daemon: AdminDaemon): RpcProgram {
     handler(P.serverGetThreadpoolParameters, ({ server: ref, flags }) => {
       const srv = server(ref);
       checkFlags('adminServerGetThreadPoolParameters', flags);
-      const f = srv.pool.figures();
-      return {
-        params: [
-          uint(THREADPOOL_FIELDS.minWorkers, f.minWorkers),
-          uint(THREADPOOL_FIELDS.maxWorkers, f.maxWorkers),
-          uint(THREADPOOL_FIELDS.nWorkers, f.nWorkers),
-          uint(THREADPOOL_FIELDS.freeWorkers, f.freeWorkers),
-          uint(THREADPOOL_FIELDS.prioWorkers, f.prioWorkers),
-          uint(THREADPOOL_FIELDS.jobQueueDepth, f.jobQueueDepth),
-        ],
-      };
+      return { params: threadpoolToParams(srv.pool.figures()) };
     }),
     handler(P.serverSetThreadpoolParameters, ({ server: ref, params, flags }) => {
       const srv = adminServer(ref);
@@ -142,15 +139,7 @@ export function adminProgram(daemon: AdminDaemon): RpcProgram {
     handler(P.serverGetClientLimits, ({ server: ref, flags }) => {
       const srv = server(ref);
       checkFlags('adminServerGetClientLimits', flags);
-      const l = srv.limits();
-      return {
-        params: [
-          uint(CLIENT_LIMIT_FIELDS.maxClients, l.maxClients),
-          uint(CLIENT_LIMIT_FIELDS.clients, l.clients),
-          uint(CLIENT_LIMIT_FIELDS.maxUnauthClients, l.maxUnauthClients),
-          uint(CLIENT_LIMIT_FIELDS.unauthClients, l.unauthClients),
-        ],
-      };
+      return { params: clientLimitsToParams(srv.limits()) };
     }),
     handler(P.serverSetClientLimits, ({ server: ref, params, flags }) => {
       const srv = adminServer(ref);

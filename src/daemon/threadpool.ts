@@ -1,3 +1,4 @@
+import type { ThreadpoolParams } from '../admin/params.js';
 import { VirErrorDomain, VirErrorNumber, virError } from './errors.js';
 
 /**
@@ -25,14 +26,7 @@ export interface ThreadPoolChange {
 export type Job = () => void | Promise<void>;
 
 /** The six figures of SERVER_GET_THREADPOOL_PARAMETERS. */
-export interface ThreadPoolFigures {
-  minWorkers: number;
-  maxWorkers: number;
-  nWorkers: number;
-  freeWorkers: number;
-  prioWorkers: number;
-  jobQueueDepth: number;
-}
+export type ThreadPoolFigures = Omit<ThreadpoolParams, 'extra'>;
 
 /** A worker pool with libvirt's rules; jobs failing is the caller's business (`onJobError`). */
 export class ThreadPool {

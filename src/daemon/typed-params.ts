@@ -78,8 +78,3 @@ export function uintParam(params: readonly TypedParam[], name: string): number |
   const p = params.find((x) => cString(x.field) === name);
   return p && p.type === TypedParamType.UINT ? p.value : undefined;
 }
-
-/** A UINT typed parameter, as the GET procedures return them. */
-export function uint(field: string, value: number): TypedParam {
-  return { field, type: TypedParamType.UINT, value };
-}

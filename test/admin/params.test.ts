@@ -6,8 +6,10 @@ import {
   clientInfoToParams,
   clientLimitsChangeToParams,
   clientLimitsFromParams,
+  clientLimitsToParams,
   threadpoolChangeToParams,
   threadpoolFromParams,
+  threadpoolToParams,
 } from '../../src/admin/params.js';
 import type { TypedParam } from '../../src/admin/types.js';
 import { InvalidArgumentError } from '../../src/rpc/errors.js';
@@ -22,6 +24,13 @@ describe('threadpool parameters', () => {
     assert.deepEqual(threadpoolFromParams(params), {
       minWorkers: 5, maxWorkers: 20, nWorkers: 5, freeWorkers: 5, prioWorkers: 5, jobQueueDepth: 0, extra: [],
     });
+  });
+
+  it("writes the six figures as libvirtd does, in libvirtd's order, and reads them back", () => {
+    const figures = { minWorkers: 5, maxWorkers: 20, nWorkers: 6, freeWorkers: 4, prioWorkers: 5, jobQueueDepth: 1 };
+    const params = threadpoolToParams(figures);
+    assert.deepEqual(params, [uint('minWorkers', 5), uint('maxWorkers', 20), uint('nWorkers', 6), uint('freeWorkers', 4), uint('prioWorkers', 5), uint('jobQueueDepth', 1)]);
+    assert.deepEqual(threadpoolFromParams(params), { ...figures, extra: [] });
   });
 
   it('keeps unknown fields, and known names with an unexpected type, in extra', () => {
@@ -56,6 +65,13 @@ describe('client limits', () => {
   it('maps libvirtd\'s four fields to named ones', () => {
     const params = [uint('nclients_max', 5000), uint('nclients', 2), uint('nclients_unauth_max', 20), uint('nclients_unauth', 0)];
     assert.deepEqual(clientLimitsFromParams(params), { maxClients: 5000, clients: 2, maxUnauthClients: 20, unauthClients: 0, extra: [] });
+  });
+
+  it("writes limits and counts as libvirtd does, in libvirtd's order, and reads them back", () => {
+    const limits = { maxClients: 5000, clients: 3, maxUnauthClients: 20, unauthClients: 0 };
+    const params = clientLimitsToParams(limits);
+    assert.deepEqual(params, [uint('nclients_max', 5000), uint('nclients', 3), uint('nclients_unauth_max', 20), uint('nclients_unauth', 0)]);
+    assert.deepEqual(clientLimitsFromParams(params), { ...limits, extra: [] });
   });
 
   it('keeps unknown fields in extra', () => {
