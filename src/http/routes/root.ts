@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { VERSION } from '../../config.js';
 import { problemResponses, ref } from '../schemas/common.js';
-import { Health, Index } from '../schemas/daemons.js';
+import { Health, Index, INDEX_LINKS } from '../schemas/daemons.js';
 
 /** `/` and `/healthz`: what this service is, and whether the process is alive. */
 const root: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -25,15 +25,7 @@ const root: FastifyPluginAsyncTypebox = async (fastify) => {
         version: VERSION,
         defaultDaemon: fastify.daemons.default.name,
         daemons,
-        links: {
-          daemon: '/daemon',
-          daemons: '/daemons',
-          servers: '/servers',
-          docs: '/docs',
-          openapi: '/openapi.json',
-          openapiYaml: '/openapi.yaml',
-          health: '/healthz',
-        },
+        links: INDEX_LINKS,
       };
     },
   );

@@ -134,6 +134,17 @@ export const ShutdownQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** Where the index points: fixed paths of this API. */
+export const INDEX_LINKS = {
+  daemon: '/daemon',
+  daemons: '/daemons',
+  servers: '/servers',
+  docs: '/docs',
+  openapi: '/openapi.json',
+  openapiYaml: '/openapi.yaml',
+  health: '/healthz',
+} as const;
+
 /** GET /: what this service is and where to go next. */
 export const Index = Type.Object(
   {
@@ -166,15 +177,7 @@ export const Index = Type.Object(
         version: '0.1.0',
         defaultDaemon: 'libvirtd',
         daemons: [{ name: 'libvirtd', href: '/daemons/libvirtd' }],
-        links: {
-          daemon: '/daemon',
-          daemons: '/daemons',
-          servers: '/servers',
-          docs: '/docs',
-          openapi: '/openapi.json',
-          openapiYaml: '/openapi.yaml',
-          health: '/healthz',
-        },
+        links: INDEX_LINKS,
       },
     ],
   },
