@@ -1,11 +1,10 @@
 // The embedded daemon in a private temp dir, for test files that need a daemon to talk to (the contract suite
 // runs the same expectations against it and against the real libvirtd of ./libvirtd.ts).
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedDaemon, type EmbeddedDaemonOptions } from '../../src/daemon/index.js';
-import type { VirtAdminResult } from './libvirtd.js';
+import { runVirtAdmin, type VirtAdminResult } from './libvirtd.js';
 
 /** A running embedded daemon and the handles tests need. */
 export interface EmbeddedDaemonHandle {
@@ -24,8 +23,6 @@ export interface EmbeddedDaemonHandle {
   /** Stops the daemon and removes the temp dir; safe to call twice. */
   stop(): Promise<void>;
 }
-
-const VIRT_ADMIN_TIMEOUT_MS = 20_000;
 
 /** Starts an embedded daemon whose sockets and log live in a new temp dir. */
 export async function startEmbeddedDaemon(
@@ -56,18 +53,3 @@ export async function startEmbeddedDaemon(
   };
 }
 
-/** Runs `virt-admin -c uri ...args`; a non-zero exit is a result, not an error. */
-export function runVirtAdmin(uri: string, args: string[]): Promise<VirtAdminResult> {
-  const argv = ['-c', uri, ...args];
-  return new Promise((resolve, reject) => {
-    execFile('virt-admin', argv, { timeout: VIRT_ADMIN_TIMEOUT_MS }, (err, stdout, stderr) => {
-      if (err && err.killed) {
-        reject(new Error(`virt-admin ${argv.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
-      } else if (err && typeof err.code !== 'number') {
-        reject(err);
-      } else {
-        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-      }
-    });
-  });
-}

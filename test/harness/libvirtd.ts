@@ -22,6 +22,22 @@ export interface VirtAdminResult {
   stderr: string;
 }
 
+/** Runs `virt-admin -c uri ...args` (20 s timeout; a timeout throws); a non-zero exit is a result, not an error. */
+export function runVirtAdmin(uri: string, args: string[], env?: NodeJS.ProcessEnv): Promise<VirtAdminResult> {
+  const argv = ['-c', uri, ...args];
+  return new Promise((resolve, reject) => {
+    execFile('virt-admin', argv, { env, timeout: VIRT_ADMIN_TIMEOUT_MS }, (err, stdout, stderr) => {
+      if (err && err.killed) {
+        reject(new Error(`virt-admin ${argv.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+      } else if (err && typeof err.code !== 'number') {
+        reject(err);
+      } else {
+        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      }
+    });
+  });
+}
+
 /** A running pair of private daemons and the handles tests need. */
 export interface RealDaemons {
   /** The temp dir that holds sockets, logs, pid files and state; removed by stop(). */
@@ -194,18 +210,7 @@ class RealDaemonSet implements RealDaemons {
   }
 
   virtAdmin(name: RealDaemonName, ...args: string[]): Promise<VirtAdminResult> {
-    const argv = ['-c', this.adminUri(name), ...args];
-    return new Promise((resolve, reject) => {
-      execFile('virt-admin', argv, { env: this.env, timeout: VIRT_ADMIN_TIMEOUT_MS }, (err, stdout, stderr) => {
-        if (err && err.killed) {
-          reject(new Error(`virt-admin ${argv.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
-        } else if (err && typeof err.code !== 'number') {
-          reject(err);
-        } else {
-          resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-        }
-      });
-    });
+    return runVirtAdmin(this.adminUri(name), args, this.env);
   }
 
   async kill(name: RealDaemonName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
