@@ -59,11 +59,14 @@ export class LoopbackPeers {
     while (this.waiting.length > 0) {
       const batch = this.waiting;
       this.waiting = [];
-      const tables = await Promise.all(this.tables.map((path) => readFile(path, 'latin1').catch(() => '')));
-      const owners = ownersByPorts(tables.join('\n'));
-      for (const { ends, resolve } of batch) {
-        resolve(owners.get(`${ends.remotePort}>${ends.localPort}`) ?? null);
+      let owners = new Map<string, number | null>();
+      try {
+        const tables = await Promise.all(this.tables.map((path) => readFile(path, 'latin1').catch(() => '')));
+        owners = ownersByPorts(tables.join('\n'));
+      } catch {
+        // Unreadable tables: every owner is unknown. No lookup may be left waiting, and the next read must start.
       }
+      for (const { ends, resolve } of batch) resolve(owners.get(`${ends.remotePort}>${ends.localPort}`) ?? null);
     }
     this.reading = false;
   }
