@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -13,6 +12,8 @@ import {
   securityDefaults,
   securityRawConfig,
 } from './security/options.js';
+import { DEFAULT_ALLOWED_LOG_DIRS } from './security/log-policy.js';
+import { defaultRuntimeDir } from './security/runtime-dir.js';
 import { DEFAULT_LOAD_LIMITS } from './gateway/daemon-connection.js';
 
 /** The package version, read once from package.json (the same file serves src/ under tsx and dist/). */
@@ -33,6 +34,10 @@ export const ConfigSchema = Type.Object(
       // host:port, with an IPv6 host in brackets.
       pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$',
       description: 'Address of the HTTP listener, host:port.',
+    }),
+    runtimeDir: Type.String({
+      minLength: 1,
+      description: "The gateway's private folder (mode 0700): the embedded daemon's sockets and logs, the HTTP unix socket, the local token.",
     }),
     embeddedSocket: Type.String({ minLength: 1, description: 'Admin socket path of the embedded daemon.' }),
     callTimeoutMs: Type.Integer({ minimum: 1, maximum: 3_600_000, description: 'Milliseconds allowed for one daemon call.' }),
@@ -74,6 +79,12 @@ export const OPTIONS = {
     help: 'daemon to serve (repeatable; the first is the default daemon); env: space-separated URIs',
   },
   listen: { flag: 'listen', env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN', arg: '<host:port>', help: 'HTTP listen address' },
+  runtimeDir: {
+    flag: 'runtime-dir',
+    env: 'LIBVIRT_ADMIN_GATEWAY_RUNTIME_DIR',
+    arg: '<dir>',
+    help: 'private folder (created 0700; an existing one must be owned by this user and writable by nobody else) for the embedded daemon\'s sockets and logs, the HTTP unix socket and the local token',
+  },
   embeddedSocket: {
     flag: 'embedded-socket',
     env: 'LIBVIRT_ADMIN_GATEWAY_EMBEDDED_SOCKET',
@@ -127,18 +138,24 @@ export class ConfigError extends Error {
 /** What the command line asks for. */
 export type Invocation = { kind: 'run'; config: Config } | { kind: 'help'; text: string } | { kind: 'version'; text: string };
 
-/** The embedded daemon's default admin socket: under $XDG_RUNTIME_DIR, else a per-user folder in /tmp. */
-export function defaultEmbeddedSocket(env: NodeJS.ProcessEnv, uid = process.getuid?.() ?? 0): string {
-  const runtime = env['XDG_RUNTIME_DIR'];
-  const dir = runtime ? join(runtime, 'libvirt-admin-gateway') : join(tmpdir(), `libvirt-admin-gateway-${uid}`);
-  return join(dir, 'libvirt-admin-sock');
+/** The embedded daemon's admin socket in a runtime folder (its client sockets go next to it). */
+export function embeddedSocketIn(runtimeDir: string): string {
+  return join(runtimeDir, 'libvirt-admin-sock');
 }
 
-/** The defaults, for the help text and the README. */
-export function defaults(env: NodeJS.ProcessEnv): Omit<Config, 'connect'> {
+/** The embedded daemon's log folder in a runtime folder: the default allowed log directory when it serves. */
+export function embeddedLogDirIn(runtimeDir: string): string {
+  return join(runtimeDir, 'log');
+}
+
+/** The defaults, for the help text and the README (those that depend on --connect as for the embedded daemon). */
+export function defaults(env: NodeJS.ProcessEnv, uid = process.getuid?.() ?? 0): Omit<Config, 'connect'> {
+  const runtimeDir = defaultRuntimeDir(env, uid);
   return {
     listen: '127.0.0.1:8080',
-    embeddedSocket: defaultEmbeddedSocket(env),
+    runtimeDir,
+    embeddedSocket: embeddedSocketIn(runtimeDir),
+    allowedLogDirs: [embeddedLogDirIn(runtimeDir)],
     callTimeoutMs: 10_000,
     ...DEFAULT_LOAD_LIMITS,
     watchIntervalMs: 1000,
@@ -152,14 +169,18 @@ export function usage(env: NodeJS.ProcessEnv = process.env): string {
   const d = defaults(env);
   const shown: Record<string, string> = {
     listen: d.listen,
-    embeddedSocket: d.embeddedSocket,
+    runtimeDir:
+      '$RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/libvirt-admin-gateway, else /run/libvirt-admin-gateway for root, ' +
+      `else $TMPDIR/libvirt-admin-gateway-<uid>; here ${d.runtimeDir}`,
+    embeddedSocket: '<runtime dir>/libvirt-admin-sock',
     callTimeoutMs: String(d.callTimeoutMs),
     poolSize: String(d.poolSize),
     maxInFlight: String(d.maxInFlight),
     queueLength: String(d.queueLength),
     watchIntervalMs: String(d.watchIntervalMs),
     logLevel: d.logLevel,
-    allowedLogDirs: d.allowedLogDirs.join(':'),
+    allowedLogDirs: `<runtime dir>/log with the embedded daemon, else ${DEFAULT_ALLOWED_LOG_DIRS.join(':')}`,
+    listenSocket: '<runtime dir>/http.sock without credentials and --insecure, else none',
     listenSocketMode: d.listenSocketMode,
     mutationRateLimit: String(d.mutationRateLimit),
   };
@@ -197,6 +218,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       options: {
         connect: { type: 'string', multiple: true },
         listen: { type: 'string' },
+        'runtime-dir': { type: 'string' },
         'embedded-socket': { type: 'string' },
         'call-timeout': { type: 'string' },
         'pool-size': { type: 'string' },
@@ -219,17 +241,23 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const pick = (key: Exclude<keyof Config, 'connect'>): string | undefined =>
     (values[OPTIONS[key].flag] as string | undefined) ?? nonEmpty(env[OPTIONS[key].env]);
   const connectEnv = nonEmpty(env[OPTIONS.connect.env]);
+  const connect = (values['connect'] as string[] | undefined) ?? (connectEnv ? connectEnv.split(/\s+/) : []);
+  const runtimeDir = resolve(pick('runtimeDir') ?? d.runtimeDir);
+  const security = securityRaw(values, env);
   const raw = {
-    connect: (values['connect'] as string[] | undefined) ?? (connectEnv ? connectEnv.split(/\s+/) : []),
+    connect,
     listen: pick('listen') ?? d.listen,
-    embeddedSocket: pick('embeddedSocket') ?? d.embeddedSocket,
+    runtimeDir,
+    embeddedSocket: pick('embeddedSocket') ?? embeddedSocketIn(runtimeDir),
     callTimeoutMs: pick('callTimeoutMs') ?? d.callTimeoutMs,
     poolSize: pick('poolSize') ?? d.poolSize,
     maxInFlight: pick('maxInFlight') ?? d.maxInFlight,
     queueLength: pick('queueLength') ?? d.queueLength,
     watchIntervalMs: pick('watchIntervalMs') ?? d.watchIntervalMs,
     logLevel: pick('logLevel') ?? d.logLevel,
-    ...securityRaw(values, env),
+    ...security,
+    // The embedded daemon's log files belong in its own folder; a daemon of the host logs under /var/log/libvirt.
+    allowedLogDirs: security['allowedLogDirs'] ?? (connect.length === 0 ? [embeddedLogDirIn(runtimeDir)] : [...DEFAULT_ALLOWED_LOG_DIRS]),
   };
   const candidate = convertStrings(raw);
   const firstError = Value.Errors(ConfigSchema, candidate).First();

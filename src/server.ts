@@ -7,11 +7,11 @@ import { EmbeddedDaemon } from './daemon/index.js';
 import type { DaemonSpec } from './gateway/daemon-registry.js';
 import gateway from './http/app.js';
 import { gatewayServerOptions } from './http/server-options.js';
-import type { Authenticator } from './security/authenticate.js';
 import { limitedServerFactory, RequestLimits } from './security/limits.js';
 import { reloadOnSighup } from './security/reloadable.js';
+import { prepareRuntimeDir, type RuntimeDir } from './security/runtime-dir.js';
 import { setUpSecurity, tlsReloader, type SecuritySetup } from './security/setup.js';
-import { serveOnUnixSocket, type UnixHttpListener } from './security/unix-socket.js';
+import { formatSocketMode, serveOnUnixSocket, type UnixHttpListener } from './security/unix-socket.js';
 
 /** A gateway listening for HTTP. */
 export interface RunningGateway {
@@ -45,11 +45,13 @@ export class StartupError extends Error {
 /** Build the app from the configuration, listen, and print where it listens and how to use it. */
 export async function startGateway(config: Config, print: Printer = (line) => process.stderr.write(`${line}\n`)): Promise<RunningGateway> {
   const { host, port } = listenAddress(config.listen);
-  // Checked before anything starts: an unsafe listen setup or a bad credentials file refuses to start.
-  const security = await securityFor(config, host);
+  const runtimeDir = runtimeFolder(config.runtimeDir);
+  // Checked before anything starts: an unsafe listen setup, a bad credentials file or an untrustworthy runtime
+  // folder refuses to start.
+  const security = await securityFor(config, host, runtimeDir);
   const app = Fastify({ ...gatewayServerOptions({ level: config.logLevel }), serverFactory: limitedServerFactory(security.tls) });
   for (const warning of security.warnings) app.log.warn(warning);
-  const embedded = config.connect.length > 0 ? null : await startEmbedded(config, app);
+  const embedded = config.connect.length > 0 ? null : await startEmbedded(config, app, runtimeDir);
   const daemons: DaemonSpec[] = embedded
     ? [{ uri: embedded.adminUri, name: 'embedded', embedded: true }]
     : config.connect.map((uri) => ({ uri }));
@@ -70,32 +72,27 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
     stopReloading();
     await unixListener?.close();
   });
-  try {
-    await app.listen({ host, port });
-  } catch (err) {
-    await app.close();
-    await embedded?.stop();
-    throw new StartupError(`cannot listen on ${config.listen}: ${(err as Error).message}`, 1);
-  }
-  if (security.unixSocket) {
-    const { path, mode } = security.unixSocket;
-    try {
-      unixListener = await serveOnUnixSocket(app.routing, path, mode, UNIX_SOCKET_LIMITS);
-    } catch (err) {
-      await app.close();
-      await embedded?.stop();
-      throw new StartupError(`cannot listen on unix socket ${path}: ${(err as Error).message}`, 1);
-    }
-  }
-  const url = localUrl(app.server.address() as AddressInfo, security.tls ? 'https' : 'http');
-  printBanner(print, url, app, embedded);
-  if (unixListener) print(`  also on unix socket ${unixListener.path} (mode ${security.unixSocket?.mode.toString(8).padStart(4, '0')})`);
-  if (!security.authenticator.enabled) print(`  ${anonymousNote(security.authenticator)}`);
-  let closing: Promise<void> | undefined;
   const close = async () => {
     await app.close();
     await embedded?.stop();
+    await security.localToken?.remove();
   };
+  const fail = async (message: string, err: unknown): Promise<never> => {
+    await close();
+    throw new StartupError(`${message}: ${(err as Error).message}`, 1);
+  };
+  await app.listen({ host, port }).catch((err: unknown) => fail(`cannot listen on ${config.listen}`, err));
+  if (security.unixSocket) {
+    const { path, mode } = security.unixSocket;
+    unixListener = await serveOnUnixSocket(app.routing, path, mode, UNIX_SOCKET_LIMITS).catch((err: unknown) =>
+      fail(`cannot listen on unix socket ${path}`, err),
+    );
+  }
+  // Written last: a start that failed above leaves the token file of a gateway already running there alone.
+  await security.localToken?.write().catch((err: unknown) => fail(`cannot write the local token ${security.localToken?.path}`, err));
+  const url = localUrl(app.server.address() as AddressInfo, security.tls ? 'https' : 'http');
+  printBanner(print, { url, app, embedded, unixListener, security });
+  let closing: Promise<void> | undefined;
   return { app, url, embedded, close: () => (closing ??= close()) };
 }
 
@@ -128,11 +125,19 @@ export async function runGateway(config: Config): Promise<void> {
   running.app.log.info('stopped');
 }
 
-/** Start the embedded daemon on the configured admin socket (its client sockets go next to it). */
-async function startEmbedded(config: Config, app: FastifyInstance): Promise<EmbeddedDaemon> {
+/**
+ * Start the embedded daemon on the configured admin socket (its client sockets go next to it); its log files
+ * go to `<runtime folder>/log`.
+ */
+async function startEmbedded(config: Config, app: FastifyInstance, runtimeDir: () => Promise<RuntimeDir>): Promise<EmbeddedDaemon> {
+  const dir = await runtimeDir();
+  const logDir = await dir.folder('log').catch((err: unknown) => {
+    throw new StartupError((err as Error).message, 2);
+  });
   try {
     return await EmbeddedDaemon.start({
       adminSocketPath: config.embeddedSocket,
+      logDir,
       logger: app.log.child({ component: 'embedded-daemon' }) as unknown as Logger,
     });
   } catch (err) {
@@ -140,11 +145,21 @@ async function startEmbedded(config: Config, app: FastifyInstance): Promise<Embe
   }
 }
 
+/** Prepares the runtime folder the first time something needs it; a folder that cannot be trusted is exit 2. */
+function runtimeFolder(path: string): () => Promise<RuntimeDir> {
+  let prepared: Promise<RuntimeDir> | undefined;
+  return () =>
+    (prepared ??= prepareRuntimeDir(path).catch((err: unknown) => {
+      throw new StartupError((err as Error).message, 2);
+    }));
+}
+
 /** The security pieces for this configuration; anything wrong with them is a configuration error (exit 2). */
-async function securityFor(config: Config, host: string): Promise<SecuritySetup> {
+async function securityFor(config: Config, host: string, runtimeDir: () => Promise<RuntimeDir>): Promise<SecuritySetup> {
   try {
-    return await setUpSecurity(config, host);
+    return await setUpSecurity(config, host, runtimeDir);
   } catch (err) {
+    if (err instanceof StartupError) throw err;
     throw new StartupError((err as Error).message, 2);
   }
 }
@@ -161,23 +176,44 @@ function localUrl(address: AddressInfo, scheme: 'http' | 'https'): string {
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
-/** Who the gateway serves when no credentials are configured. */
-function anonymousNote(authenticator: Authenticator): string {
-  if (authenticator.anonymousLocalOwnerOnly) {
-    return `no credentials configured: local callers running as uid ${process.getuid?.() ?? 0} (this gateway's user) or root have the admin role; other users are refused`;
-  }
-  return 'no credentials configured: every caller on this address has the admin role';
+interface BannerFacts {
+  url: string;
+  app: FastifyInstance;
+  embedded: EmbeddedDaemon | null;
+  unixListener: UnixHttpListener | undefined;
+  security: SecuritySetup;
 }
 
-function printBanner(print: Printer, url: string, app: FastifyInstance, embedded: EmbeddedDaemon | null): void {
+/** Where the gateway listens, how to reach it (ready-to-paste commands) and who it serves; the docs line ends it. */
+function printBanner(print: Printer, { url, app, embedded, unixListener, security }: BannerFacts): void {
   print(`libvirt-admin-gateway ${VERSION} listening on ${url}`);
   for (const { connection, isDefault } of app.daemons.list()) {
     print(`  daemon ${connection.name}${isDefault ? ' (default)' : ''}: ${connection.uri}`);
   }
   if (embedded) {
     print(`  embedded daemon admin socket: ${embedded.adminSocketPath}`);
-    print(`  virt-admin: virt-admin -c '${embedded.adminUri}' srv-list`);
+    print(`  virt-admin: virt-admin -c ${shellQuote(embedded.adminUri)} srv-list`);
   }
-  print(`  curl: curl ${url}/servers`);
+  const { localToken, authenticator } = security;
+  if (unixListener) {
+    print(`  unix socket: ${unixListener.path} (mode ${formatSocketMode(unixListener.mode)})`);
+    if (localToken) print(`  curl: curl --unix-socket ${shellQuote(unixListener.path)} http://localhost/servers`);
+  }
+  if (localToken) {
+    print(`  local token: ${localToken.path}`);
+    print(`  curl: curl -H "Authorization: Bearer $(cat ${shellQuote(localToken.path)})" ${url}/servers`);
+    print(
+      '  no credentials configured: callers on the unix socket and holders of the local token have the admin role; ' +
+        'other TCP callers get 401',
+    );
+  } else {
+    print(`  curl: curl ${url}/servers`);
+    if (!authenticator.credentialsConfigured) print('  no credentials configured: every caller on this address has the admin role');
+  }
   print(`  docs: ${url}/docs   spec: ${url}/openapi.json`);
+}
+
+/** A word for sh: as it is when it holds nothing special, else in single quotes. */
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, VERSION, defaultEmbeddedSocket, listenAddress, loadConfig, type Config } from '../src/config.js';
+import { ConfigError, VERSION, listenAddress, loadConfig, type Config } from '../src/config.js';
 
 // The options of the gateway core; the other options (load, security) are tested with their modules.
 const CORE = ['connect', 'listen', 'embeddedSocket', 'callTimeoutMs', 'logLevel'] as const;
@@ -24,8 +24,25 @@ describe('loadConfig', () => {
     });
   });
 
-  it('puts the embedded socket in a per-user folder without XDG_RUNTIME_DIR', () => {
-    assert.match(defaultEmbeddedSocket({}, 1234), /\/libvirt-admin-gateway-1234\/libvirt-admin-sock$/);
+  it('puts the embedded socket and its logs in the runtime folder, which --runtime-dir or its variable moves', () => {
+    const config = (argv: string[], env: NodeJS.ProcessEnv) => (loadConfig(argv, env) as { config: Config }).config;
+    const pick = ({ runtimeDir, embeddedSocket, allowedLogDirs }: Config) => ({ runtimeDir, embeddedSocket, allowedLogDirs });
+    assert.deepEqual(pick(config([], { RUNTIME_DIRECTORY: '/run/libvirt-admin-gateway', XDG_RUNTIME_DIR: '/run/user/0' })), {
+      runtimeDir: '/run/libvirt-admin-gateway',
+      embeddedSocket: '/run/libvirt-admin-gateway/libvirt-admin-sock',
+      allowedLogDirs: ['/run/libvirt-admin-gateway/log'],
+    });
+    assert.deepEqual(pick(config(['--runtime-dir', '/srv/gw'], { LIBVIRT_ADMIN_GATEWAY_RUNTIME_DIR: '/elsewhere' })), {
+      runtimeDir: '/srv/gw',
+      embeddedSocket: '/srv/gw/libvirt-admin-sock',
+      allowedLogDirs: ['/srv/gw/log'],
+    });
+    assert.equal(config([], { LIBVIRT_ADMIN_GATEWAY_RUNTIME_DIR: '/elsewhere' }).runtimeDir, '/elsewhere');
+    // A daemon of the host logs where libvirt's daemons do; an explicit list always wins.
+    assert.deepEqual(config(['--connect', 'libvirtd:///system'], {}).allowedLogDirs, ['/var/log/libvirt']);
+    assert.deepEqual(config(['--allowed-log-dir', '/srv/logs'], {}).allowedLogDirs, ['/srv/logs']);
+    // An explicit embedded socket stays where it is put.
+    assert.equal(config(['--embedded-socket', '/tmp/x.sock', '--runtime-dir', '/srv/gw'], {}).embeddedSocket, '/tmp/x.sock');
   });
 
   it('reads every option from the command line', () => {

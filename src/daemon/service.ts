@@ -1,6 +1,7 @@
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { listenUnix, type UnixSocketBinding } from '../security/unix-socket.js';
 
 /**
  * One listening unix socket of a server (libvirt's virNetServerService). libvirt stops polling the listening
@@ -8,7 +9,8 @@ import { dirname } from 'node:path';
  * max_queued_clients and are accepted once a client leaves. Node accepts as fast as it can, so the backlog is
  * kept here instead: while disabled, accepted sockets are held paused (nothing is read from them, as nothing is
  * read from a connection libvirt has not accepted) up to `maxQueued`; beyond that a connection is closed at once
- * (where the kernel would refuse it with EAGAIN).
+ * (where the kernel would refuse it with EAGAIN). The socket file itself is set up as every unix socket of the
+ * process is (security/unix-socket.ts: stale-socket removal, exact mode at bind, removal on close).
  */
 
 export interface UnixServiceOptions {
@@ -30,7 +32,8 @@ export class UnixService {
   private draining = false;
 
   private constructor(
-    private readonly server: Server,
+    server: Server,
+    private readonly binding: UnixSocketBinding,
     private readonly options: UnixServiceOptions,
   ) {
     server.on('connection', (socket) => this.onConnection(socket));
@@ -40,25 +43,11 @@ export class UnixService {
 
   /** Binds the socket (replacing a stale socket file, refusing one a live daemon still answers on). */
   static async listen(options: UnixServiceOptions): Promise<UnixService> {
+    // libvirtd makes its run folder as needed; the gateway's runtime folder is already there, checked.
     await mkdir(dirname(options.path), { recursive: true, mode: 0o755 });
-    if (await answers(options.path)) throw new Error(`socket ${options.path} is already in use by a running daemon`);
-    await removeStaleSocket(options.path);
     const server = createServer({ pauseOnConnect: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // A restrictive umask while binding means the socket never exists with looser permissions than asked.
-      const restore = setUmask(0o777 & ~options.mode);
-      try {
-        server.listen(options.path, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      } finally {
-        restore();
-      }
-    });
-    await chmod(options.path, options.mode);
-    return new UnixService(server, options);
+    const binding = await listenUnix(server, options.path, options.mode);
+    return new UnixService(server, binding, options);
   }
 
   get path(): string {
@@ -95,8 +84,7 @@ export class UnixService {
     if (this.closed) return;
     this.closed = true;
     for (const socket of this.backlog.splice(0)) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await unlink(this.options.path).catch(() => undefined);
+    await this.binding.close();
   }
 
   private onConnection(socket: Socket): void {
@@ -119,34 +107,4 @@ export class UnixService {
       if (at >= 0) this.backlog.splice(at, 1);
     });
   }
-}
-
-// Only a socket file is ever removed: a path naming anything else is a configuration mistake to report.
-async function removeStaleSocket(path: string): Promise<void> {
-  const stat = await lstat(path).catch(() => undefined);
-  if (stat === undefined) return;
-  if (!stat.isSocket()) throw new Error(`${path} exists and is not a socket`);
-  await unlink(path);
-}
-
-function setUmask(mask: number): () => void {
-  try {
-    const old = process.umask(mask);
-    return () => void process.umask(old);
-  } catch {
-    // process.umask(mask) throws in worker threads; the chmod after listen still sets the mode.
-    return () => {};
-  }
-}
-
-/** True when something accepts connections on the socket path. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createConnection({ path });
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }

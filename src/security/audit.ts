@@ -4,6 +4,7 @@
  * (`name: 'audit'`, `audit: true`), so a log shipper can route them apart from request logs with one filter.
  */
 import type { Identity } from './authenticate.js';
+import type { ConnectionOrigin } from './connection-origin.js';
 
 /** The logger methods the audit trail needs (pino's, and so fastify's). */
 export interface AuditSink {
@@ -21,9 +22,9 @@ export type AuditResult = 'success' | 'refused' | 'failure';
 
 /** Where a request came from. */
 export interface AuditSource {
-  /** 'unix' for the unix listen socket, else 'tcp' or 'tls'. */
-  transport: 'tcp' | 'tls' | 'unix';
-  /** The peer's address (absent on a unix socket). */
+  /** The listener that accepted the connection; 'in-process' for a request no listener accepted (inject). */
+  transport: 'tcp' | 'tls' | 'unix' | 'in-process';
+  /** The peer's address, as recorded at accept (TCP and TLS only). */
   address?: string;
 }
 
@@ -65,11 +66,11 @@ export function auditResult(statusCode: number): AuditResult {
   return statusCode === 401 || statusCode === 403 || statusCode === 429 ? 'refused' : 'failure';
 }
 
-/** Where a request came from, from its socket (a TLS socket has `encrypted`, a unix socket no remote address). */
-export function auditSource(socket: { remoteAddress?: string | undefined; encrypted?: boolean } | null): AuditSource {
-  const address = socket?.remoteAddress;
-  if (address === undefined || address === '') return { transport: 'unix' };
-  return { transport: socket?.encrypted === true ? 'tls' : 'tcp', address };
+/** Where a request came from, from the accept-time record of its connection (see connection-origin.ts). */
+export function auditSource(origin: ConnectionOrigin | undefined): AuditSource {
+  if (origin === undefined) return { transport: 'in-process' };
+  if (origin.transport === 'unix') return { transport: 'unix' };
+  return { transport: origin.transport, address: origin.remoteAddress };
 }
 
 /** Writes audit records: successes at info, refusals and failures at warn. */

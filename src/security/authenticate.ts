@@ -1,14 +1,20 @@
 /**
- * Who is calling: a bearer token, a verified client certificate, or (when no credentials are configured at all)
- * the anonymous caller of a loopback-only gateway, who must then run as the gateway's own user or root.
+ * Who is calling: a bearer token, a verified client certificate, or, when no credentials are configured, the
+ * anonymous caller of the gateway's unix socket or the holder of the local token.
+ *
+ * Identity rests on what the kernel said when one of the gateway's listeners accepted the connection (see
+ * connection-origin.ts), and on credentials; never on socket properties read later, which a peer can change by
+ * resetting its connection. A request on a connection no listener of ours accepted has no established caller
+ * and is refused, unless the gateway serves anyone (`--insecure`).
  *
  * Precedence: a request that sends an Authorization header is judged by it alone (a bad token is 401 even over a
- * connection with a good certificate), otherwise the client certificate counts.
+ * connection with a good certificate, or on the unix socket), otherwise the client certificate counts.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { peerCertificateStatus, type ClientRoles } from './client-certs.js';
+import { originOf } from './connection-origin.js';
+import type { LocalToken } from './local-token.js';
 import { AuthenticationError, ForbiddenError, Role, roleAllows } from './roles.js';
-import { LoopbackPeers, type TcpEnds } from './loopback-peer.js';
 import type { TokenStore } from './tokens.js';
 
 /** The caller of one request. */
@@ -24,7 +30,7 @@ export interface Identity {
 /** What the authenticator reads from a request (a fastify request fits). */
 export interface CredentialSource {
   headers: IncomingHttpHeaders;
-  /** The connection; a TLS socket carries the client certificate. */
+  /** The connection: its accept-time record, and a TLS socket's client certificate. */
   socket: unknown;
 }
 
@@ -34,40 +40,68 @@ export interface AuthenticatorOptions {
   tokens?: TokenStore | undefined;
   /** CN -> role of verified client certificates; set when --tls-client-ca is given. */
   clientRoles?: ClientRoles | undefined;
+  /** Without tokens or client certificates: the token made at start, which identifies LOCAL_IDENTITY. */
+  localToken?: LocalToken | undefined;
   /**
-   * Who the anonymous caller (no credentials configured) may be: `local-owner` (the default), a process of this
-   * host running as the gateway's own user or as root, as libvirt's admin socket allows; `anyone` (--insecure).
+   * Whom the gateway serves. `established` (the default): callers whose connection one of the gateway's listeners
+   * accepted; without credentials configured, those on a unix listener are the anonymous admin (the socket's file
+   * mode is the boundary) and TCP callers need the local token. `anyone` (--insecure, and in-process tests that
+   * ask for it): without credentials every caller is the anonymous admin, and requests on connections no listener
+   * accepted (fastify's inject) are served too.
    */
-  anonymousCallers?: 'local-owner' | 'anyone';
+  callers?: 'established' | 'anyone';
 }
 
-/** The caller everybody is when no credentials are configured (loopback-only, as before authentication existed). */
+/** The anonymous caller: the admin, on the unix socket without credentials, or everybody with --insecure. */
 export const ANONYMOUS: Identity = Object.freeze({ kind: 'anonymous', name: 'anonymous', role: Role.ADMIN });
+
+/** The holder of the local token. */
+export const LOCAL_IDENTITY: Identity = Object.freeze({ kind: 'token', name: 'local', role: Role.ADMIN });
 
 const BEARER = /^Bearer[ ]+([\x21-\x7e]+)[ ]*$/i;
 
 /** Identifies callers from the configured credential sources. */
 export class Authenticator {
-  private readonly peers = new LoopbackPeers();
-
   constructor(private readonly options: AuthenticatorOptions = {}) {}
 
-  /** True when anonymous callers are checked against the gateway's own user (see admitAnonymous). */
-  get anonymousLocalOwnerOnly(): boolean {
-    return !this.enabled && this.options.anonymousCallers !== 'anyone' && LoopbackPeers.supported;
+  /** True when tokens or client certificates are configured: every caller must then present one. */
+  get credentialsConfigured(): boolean {
+    return this.options.tokens !== undefined || this.options.clientRoles !== undefined;
   }
 
-  /** False when neither tokens nor client certificates are configured: every caller is ANONYMOUS (admin). */
-  get enabled(): boolean {
-    return this.options.tokens !== undefined || this.options.clientRoles !== undefined;
+  /** True with --insecure (or an in-process test's opt-in): see AuthenticatorOptions.callers. */
+  get servesAnyone(): boolean {
+    return this.options.callers === 'anyone';
   }
 
   /** The identity of a request; throws AuthenticationError (401) when it has none or a bad one. */
   authenticate(request: CredentialSource): Identity {
-    if (!this.enabled) return ANONYMOUS;
+    const origin = originOf(request.socket);
+    if (origin === undefined && !this.servesAnyone) {
+      throw new AuthenticationError(
+        "The caller of this request cannot be established: its connection was not accepted by one of the gateway's listeners",
+      );
+    }
     const header = request.headers.authorization;
-    if (header !== undefined) return this.fromAuthorization(header);
-    const cert = peerCertificateStatus(request.socket);
+    if (this.credentialsConfigured) {
+      if (header !== undefined) return this.fromAuthorization(header);
+      return this.fromCertificate(request.socket);
+    }
+    if (this.servesAnyone) return ANONYMOUS;
+    if (header !== undefined) return this.fromLocalToken(header);
+    if (origin?.transport === 'unix') return ANONYMOUS;
+    throw new AuthenticationError(this.localHint());
+  }
+
+  private fromAuthorization(header: string): Identity {
+    const token = bearerToken(header);
+    const entry = this.options.tokens?.verify(token) ?? null;
+    if (entry === null) throw new AuthenticationError('The bearer token is not valid', 'invalid_token');
+    return { kind: 'token', name: entry.name, role: entry.role };
+  }
+
+  private fromCertificate(socket: unknown): Identity {
+    const cert = peerCertificateStatus(socket);
     if (cert.kind === 'unverified') {
       throw new AuthenticationError(`The client certificate was not accepted: ${cert.reason}`);
     }
@@ -77,33 +111,12 @@ export class Authenticator {
     throw new AuthenticationError(this.credentialsHint());
   }
 
-  /**
-   * Throws ForbiddenError unless the anonymous caller on `socket` may be served: with `local-owner`, a TCP peer
-   * must run as the gateway's own user or as root. A connection without TCP ports passes: a unix socket, whose
-   * file mode decides, or an in-process request.
-   */
-  async admitAnonymous(socket: TcpEnds & object, required: Role): Promise<void> {
-    if (!this.anonymousLocalOwnerOnly || socket.remotePort === undefined) return;
-    const own = process.getuid?.() ?? 0;
-    const uid = await this.peers.uidOf(socket);
-    if (uid === own || uid === 0) return;
-    const who = uid === null ? 'the user of this connection could not be determined' : `this connection belongs to uid ${uid}`;
-    throw new ForbiddenError(
-      `No credentials are configured, so only local callers running as the gateway's own user (uid ${own}) or root ` +
-        `are served; ${who}. Configure --tokens-file to serve other users`,
-      required,
-      null,
-    );
-  }
-
-  private fromAuthorization(header: string): Identity {
-    const token = BEARER.exec(header)?.[1];
-    if (token === undefined) {
-      throw new AuthenticationError('The Authorization header must be "Bearer <token>"', 'invalid_token');
+  private fromLocalToken(header: string): Identity {
+    const token = bearerToken(header);
+    if (this.options.localToken?.verify(token) !== true) {
+      throw new AuthenticationError('The bearer token is not valid', 'invalid_token');
     }
-    const entry = this.options.tokens?.verify(token) ?? null;
-    if (entry === null) throw new AuthenticationError('The bearer token is not valid', 'invalid_token');
-    return { kind: 'token', name: entry.name, role: entry.role };
+    return LOCAL_IDENTITY;
   }
 
   private credentialsHint(): string {
@@ -115,6 +128,23 @@ export class Authenticator {
       ? 'Authentication required: send a bearer token'
       : 'Authentication required: send a client certificate';
   }
+
+  private localHint(): string {
+    const path = this.options.localToken?.path;
+    return path === undefined
+      ? "Authentication required: no credentials are configured, so only callers on the gateway's unix socket are served"
+      : `Authentication required: no credentials are configured, so TCP callers send the gateway's local token ` +
+          `(Authorization: Bearer <the contents of ${path}>), or use its unix socket`;
+  }
+}
+
+/** The token of a `Bearer <token>` header; throws 401 invalid_token for any other form. */
+function bearerToken(header: string): string {
+  const token = BEARER.exec(header)?.[1];
+  if (token === undefined) {
+    throw new AuthenticationError('The Authorization header must be "Bearer <token>"', 'invalid_token');
+  }
+  return token;
 }
 
 /** Throws ForbiddenError (403) unless the identity's role is `required` or higher. */

@@ -5,7 +5,9 @@
 import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TlsOptions } from 'node:tls';
-import type { Identity } from './authenticate.js';
+import { LOCAL_IDENTITY, type Identity } from './authenticate.js';
+import type { ConnectionOrigin } from './connection-origin.js';
+import { isLoopbackHost } from './listen.js';
 
 /** Request size and time limits (fastify / node http server options). */
 export const RequestLimits = {
@@ -37,11 +39,23 @@ export function isMutation(method: string): boolean {
 
 /**
  * The rate-limit bucket of a request: the identity when there is one (a token shared by two hosts is one
- * caller), else the peer address (anonymous callers on loopback, or a unix socket).
+ * caller), else where its connection came from, as recorded when it was accepted.
  */
-export function rateLimitKey(identity: Identity | undefined, address: string | undefined): string {
+export function rateLimitKey(identity: Identity | undefined, origin: ConnectionOrigin | undefined): string {
   if (identity !== undefined && identity.kind !== 'anonymous') return `${identity.kind}:${identity.name}`;
-  return `address:${address ?? 'unix'}`;
+  if (origin === undefined) return 'in-process';
+  return origin.transport === 'unix' ? `unix:${origin.path}` : `address:${origin.remoteAddress}`;
+}
+
+/**
+ * True for the local operator of a gateway without credentials, whom a rate limit protects nothing from: the
+ * holder of the local token, the anonymous caller on a unix socket or in-process, and (with --insecure) the
+ * anonymous caller on loopback.
+ */
+export function exemptFromRateLimit(identity: Identity, origin: ConnectionOrigin | undefined): boolean {
+  if (identity === LOCAL_IDENTITY) return true;
+  if (identity.kind !== 'anonymous') return false;
+  return origin === undefined || origin.transport === 'unix' || isLoopbackHost(origin.remoteAddress);
 }
 
 /** Fastify instance options for the limits above. */

@@ -4,7 +4,6 @@
  * config.ts stays the only module that reads the environment; it passes `env` in.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { DEFAULT_ALLOWED_LOG_DIRS } from './log-policy.js';
 import { MutationRateLimit } from './limits.js';
 
 const path = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
@@ -21,7 +20,7 @@ export const SecurityConfigProperties = {
     Type.String({ pattern: '^/', description: 'An absolute directory.' }),
     { minItems: 1, description: 'Directories where file log outputs may be set.' },
   ),
-  listenSocket: path('Also serve HTTP on this unix socket.'),
+  listenSocket: path('Serve HTTP on this unix socket (without credentials: `<runtime folder>/http.sock` by default).'),
   listenSocketMode: Type.String({ pattern: '^0?[0-7]{3}$', description: 'Octal mode of the unix socket.' }),
   mutationRateLimit: Type.Integer({
     minimum: 0,
@@ -40,7 +39,7 @@ export const SECURITY_OPTIONS = {
   insecure: { flag: 'insecure', env: 'LIBVIRT_ADMIN_GATEWAY_INSECURE', arg: '', help: 'allow a non-loopback --listen without TLS and authentication; env: true|false' },
   allowedLogDirs: { flag: 'allowed-log-dir', env: 'LIBVIRT_ADMIN_GATEWAY_ALLOWED_LOG_DIRS', arg: '<dir>', help: 'directory where file log outputs may go (repeatable); env: colon-separated' },
   listenSocket: { flag: 'listen-socket', env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN_SOCKET', arg: '<path>', help: 'also serve HTTP on this unix socket' },
-  listenSocketMode: { flag: 'listen-socket-mode', env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN_SOCKET_MODE', arg: '<mode>', help: 'octal mode of --listen-socket' },
+  listenSocketMode: { flag: 'listen-socket-mode', env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN_SOCKET_MODE', arg: '<mode>', help: 'octal mode of the unix socket; a mode that lets other users in needs credentials or --insecure' },
   mutationRateLimit: { flag: 'mutation-rate-limit', env: 'LIBVIRT_ADMIN_GATEWAY_MUTATION_RATE_LIMIT', arg: '<n>', help: 'changes allowed per identity per minute; 0: no limit' },
 } as const;
 
@@ -58,12 +57,14 @@ export const SECURITY_ARGS = {
   'mutation-rate-limit': { type: 'string' },
 } as const;
 
-/** Defaults of the security options (everything else is off unless given). */
-export function securityDefaults(): Pick<SecurityConfig, 'insecure' | 'allowedLogDirs' | 'listenSocketMode' | 'mutationRateLimit'> {
+/**
+ * Defaults of the security options. The others are off unless given, except allowedLogDirs, whose default
+ * config.ts picks from the daemons served, and listenSocket, which security/setup.ts turns on without credentials.
+ */
+export function securityDefaults(): Pick<SecurityConfig, 'insecure' | 'listenSocketMode' | 'mutationRateLimit'> {
   return {
     insecure: false,
-    allowedLogDirs: [...DEFAULT_ALLOWED_LOG_DIRS],
-    listenSocketMode: '0660',
+    listenSocketMode: '0600',
     mutationRateLimit: MutationRateLimit.MAX,
   };
 }
@@ -75,7 +76,8 @@ export class SecurityOptionError extends Error {
 
 /**
  * The raw (unvalidated) security part of the configuration from parsed flags and the environment; flags win.
- * Strings stay strings where the schema converts them (mutationRateLimit).
+ * Strings stay strings where the schema converts them (mutationRateLimit). allowedLogDirs is absent when
+ * neither gives it.
  */
 export function securityRawConfig(
   values: Record<string, string | string[] | boolean | undefined>,
@@ -92,11 +94,7 @@ export function securityRawConfig(
   const raw: Record<string, unknown> = {
     insecure: values[SECURITY_OPTIONS.insecure.flag] === true || envBoolean(env, SECURITY_OPTIONS.insecure.env),
     // ':' cannot be part of a libvirt log file path anyway (libvirt splits outputs at ':').
-    allowedLogDirs: Array.isArray(dirsFlag)
-      ? dirsFlag
-      : dirsEnv !== undefined
-        ? dirsEnv.split(':').filter((dir) => dir !== '')
-        : defaults.allowedLogDirs,
+    allowedLogDirs: Array.isArray(dirsFlag) ? dirsFlag : dirsEnv?.split(':').filter((dir) => dir !== ''),
     listenSocketMode: pick('listenSocketMode') ?? defaults.listenSocketMode,
     mutationRateLimit: pick('mutationRateLimit') ?? defaults.mutationRateLimit,
   };

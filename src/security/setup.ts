@@ -1,17 +1,22 @@
 /**
  * Turns the security options into the running pieces: credential stores, the log output policy, the TLS
- * server options and the listen check. Everything that can be wrong with the files is found here, at start-up,
- * before the gateway listens.
+ * server options, the unix socket and the local token, and the listen checks. Everything that can be wrong with
+ * the options and files is found here, at start-up, before the gateway listens.
  */
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { Authenticator } from './authenticate.js';
 import { ClientRoles } from './client-certs.js';
-import { checkListenSecurity, loadTlsServerOptions } from './listen.js';
+import { checkListenSecurity, loadTlsServerOptions, UnsafeListenError } from './listen.js';
+import { LocalToken } from './local-token.js';
 import { LogOutputPolicy } from './log-policy.js';
 import type { SecurityConfig } from './options.js';
 import type { Reloadable, ReloadLogger } from './reloadable.js';
+import type { RuntimeDir } from './runtime-dir.js';
 import { TokenStore } from './tokens.js';
-import { parseSocketMode } from './unix-socket.js';
+import { formatSocketMode, parseSocketMode, socketModeWarning } from './unix-socket.js';
+
+/** The HTTP unix socket's name in the runtime folder (served by default without credentials). */
+export const HTTP_SOCKET_FILE = 'http.sock';
 
 /** The security pieces the server needs. */
 export interface SecuritySetup {
@@ -21,8 +26,10 @@ export interface SecuritySetup {
   tls: TlsOptions | undefined;
   /** Files to re-read on SIGHUP. */
   reloadable: Reloadable[];
-  /** The unix socket to serve, with its mode. */
+  /** The unix socket to serve, with its mode: --listen-socket, else `<runtime folder>/http.sock` without credentials. */
   unixSocket: { path: string; mode: number } | undefined;
+  /** Without credentials (and without --insecure): the token TCP callers must send; write() it once listening. */
+  localToken: LocalToken | undefined;
   mutationRateLimit: number;
   /** Warnings to log once the logger exists (e.g. --insecure on a public address). */
   warnings: string[];
@@ -30,10 +37,15 @@ export interface SecuritySetup {
 
 /**
  * Checks the combination of options for the listen host, then loads every file. Throws UnsafeListenError for
- * an unsafe or incomplete combination and ConfigFileError (or a file system error) for a file that is missing
- * or invalid.
+ * an unsafe or incomplete combination, ConfigFileError (or a file system error) for a file that is missing
+ * or invalid, and RuntimeDirError for a runtime folder that cannot be trusted. `runtimeDir` prepares the runtime
+ * folder; it is called only when the folder is needed (without credentials).
  */
-export async function setUpSecurity(config: SecurityConfig, listenHost: string): Promise<SecuritySetup> {
+export async function setUpSecurity(
+  config: SecurityConfig,
+  listenHost: string,
+  runtimeDir: () => Promise<RuntimeDir>,
+): Promise<SecuritySetup> {
   const warnings = checkListenSecurity({ host: listenHost, ...config });
   const tokens = config.tokensFile === undefined ? undefined : await TokenStore.load(config.tokensFile);
   let clientRoles: ClientRoles | undefined;
@@ -47,17 +59,33 @@ export async function setUpSecurity(config: SecurityConfig, listenHost: string):
       ? await loadTlsServerOptions({ cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa })
       : undefined;
   if (tokens?.size === 0) warnings.push(`tokens file ${config.tokensFile} has no tokens: no token will be accepted`);
+  // Without credentials and --insecure, local tools use the unix socket (its mode is the boundary) and TCP callers
+  // the local token.
+  const localOnly = tokens === undefined && clientRoles === undefined && !config.insecure;
+  const mode = parseSocketMode(config.listenSocketMode);
+  let unixSocket: SecuritySetup['unixSocket'];
+  if (config.listenSocket !== undefined || localOnly) {
+    const problem = socketModeWarning(mode);
+    if (problem !== null && localOnly) {
+      throw new UnsafeListenError(
+        `refusing --listen-socket-mode ${formatSocketMode(mode)}: ${problem}, and without credentials every caller on ` +
+          `the unix socket has the admin role. Use 0600 (or 0660 for the socket's group), configure --tokens-file or ` +
+          `--tls-client-ca, or pass --insecure`,
+      );
+    }
+    if (problem !== null) warnings.push(problem);
+    unixSocket = { path: config.listenSocket ?? (await runtimeDir()).file(HTTP_SOCKET_FILE), mode };
+  }
+  const localToken = localOnly ? LocalToken.generate(await runtimeDir()) : undefined;
   return {
-    authenticator: new Authenticator({ tokens, clientRoles, anonymousCallers: config.insecure ? 'anyone' : 'local-owner' }),
+    authenticator: new Authenticator({ tokens, clientRoles, localToken, callers: config.insecure ? 'anyone' : 'established' }),
     logPolicy: new LogOutputPolicy(config.allowedLogDirs),
     tls,
     reloadable: [tokens, config.tlsClientRoles === undefined ? undefined : clientRoles].filter(
       (file): file is TokenStore | ClientRoles => file !== undefined,
     ),
-    unixSocket:
-      config.listenSocket === undefined
-        ? undefined
-        : { path: config.listenSocket, mode: parseSocketMode(config.listenSocketMode) },
+    unixSocket,
+    localToken,
     mutationRateLimit: config.mutationRateLimit,
     warnings,
   };

@@ -1,76 +1,117 @@
 /**
- * HTTP over a unix socket (`--listen-socket <path>`): access is then governed by the socket file's owner, group
- * and mode (default 0660: owner and group), like libvirt's own sockets. The socket is created under a restrictive
- * umask and chmod-ed right after, so it is never reachable with looser permissions, even for an instant.
+ * Unix sockets, set up one way for every listener of the process: the embedded daemon's sockets
+ * (src/daemon/service.ts adds libvirt's enable/disable semantics on top) and the HTTP unix listener. Access to a
+ * unix socket is governed by its file's owner, group and mode, as for libvirt's own sockets, so:
+ * - a leftover file at the path is replaced only when it is a socket nobody answers on (a crashed run's); any
+ *   other file, a symbolic link included, and a socket a live process answers on, refuse the start;
+ * - the socket is bound under a umask that gives exactly the requested mode, so it never exists with looser
+ *   permissions, and no chmod by path follows (nothing can be swapped in between);
+ * - closing removes the socket file.
  */
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { lstat, unlink } from 'node:fs/promises';
 import { createServer as createHttpServer, type RequestListener } from 'node:http';
-import { createConnection } from 'node:net';
+import { createConnection, type Server } from 'node:net';
+import { recordOrigins } from './connection-origin.js';
 
-/** Default mode of the HTTP unix socket: read-write for the owner and the group. */
-export const DEFAULT_SOCKET_MODE = 0o660;
+/** Default mode of the HTTP unix socket: read-write for the owner only. */
+export const DEFAULT_SOCKET_MODE = 0o600;
 
-/** Parses an octal mode like '0660' or '660'; throws for anything else. */
+/** Parses an octal mode like '0600' or '600'; throws for anything else. */
 export function parseSocketMode(text: string): number {
-  if (!/^0?[0-7]{3}$/.test(text)) throw new Error(`socket mode '${text}' must be three octal digits, like 0660`);
+  if (!/^0?[0-7]{3}$/.test(text)) throw new Error(`socket mode '${text}' must be three octal digits, like 0600`);
   return Number.parseInt(text, 8);
 }
 
-/** A warning when the mode lets every local user in (they could then act with the anonymous or any role). */
-export function socketModeWarning(mode: number): string | null {
-  return (mode & 0o007) === 0 ? null : `listen socket mode ${mode.toString(8).padStart(4, '0')} lets every local user connect`;
+/** The mode as four octal digits, e.g. '0600'. */
+export function formatSocketMode(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
 }
 
 /**
- * Removes a socket file left by a previous run. Throws when the path is not a socket (we never delete other
- * files) or when a live process still accepts connections on it.
+ * What is wrong with a listen socket mode that lets every local user connect (they would then act with the
+ * anonymous role, or any role a token gives); null for a mode that keeps others out.
+ */
+export function socketModeWarning(mode: number): string | null {
+  return (mode & 0o007) === 0 ? null : `listen socket mode ${formatSocketMode(mode)} lets every local user connect`;
+}
+
+/**
+ * Removes a socket file left by a previous run. Throws when the path is not a socket (nothing else is ever
+ * deleted, a symbolic link included), or when a live process still answers on it, or when that cannot be told.
  */
 export async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = (await lstat(path)).isSocket();
-  } catch {
-    return;
-  }
-  if (!isSocket) throw new Error(`--listen-socket ${path} exists and is not a socket; refusing to replace it`);
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = createConnection(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
+  const stat = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
   });
-  if (alive) throw new Error(`--listen-socket ${path} is in use by another process`);
-  await unlink(path);
+  if (stat === undefined) return;
+  if (!stat.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+  const state = await probe(path);
+  if (state === 'alive') throw new Error(`${path} is in use by another process`);
+  if (state !== 'stale') throw new Error(`${path} exists and cannot be probed (${state}); refusing to replace it`);
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
+/** A unix socket a server listens on. */
+export interface UnixSocketBinding {
+  readonly path: string;
+  /** The mode the socket was bound with. */
+  readonly mode: number;
+  /** Stops listening (open connections are the caller's to close) and removes the socket file. */
+  close(): Promise<void>;
 }
 
 /**
- * Runs `listen` (which creates the socket file) under a umask that leaves nobody but the owner any access, then
- * sets the requested mode. The umask is process-wide, which is why this only runs at start-up.
+ * Makes `server` listen on a unix socket at `path` with exactly `mode`: a stale socket is removed first (see
+ * removeStaleSocket), and the socket is bound under the umask `0777 & ~mode`. The umask is process-wide, so it
+ * is set and restored within the same synchronous turn as the bind (node binds a unix socket synchronously in
+ * listen()): no other JavaScript runs meanwhile, and files made by other threads then can only get stricter.
  */
-export async function listenWithMode<T>(path: string, mode: number, listen: () => Promise<T>): Promise<T> {
-  const previous = process.umask(0o177);
-  let result: T;
-  try {
-    result = await listen();
-  } finally {
-    process.umask(previous);
-  }
-  await chmod(path, mode);
-  return result;
+export async function listenUnix(server: Server, path: string, mode: number): Promise<UnixSocketBinding> {
+  await removeStaleSocket(path);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    const previous = setUmask(0o777 & ~mode);
+    try {
+      server.listen(path, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    } finally {
+      process.umask(previous);
+    }
+  });
+  // Ours, as bound: closing removes the file only while it is still this socket.
+  const bound = lstatSync(path);
+  let closing: Promise<void> | undefined;
+  return {
+    path,
+    mode,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // libuv removes the file on close; this covers a server that was closed before listening finished.
+        const now = await lstat(path).catch(() => undefined);
+        if (now !== undefined && now.ino === bound.ino && now.dev === bound.dev) await unlink(path).catch(() => undefined);
+      })()),
+  };
 }
 
 /** An HTTP server on a unix socket. */
 export interface UnixHttpListener {
   readonly path: string;
+  readonly mode: number;
   /** Stops accepting, closes every connection and removes the socket file. */
   close(): Promise<void>;
 }
 
 /**
  * Serves `handler` (e.g. fastify's `app.routing`) on a unix socket with the given mode, next to the main
- * listener. A stale socket file from a crashed run is replaced; anything else at the path is an error.
+ * listener. Each connection is recorded as accepted on this socket (see connection-origin.ts).
  */
 export async function serveOnUnixSocket(
   handler: RequestListener,
@@ -78,29 +119,41 @@ export async function serveOnUnixSocket(
   mode: number,
   limits: { maxHeaderSize: number; requestTimeout: number; keepAliveTimeout: number },
 ): Promise<UnixHttpListener> {
-  await removeStaleSocket(path);
   const server = createHttpServer({ maxHeaderSize: limits.maxHeaderSize }, handler);
   server.requestTimeout = limits.requestTimeout;
   server.keepAliveTimeout = limits.keepAliveTimeout;
-  await listenWithMode(
-    path,
-    mode,
-    () =>
-      new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(path, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      }),
-  );
+  recordOrigins(server);
+  const binding = await listenUnix(server, path, mode);
   return {
     path,
-    close: () =>
-      new Promise<void>((resolve) => {
-        // net.Server removes its socket file on close.
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    mode,
+    close: async () => {
+      const closed = binding.close();
+      server.closeIdleConnections();
+      await closed;
+    },
   };
+}
+
+/** Sets the umask; throws where node cannot (worker threads), since binding without it would race. */
+function setUmask(mask: number): number {
+  try {
+    return process.umask(mask);
+  } catch (err) {
+    throw new Error(`cannot set the umask to bind a unix socket with its mode: ${(err as Error).message}`);
+  }
+}
+
+/** Whether something accepts connections on the socket: 'alive', 'stale' (refused), or the error code. */
+function probe(path: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ path });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('alive');
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      resolve(err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? 'stale' : (err.code ?? err.message));
+    });
+  });
 }

@@ -1,22 +1,50 @@
-// Another user than the one running the tests (root in CI): `nobody`, through util-linux's setpriv.
-import { execFile, type ChildProcess } from 'node:child_process';
+// Other users than the one running the tests (root in CI): `nobody`, or any uid, through util-linux's setpriv.
+import { execFile } from 'node:child_process';
 
 /** uid and gid of `nobody`. */
 export const NOBODY = 65534;
 
-/** `node -e code` as nobody. */
-export function nodeAsNobody(code: string): ChildProcess {
-  return execFile('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', code]);
+/** setpriv's arguments to run as `uid` (its own gid, no supplementary groups). */
+function asUser(uid: number): string[] {
+  return [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+}
+
+/** The outcome of a program run as another user. */
+export interface UserRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node ...args` as `uid` until it exits (60 s at most) and returns its exit code and output; `env` replaces
+ * the environment. A non-zero exit is a result, not an error.
+ */
+export function runNodeAs(uid: number, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<UserRun> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'setpriv',
+      [...asUser(uid), process.execPath, ...args],
+      { env: options.env ?? { PATH: process.env['PATH'] ?? '' }, cwd: options.cwd, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') reject(new Error(`${err.message}\n${stderr}`));
+        else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** `node -e code` as nobody, to its end; fails unless it exits 0. Returns its stdout. */
+export async function runAsNobody(code: string): Promise<string> {
+  const run = await runNodeAs(NOBODY, ['-e', code]);
+  if (run.code !== 0) throw new Error(`node as nobody exited ${run.code}:\n${run.stderr}`);
+  return run.stdout;
 }
 
 /** GET `url` as nobody: status and body. */
-export function getAsNobody(url: string): Promise<{ status: number; body: string }> {
+export async function getAsNobody(url: string): Promise<{ status: number; body: string }> {
   const code =
     `require('node:http').get(${JSON.stringify(url)},(r)=>{let b='';r.setEncoding('utf8');r.on('data',(c)=>b+=c);` +
     `r.on('end',()=>{process.stdout.write(JSON.stringify({status:r.statusCode,body:b}))})}).on('error',(e)=>{console.error(e.message);process.exit(1)})`;
-  return new Promise((resolve, reject) => {
-    execFile('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', code], (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as { status: number; body: string }),
-    );
-  });
+  return JSON.parse(await runAsNobody(code)) as { status: number; body: string };
 }

@@ -5,12 +5,26 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { DaemonSpec } from '../../src/gateway/daemon-registry.js';
 import gateway, { type AppOptions } from '../../src/http/app.js';
 import { gatewayServerOptions } from '../../src/http/server-options.js';
+import { Authenticator, type AuthenticatorOptions } from '../../src/security/authenticate.js';
 import { startRealDaemons, type RealDaemonName, type RealDaemons } from '../harness/libvirtd.js';
 
-/** The app serving `daemons`, ready for inject/supertest. */
+/**
+ * An authenticator that serves anyone, as --insecure does: requests that no listener accepted (fastify's inject)
+ * are served too, and without credentials every caller is the anonymous admin. The explicit opt-in of in-process
+ * tests; the gateway itself refuses a request whose connection none of its listeners accepted.
+ */
+export function servingAnyone(options: Omit<AuthenticatorOptions, 'callers'> = {}): Authenticator {
+  return new Authenticator({ ...options, callers: 'anyone' });
+}
+
+/**
+ * The app serving `daemons`, ready for inject/supertest. Unless `options.security.authenticator` says otherwise,
+ * it serves anyone (servingAnyone()): these tests are about the routes, not about who may call them.
+ */
 export async function buildGateway(daemons: DaemonSpec[], options: Partial<AppOptions> = {}): Promise<FastifyInstance> {
   const app = Fastify(gatewayServerOptions());
-  await app.register(gateway, { daemons, callTimeoutMs: 5000, ...options });
+  const security = { ...options.security, authenticator: options.security?.authenticator ?? servingAnyone() };
+  await app.register(gateway, { daemons, callTimeoutMs: 5000, ...options, security });
   await app.ready();
   return app;
 }

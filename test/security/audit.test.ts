@@ -61,9 +61,11 @@ describe('audit log', () => {
     assert.deepEqual([200, 204, 400, 401, 403, 404, 429, 503].map(auditResult), [
       'success', 'success', 'failure', 'refused', 'refused', 'failure', 'refused', 'failure',
     ]);
-    assert.deepEqual(auditSource({ remoteAddress: '127.0.0.1' }), { transport: 'tcp', address: '127.0.0.1' });
-    assert.deepEqual(auditSource({ remoteAddress: '::1', encrypted: true }), { transport: 'tls', address: '::1' });
-    assert.deepEqual(auditSource({ remoteAddress: undefined }), { transport: 'unix' });
-    assert.deepEqual(auditSource(null), { transport: 'unix' });
+    const tcp = { remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 8080 };
+    assert.deepEqual(auditSource({ transport: 'tcp', ...tcp }), { transport: 'tcp', address: '127.0.0.1' });
+    assert.deepEqual(auditSource({ transport: 'tls', ...tcp, remoteAddress: '::1' }), { transport: 'tls', address: '::1' });
+    assert.deepEqual(auditSource({ transport: 'unix', path: '/run/x/http.sock' }), { transport: 'unix' });
+    // A request no listener accepted (inject) is not mistaken for a unix-socket caller.
+    assert.deepEqual(auditSource(undefined), { transport: 'in-process' });
   });
 });

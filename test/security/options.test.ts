@@ -7,10 +7,10 @@ import { SECURITY_ARGS, SECURITY_OPTIONS, securityRawConfig, SecurityConfigPrope
 const schema = Type.Object(SecurityConfigProperties, { additionalProperties: false });
 
 describe('security options', () => {
-  it('defaults to no credentials, loopback-safe settings and /var/log/libvirt', () => {
+  it('defaults to no credentials and an owner-only socket mode; the log folders come from config.ts', () => {
     const raw = securityRawConfig({}, {});
-    assert.deepEqual(raw, { insecure: false, allowedLogDirs: ['/var/log/libvirt'], listenSocketMode: '0660', mutationRateLimit: 60 });
-    assert.equal(Value.Check(schema, raw), true);
+    assert.deepEqual(raw, { insecure: false, allowedLogDirs: undefined, listenSocketMode: '0600', mutationRateLimit: 60 });
+    assert.equal(Value.Check(schema, { ...raw, allowedLogDirs: ['/var/log/libvirt'] }), true);
   });
 
   it('reads every option from its environment variable', () => {
@@ -82,7 +82,7 @@ describe('security options in loadConfig', () => {
     const { insecure, allowedLogDirs, listenSocket, listenSocketMode, mutationRateLimit, tlsCert, tlsKey, tokensFile } = invocation.config;
     assert.deepEqual(
       { insecure, allowedLogDirs, listenSocket, listenSocketMode, mutationRateLimit, tlsCert, tlsKey, tokensFile },
-      { insecure: true, allowedLogDirs: ['/a', '/b'], listenSocket: '/run/gw.sock', listenSocketMode: '0660', mutationRateLimit: 0, tlsCert: '/c.pem', tlsKey: '/k.pem', tokensFile: undefined },
+      { insecure: true, allowedLogDirs: ['/a', '/b'], listenSocket: '/run/gw.sock', listenSocketMode: '0600', mutationRateLimit: 0, tlsCert: '/c.pem', tlsKey: '/k.pem', tokensFile: undefined },
     );
     assert.throws(() => loadConfig([], { LIBVIRT_ADMIN_GATEWAY_INSECURE: 'maybe' }), ConfigError);
     assert.throws(() => loadConfig(['--allowed-log-dir', 'relative']), {

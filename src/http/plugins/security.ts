@@ -11,9 +11,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin';
 import { auditResult, auditSource, createAuditLog, type AuditLog, type ParentLogger } from '../../security/audit.js';
 import { Authenticator, authorize, type Identity } from '../../security/authenticate.js';
-import { isLoopbackHost } from '../../security/listen.js';
+import { originOf, recordOrigins } from '../../security/connection-origin.js';
 import { API_RESPONSE_HEADERS, SECURITY_HEADERS } from '../../security/headers.js';
-import { isMutation, MutationRateLimit, rateLimitKey } from '../../security/limits.js';
+import { exemptFromRateLimit, isMutation, MutationRateLimit, rateLimitKey } from '../../security/limits.js';
 import { LogOutputPolicy } from '../../security/log-policy.js';
 import { Role } from '../../security/roles.js';
 import { isPublicUrl, operationAccess } from '../../security/route-roles.js';
@@ -57,7 +57,7 @@ export interface SecurityServices {
 
 /** Options of the security plugin; everything defaults to the open loopback setup. */
 export interface SecurityPluginOptions {
-  /** Credential sources (default: none configured, every local caller of the gateway's own user is admin). */
+  /** Credential sources (default: none configured; callers on a unix listener are admin, TCP callers refused). */
   authenticator?: Authenticator;
   /** The log output policy (default: /var/log/libvirt only). */
   logPolicy?: LogOutputPolicy;
@@ -106,7 +106,8 @@ export const SECURITY_SCHEMES = {
     description:
       'A token from the gateway\'s tokens file (`--tokens-file`, stored as SHA-256). Each operation\'s `x-required-role` ' +
       'names the lowest role allowed: viewer < operator < admin. Without any credentials configured, the gateway ' +
-      'listens on loopback only and serves the local callers running as its own user or root.',
+      'listens on loopback only: callers on its unix socket need nothing, and TCP callers send the local token ' +
+      'the gateway writes at start to `<runtime folder>/local-token`.',
   },
   mutualTLS: {
     type: 'mutualTLS',
@@ -133,6 +134,8 @@ async function securityPlugin(app: FastifyInstance, options: SecurityPluginOptio
   };
   app.decorate('security', services);
   app.decorateRequest('identity', null);
+  // Who a caller may be rests on the accept-time record of its connection (security/connection-origin.ts).
+  recordOrigins(app.server);
   // Runs for every route registered after this plugin: the access table becomes route config (read by the
   // onRequest hook) and OpenAPI (security requirements and the `x-required-role` extension).
   app.addHook('onRoute', applyAccess);
@@ -156,7 +159,7 @@ async function securityPlugin(app: FastifyInstance, options: SecurityPluginOptio
       ? app.rateLimit({
           max: limit,
           timeWindow: MutationRateLimit.WINDOW_MS,
-          keyGenerator: (request) => rateLimitKey(request.identity ?? undefined, request.socket.remoteAddress),
+          keyGenerator: (request) => rateLimitKey(request.identity ?? undefined, originOf(request.socket)),
           errorResponseBuilder: (_request, context) => new RateLimitedError(context.after),
         })
       : null;
@@ -165,10 +168,9 @@ async function securityPlugin(app: FastifyInstance, options: SecurityPluginOptio
     const required = requiredRoleOf(request);
     if (required === 'public') return;
     const identity = authenticator.authenticate(request);
-    if (identity.kind === 'anonymous') await authenticator.admitAnonymous(request.socket, required);
     request.identity = identity;
     authorize(identity, required);
-    if (limiter !== null && isMutation(request.method) && !isLocalAnonymous(identity, request)) {
+    if (limiter !== null && isMutation(request.method) && !exemptFromRateLimit(identity, originOf(request.socket))) {
       await limiter.call(app, request, reply);
     }
   });
@@ -199,7 +201,7 @@ async function securityPlugin(app: FastifyInstance, options: SecurityPluginOptio
       url: request.url,
       requestId: request.id,
       actor: identity === null ? null : { kind: identity.kind, name: identity.name, role: identity.role },
-      source: auditSource(request.socket as { remoteAddress?: string; encrypted?: boolean }),
+      source: auditSource(originOf(request.socket)),
       daemon: params['daemon'] ?? options.defaultDaemon?.(),
       ...(params['server'] === undefined ? {} : { server: params['server'] }),
       // Path parameters arrive coerced by the schema (a client id is a number); records keep ids as text.
@@ -221,14 +223,6 @@ export class RateLimitedError extends Error {
   constructor(after: string) {
     super(`Too many changes from this caller; retry in ${after}`);
   }
-}
-
-// An anonymous caller on loopback or the unix socket is the local operator of an open, local-only gateway
-// (no credentials configured): rate-limiting them protects nothing.
-function isLocalAnonymous(identity: Identity, request: FastifyRequest): boolean {
-  if (identity.kind !== 'anonymous') return false;
-  const address = request.socket.remoteAddress;
-  return address === undefined || isLoopbackHost(address);
 }
 
 /** Registers authentication, authorization, limits, headers and audit; register before the routes. */

@@ -1,5 +1,6 @@
-// Every attempted change leaves one structured audit record on the `audit` child logger: who, from where,
-// which daemon and server, the old and the requested value, and how it ended (done, refused or failed).
+// Every attempted change leaves one structured audit record on the `audit` child logger: who, from where (as
+// recorded when the TCP listener accepted the connection), which daemon and server, the old and the requested
+// value, and how it ended (done, refused or failed).
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +18,7 @@ type Line = Record<string, unknown>;
 describe('audit records', () => {
   let embedded: EmbeddedDaemonHandle;
   let app: FastifyInstance;
+  let base: string;
   let idle: RawClients;
   const lines: Line[] = [];
 
@@ -38,7 +40,7 @@ describe('audit records', () => {
       callTimeoutMs: 5000,
       security: { authenticator: new Authenticator({ tokens }), logPolicy: new LogOutputPolicy([embedded.dir]) },
     });
-    await app.ready();
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
   });
   after(async () => {
     idle?.close();
@@ -49,13 +51,22 @@ describe('audit records', () => {
   const admin = { authorization: 'Bearer tok-a' };
   const viewer = { authorization: 'Bearer tok-v' };
 
+  /** One request over the TCP listener. */
+  const call = (method: string, url: string, headers: Record<string, string>, payload?: unknown) =>
+    fetch(`${base}${url}`, {
+      method,
+      headers: payload === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
+    });
+
   /** Sends one request and returns the audit records it produced. */
   async function audited(method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE', url: string, headers: Record<string, string>, payload?: unknown) {
     const from = lines.length;
-    const res = await app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const res = await call(method, url, headers, payload);
+    await res.arrayBuffer();
     // onResponse runs after the reply is sent: give it a turn.
     await new Promise((resolve) => setImmediate(resolve));
-    return { status: res.statusCode, records: lines.slice(from).filter((line) => line['audit'] === true) };
+    return { status: res.status, records: lines.slice(from).filter((line) => line['audit'] === true) };
   }
 
   function only(records: Line[]): Line {
@@ -82,8 +93,8 @@ describe('audit records', () => {
   });
 
   it('records every kind of change', async () => {
-    const logging = (await app.inject({ method: 'GET', url: '/daemon/logging', headers: viewer })).json<{ raw: { outputs: string } }>();
-    const clientId = (await app.inject({ method: 'GET', url: '/servers/libvirtd/clients', headers: viewer })).json<{ clients: Array<{ id: number }> }>()
+    const logging = (await (await call('GET', '/daemon/logging', viewer)).json()) as { raw: { outputs: string } };
+    const clientId = ((await (await call('GET', '/servers/libvirtd/clients', viewer)).json()) as { clients: Array<{ id: number }> })
       .clients[0]!.id;
     const changes: Array<[Parameters<typeof audited>[0], string, unknown, string, number, string]> = [
       ['PUT', '/daemon/timeout', { seconds: 0 }, 'daemon.timeout.set', 204, 'success'],
@@ -123,6 +134,19 @@ describe('audit records', () => {
       assert.deepEqual([record['result'], record['statusCode'], record['actor'], record['level']], ['refused', status, actor, 40]);
       assert.match(String(record['reason']), reason);
     }
+  });
+
+  it('records a change on a connection no listener accepted (inject) as refused, from in-process', async () => {
+    const from = lines.length;
+    const res = await app.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', headers: admin, payload: { minWorkers: 7 } });
+    assert.equal(res.statusCode, 401);
+    await new Promise((resolve) => setImmediate(resolve));
+    const records = lines.slice(from).filter((line) => line['audit'] === true);
+    assert.equal(records.length, 1);
+    assert.deepEqual([records[0]!['result'], records[0]!['actor'], records[0]!['source']], ['refused', null, { transport: 'in-process' }]);
+    assert.match(String(records[0]!['reason']), /cannot be established/);
+    const pool = await embedded.virtAdmin('srv-threadpool-info', 'libvirtd');
+    assert.match(pool.stdout, /minWorkers\s*: 5\b/);
   });
 
   it('records failed changes with the daemon\'s reason', async () => {

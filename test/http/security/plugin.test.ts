@@ -5,9 +5,9 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import security, { type SecurityPluginOptions } from '../../../src/http/plugins/security.js';
-import { Authenticator } from '../../../src/security/authenticate.js';
 import { SecurityError } from '../../../src/security/roles.js';
 import { parseTokensFile, tokenLine, TokenStore } from '../../../src/security/tokens.js';
+import { servingAnyone } from '../gateway.js';
 
 const tokens = TokenStore.fromEntries(
   parseTokensFile(['viewer', 'operator', 'admin'].map((role) => tokenLine(role as 'viewer', `${role}-token`, role)).join('\n')),
@@ -48,15 +48,25 @@ async function build(options: SecurityPluginOptions, lines: Record<string, unkno
 }
 
 describe('security plugin', () => {
-  it('without credentials configured, everybody is the anonymous admin', async () => {
+  it('refuses a request no listener accepted (inject): its caller cannot be established', async () => {
     const app = await build({});
+    for (const [method, url] of [['GET', '/servers'], ['PUT', '/daemon/logging'], ['POST', '/unlisted']] as const) {
+      const response = await app.inject({ method, url, payload: {} });
+      assert.equal(response.statusCode, 401, url);
+      assert.match(response.json<{ message: string }>().message, /cannot be established: its connection was not accepted by one of the gateway's listeners/);
+    }
+    assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'public routes need no caller');
+  });
+
+  it('serves everybody as the anonymous admin when told to serve anyone (--insecure) and nothing is configured', async () => {
+    const app = await build({ authenticator: servingAnyone() });
     for (const [method, url] of [['GET', '/servers'], ['PUT', '/daemon/logging'], ['POST', '/unlisted']] as const) {
       assert.equal((await app.inject({ method, url, payload: {} })).statusCode, 200, url);
     }
   });
 
   it('applies the access table, route config, and the closed default for unlisted changes', async () => {
-    const app = await build({ authenticator: new Authenticator({ tokens }) });
+    const app = await build({ authenticator: servingAnyone({ tokens }) });
     const cases: Array<[string, string, Record<string, number>]> = [
       ['GET', '/servers', { none: 401, viewer: 200, operator: 200, admin: 200 }],
       ['GET', '/healthz', { none: 200, viewer: 200, operator: 200, admin: 200 }],
@@ -80,7 +90,7 @@ describe('security plugin', () => {
   });
 
   it('sets API security headers on JSON and leaves HTML its own policy', async () => {
-    const app = await build({});
+    const app = await build({ authenticator: servingAnyone() });
     const json = await app.inject({ method: 'GET', url: '/servers' });
     assert.equal(json.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'");
     assert.equal(json.headers['cache-control'], 'no-store');
@@ -93,7 +103,7 @@ describe('security plugin', () => {
   });
 
   it('rate-limits changes per identity, not reads, and not the local anonymous caller', async () => {
-    const app = await build({ authenticator: new Authenticator({ tokens }), mutationRateLimit: 3 });
+    const app = await build({ authenticator: servingAnyone({ tokens }), mutationRateLimit: 3 });
     const patch = (role: string) =>
       app.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', headers: bearer(role), payload: { minWorkers: 5 } });
     for (let i = 0; i < 3; i++) assert.equal((await patch('operator')).statusCode, 200);
@@ -104,7 +114,7 @@ describe('security plugin', () => {
     assert.equal((await patch('admin')).statusCode, 200, 'another identity has its own budget');
     for (let i = 0; i < 5; i++) assert.equal((await app.inject({ method: 'GET', url: '/servers', headers: bearer('operator') })).statusCode, 200);
 
-    const open = await build({ mutationRateLimit: 1 });
+    const open = await build({ authenticator: servingAnyone(), mutationRateLimit: 1 });
     for (let i = 0; i < 3; i++) {
       assert.equal((await open.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', payload: { minWorkers: 5 } })).statusCode, 200);
     }
@@ -112,7 +122,7 @@ describe('security plugin', () => {
 
   it('audits every change, refused and failed ones included, with the old and the requested value', async () => {
     const lines: Record<string, unknown>[] = [];
-    const app = await build({ authenticator: new Authenticator({ tokens }) }, lines);
+    const app = await build({ authenticator: servingAnyone({ tokens }) }, lines);
     const patch = (headers: Record<string, string>, minWorkers: number) =>
       app.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', headers, payload: { minWorkers }, remoteAddress: '10.1.2.3' });
     await patch(bearer('operator'), 7);
@@ -132,7 +142,8 @@ describe('security plugin', () => {
     );
     assert.deepEqual(
       { old: audit[0]?.['old'], new: audit[0]?.['new'], daemon: audit[0]?.['daemon'], server: audit[0]?.['server'], source: audit[0]?.['source'] },
-      { old: { minWorkers: 5 }, new: { minWorkers: 7 }, daemon: 'libvirtd', server: 'libvirtd', source: { transport: 'tcp', address: '10.1.2.3' } },
+      // inject's made-up remote address is not believed: no listener accepted this connection.
+      { old: { minWorkers: 5 }, new: { minWorkers: 7 }, daemon: 'libvirtd', server: 'libvirtd', source: { transport: 'in-process' } },
     );
     assert.equal(audit[1]?.['reason'], "This operation needs the operator role; the token 'viewer' has the viewer role");
     assert.deepEqual([audit[3]?.['old'], audit[3]?.['new'], audit[3]?.['reason']], [{ minWorkers: 7 }, { minWorkers: -1 }, 'invalid argument: negative']);
