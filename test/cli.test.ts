@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,10 +42,13 @@ interface Gateway {
   banner: string;
   stdout: () => string;
   exited: Promise<number | null>;
+  /** Headers with the local token the gateway wrote to its runtime folder. */
+  auth(): Promise<Record<string, string>>;
 }
 
-async function startCli(args: string[]): Promise<Gateway> {
-  const child = spawn(process.execPath, [...CLI, '--listen', '127.0.0.1:0', ...args], { cwd: ROOT, env: cleanEnv() });
+/** Starts the CLI with its runtime folder in `runtimeDir` (never the host's shared /run/libvirt-admin-gateway). */
+async function startCli(args: string[], runtimeDir: string): Promise<Gateway> {
+  const child = spawn(process.execPath, [...CLI, '--listen', '127.0.0.1:0', '--runtime-dir', runtimeDir, ...args], { cwd: ROOT, env: cleanEnv() });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d));
@@ -63,12 +66,13 @@ async function startCli(args: string[]): Promise<Gateway> {
     });
     void exited.then((code) => reject(new Error(`exited with ${code} before listening:\n${stderr}`)));
   });
-  return { child, url, banner: stderr, stdout: () => stdout, exited };
+  const auth = async () => ({ authorization: `Bearer ${(await readFile(join(runtimeDir, 'local-token'), 'utf8')).trim()}` });
+  return { child, url, banner: stderr, stdout: () => stdout, exited, auth };
 }
 
 // The gateway reads its options from the environment too: tests must not inherit any.
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIBVIRT_ADMIN_GATEWAY_')));
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIBVIRT_ADMIN_GATEWAY_') && k !== 'RUNTIME_DIRECTORY'));
 }
 
 describe('libvirt-admin-gateway options', () => {
@@ -106,7 +110,9 @@ describe('libvirt-admin-gateway options', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     try {
       const port = (taken.address() as { port: number }).port;
-      const run = await runCli(['--connect', 'libvirtd:///system', '--listen', `127.0.0.1:${port}`]);
+      const dir = await mkdtemp(join(tmpdir(), 'lag-cli-'));
+      const run = await runCli(['--connect', 'libvirtd:///system', '--listen', `127.0.0.1:${port}`, '--runtime-dir', join(dir, 'run')]);
+      await rm(dir, { recursive: true, force: true });
       assert.equal(run.code, 1);
       assert.match(run.stderr, /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
     } finally {
@@ -118,29 +124,32 @@ describe('libvirt-admin-gateway options', () => {
 describe('libvirt-admin-gateway --connect <real libvirtd>', () => {
   let daemons: RealDaemons;
   let proxy: RecordingProxy;
+  let dir: string;
   before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lag-cli-'));
     daemons = await startRealDaemons({ daemons: ['libvirtd'] });
     proxy = await startRecordingProxy(daemons.adminSocket('libvirtd'));
   });
   after(async () => {
     await proxy?.close();
     await daemons?.stop();
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('prints where it listens, serves, logs JSON with request ids, and drains on SIGTERM', async () => {
     const uri = `libvirtd:///system?socket=${proxy.path}`;
-    const gw = await startCli(['--connect', uri]);
+    const gw = await startCli(['--connect', uri], join(dir, 'run'));
     try {
       assert.match(gw.banner, new RegExp(`daemon libvirtd \\(default\\): ${uri.replace(/[?]/g, '\\?')}`));
-      assert.match(gw.banner, /curl: curl http:\/\/127\.0\.0\.1:\d+\/servers/);
-      const servers = await fetch(`${gw.url}/servers`);
+      assert.match(gw.banner, /curl: curl -H "Authorization: Bearer \$\(cat \S+\/run\/local-token\)" http:\/\/127\.0\.0\.1:\d+\/servers/);
+      const servers = await fetch(`${gw.url}/servers`, { headers: await gw.auth() });
       assert.equal(servers.status, 200);
       const requestId = servers.headers.get('x-request-id');
       assert.ok(requestId);
 
       // A request held in flight by a slow daemon, then SIGTERM: the request still gets its answer.
       proxy.delayMs = 1500;
-      const slow = fetch(`${gw.url}/servers/libvirtd/threadpool`);
+      const slow = fetch(`${gw.url}/servers/libvirtd/threadpool`, { headers: await gw.auth() });
       await new Promise((resolve) => setTimeout(resolve, 300));
       gw.child.kill('SIGTERM');
       const res = await slow;
@@ -178,7 +187,7 @@ describe('libvirt-admin-gateway without --connect (embedded daemon)', () => {
 
   it('serves the embedded daemon and tells how to reach it with virt-admin', async () => {
     const socket = join(dir, 'run', 'libvirt-admin-sock');
-    const gw = await startCli(['--embedded-socket', socket]);
+    const gw = await startCli(['--embedded-socket', socket], join(dir, 'runtime'));
     try {
       const command = /virt-admin: (virt-admin -c '([^']+)' srv-list)/.exec(gw.banner);
       assert.ok(command, gw.banner);
@@ -190,14 +199,18 @@ describe('libvirt-admin-gateway without --connect (embedded daemon)', () => {
         child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`virt-admin exited ${code}`))));
       });
       assert.match(cli, /libvirtd/);
-      const res = await fetch(`${gw.url}/daemons`);
+      const headers = await gw.auth();
+      const res = await fetch(`${gw.url}/daemons`, { headers });
       const body = (await res.json()) as { daemons: Array<{ name: string; embedded: boolean; default: boolean }> };
       assert.deepEqual(body.daemons.map((d) => [d.name, d.embedded, d.default]), [['embedded', true, true]]);
-      const servers = (await (await fetch(`${gw.url}/servers`)).json()) as { servers: Array<{ name: string }> };
+      const servers = (await (await fetch(`${gw.url}/servers`, { headers })).json()) as { servers: Array<{ name: string }> };
       assert.deepEqual(servers.servers.map((s) => s.name).sort(), ['admin', 'libvirtd']);
       gw.child.kill('SIGTERM');
       assert.equal(await gw.exited, 0);
       assert.equal(existsSync(socket), false, 'the admin socket is removed on exit');
+      for (const name of ['http.sock', 'local-token']) {
+        assert.equal(existsSync(join(dir, 'runtime', name)), false, `${name} is removed on exit`);
+      }
     } finally {
       gw.child.kill('SIGKILL');
     }

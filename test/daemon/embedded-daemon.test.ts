@@ -41,7 +41,7 @@ describe('embedded daemon', { timeout: 60_000 }, () => {
   });
 
   test('refuses a socket path a running daemon answers on, and replaces a stale socket file', async () => {
-    await assert.rejects(EmbeddedDaemon.start({ adminSocketPath: d.adminSocket, clientSocketPath: join(d.dir, 'x'), readOnlyClientSocketPath: join(d.dir, 'y') }), /already in use/);
+    await assert.rejects(EmbeddedDaemon.start({ adminSocketPath: d.adminSocket, clientSocketPath: join(d.dir, 'x'), readOnlyClientSocketPath: join(d.dir, 'y') }), /is in use by another process/);
     const dir = await mkdtemp(join(tmpdir(), 'embedded-stale-'));
     const admin = join(dir, 'libvirt-admin-sock');
     try {

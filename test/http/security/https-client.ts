@@ -25,7 +25,7 @@ export interface SimpleRequest {
   socketPath?: string;
 }
 
-/** Sends one request to `base` (https://host:port) and reads the whole answer (only the head of an SSE stream). */
+/** Sends one request to `base` (https://host:port, or http://) and reads the whole answer (only the head of an SSE stream). */
 export function send(base: string, options: SimpleRequest): Promise<SimpleResponse> {
   const url = new URL(options.path, base);
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -37,7 +37,9 @@ export function send(base: string, options: SimpleRequest): Promise<SimpleRespon
     const req =
       options.socketPath !== undefined
         ? httpRequest({ ...common, socketPath: options.socketPath })
-        : httpsRequest({
+        : url.protocol === 'http:'
+          ? httpRequest({ ...common, host: url.hostname, port: url.port })
+          : httpsRequest({
             ...common,
             host: url.hostname,
             port: url.port,

@@ -1,10 +1,11 @@
 // Where the gateway may listen: a public address without TLS and authentication is refused at start with a
 // clear message; with them it serves over TLS to a real TLS client holding a certificate made here; the unix
-// socket gets its mode; the tokens file is re-read on SIGHUP.
+// socket gets its mode, and a mode open to every user is refused without credentials; the tokens file is
+// re-read on SIGHUP.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,14 +19,16 @@ import { makePki, type TestPki } from './pki.js';
 
 const CLI = new URL('../../../src/cli.ts', import.meta.url).pathname;
 
-/** Runs the CLI until it exits, or until `ready` shows on stderr (then SIGTERM); returns code and stderr. */
-async function runCli(args: string[], env: Record<string, string> = {}, ready?: RegExp): Promise<{ code: number | null; stderr: string }> {
+/** Runs the CLI until it exits, or until `ready` shows on stderr (then SIGTERM); returns code, stderr and stdout. */
+async function runCli(args: string[], env: Record<string, string> = {}, ready?: RegExp): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   let stopRequested = false;
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
     // Stopped like a service manager would, once it has said where it listens (and its signal handlers are set).
@@ -38,7 +41,7 @@ async function runCli(args: string[], env: Record<string, string> = {}, ready?: 
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
-  return { code, stderr };
+  return { code, stderr, stdout };
 }
 
 describe('listen safety', () => {
@@ -59,8 +62,11 @@ describe('listen safety', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  // Each gateway gets a runtime folder of its own (never the host's /run/libvirt-admin-gateway).
+  let runs = 0;
   const start = (args: string[]): Promise<RunningGateway> => {
-    const invocation = loadConfig(['--connect', embedded.adminUri, '--log-level', 'silent', ...args], {});
+    const runtimeDir = join(dir, `run-${++runs}`);
+    const invocation = loadConfig(['--connect', embedded.adminUri, '--log-level', 'silent', '--runtime-dir', runtimeDir, ...args], {});
     assert.equal(invocation.kind, 'run');
     return startGateway(invocation.config, () => {});
   };
@@ -144,31 +150,52 @@ describe('listen safety', () => {
     }
   });
 
-  it('serves a unix socket with mode 0660 (or the mode given), credentials still applying', async () => {
+  it('serves a unix socket with mode 0600 (or the mode given), credentials still applying', async () => {
     const socketPath = join(dir, 'gw.sock');
     const gateway = await start(['--listen', '127.0.0.1:0', '--listen-socket', socketPath, '--tokens-file', join(dir, 'tokens')]);
     try {
-      assert.equal((await stat(socketPath)).mode & 0o777, 0o660);
+      assert.equal((await stat(socketPath)).mode & 0o777, 0o600);
       assert.equal((await send('http://localhost', { path: '/servers', socketPath })).status, 401);
       assert.equal((await send('http://localhost', { path: '/servers', socketPath, token: 'tok-listen-ops' })).status, 200);
     } finally {
       await gateway.close();
     }
     await assert.rejects(stat(socketPath), { code: 'ENOENT' });
-    const open = await start(['--listen', '127.0.0.1:0', '--listen-socket', socketPath, '--listen-socket-mode', '0600']);
+    // Without credentials, --listen-socket moves the socket whose callers are the anonymous admin.
+    const open = await start(['--listen', '127.0.0.1:0', '--listen-socket', socketPath, '--listen-socket-mode', '0660']);
     try {
-      assert.equal((await stat(socketPath)).mode & 0o777, 0o600);
+      assert.equal((await stat(socketPath)).mode & 0o777, 0o660);
       assert.equal((await send('http://localhost', { path: '/servers', socketPath })).status, 200);
+      assert.equal((await send(open.url, { path: '/servers' })).status, 401);
     } finally {
       await open.close();
     }
+  });
+
+  it('refuses --listen-socket-mode 0666 without credentials (exit 2) and only warns with them', async () => {
+    const runtimeDir = join(dir, 'refused-run');
+    const refused = await runCli(['--connect', embedded.adminUri, '--runtime-dir', runtimeDir, '--listen-socket-mode', '0666']);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /^libvirt-admin-gateway: refusing --listen-socket-mode 0666: listen socket mode 0666 lets every local user connect, and without credentials every caller on the unix socket has the admin role\. Use 0600 \(or 0660 for the socket's group\), configure --tokens-file or --tls-client-ca, or pass --insecure/,
+    );
+    await assert.rejects(readdir(runtimeDir), { code: 'ENOENT' }, 'nothing was made');
+    const socketPath = join(dir, 'open.sock');
+    const warned = await runCli(
+      ['--connect', embedded.adminUri, '--listen', '127.0.0.1:0', '--listen-socket', socketPath, '--listen-socket-mode', '0666', '--tokens-file', join(dir, 'tokens'), '--log-level', 'warn'],
+      {},
+      /listening on http:\/\/127\.0\.0\.1:\d+[\s\S]*docs: /,
+    );
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stdout, /"msg":"listen socket mode 0666 lets every local user connect"/);
   });
 
   it('re-reads the tokens file on SIGHUP and keeps the old tokens when the new file is bad', async () => {
     const tokens = join(dir, 'reloaded-tokens');
     await writeFile(tokens, `${tokenLine('viewer', 'tok-first', 'first')}\n`);
     const gateway = await start(['--listen', '127.0.0.1:0', '--tokens-file', tokens]);
-    const status = async (token: string) => (await gateway.app.inject({ method: 'GET', url: '/servers', headers: { authorization: `Bearer ${token}` } })).statusCode;
+    const status = async (token: string) => (await send(gateway.url, { path: '/servers', token })).status;
     const eventually = async (check: () => Promise<boolean>) => {
       for (let i = 0; i < 200 && !(await check()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.ok(await check());
