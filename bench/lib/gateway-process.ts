@@ -89,7 +89,9 @@ export async function startGateway(options: GatewayProcessOptions): Promise<Gate
   const port = await freePort();
   const flags = options.nodeFlags ?? SHIPPED_NODE_FLAGS;
   const entry = [...flags, ...(options.cli ? [options.cli] : ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli.ts')])];
-  const argv = [...entry, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'];
+  // --insecure: the anonymous admin over loopback TCP, so that the load needs no token and no rate limit applies
+  // (as for the local operator); the figures are those of serving requests, not of checking credentials.
+  const argv = [...entry, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', '--insecure'];
   for (const uri of options.connect) argv.push('--connect', uri);
   argv.push(...(options.args ?? []));
   const child = spawn(process.execPath, argv, {

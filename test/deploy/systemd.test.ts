@@ -10,7 +10,7 @@
 // only as configuration, by systemd-analyze.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,9 +124,11 @@ describe('systemd unit as written', () => {
     assert.ok(unit.has('Service.CapabilityBoundingSet'), 'CapabilityBoundingSet= must be set (to empty)');
     // The daemons check the client's uid: a mapped or dynamic uid would be refused.
     for (const key of ['Service.DynamicUser', 'Service.PrivateUsers']) assert.equal(unit.has(key), false, key);
-    // The gateway reads /proc/net/tcp to tell who owns a loopback connection; ProcSubset=pid would hide it.
     assert.equal(one('Service.ProtectProc'), 'invisible');
-    assert.equal(unit.has('Service.ProcSubset'), false, 'ProcSubset= hides /proc/net');
+    assert.equal(one('Service.ProcSubset'), 'pid');
+    // The runtime folder: made by systemd for the gateway alone, passed as $RUNTIME_DIRECTORY.
+    assert.equal(one('Service.RuntimeDirectory'), 'libvirt-admin-gateway');
+    assert.equal(one('Service.RuntimeDirectoryMode'), '0700');
   });
 
   it('has an example environment file naming only variables the gateway reads', () => {
@@ -179,12 +181,16 @@ describe('systemd unit with the gateway installed', () => {
     assert.doesNotMatch(execStart, /["'$%\\]/, 'ExecStart uses quoting or expansion this test does not emulate');
     const argv = execStart.split(/\s+/);
     const port = await freePort();
+    // What RuntimeDirectory= and RuntimeDirectoryMode= give the service.
+    const runtimeDirectory = join(dir!, 'run');
+    mkdirSync(runtimeDirectory, { mode: 0o700 });
     const env = {
       PATH: SYSTEMD_PATH,
       LANG: 'C.UTF-8',
       ...parseEnvFile(readFileSync(envPath, 'utf8')),
       // The example listens on 127.0.0.1:8080; a free port keeps the test away from anything already there.
       LIBVIRT_ADMIN_GATEWAY_LISTEN: `127.0.0.1:${port}`,
+      RUNTIME_DIRECTORY: runtimeDirectory,
     };
     const setpriv = ['--no-new-privs', '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all', '--'];
     let output = '';
@@ -203,6 +209,13 @@ describe('systemd unit with the gateway installed', () => {
       status = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
     }
     assert.equal(status, 200, `no 200 from /healthz within 30 s:\n${output}`);
+    // Without credentials: the unix socket and the local token in the runtime folder, there once the banner is out.
+    while (!/\n {2}docs: /.test(output)) {
+      assert.ok(Date.now() < deadline, `no banner within 30 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(statSync(join(runtimeDirectory, 'http.sock')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(runtimeDirectory, 'local-token')).mode & 0o777, 0o600);
     gateway.kill('SIGTERM');
     await exited;
     gateway = undefined;
