@@ -180,7 +180,7 @@ export function usage(env: NodeJS.ProcessEnv = process.env): string {
     watchIntervalMs: String(d.watchIntervalMs),
     logLevel: d.logLevel,
     allowedLogDirs: `<runtime dir>/log with the embedded daemon, else ${DEFAULT_ALLOWED_LOG_DIRS.join(':')}`,
-    listenSocket: '<runtime dir>/http.sock without credentials and --insecure, else none',
+    listenSocket: '<runtime dir>/http.sock when neither credentials nor --insecure are given, else none',
     listenSocketMode: d.listenSocketMode,
     mutationRateLimit: String(d.mutationRateLimit),
   };
