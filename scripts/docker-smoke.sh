@@ -95,10 +95,11 @@ step "runtime stage: no development-only package was installed"
 port="$(node -e 'const s=require("node:net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 # The image sets LIBVIRT_ADMIN_GATEWAY_LISTEN=0.0.0.0:8080 inside the container's own network namespace;
 # this machine has no such namespace, so the gateway listens on loopback, where it needs neither TLS nor
-# tokens. The HEALTHCHECK command reads the same variable.
+# tokens: TCP callers send the local token it writes to its runtime folder (here a private one, not the host's
+# /run/libvirt-admin-gateway). The HEALTHCHECK command reads the same variable.
 export LIBVIRT_ADMIN_GATEWAY_LISTEN="127.0.0.1:$port"
-step "run: node --max-semi-space-size=8 --max-old-space-size=128 dist/cli.js --listen 127.0.0.1:$port --embedded-socket $work/sock"
-(cd "$app" && exec node --max-semi-space-size=8 --max-old-space-size=128 dist/cli.js --listen "127.0.0.1:$port" --embedded-socket "$work/sock") \
+step "run: node --max-semi-space-size=8 --max-old-space-size=128 dist/cli.js --listen 127.0.0.1:$port --embedded-socket $work/sock --runtime-dir $work/run"
+(cd "$app" && exec node --max-semi-space-size=8 --max-old-space-size=128 dist/cli.js --listen "127.0.0.1:$port" --embedded-socket "$work/sock" --runtime-dir "$work/run") \
   >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 
@@ -135,9 +136,17 @@ if [[ "$status" != "200" ]]; then
 fi
 step "GET /healthz: 200"
 
-# What a newcomer sees after `npm install && npm start`: the embedded daemon's servers.
-servers="$(node -e 'fetch(process.argv[1]).then((r) => r.json()).then((b) => console.log(b.servers.map((s) => s.name).sort().join(" ")), (e) => { console.error(e.message); console.log(""); })' \
-  "http://127.0.0.1:$port/servers")"
+# What a newcomer sees after `npm install && npm start`: the embedded daemon's servers. The local token is
+# written once every listener is up, a moment after /healthz first answers.
+until [[ -s "$work/run/local-token" ]]; do
+  if ((SECONDS >= deadline)); then
+    echo "docker-smoke: no local token in $work/run within ${timeout_s}s" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+servers="$(node -e 'fetch(process.argv[1], { headers: { authorization: `Bearer ${process.argv[2]}` } }).then((r) => r.json()).then((b) => console.log(b.servers.map((s) => s.name).sort().join(" ")), (e) => { console.error(e.message); console.log(""); })' \
+  "http://127.0.0.1:$port/servers" "$(cat "$work/run/local-token")")"
 if [[ "$servers" != "admin libvirtd" ]]; then
   cat "$work/gateway.log" >&2
   echo "docker-smoke: GET /servers listed '$servers', expected admin and libvirtd" >&2
