@@ -20,3 +20,26 @@ export function getAsNobody(url: string): Promise<{ status: number; body: string
     );
   });
 }
+
+/** An HTTP answer as another user's process saw it. */
+export interface NobodyAnswer {
+  status: number;
+  body: string;
+}
+
+/** Any HTTP request as nobody (a separate process, so the kernel sees another user): status and body. */
+export function requestAsNobody(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<NobodyAnswer> {
+  const code =
+    `const o=${JSON.stringify({ method: options.method ?? 'GET', headers: options.headers ?? {} })};` +
+    `const r=require('node:http').request(${JSON.stringify(url)},o,(res)=>{let b='';res.setEncoding('utf8');` +
+    `res.on('data',(c)=>b+=c);res.on('end',()=>process.stdout.write(JSON.stringify({status:res.statusCode,body:b})))});` +
+    `r.on('error',(e)=>{console.error(e.message);process.exit(1)});r.end(${JSON.stringify(options.body ?? '')});`;
+  return new Promise((resolve, reject) => {
+    execFile('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', code], (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as NobodyAnswer),
+    );
+  });
+}
