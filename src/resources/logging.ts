@@ -1,16 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import {
-  formatFilterSpecs,
-  formatOutputSpecs,
-  LOG_PRIORITY_NAMES,
-  LogDestination,
-  LoggingSyntaxError,
-  parseFilters,
-  parseFiltersReply,
-  parseOutputsReply,
-  type LogFilter as ParsedLogFilter,
-  type LogOutput as ParsedLogOutput,
-} from '../admin/logging-syntax.js';
+import { parseFilters, parseFiltersReply, type LogFilter as ParsedLogFilter } from '../admin/logging/filters.js';
+import { LogDestination, parseOutputsReply, type LogOutput as ParsedLogOutput } from '../admin/logging/outputs.js';
+import { LOG_PRIORITY_NAMES } from '../admin/logging/priority.js';
+import { formatFilterSpecs, formatOutputSpecs } from '../admin/logging/specs.js';
+import { LoggingSyntaxError } from '../admin/logging/syntax-error.js';
 import { EventType } from '../monitoring/events.js';
 import { InvalidArgumentError, LibvirtError, ProtocolError, VirErrorNumber } from '../rpc/errors.js';
 import { Role } from '../security/roles.js';

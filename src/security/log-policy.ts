@@ -10,14 +10,11 @@
  */
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import {
-  canonicalizeLogPath,
-  LogDestination,
-  LoggingSyntaxError,
-  parseOutput,
-  splitLogList,
-  type LogOutputSpec,
-} from '../admin/logging-syntax.js';
+import { canonicalizeLogPath } from '../admin/logging/file-path.js';
+import { splitLogList } from '../admin/logging/list.js';
+import { LogDestination, parseOutput } from '../admin/logging/outputs.js';
+import type { LogOutputSpec } from '../admin/logging/specs.js';
+import { LoggingSyntaxError } from '../admin/logging/syntax-error.js';
 import { LogOutputRefusedError } from './roles.js';
 
 /** The default allowed directory: where libvirt's daemons keep their logs. */
