@@ -1,8 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { parseFilters, parseFiltersReply, type LogFilter as ParsedLogFilter } from '../admin/logging/filters.js';
+import { parseFiltersReply, type LogFilter as ParsedLogFilter } from '../admin/logging/filters.js';
 import { LogDestination, parseOutputsReply, type LogOutput as ParsedLogOutput } from '../admin/logging/outputs.js';
 import { LOG_PRIORITY_NAMES } from '../admin/logging/priority.js';
-import { formatFilterSpecs, formatOutputSpecs } from '../admin/logging/specs.js';
 import { LoggingSyntaxError } from '../admin/logging/syntax-error.js';
 import { EventType } from '../monitoring/events.js';
 import { InvalidArgumentError, LibvirtError, ProtocolError, VirErrorNumber } from '../rpc/errors.js';
@@ -101,7 +100,8 @@ const Outputs = Type.Union(
     Type.Array(OutputSpec, { maxItems: 64 }),
     Type.String({
       maxLength: 65536,
-      description: "libvirt's syntax, e.g. `3:stderr 1:file:/var/log/libvirt/debug.log`; checked by the daemon.",
+      description:
+        "libvirt's syntax, e.g. `3:stderr 1:file:/var/log/libvirt/debug.log`; checked against libvirt's syntax before it is sent.",
     }),
   ],
   {
@@ -113,7 +113,10 @@ const Outputs = Type.Union(
 const Filters = Type.Union(
   [
     Type.Array(FilterSpec, { maxItems: 256 }),
-    Type.String({ maxLength: 65536, description: "libvirt's syntax, e.g. `3:remote 4:event`; checked by the daemon." }),
+    Type.String({
+      maxLength: 65536,
+      description: "libvirt's syntax, e.g. `3:remote 4:event`; checked against libvirt's syntax before it is sent.",
+    }),
   ],
   { description: 'The new filters (CONNECT_SET_LOGGING_FILTERS `filters`), as objects or one raw string. [] or "" removes every filter.' },
 );
@@ -169,9 +172,10 @@ export const logging: SettingsResource<LoggingSettings, LoggingSettings, Logging
         operationId: 'replaceLogging',
         summary: 'Replace log outputs and filters',
         description:
-          'Sets both lists (`virt-admin daemon-log-outputs --outputs`, `daemon-log-filters --filters`). Raw strings are ' +
-          "checked by the daemon: libvirt's own syntax errors come back as 400 with libvirt's message. A `file` output " +
-          'must lie inside the allowed log directories (`--allowed-log-dir`), else 403 and nothing changes.',
+          'Sets both lists (`virt-admin daemon-log-outputs --outputs`, `daemon-log-filters --filters`). Every string is ' +
+          'read as libvirt reads it before anything is sent: a token libvirt would refuse is 400 in libvirt\'s words, and ' +
+          'control characters (NUL, CR, LF, TAB, ...) are 400. A `file` output must lie inside the allowed log ' +
+          'directories (`--allowed-log-dir`), else 403. Either way nothing changes.',
       },
     },
     {
@@ -209,15 +213,12 @@ export const logging: SettingsResource<LoggingSettings, LoggingSettings, Logging
     }
   },
   async prepare(change, _target, policy) {
-    // Objects become libvirt strings here (errors in libvirt's words); raw strings go on as given.
-    const outputs = typeof change.outputs === 'object' ? formatOutputSpecs(change.outputs) : change.outputs;
-    const filters = typeof change.filters === 'object' ? formatFilterSpecs(change.filters) : change.filters;
-    // Outputs are set first; a bad filter string would then leave new outputs applied and fail the request, so
-    // when both change, the filters are checked first with libvirt's own rules (and messages).
-    if (outputs !== undefined && filters !== undefined) parseFilters(filters);
-    // A file output outside the allowed directories is refused (403) before anything reaches the daemon; objects
-    // are checked in the libvirt form they were just given, so both forms pass the same check.
-    if (outputs !== undefined) await policy.logOutputs.check(outputs);
+    // The policy reads each string as the daemon will (objects are first formatted to libvirt's string) and refuses
+    // anything it cannot read exactly (400) or a file outside the allowed directories (403), before anything is
+    // sent; what it approved is what is sent. Filters are approved first: outputs are set first, and a bad filter
+    // string must not leave new outputs applied.
+    const filters = change.filters === undefined ? undefined : policy.logOutputs.approveFilters(change.filters).wire;
+    const outputs = change.outputs === undefined ? undefined : (await policy.logOutputs.approveOutputs(change.outputs)).wire;
     return { ...(outputs === undefined ? {} : { outputs }), ...(filters === undefined ? {} : { filters }) };
   },
   async apply(admin, _target, change, options) {

@@ -78,7 +78,7 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
   });
   check(l5.data?.raw.outputs === l4.data.raw.outputs, 'PUT /daemons/{daemon}/logging');
   const l6 = await client.PATCH('/daemons/{daemon}/logging', { params: { path: { daemon } }, body: { filters: '9:bad' } });
-  check(l6.response.status === 400 && l6.error?.libvirt?.code === 8, 'PATCH /daemons/{daemon}/logging');
+  check(l6.response.status === 400 && l6.error?.code === 'ERR_INVALID_ARGUMENT', 'PATCH /daemons/{daemon}/logging');
 
   // Servers, threadpools, client limits.
   const list = await client.GET('/servers');
