@@ -161,10 +161,15 @@ export function problemResponses(statuses: readonly number[]): Record<number, un
   return out;
 }
 
+// No C0 control, DEL or C1 control: the daemon reads names as C strings, so `admin<NUL>x` would change the server
+// `admin` while the audit record names another, and a newline would forge lines in logs.
+const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$';
+
 /** Name of a server of a daemon (`libvirtd`, `admin`, ...). */
 export const ServerName = Type.String({
   minLength: 1,
   maxLength: 1024,
+  pattern: NO_CONTROL_CHARACTERS,
   description: 'Server name, as `virt-admin srv-list` shows it (`libvirtd`, `admin`, `virtqemud`, ...).',
   examples: ['libvirtd'],
 });
@@ -173,6 +178,7 @@ export const ServerName = Type.String({
 export const DaemonName = Type.String({
   minLength: 1,
   maxLength: 128,
+  pattern: NO_CONTROL_CHARACTERS,
   description: 'Daemon name, as `GET /daemons` lists it (from the admin URI scheme, made unique).',
   examples: ['libvirtd'],
 });
