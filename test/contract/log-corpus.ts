@@ -34,6 +34,7 @@ export interface Folders {
 
 /** The gateway sends the string: what virt-admin shows afterwards, and the files the gateway's reading names. */
 interface Allowed {
+  /** '' for outputs means the daemon's default outputs (LogTarget.defaultOutputs). */
   shows: (f: Folders) => string;
   /** Outputs only: the files the daemon opens; 'default' for the daemon's default output. */
   files?: ((f: Folders) => string[]) | 'default';
@@ -58,7 +59,6 @@ export interface CorpusEntry {
 
 const out = (name: string, text: CorpusEntry['text'], expect: Allowed | Refused): CorpusEntry => ({ name, list: 'outputs', text, expect });
 const fil = (name: string, text: CorpusEntry['text'], expect: Allowed | Refused): CorpusEntry => ({ name, list: 'filters', text, expect });
-const same = (text: CorpusEntry['text']) => text;
 
 const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlantedKeyFromTheLogCorpus attacker@evil';
 const LONG_IDENT = 'i'.repeat(20_000);
@@ -86,7 +86,7 @@ export const LOG_CORPUS: readonly CorpusEntry[] = [
     shows: ({ A }) => `1:file:${A}/canon.log`,
     files: ({ A }) => [`${A}/canon.log`],
   }),
-  out('a UTF-8 path', ({ A }) => `1:file:${A}/ünï-日本-😀.log`, { shows: same(({ A }) => `1:file:${A}/ünï-日本-😀.log`), files: ({ A }) => [`${A}/ünï-日本-😀.log`] }),
+  out('a UTF-8 path', ({ A }) => `1:file:${A}/ünï-日本-😀.log`, { shows: ({ A }) => `1:file:${A}/ünï-日本-😀.log`, files: ({ A }) => [`${A}/ünï-日本-😀.log`] }),
   out('a combining accent, kept as sent (no normalisation)', ({ A }) => `1:file:${A}/e\u0301.log`, {
     shows: ({ A }) => `1:file:${A}/e\u0301.log`,
     files: ({ A }) => [`${A}/e\u0301.log`],

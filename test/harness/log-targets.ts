@@ -10,8 +10,6 @@ import { startRealDaemons, type VirtAdminResult } from './libvirtd.js';
 
 /** A running daemon and its log sandbox. */
 export interface LogTarget {
-  /** What runs, for test names. */
-  name: string;
   adminUri: string;
   /** A folder of this target only; every file the tests expect or fear the daemon to create lies in it. */
   sandbox: string;
@@ -43,11 +41,14 @@ export type StartLogTarget = () => Promise<LogTarget>;
  */
 export const startLibvirtdLogTarget: StartLogTarget = async () => {
   const daemons = await startRealDaemons({ daemons: ['libvirtd'] });
+  if (daemons.mode !== 'system') {
+    await daemons.stop();
+    throw new Error('the libvirtd log target needs root: its sandbox is the bind mount of a private mount namespace');
+  }
   const sandbox = join(daemons.dir, 'log');
   await mkdir(join(sandbox, 'allowed'));
   await mkdir(join(sandbox, 'outside'));
   return {
-    name: `libvirtd ${daemons.mode}`,
     adminUri: daemons.adminUri('libvirtd'),
     sandbox,
     allowed: join(sandbox, 'allowed'),
@@ -75,7 +76,6 @@ export const startEmbeddedLogTarget: StartLogTarget = async () => {
     throw err;
   });
   return {
-    name: 'embedded daemon',
     adminUri: embedded.adminUri,
     sandbox,
     allowed: join(sandbox, 'allowed'),
