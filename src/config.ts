@@ -15,6 +15,7 @@ import {
 import { DEFAULT_ALLOWED_LOG_DIRS } from './security/log-policy.js';
 import { defaultRuntimeDir } from './security/runtime-dir.js';
 import { DEFAULT_LOAD_LIMITS } from './gateway/daemon-connection.js';
+import { WorkerCeilings } from './resources/change-policy.js';
 
 /** The package version, read once from package.json (the same file serves src/ under tsx and dist/). */
 export const VERSION: string = (
@@ -51,6 +52,11 @@ export const ConfigSchema = Type.Object(
       minimum: 0,
       maximum: 100_000,
       description: 'Calls that may wait for a slot per daemon; past this, requests get 503 with Retry-After.',
+    }),
+    maxWorkers: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      description: 'Highest minWorkers, maxWorkers or prioWorkers a threadpool change may set (libvirt itself has no ceiling).',
     }),
     watchIntervalMs: Type.Integer({
       minimum: 100,
@@ -115,6 +121,12 @@ export const OPTIONS = {
     arg: '<n>',
     help: 'calls waiting per daemon before requests get 503',
   },
+  maxWorkers: {
+    flag: 'max-workers',
+    env: 'LIBVIRT_ADMIN_GATEWAY_MAX_WORKERS',
+    arg: '<n>',
+    help: 'highest worker count (min, max or priority workers) a threadpool change may set',
+  },
   watchIntervalMs: {
     flag: 'watch-interval',
     env: 'LIBVIRT_ADMIN_GATEWAY_WATCH_INTERVAL_MS',
@@ -158,6 +170,7 @@ export function defaults(env: NodeJS.ProcessEnv, uid = process.getuid?.() ?? 0):
     allowedLogDirs: [embeddedLogDirIn(runtimeDir)],
     callTimeoutMs: 10_000,
     ...DEFAULT_LOAD_LIMITS,
+    maxWorkers: WorkerCeilings.MAX_WORKERS,
     watchIntervalMs: 1000,
     logLevel: 'info',
     ...securityDefaults(),
@@ -177,6 +190,7 @@ export function usage(env: NodeJS.ProcessEnv = process.env): string {
     poolSize: String(d.poolSize),
     maxInFlight: String(d.maxInFlight),
     queueLength: String(d.queueLength),
+    maxWorkers: String(d.maxWorkers),
     watchIntervalMs: String(d.watchIntervalMs),
     logLevel: d.logLevel,
     allowedLogDirs: `<runtime dir>/log with the embedded daemon, else ${DEFAULT_ALLOWED_LOG_DIRS.join(':')}`,
@@ -224,6 +238,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'pool-size': { type: 'string' },
         'max-in-flight': { type: 'string' },
         'queue-length': { type: 'string' },
+        'max-workers': { type: 'string' },
         'watch-interval': { type: 'string' },
         'log-level': { type: 'string' },
         ...SECURITY_ARGS,
@@ -253,6 +268,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     poolSize: pick('poolSize') ?? d.poolSize,
     maxInFlight: pick('maxInFlight') ?? d.maxInFlight,
     queueLength: pick('queueLength') ?? d.queueLength,
+    maxWorkers: pick('maxWorkers') ?? d.maxWorkers,
     watchIntervalMs: pick('watchIntervalMs') ?? d.watchIntervalMs,
     logLevel: pick('logLevel') ?? d.logLevel,
     ...security,

@@ -63,6 +63,7 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
     limits: { poolSize, maxInFlight, queueLength },
     security: { authenticator, logPolicy, mutationRateLimit },
     monitoring: { watchIntervalMs: config.watchIntervalMs },
+    changes: { maxWorkers: config.maxWorkers },
   });
   // SIGHUP re-reads the tokens, the client roles and the TLS files; a bad file keeps the old one in force.
   const reloadable = security.tls ? [...security.reloadable, tlsReloader(app.server as unknown as TlsServer, config)] : security.reloadable;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { LogLevel } from '../admin/logging-syntax.js';
+import { LogLevel } from '../admin/logging/priority.js';
 import { ClientTransport } from '../admin/constants.js';
 import type { ClientRef } from '../admin/types.js';
 import { ConnectionClosedError } from '../rpc/errors.js';

@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { LogDestination, type LogOutput } from '../admin/logging-syntax.js';
+import { LogDestination, type LogOutput } from '../admin/logging/outputs.js';
 import { systemError } from './errors.js';
 
 /**

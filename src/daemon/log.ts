@@ -1,17 +1,9 @@
 import { hostname } from 'node:os';
-import {
-  LogLevel,
-  LoggingSyntaxError,
-  addOutput,
-  formatFiltersReply,
-  formatOutputs,
-  parseFilters,
-  parseOutput,
-  priorityName,
-  splitLogList,
-  type LogFilter,
-  type LogOutput,
-} from '../admin/logging-syntax.js';
+import { formatFiltersReply, parseFilters, type LogFilter } from '../admin/logging/filters.js';
+import { splitLogList } from '../admin/logging/list.js';
+import { addOutput, formatOutputs, parseOutput, type LogOutput } from '../admin/logging/outputs.js';
+import { LogLevel, priorityName } from '../admin/logging/priority.js';
+import { LoggingSyntaxError } from '../admin/logging/syntax-error.js';
 import { VirErrorDomain, VirErrorNumber, unsetError, virError } from './errors.js';
 import { openSink, type LogSink, type SinkStreams } from './log-sinks.js';
 

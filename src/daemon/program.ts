@@ -1,4 +1,4 @@
-import { LogLevel } from '../admin/logging-syntax.js';
+import { LogLevel } from '../admin/logging/priority.js';
 import { MessageStatus, MessageType } from '../rpc/constants.js';
 import { errorPayloadCodec } from '../rpc/error-payload.js';
 import type { ProcedureSpec } from '../rpc/client.js';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { LogLevel } from '../admin/logging-syntax.js';
+import { LogLevel } from '../admin/logging/priority.js';
 import type { Message } from '../rpc/message.js';
 import { ServerClient } from './client.js';
 import { VirErrorDomain, VirErrorNumber, virError } from './errors.js';

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import changes, { type ChangesPluginOptions } from './plugins/changes.js';
 import daemons, { type DaemonsPluginOptions } from './plugins/daemons.js';
 import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
@@ -9,8 +10,12 @@ import swagger from './plugins/swagger.js';
 import routes from './routes/index.js';
 import { validatorCompiler } from './validation.js';
 
-/** Options of the app: the daemons to serve and how to call them, and how to watch them. */
-export type AppOptions = DaemonsPluginOptions & { monitoring?: MonitoringPluginOptions; security?: SecurityPluginOptions };
+/** Options of the app: the daemons to serve and how to call them, how to watch them, who may do what. */
+export type AppOptions = DaemonsPluginOptions & {
+  monitoring?: MonitoringPluginOptions;
+  security?: SecurityPluginOptions;
+  changes?: ChangesPluginOptions;
+};
 
 /**
  * The whole gateway as a Fastify plugin. server.ts registers it on the instance it listens with; tests register
@@ -33,6 +38,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(docs);
   await fastify.register(daemons, opts);
   await fastify.register(monitoring, opts.monitoring ?? {});
+  await fastify.register(changes, opts.changes ?? {});
   await fastify.register(routes);
 }
 

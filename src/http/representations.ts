@@ -1,10 +1,8 @@
 import { CLIENT_TRANSPORT_NAMES } from '../admin/constants.js';
-import type { LogFilter, LogOutput } from '../admin/logging-syntax.js';
-import type { ClientInfo, ClientLimits, ThreadpoolParams } from '../admin/params.js';
+import type { ClientInfo } from '../admin/params.js';
 import type { ClientRef, TypedParam } from '../admin/types.js';
 import type { ConnectionStatus } from '../gateway/daemon-connection.js';
 import type { ClientIdentity } from './schemas/clients.js';
-import type { ClientLimits as ClientLimitsBody, Threadpool } from './schemas/servers.js';
 
 /**
  * How admin-client objects look in the API: camelCase names of our own, ISO 8601 times, transports by name.
@@ -20,28 +18,6 @@ export function connectionJson(status: ConnectionStatus) {
       ? { code: status.lastError.code, message: status.lastError.message, at: status.lastError.at.toISOString() }
       : null,
     retryAt: status.retryAt?.toISOString() ?? null,
-  };
-}
-
-/** A threadpool as the API shows it. */
-export function threadpoolJson(t: ThreadpoolParams): Threadpool {
-  return {
-    minWorkers: t.minWorkers,
-    maxWorkers: t.maxWorkers,
-    prioWorkers: t.prioWorkers,
-    currentWorkers: t.nWorkers,
-    freeWorkers: t.freeWorkers,
-    jobQueueDepth: t.jobQueueDepth,
-  };
-}
-
-/** Client limits as the API shows them. */
-export function clientLimitsJson(l: ClientLimits): ClientLimitsBody {
-  return {
-    maxClients: l.maxClients,
-    maxUnauthClients: l.maxUnauthClients,
-    currentClients: l.clients,
-    currentUnauthClients: l.unauthClients,
   };
 }
 
@@ -98,20 +74,4 @@ export function clientIdentityJson(client: ClientRef, info: ClientInfo): ClientI
 function paramValue(p: TypedParam): string | number | boolean {
   if (typeof p.value !== 'bigint') return p.value;
   return p.value <= BigInt(Number.MAX_SAFE_INTEGER) && p.value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(p.value) : String(p.value);
-}
-
-/** A log output as the API shows it (no raw token: the raw string is shown whole). */
-export function logOutputJson(o: LogOutput) {
-  return {
-    priority: o.priority,
-    level: o.level,
-    destination: o.destination,
-    ...(o.path !== undefined ? { path: o.path } : {}),
-    ...(o.ident !== undefined ? { ident: o.ident } : {}),
-  };
-}
-
-/** A log filter as the API shows it. */
-export function logFilterJson(f: LogFilter) {
-  return { priority: f.priority, level: f.level, match: f.match, stackTrace: f.stackTrace };
 }

@@ -124,6 +124,7 @@ export class EventHub {
   private readonly queueLimit: number;
   private readonly now: () => Date;
   private readonly subscribers = new Set<Subscription>();
+  private readonly observers = new Set<(event: GatewayEvent) => void>();
   private published = 0;
   private readonly dropped = new Map<CloseReason, number>();
 
@@ -177,7 +178,18 @@ export class EventHub {
     }
     // A subscriber may close itself (queue full) while we iterate; Set iteration tolerates deletion.
     for (const s of this.subscribers) s.deliver(event);
+    for (const observe of this.observers) observe(event);
     return event;
+  }
+
+  /**
+   * Call `listener` with every event published from now on, in the publisher's turn. Unlike a subscriber, an
+   * observer is part of the gateway (no queue, no filter) and does not keep the watchers running. Returns the
+   * function that stops it.
+   */
+  observe(listener: (event: GatewayEvent) => void): () => void {
+    this.observers.add(listener);
+    return () => void this.observers.delete(listener);
   }
 
   /**

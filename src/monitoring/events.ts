@@ -1,5 +1,8 @@
 import type { ClientTransportName } from '../admin/constants.js';
 import type { ClientInfo } from '../admin/params.js';
+import type { ClientLimitSettings } from '../resources/client-limits.js';
+import type { LoggingSettings } from '../resources/logging.js';
+import type { ThreadpoolSettings } from '../resources/threadpool.js';
 
 /**
  * The events of the live stream. libvirt's admin protocol has no events at all: every one of these is a
@@ -20,35 +23,6 @@ export type EventType = (typeof EventType)[keyof typeof EventType];
 
 /** Every event type, in a stable order (for schemas and validation). */
 export const EVENT_TYPES = Object.values(EventType) as EventType[];
-
-/** The settable part of a threadpool: what a PATCH changes and what its ETag versions. */
-export interface ThreadpoolSettings {
-  minWorkers: number;
-  maxWorkers: number;
-  prioWorkers: number;
-}
-
-/** The settable part of a server's client limits. */
-export interface ClientLimitSettings {
-  maxClients: number;
-  maxUnauthClients: number;
-}
-
-/** The settable part of threadpool figures (which may carry live ones too). */
-export function threadpoolSettings(t: ThreadpoolSettings): ThreadpoolSettings {
-  return { minWorkers: t.minWorkers, maxWorkers: t.maxWorkers, prioWorkers: t.prioWorkers };
-}
-
-/** The settable part of client limits (which may carry the live counts too). */
-export function clientLimitSettings(l: ClientLimitSettings): ClientLimitSettings {
-  return { maxClients: l.maxClients, maxUnauthClients: l.maxUnauthClients };
-}
-
-/** A daemon's logging settings as libvirt's raw strings; `filters` is "" when there are none. */
-export interface LoggingSettings {
-  outputs: string;
-  filters: string;
-}
 
 /** A client as seen while it was connected; `identity` is null when the daemon could not tell it any more. */
 export interface ClientSummary {

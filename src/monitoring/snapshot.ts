@@ -1,20 +1,18 @@
 import { CLIENT_TRANSPORT_NAMES } from '../admin/constants.js';
 import type { ClientInfo } from '../admin/params.js';
 import type { ClientRef } from '../admin/types.js';
-import { clientLimitsEtag, loggingEtag, threadpoolEtag } from './etag.js';
-import {
-  EventType,
-  type ClientLimitSettings,
-  type ClientSummary,
-  type EventInit,
-  type LoggingSettings,
-  type ThreadpoolSettings,
-} from './events.js';
+import { settingsEtag } from '../resources/etag.js';
+import { DAEMON_RESOURCES, SERVER_RESOURCES } from '../resources/index.js';
+import { resourceKey, type AnySettingsResource, type ResourceTarget } from '../resources/resource.js';
+import { EventType, type ClientSummary, type EventInit } from './events.js';
+
+/** Settings of resources by resource name (`threadpool`, `client-limits`, `logging`). */
+export type SettingsByResource = Map<string, object>;
 
 /** What the watcher remembers of one server between polls. */
 export interface ServerSnapshot {
-  threadpool: ThreadpoolSettings;
-  clientLimits: ClientLimitSettings;
+  /** The settings of each server resource (SERVER_RESOURCES). */
+  settings: SettingsByResource;
   /** Connected clients by clientKey (id and connect time: ids restart when the daemon restarts). */
   clients: Map<string, ClientSummary>;
 }
@@ -22,32 +20,31 @@ export interface ServerSnapshot {
 /** What the watcher remembers of one daemon between polls. */
 export interface DaemonSnapshot {
   servers: Map<string, ServerSnapshot>;
-  logging: LoggingSettings;
+  /** The settings of each daemon resource (DAEMON_RESOURCES). */
+  settings: SettingsByResource;
 }
 
 /** One server as a poll read it. */
 export interface PolledServer {
   name: string;
-  threadpool: ThreadpoolSettings;
-  clientLimits: ClientLimitSettings;
+  settings: SettingsByResource;
   clients: ClientRef[];
 }
 
 /** One poll of a daemon. */
 export interface Poll {
   servers: PolledServer[];
-  logging: LoggingSettings;
+  settings: SettingsByResource;
 }
 
 /**
- * Names of the resources the watcher tracks. A change published through the gateway marks its resource, so a
- * poll that started before that change does not report it (or its undoing) a second time.
+ * Names of what the watcher tracks. A change published through the gateway marks its resource, so a poll that
+ * started before that change does not report it (or its undoing) a second time.
  */
 export const ResourceKey = {
-  threadpool: (server: string) => `threadpool/${server}`,
-  clientLimits: (server: string) => `client-limits/${server}`,
+  /** A settings resource: `threadpool/libvirtd`, `logging`. */
+  settings: resourceKey,
   client: (server: string, id: number) => `client/${server}/${id}`,
-  logging: 'logging',
 } as const;
 
 /** A client's key within its server. */
@@ -110,30 +107,9 @@ export function diffSnapshot(
   for (const polled of poll.servers) {
     const before = prev?.servers.get(polled.name);
     const name = polled.name;
-    const server: ServerSnapshot = { threadpool: polled.threadpool, clientLimits: polled.clientLimits, clients: new Map() };
-
-    if (before && !fresh(ResourceKey.threadpool(name))) server.threadpool = before.threadpool;
-    else if (before && !sameSettings(before.threadpool, polled.threadpool)) {
-      events.push({
-        type: EventType.THREADPOOL_CHANGED,
-        daemon,
-        server: name,
-        threadpool: polled.threadpool,
-        previous: before.threadpool,
-        etag: threadpoolEtag(polled.threadpool),
-      });
-    }
-    if (before && !fresh(ResourceKey.clientLimits(name))) server.clientLimits = before.clientLimits;
-    else if (before && !sameSettings(before.clientLimits, polled.clientLimits)) {
-      events.push({
-        type: EventType.CLIENT_LIMITS_CHANGED,
-        daemon,
-        server: name,
-        clientLimits: polled.clientLimits,
-        previous: before.clientLimits,
-        etag: clientLimitsEtag(polled.clientLimits),
-      });
-    }
+    const target = { daemon, server: name };
+    const settings = diffSettings(SERVER_RESOURCES, target, before?.settings, polled.settings, fresh, events);
+    const server: ServerSnapshot = { settings, clients: new Map() };
 
     const listed = new Set<string>();
     for (const ref of polled.clients) {
@@ -173,16 +149,36 @@ export function diffSnapshot(
     }
   }
 
-  let logging = poll.logging;
-  if (prev && !fresh(ResourceKey.logging)) logging = prev.logging;
-  else if (prev && !sameSettings(prev.logging, poll.logging)) {
-    events.push({
-      type: EventType.LOGGING_CHANGED,
-      daemon,
-      logging: poll.logging,
-      previous: prev.logging,
-      etag: loggingEtag(poll.logging),
-    });
+  const settings = diffSettings(DAEMON_RESOURCES, { daemon }, prev?.settings, poll.settings, fresh, events);
+  return { next: { servers, settings }, events };
+}
+
+/**
+ * The settings to remember for one target, adding a `*.changed` event for each resource whose settings differ
+ * from what was remembered (none for a baseline). A resource the gateway changed since the poll started keeps
+ * what the gateway published.
+ */
+function diffSettings(
+  resources: readonly AnySettingsResource[],
+  target: ResourceTarget,
+  before: SettingsByResource | undefined,
+  polled: SettingsByResource,
+  fresh: (key: string) => boolean,
+  events: EventInit[],
+): SettingsByResource {
+  const next: SettingsByResource = new Map();
+  for (const resource of resources) {
+    const now = polled.get(resource.name);
+    const was = before?.get(resource.name);
+    if (now === undefined) continue;
+    if (was !== undefined && !fresh(resourceKey(resource, target))) {
+      next.set(resource.name, was);
+      continue;
+    }
+    next.set(resource.name, now);
+    if (was !== undefined && !sameSettings(was, now)) {
+      events.push(resource.changed(target, now, was, settingsEtag(resource.name, now)));
+    }
   }
-  return { next: { servers, logging }, events };
+  return next;
 }

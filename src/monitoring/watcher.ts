@@ -2,17 +2,11 @@ import type { AdminClient } from '../admin/client.js';
 import type { ClientRef } from '../admin/types.js';
 import type { CallOptions } from '../rpc/client.js';
 import { ErrorCode, LibvirtError, VirErrorNumber } from '../rpc/errors.js';
-import { clientLimitsEtag, loggingEtag, threadpoolEtag } from './etag.js';
+import { settingsEtag } from '../resources/etag.js';
+import { DAEMON_RESOURCES, SERVER_RESOURCES } from '../resources/index.js';
+import type { AnySettingsResource, ResourceTarget } from '../resources/resource.js';
 import type { EventHub } from './event-hub.js';
-import {
-  clientLimitSettings,
-  EventType,
-  threadpoolSettings,
-  type ClientLimitSettings,
-  type EventInit,
-  type LoggingSettings,
-  type ThreadpoolSettings,
-} from './events.js';
+import { EventType, type EventInit } from './events.js';
 import {
   clientKey,
   diffSnapshot,
@@ -24,6 +18,7 @@ import {
   type Identified,
   type Poll,
   type ServerSnapshot,
+  type SettingsByResource,
 } from './snapshot.js';
 import type { DaemonSource } from './source.js';
 
@@ -34,11 +29,9 @@ import type { DaemonSource } from './source.js';
  */
 const IDENTITY_RETRIES = 5;
 
-/** A change made through the gateway, as the route that made it knows it. */
+/** A change made through the gateway: new settings of a resource, or a client it disconnected. */
 export type GatewayChange =
-  | { kind: 'threadpool'; server: string; settings: ThreadpoolSettings }
-  | { kind: 'client-limits'; server: string; settings: ClientLimitSettings }
-  | { kind: 'logging'; settings: LoggingSettings }
+  | { kind: 'settings'; resource: AnySettingsResource; target: ResourceTarget; settings: object }
   | { kind: 'client-closed'; server: string; client: ClientRef };
 
 /** How often and how patiently a watcher polls. */
@@ -129,38 +122,17 @@ export class DaemonWatcher {
    */
   publish(change: GatewayChange): void {
     const snap = this.running ? this.snapshot : undefined;
-    if (change.kind === 'logging') return this.loggingChanged(snap, change.settings);
-    const server = snap?.servers.get(change.server);
-    if (change.kind === 'threadpool') return this.threadpoolChanged(change.server, server, threadpoolSettings(change.settings));
-    if (change.kind === 'client-limits') return this.limitsChanged(change.server, server, clientLimitSettings(change.settings));
-    this.clientClosed(change.server, server, change.client, snap !== undefined);
-  }
-
-  private loggingChanged(snap: DaemonSnapshot | undefined, given: LoggingSettings): void {
-    const logging = { outputs: given.outputs, filters: given.filters };
-    this.touch(ResourceKey.logging);
-    const previous = snap?.logging ?? null;
-    if (previous && sameSettings(previous, logging)) return;
-    if (snap) snap.logging = logging;
-    this.emit({ type: EventType.LOGGING_CHANGED, daemon: this.daemon, logging, previous, etag: loggingEtag(logging) });
-  }
-
-  private threadpoolChanged(name: string, server: ServerSnapshot | undefined, threadpool: ThreadpoolSettings): void {
-    this.touch(ResourceKey.threadpool(name));
-    const previous = server?.threadpool ?? null;
-    if (previous && sameSettings(previous, threadpool)) return;
-    if (server) server.threadpool = threadpool;
-    const etag = threadpoolEtag(threadpool);
-    this.emit({ type: EventType.THREADPOOL_CHANGED, daemon: this.daemon, server: name, threadpool, previous, etag });
-  }
-
-  private limitsChanged(name: string, server: ServerSnapshot | undefined, clientLimits: ClientLimitSettings): void {
-    this.touch(ResourceKey.clientLimits(name));
-    const previous = server?.clientLimits ?? null;
-    if (previous && sameSettings(previous, clientLimits)) return;
-    if (server) server.clientLimits = clientLimits;
-    const etag = clientLimitsEtag(clientLimits);
-    this.emit({ type: EventType.CLIENT_LIMITS_CHANGED, daemon: this.daemon, server: name, clientLimits, previous, etag });
+    if (change.kind === 'client-closed') {
+      return this.clientClosed(change.server, snap?.servers.get(change.server), change.client, snap !== undefined);
+    }
+    const { resource, target, settings } = change;
+    this.touch(ResourceKey.settings(resource, target));
+    // Where the snapshot keeps this resource's settings: the server's, or the daemon's own.
+    const held = 'server' in target ? snap?.servers.get(target.server)?.settings : snap?.settings;
+    const previous = held?.get(resource.name) ?? null;
+    if (previous && sameSettings(previous, settings)) return;
+    held?.set(resource.name, settings);
+    this.emit(resource.changed(target, settings, previous, settingsEtag(resource.name, settings)));
   }
 
   private clientClosed(name: string, server: ServerSnapshot | undefined, ref: ClientRef, watching: boolean): void {
@@ -265,27 +237,21 @@ export class DaemonWatcher {
     opts: CallOptions,
     fresh: (key: string) => boolean,
   ): Promise<{ poll: Poll; identified: Map<string, Identified> }> {
-    const [servers, outputs, filters] = await Promise.all([
+    const daemon = this.source.name;
+    const [servers, settings] = await Promise.all([
       client.listServers(opts),
-      client.getLoggingOutputs(opts),
-      client.getLoggingFilters(opts),
+      readSettings(DAEMON_RESOURCES, client, { daemon }, opts),
     ]);
     const polled = await Promise.all(
       servers.map(async ({ name }) => {
-        const [tp, limits, clients] = await Promise.all([
-          client.getThreadpool(name, opts),
-          client.getClientLimits(name, opts),
+        const [serverSettings, clients] = await Promise.all([
+          readSettings(SERVER_RESOURCES, client, { daemon, server: name }, opts),
           client.listClients(name, opts),
         ]);
-        return {
-          name,
-          threadpool: threadpoolSettings(tp),
-          clientLimits: clientLimitSettings(limits),
-          clients,
-        };
+        return { name, settings: serverSettings, clients };
       }),
     );
-    const poll: Poll = { servers: polled, logging: { outputs: outputs.outputs, filters: filters.filters ?? '' } };
+    const poll: Poll = { servers: polled, settings };
     const identified = new Map<string, Identified>();
     await Promise.all(
       [...newClients(this.snapshot, poll, fresh), ...this.retryIdentity(poll)].map(async (ref) => {
@@ -299,4 +265,15 @@ export class DaemonWatcher {
     );
     return { poll, identified };
   }
+}
+
+/** The settings of each resource of one target, read in parallel. */
+async function readSettings(
+  resources: readonly AnySettingsResource[],
+  client: AdminClient,
+  target: ResourceTarget,
+  options: CallOptions,
+): Promise<SettingsByResource> {
+  const states = await Promise.all(resources.map((resource) => resource.fetch(client, target, options)));
+  return new Map(resources.map((resource, i) => [resource.name, resource.settings(states[i]) as object]));
 }

@@ -141,7 +141,7 @@ export class ProtocolError extends LocalError {
 /** An argument was rejected before anything was sent (bad URI, value out of range). */
 export class InvalidArgumentError extends LocalError {
   override readonly name = 'InvalidArgumentError';
-  constructor(message: string, code: ErrorCode = ErrorCode.INVALID_ARGUMENT) {
-    super(code, message);
+  constructor(message: string, code: ErrorCode = ErrorCode.INVALID_ARGUMENT, options?: ErrorOptions) {
+    super(code, message, options);
   }
 }

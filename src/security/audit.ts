@@ -1,7 +1,10 @@
 /**
- * The audit trail: one structured record per attempted change (who, from where, which daemon and server, the
- * old value, the requested value, the result), refused attempts included. Records go to their own child logger
- * (`name: 'audit'`, `audit: true`), so a log shipper can route them apart from request logs with one filter.
+ * The audit trail of changes (who, from where, which daemon and server, the old value, the requested value, the
+ * result). A change that reaches the daemon leaves two records: its `attempt`, written before the call goes out,
+ * and its `outcome`, written when the call ends, whatever the caller's connection does meanwhile (a change is
+ * never applied without a record of it). A change refused or failed before any call leaves one `outcome` record.
+ * Records go to their own child logger (`name: 'audit'`, `audit: true`), so a log shipper can route them apart
+ * from request logs with one filter.
  */
 import type { Identity } from './authenticate.js';
 import type { ConnectionOrigin } from './connection-origin.js';
@@ -28,8 +31,11 @@ export interface AuditSource {
   address?: string;
 }
 
-/** One audit record. */
-export interface AuditRecord {
+/** Which record of a change: before the daemon call goes out, or how the change ended. */
+export type AuditPhase = 'attempt' | 'outcome';
+
+/** What a change is: the action, who asked, from where, and what it addresses. */
+export interface AuditSubject {
   /** What was attempted, e.g. 'threadpool.update', 'logging.update', 'client.disconnect'. */
   action: string;
   /** The HTTP method and URL, for cross-reference with the request log. */
@@ -45,12 +51,19 @@ export interface AuditRecord {
   server?: string;
   /** The client addressed (disconnect). */
   client?: string;
-  /** The state before the change, when it could be read. */
+}
+
+/** One audit record. */
+export interface AuditRecord extends AuditSubject {
+  phase: AuditPhase;
+  /** The state the change replaces (its settable part), when known. */
   old?: unknown;
   /** The requested new value. */
   new?: unknown;
-  result: AuditResult;
-  statusCode: number;
+  /** How it ended (outcome records). */
+  result?: AuditResult;
+  /** The HTTP status answered (outcome records). */
+  statusCode?: number;
   /** The reason of a refusal or failure (the problem's detail). */
   reason?: string;
 }
@@ -77,11 +90,11 @@ export function auditSource(origin: ConnectionOrigin | undefined): AuditSource {
 export class AuditLog {
   constructor(readonly sink: AuditSink) {}
 
-  /** Logs one record. */
+  /** Logs one record: attempts and successes at info, refusals and failures at warn. */
   record(record: AuditRecord): void {
     const who = record.actor === null ? 'unauthenticated caller' : `${record.actor.kind} '${record.actor.name}'`;
-    const msg = `audit: ${record.action} by ${who}: ${record.result}`;
-    if (record.result === 'success') this.sink.info(record, msg);
+    const msg = `audit: ${record.action} by ${who}: ${record.result ?? 'attempt'}`;
+    if (record.result === undefined || record.result === 'success') this.sink.info(record, msg);
     else this.sink.warn(record, msg);
   }
 }

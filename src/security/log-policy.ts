@@ -1,23 +1,23 @@
 /**
- * Which log outputs a caller may set. libvirtd runs as root and opens (creating if needed) every `file` output
- * it is given, so an unchecked output is a write-anywhere primitive. A file output is accepted only inside the
- * allowed directories (default /var/log/libvirt): absolute, without `..`, without control characters, and
- * without a symbolic link leading out of the directory. stderr, syslog and journald outputs pass.
+ * Which log outputs and filters a caller may set. libvirtd runs as root and opens (creating if needed) every `file`
+ * output it is given, so an unchecked output is a write-anywhere primitive.
  *
- * Raw strings are checked token by token, every token, before anything is sent: libvirtd opens each file while
- * it parses (virLogParseOutput), so in `1:file:/etc/x 1:bogus` the first file would be created even though the
- * whole call then fails on the second token.
+ * A string is first read exactly as the daemon will act on it (./log-strings.ts): anything the gateway cannot
+ * read so is refused with 400 and never sent. Then every file output is judged: it is accepted only inside the
+ * allowed directories (default /var/log/libvirt), absolute, without `..`, and without a symbolic link leading out
+ * of the directory (403 otherwise). stderr, syslog and journald outputs pass, and so do filters that read cleanly.
+ *
+ * Every token is judged before anything is sent: libvirtd opens each file while it parses (virLogParseOutput), so
+ * in `1:file:/etc/x 1:bogus` the first file would be created even though the whole call then fails on the second
+ * token. What was judged is what is sent: callers send the `wire` string of the approval, never their input.
  */
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import {
-  canonicalizeLogPath,
-  LogDestination,
-  LoggingSyntaxError,
-  parseOutput,
-  splitLogList,
-  type LogOutputSpec,
-} from '../admin/logging-syntax.js';
+import type { LogFilter } from '../admin/logging/filters.js';
+import { canonicalizeLogPath } from '../admin/logging/file-path.js';
+import { LogDestination, type LogOutput } from '../admin/logging/outputs.js';
+import { formatFilterSpecs, formatOutputSpecs, type LogFilterSpec, type LogOutputSpec } from '../admin/logging/specs.js';
+import { readFilters, readOutputs } from './log-strings.js';
 import { LogOutputRefusedError } from './roles.js';
 
 /** The default allowed directory: where libvirt's daemons keep their logs. */
@@ -35,7 +35,25 @@ export function normaliseAllowedDir(dir: string): string {
   return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
 }
 
-/** Checks log outputs (raw libvirt strings or objects) against the allowed directories. */
+/** Outputs the policy accepts: the string to send and what the daemon will make of it. */
+export interface ApprovedOutputs {
+  /** Send exactly this string (the raw string as given, or the objects formatted). */
+  wire: string;
+  /** The outputs the daemon will hold afterwards, as the gateway read them; null: the daemon's default output. */
+  outputs: LogOutput[] | null;
+  /** The files the daemon will open (canonical paths, each once, in order of first mention). */
+  files: string[];
+}
+
+/** Filters the policy accepts: the string to send and what the daemon will make of it. */
+export interface ApprovedFilters {
+  /** Send exactly this string. */
+  wire: string;
+  /** The filters the daemon will hold afterwards, as the gateway read them. */
+  filters: LogFilter[];
+}
+
+/** Checks log outputs and filters (raw libvirt strings or objects) before they are sent to a daemon. */
 export class LogOutputPolicy {
   /** The allowed directories, normalised. */
   readonly allowedDirs: readonly string[];
@@ -45,36 +63,32 @@ export class LogOutputPolicy {
     this.allowedDirs = allowedDirs.map(normaliseAllowedDir);
   }
 
-  /** Throws LogOutputRefusedError (403) for the first refused output. */
+  /**
+   * The outputs to send, once every token reads exactly as the daemon will read it (else 400: LoggingSyntaxError
+   * in libvirt's words, or LogStringRefusedError) and every file output passes the directory rules (else 403).
+   */
+  async approveOutputs(outputs: string | readonly LogOutputSpec[]): Promise<ApprovedOutputs> {
+    const wire = typeof outputs === 'string' ? outputs : formatOutputSpecs(outputs);
+    const read = readOutputs(wire);
+    const files: string[] = [];
+    for (const token of read.tokens) {
+      if (token.destination !== LogDestination.FILE) continue;
+      // The path as written (the third field) is judged, not only its canonical form: see checkFile.
+      await this.checkFile(token.raw.split(':')[2] ?? '', token.raw);
+      if (!files.includes(token.path as string)) files.push(token.path as string);
+    }
+    return { wire, outputs: read.outputs, files };
+  }
+
+  /** The filters to send, once every token reads exactly as the daemon will read it (else 400). */
+  approveFilters(filters: string | readonly LogFilterSpec[]): ApprovedFilters {
+    const wire = typeof filters === 'string' ? filters : formatFilterSpecs(filters);
+    return { wire, filters: readFilters(wire) };
+  }
+
+  /** approveOutputs without the result: throws for the first refused output. */
   async check(outputs: string | readonly LogOutputSpec[]): Promise<void> {
-    if (typeof outputs === 'string') await this.checkRaw(outputs);
-    else await this.checkSpecs(outputs);
-  }
-
-  /** Checks a raw outputs string like `1:file:/var/log/libvirt/x.log 3:journald`. */
-  async checkRaw(outputs: string): Promise<void> {
-    for (const token of splitLogList(outputs)) {
-      let destination: LogDestination;
-      try {
-        destination = parseOutput(token).destination;
-      } catch (err) {
-        // A token libvirt's syntax refuses is refused by libvirtd before it opens anything for that token (the
-        // parser here follows virLogParseOutput check for check); the daemon reports it in its own words.
-        if (err instanceof LoggingSyntaxError) continue;
-        throw err;
-      }
-      // parseOutput already made the path absolute and resolved '..'; the policy judges the path as written.
-      if (destination === LogDestination.FILE) await this.checkFile(token.split(':')[2] ?? '', token);
-    }
-  }
-
-  /** Checks outputs given as objects. */
-  async checkSpecs(specs: readonly LogOutputSpec[]): Promise<void> {
-    for (const spec of specs) {
-      if (spec.destination === LogDestination.FILE && spec.path !== undefined) {
-        await this.checkFile(spec.path, `file output ${JSON.stringify(spec.path)}`);
-      }
-    }
+    await this.approveOutputs(outputs);
   }
 
   /** Throws LogOutputRefusedError unless `path` may be used as a log file; `output` names it in the message. */

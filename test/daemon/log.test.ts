@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { parseOutput } from '../../src/admin/logging-syntax.js';
+import { parseOutput } from '../../src/admin/logging/outputs.js';
 import { DaemonError } from '../../src/daemon/errors.js';
 import { DaemonLog, globToRegExp, timestamp } from '../../src/daemon/log.js';
 

@@ -7,7 +7,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { parseOutput } from '../../src/admin/logging-syntax.js';
+import { parseOutput } from '../../src/admin/logging/outputs.js';
 import type { ProcedureSpec } from '../../src/rpc/client.js';
 import { voidCodec } from '../../src/xdr/index.js';
 import { DaemonError } from '../../src/daemon/errors.js';

@@ -37,14 +37,26 @@ export function runNodeAs(uid: number, args: string[], options: { env?: NodeJS.P
 /** `node -e code` as nobody, to its end; fails unless it exits 0. Returns its stdout. */
 export async function runAsNobody(code: string): Promise<string> {
   const run = await runNodeAs(NOBODY, ['-e', code]);
-  if (run.code !== 0) throw new Error(`node as nobody exited ${run.code}:\n${run.stderr}`);
+  if (run.code !== 0) throw new Error(`node as nobody exited ${run.code}:
+${run.stderr}`);
   return run.stdout;
 }
 
-/** GET `url` as nobody: status and body. */
-export async function getAsNobody(url: string): Promise<{ status: number; body: string }> {
+/** An HTTP answer as another user's process saw it. */
+export interface NobodyAnswer {
+  status: number;
+  body: string;
+}
+
+/** Any HTTP request as nobody (a separate process, so the kernel sees another user): status and body. */
+export async function requestAsNobody(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<NobodyAnswer> {
   const code =
-    `require('node:http').get(${JSON.stringify(url)},(r)=>{let b='';r.setEncoding('utf8');r.on('data',(c)=>b+=c);` +
-    `r.on('end',()=>{process.stdout.write(JSON.stringify({status:r.statusCode,body:b}))})}).on('error',(e)=>{console.error(e.message);process.exit(1)})`;
-  return JSON.parse(await runAsNobody(code)) as { status: number; body: string };
+    `const o=${JSON.stringify({ method: options.method ?? 'GET', headers: options.headers ?? {} })};` +
+    `const r=require('node:http').request(${JSON.stringify(url)},o,(res)=>{let b='';res.setEncoding('utf8');` +
+    `res.on('data',(c)=>b+=c);res.on('end',()=>process.stdout.write(JSON.stringify({status:res.statusCode,body:b})))});` +
+    `r.on('error',(e)=>{console.error(e.message);process.exit(1)});r.end(${JSON.stringify(options.body ?? '')});`;
+  return JSON.parse(await runAsNobody(code)) as NobodyAnswer;
 }

@@ -12,6 +12,7 @@ import { openRawClients } from '../harness/raw-clients.js';
 import { startRealGateway, type RealGateway } from '../http/gateway.js';
 import { parsePromText, promValue } from './prom-text.js';
 import { SseClient } from './sse-client.js';
+import { logging } from '../../src/resources/logging.js';
 
 const PERIOD = 1000; // the default watch interval
 const SLACK = 750; // one poll's own duration plus delivery
@@ -131,7 +132,12 @@ describe('/events against a real libvirtd', () => {
     let published = 0;
     const flood = async (n: number) => {
       for (let i = 0; i < n; i++) {
-        gw.app.monitoring.monitor.publish('virtlogd', { kind: 'logging', settings: { outputs: `${big}${published++}`, filters: '' } });
+        gw.app.monitoring.monitor.publish('virtlogd', {
+          kind: 'settings',
+          resource: logging,
+          target: { daemon: 'virtlogd' },
+          settings: { outputs: `${big}${published++}`, filters: '' },
+        });
         if (i % 50 === 49) await tick();
       }
     };

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Monitor } from '../../src/monitoring/monitor.js';
 import { FakeDaemon } from './fake-daemon.js';
+import { logging } from '../../src/resources/logging.js';
 
 const INTERVAL = 20;
 
@@ -59,8 +60,8 @@ describe('Monitor', () => {
   it('routes gateway changes to the daemon’s watcher', async () => {
     const { m } = monitor();
     const sub = await m.subscribe();
-    m.publish('virtlogd', { kind: 'logging', settings: { outputs: '1:stderr', filters: '' } });
-    m.publish('nosuch', { kind: 'logging', settings: { outputs: '1:stderr', filters: '' } });
+    m.publish('virtlogd', { kind: 'settings', resource: logging, target: { daemon: 'virtlogd' }, settings: { outputs: '1:stderr', filters: '' } });
+    m.publish('nosuch', { kind: 'settings', resource: logging, target: { daemon: 'nosuch' }, settings: { outputs: '1:stderr', filters: '' } });
     assert.deepEqual(sub.take().map((e) => [e.type, e.daemon]), [['logging.changed', 'virtlogd']]);
     m.close();
   });

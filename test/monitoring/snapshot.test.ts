@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClientRef } from '../../src/admin/types.js';
-import { clientLimitsEtag, loggingEtag, threadpoolEtag } from '../../src/monitoring/etag.js';
+import { settingsEtag } from '../../src/resources/etag.js';
+import { threadpool } from '../../src/resources/threadpool.js';
 import {
   clientKey,
   diffSnapshot,
@@ -19,15 +20,17 @@ const ref = (server: string, id: number, timestamp = 1_700_000_000, transport = 
   transport,
 });
 
-function poll(clients: Record<string, ClientRef[]>, over: Partial<Poll> & { tp?: number } = {}): Poll {
+function poll(clients: Record<string, ClientRef[]>, over: { tp?: number; logging?: { outputs: string; filters: string } } = {}): Poll {
   return {
     servers: Object.entries(clients).map(([name, list]) => ({
       name,
-      threadpool: { minWorkers: over.tp ?? 5, maxWorkers: 20, prioWorkers: 5 },
-      clientLimits: { maxClients: 5000, maxUnauthClients: 20 },
+      settings: new Map<string, object>([
+        ['threadpool', { minWorkers: over.tp ?? 5, maxWorkers: 20, prioWorkers: 5 }],
+        ['client-limits', { maxClients: 5000, maxUnauthClients: 20 }],
+      ]),
       clients: list,
     })),
-    logging: over.logging ?? { outputs: '3:stderr', filters: '' },
+    settings: new Map([['logging', over.logging ?? { outputs: '3:stderr', filters: '' }]]),
   };
 }
 
@@ -97,7 +100,7 @@ describe('diffSnapshot', () => {
   it('reports settings changes with the previous values and the new ETag', () => {
     const base = diffSnapshot('d', undefined, poll({ admin: [] }), new Map()).next;
     const changed = poll({ admin: [] }, { tp: 6, logging: { outputs: '1:stderr', filters: '' } });
-    changed.servers[0]!.clientLimits = { maxClients: 10, maxUnauthClients: 5 };
+    changed.servers[0]!.settings.set('client-limits', { maxClients: 10, maxUnauthClients: 5 });
     const { events } = diffSnapshot('d', base, changed, new Map());
     assert.deepEqual(events, [
       {
@@ -106,7 +109,7 @@ describe('diffSnapshot', () => {
         server: 'admin',
         threadpool: { minWorkers: 6, maxWorkers: 20, prioWorkers: 5 },
         previous: { minWorkers: 5, maxWorkers: 20, prioWorkers: 5 },
-        etag: threadpoolEtag({ minWorkers: 6, maxWorkers: 20, prioWorkers: 5 }),
+        etag: settingsEtag('threadpool', { minWorkers: 6, maxWorkers: 20, prioWorkers: 5 }),
       },
       {
         type: 'client-limits.changed',
@@ -114,14 +117,14 @@ describe('diffSnapshot', () => {
         server: 'admin',
         clientLimits: { maxClients: 10, maxUnauthClients: 5 },
         previous: { maxClients: 5000, maxUnauthClients: 20 },
-        etag: clientLimitsEtag({ maxClients: 10, maxUnauthClients: 5 }),
+        etag: settingsEtag('client-limits', { maxClients: 10, maxUnauthClients: 5 }),
       },
       {
         type: 'logging.changed',
         daemon: 'd',
         logging: { outputs: '1:stderr', filters: '' },
         previous: { outputs: '3:stderr', filters: '' },
-        etag: loggingEtag({ outputs: '1:stderr', filters: '' }),
+        etag: settingsEtag('logging', { outputs: '1:stderr', filters: '' }),
       },
     ]);
   });
@@ -130,12 +133,12 @@ describe('diffSnapshot', () => {
     const a = ref('admin', 1);
     const base = diffSnapshot('d', undefined, poll({ admin: [a] }), identify(a)).next;
     // The gateway already published minWorkers 7 and the closing of client 1; this poll read the older state.
-    base.servers.get('admin')!.threadpool = { minWorkers: 7, maxWorkers: 20, prioWorkers: 5 };
+    base.servers.get('admin')!.settings.set('threadpool', { minWorkers: 7, maxWorkers: 20, prioWorkers: 5 });
     base.servers.get('admin')!.clients.delete(clientKey(a));
-    const stale = new Set([ResourceKey.threadpool('admin'), ResourceKey.client('admin', 1)]);
+    const stale = new Set([ResourceKey.settings(threadpool, { daemon: 'd', server: 'admin' }), ResourceKey.client('admin', 1)]);
     const { next, events } = diffSnapshot('d', base, poll({ admin: [a] }), new Map(), (k) => !stale.has(k));
     assert.deepEqual(events, []);
-    assert.equal(next.servers.get('admin')!.threadpool.minWorkers, 7);
+    assert.deepEqual(next.servers.get('admin')!.settings.get('threadpool'), { minWorkers: 7, maxWorkers: 20, prioWorkers: 5 });
     assert.equal(next.servers.get('admin')!.clients.size, 0);
   });
 

@@ -5,6 +5,9 @@ import { EventHub } from '../../src/monitoring/event-hub.js';
 import type { GatewayEvent } from '../../src/monitoring/events.js';
 import { DaemonWatcher } from '../../src/monitoring/watcher.js';
 import { FakeDaemon, libvirtError } from './fake-daemon.js';
+import { clientLimits } from '../../src/resources/client-limits.js';
+import { logging } from '../../src/resources/logging.js';
+import { threadpool } from '../../src/resources/threadpool.js';
 
 const INTERVAL = 20;
 const watchers: DaemonWatcher[] = [];
@@ -116,7 +119,7 @@ describe('DaemonWatcher', () => {
   it('publishes a change made through the gateway at once, and never twice', async () => {
     const w = await watch();
     w.daemon.server('libvirtd').threadpool.minWorkers = 8;
-    w.watcher.publish({ kind: 'threadpool', server: 'libvirtd', settings: { minWorkers: 8, maxWorkers: 20, prioWorkers: 5 } });
+    w.watcher.publish({ kind: 'settings', resource: threadpool, target: { daemon: 'libvirtd', server: 'libvirtd' }, settings: { minWorkers: 8, maxWorkers: 20, prioWorkers: 5 } });
     assert.equal(w.events.length, 1, 'published synchronously');
     const e = w.events[0]!;
     assert.ok(e.type === 'threadpool.changed');
@@ -127,8 +130,8 @@ describe('DaemonWatcher', () => {
 
   it('publishes nothing for a gateway write that changed nothing', async () => {
     const w = await watch();
-    w.watcher.publish({ kind: 'client-limits', server: 'admin', settings: { maxClients: 5000, maxUnauthClients: 0 } });
-    w.watcher.publish({ kind: 'logging', settings: { outputs: '3:stderr', filters: '' } });
+    w.watcher.publish({ kind: 'settings', resource: clientLimits, target: { daemon: 'libvirtd', server: 'admin' }, settings: { maxClients: 5000, maxUnauthClients: 0 } });
+    w.watcher.publish({ kind: 'settings', resource: logging, target: { daemon: 'libvirtd' }, settings: { outputs: '3:stderr', filters: '' } });
     assert.deepEqual(w.events, []);
   });
 
@@ -137,7 +140,7 @@ describe('DaemonWatcher', () => {
     w.daemon.listDelayMs = INTERVAL * 2; // the next poll reads the logging state, then waits here
     await sleep(INTERVAL * 1.5);
     w.daemon.logging.outputs = '1:stderr';
-    w.watcher.publish({ kind: 'logging', settings: { outputs: '1:stderr', filters: '' } });
+    w.watcher.publish({ kind: 'settings', resource: logging, target: { daemon: 'libvirtd' }, settings: { outputs: '1:stderr', filters: '' } });
     w.daemon.listDelayMs = 0;
     await sleep(INTERVAL * 6);
     assert.deepEqual(w.types(), ['logging.changed']);

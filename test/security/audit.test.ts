@@ -16,6 +16,7 @@ function capture(): { lines: Record<string, unknown>[]; stream: Writable } {
 }
 
 const base: AuditRecord = {
+  phase: 'outcome',
   action: 'threadpool.update',
   method: 'PATCH',
   url: '/servers/libvirtd/threadpool',

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { LoggingSyntaxError } from '../../src/admin/logging/syntax-error.js';
 import { DEFAULT_ALLOWED_LOG_DIRS, LogOutputPolicy, normaliseAllowedDir } from '../../src/security/log-policy.js';
+import { LogStringRefusedError } from '../../src/security/log-strings.js';
 import { LogOutputRefusedError } from '../../src/security/roles.js';
 
 describe('LogOutputPolicy', () => {
@@ -40,6 +43,14 @@ describe('LogOutputPolicy', () => {
       return true;
     });
   };
+  /** Refused as unreadable (400), before any directory rule: the string never reaches a daemon. */
+  const invalid = async (input: Parameters<LogOutputPolicy['check']>[0], reason: RegExp): Promise<void> => {
+    await assert.rejects(policy.check(input), (err: unknown) => {
+      assert.ok(err instanceof LogStringRefusedError || err instanceof LoggingSyntaxError, String(err));
+      assert.match(err.message, reason);
+      return true;
+    });
+  };
 
   it('defaults to /var/log/libvirt', () => {
     assert.deepEqual(new LogOutputPolicy().allowedDirs, DEFAULT_ALLOWED_LOG_DIRS);
@@ -56,11 +67,15 @@ describe('LogOutputPolicy', () => {
     await policy.check([{ level: 1, destination: 'file', path: `${allowed}/new.log` }]);
   });
 
-  it('lets stderr, syslog and journald outputs pass, and ignores filters-like noise', async () => {
+  it('lets stderr, syslog and journald outputs pass, and "" (the default output)', async () => {
     await policy.check('1:stderr 2:syslog:libvirtd 3:journald 4:syslog:');
     await policy.check([{ priority: 'error', destination: 'syslog', ident: 'x' }, { level: 2, destination: 'journald' }]);
     await policy.check('');
-    await policy.check('   ');
+    await policy.check([]);
+  });
+
+  it('refuses blanks only: libvirt would log nowhere', async () => {
+    await invalid('   ', /no output in it/);
   });
 
   it('refuses ".." traversal, even when it would land inside again', async () => {
@@ -72,7 +87,8 @@ describe('LogOutputPolicy', () => {
   it('refuses relative paths (libvirtd would resolve them from /)', async () => {
     await refused('1:file:etc/shadow', /is not absolute/);
     await refused('1:file:', /is not absolute/);
-    await refused([{ level: 1, destination: 'file', path: 'x.log' }], /is not absolute/);
+    // An object is formatted first, and that refuses a relative path already (400).
+    await invalid([{ level: 1, destination: 'file', path: 'x.log' }], /must be absolute/);
   });
 
   it('refuses files outside the allowed directories, and the directory itself', async () => {
@@ -90,11 +106,19 @@ describe('LogOutputPolicy', () => {
     await refused(`1:file:${allowed}/sub-link`, /is not a regular file/);
   });
 
-  it('refuses NUL, newline, tab and other control characters', async () => {
-    for (const bad of ['\u0000', '\n', '\r', '\t', '\u001b', '\u007f', '\u0085']) {
-      await refused(`1:file:${allowed}/a${bad}b.log`, /control character/);
-      await refused([{ level: 1, destination: 'file', path: `${allowed}/a${bad}b.log` }], /control character/);
+  it('refuses NUL, newline, tab and other control characters with 400, raw and as objects', async () => {
+    for (const bad of ['\u0000', '\n', '\r', '\t', '\u001b', '\u007f', '\u0085', '\u2028', '\ud800']) {
+      await invalid(`1:file:${allowed}/a${bad}b.log`, /refused: it contains U\+/);
+      await invalid([{ level: 1, destination: 'file', path: `${allowed}/a${bad}b.log` }], /refused: it contains U\+/);
+      await invalid([{ level: 1, destination: 'syslog', ident: `a${bad}b` }], /refused: it contains U\+/);
     }
+    // The issue 11 attack: the daemon reads up to the NUL and would open the file outside.
+    await invalid(`1:file:${outside}/x\u0000:junk`, /U\+0000 \(NUL/);
+  });
+
+  it('refuses a FIFO, which would block libvirtd in open() until someone reads it', async () => {
+    execFileSync('mkfifo', [join(allowed, 'pipe.log')]);
+    await refused(`1:file:${allowed}/pipe.log`, /is not a regular file/);
   });
 
   it('refuses a list where only one output is bad, naming that one', async () => {
@@ -108,16 +132,42 @@ describe('LogOutputPolicy', () => {
     );
   });
 
-  it('checks every parseable token, whatever the syntax of the others (libvirtd opens files while parsing)', async () => {
-    await refused(`1:file:${outside}/x 9:bogus`, /outside/);
-    await refused(`9:bogus 1:file:${outside}/x`, /outside/);
-    // Tokens libvirt's syntax refuses are left to the daemon, which reports them in its own words.
-    await policy.check(`1:file:${allowed}/ok.log 1:nowhere 1:file:${outside}/x:y 1:file`);
+  it('refuses a token libvirt cannot parse (400, in libvirt\'s words), whatever the others hold', async () => {
+    await invalid(`1:file:${outside}/x 9:bogus`, /Invalid log priority '9'/);
+    await invalid(`9:bogus 1:file:${outside}/x`, /Invalid log priority '9'/);
+    await invalid(`1:file:${allowed}/ok.log 1:nowhere`, /Invalid log destination 'nowhere'/);
+    await invalid(`1:file:${allowed}/a:b`, /does not meet the format requirements/);
+    await invalid(`1:file:${allowed}/a b.log`, /Malformed format for log output 'b\.log'/);
   });
 
-  it('parses raw tokens like libvirtd: a blank before the level does not hide a file output', async () => {
-    await refused(`\t1:file:${outside}/x`, /outside/);
+  it('parses raw tokens like libvirtd: a sign or zeros before the level do not hide a file output', async () => {
     await refused(`+01:file:${outside}/x`, /outside/);
+    await invalid(`\t1:file:${outside}/x`, /U\+0009 \(TAB/);
+  });
+
+  it('says what it approved: the string to send, the outputs libvirt will hold and the files it will open', async () => {
+    const raw = ` 1:file:${allowed}/a.log 3:stderr  2:file:${allowed}/./a.log 1:file:${allowed}/sub/b.log/`;
+    assert.deepEqual(await policy.approveOutputs(raw).then(({ wire, files }) => ({ wire, files })), {
+      wire: raw,
+      files: [`${allowed}/a.log`, `${allowed}/sub/b.log`],
+    });
+    const approved = await policy.approveOutputs(raw);
+    assert.deepEqual(approved.outputs?.map((o) => o.raw), ['3:stderr', `2:file:${allowed}/./a.log`, `1:file:${allowed}/sub/b.log/`]);
+    const objects = await policy.approveOutputs([{ priority: 'info', destination: 'file', path: `${allowed}/c.log` }, { level: 4, destination: 'stderr' }]);
+    assert.equal(objects.wire, `2:file:${allowed}/c.log 4:stderr`);
+    assert.deepEqual(objects.files, [`${allowed}/c.log`]);
+    assert.deepEqual(await policy.approveOutputs(''), { wire: '', outputs: null, files: [] });
+  });
+
+  it('approves filters that read cleanly and refuses the rest with 400', () => {
+    assert.deepEqual(policy.approveFilters(' 3:remote 1:+qemu ').filters.map((f) => [f.level, f.match]), [[3, 'remote'], [1, 'qemu']]);
+    assert.equal(policy.approveFilters(' 3:remote 1:+qemu ').wire, ' 3:remote 1:+qemu ');
+    assert.equal(policy.approveFilters([{ priority: 'debug', match: 'util' }, { level: 4, match: 'x', stackTrace: true }]).wire, '1:util 4:+x');
+    assert.deepEqual(policy.approveFilters(''), { wire: '', filters: [] });
+    assert.throws(() => policy.approveFilters('1:x\nssh-ed25519 AAAA'), LogStringRefusedError);
+    assert.throws(() => policy.approveFilters([{ level: 1, match: 'x\ny' }]), LogStringRefusedError);
+    assert.throws(() => policy.approveFilters('1:a:b'), LogStringRefusedError);
+    assert.throws(() => policy.approveFilters('7:x'), LoggingSyntaxError);
   });
 
   it('checks both the path as written and where it really leads when the allowed dir is reached through a link', async () => {

@@ -8,8 +8,8 @@ declare module 'fastify' {
     daemons: DaemonRegistry;
   }
   interface FastifyRequest {
-    /** The daemon a daemon resource addresses (`/daemons/{daemon}/...`, or the default one). */
-    daemon: DaemonConnection;
+    /** The connection to the daemon a daemon resource addresses (`/daemons/{daemon}/...`, or the default one). */
+    daemonConnection: DaemonConnection;
   }
 }
 
@@ -41,7 +41,7 @@ export default fp<DaemonsPluginOptions>(
     });
     fastify.decorate('daemons', registry);
     // Set by the hook of the daemon resources; null until then (a reference type must not be shared).
-    fastify.decorateRequest('daemon', null as unknown as DaemonConnection);
+    fastify.decorateRequest('daemonConnection', null as unknown as DaemonConnection);
     fastify.addHook('onClose', async () => registry.close());
   },
   { name: 'daemons', fastify: '5.x' },

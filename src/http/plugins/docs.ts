@@ -27,7 +27,7 @@ export default fp(
       }
       return reply.code(res.statusCode).send(res.rawPayload);
     };
-    const hidden = { schema: { hide: true }, logLevel: 'warn' as const };
+    const hidden = { schema: { hide: true }, config: { access: 'public' as const }, logLevel: 'warn' as const };
     for (const path of PAGES) fastify.get(`${PREFIX}${path}`, hidden, forward);
   },
   { name: 'docs', fastify: '5.x', dependencies: ['swagger'] },

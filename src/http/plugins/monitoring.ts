@@ -2,7 +2,6 @@ import fp from 'fastify-plugin';
 import type { EventHubOptions } from '../../monitoring/event-hub.js';
 import { GatewayMetrics } from '../../monitoring/metrics.js';
 import { Monitor } from '../../monitoring/monitor.js';
-import { ResourceGuard } from '../../monitoring/resource-lock.js';
 import type { SseWriterOptions } from '../../monitoring/sse.js';
 
 /** Options of the monitoring service; every field has a default. */
@@ -19,14 +18,12 @@ export interface MonitoringPluginOptions {
   stream?: SseWriterOptions;
 }
 
-/** What the monitoring routes and the mutating routes use. */
+/** What the monitoring routes and the change runner use. */
 export interface Monitoring {
   /** The event stream: one watcher per daemon, the hub, and publish() for changes made through the gateway. */
   monitor: Monitor;
   /** The Prometheus registry and instruments. */
   metrics: GatewayMetrics;
-  /** Serialises mutations per resource and checks If-Match. */
-  guard: ResourceGuard;
   /** Milliseconds /readyz waits for each daemon. */
   readyTimeoutMs: number;
   /** Timings of each event stream. */
@@ -35,7 +32,7 @@ export interface Monitoring {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Events, metrics, readiness and optimistic concurrency. */
+    /** Events, metrics and readiness. */
     monitoring: Monitoring;
   }
 }
@@ -58,9 +55,6 @@ export default fp<MonitoringPluginOptions>(
     fastify.decorate('monitoring', {
       monitor,
       metrics,
-      // Changes of one resource wait in line here, never more than the daemon's own gate would hold: past that
-      // they get the same 503 + Retry-After as any call the gateway cannot queue.
-      guard: new ResourceGuard(Math.max(...sources.map((c) => c.limits.maxInFlight + c.limits.queueLength))),
       readyTimeoutMs: opts.readyTimeoutMs ?? 1000,
       stream: { retryMs: 2000, ...opts.stream },
     } satisfies Monitoring);

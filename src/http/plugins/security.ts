@@ -9,34 +9,28 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { auditResult, auditSource, createAuditLog, type AuditLog, type ParentLogger } from '../../security/audit.js';
+import { auditResult, auditSource, createAuditLog, type AuditLog, type AuditSubject, type ParentLogger } from '../../security/audit.js';
 import { Authenticator, authorize, type Identity } from '../../security/authenticate.js';
 import { originOf, recordOrigins } from '../../security/connection-origin.js';
 import { API_RESPONSE_HEADERS, SECURITY_HEADERS } from '../../security/headers.js';
 import { exemptFromRateLimit, isMutation, MutationRateLimit, rateLimitKey } from '../../security/limits.js';
 import { LogOutputPolicy } from '../../security/log-policy.js';
 import { Role } from '../../security/roles.js';
-import { isPublicUrl, operationAccess } from '../../security/route-roles.js';
+import { toProblem } from '../problems.js';
 import { problemResponses } from '../schemas/common.js';
-import { auditReader } from './audit-readers.js';
 
-/** What a route declares about the audit of its changes. */
-export interface AuditRouteConfig {
-  /** The action's name in audit records, e.g. 'threadpool.update'. */
-  action: string;
-  /** Reads the value the change replaces (called after validation, before the handler). */
-  read?: (request: FastifyRequest) => Promise<unknown>;
-}
-
-/** A route's access level: a role, or 'public' for routes that show nothing about the daemons. */
-export type RequiredRole = Role | 'public';
+/**
+ * A route's access level: the lowest role allowed to call it, or 'public' for routes that show nothing about the
+ * daemons (liveness, readiness, the API description), so that probes and API browsers need no secret.
+ */
+export type RouteAccess = Role | 'public';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The lowest role allowed to call this route (default: viewer for GET/HEAD, admin otherwise). */
-    requiredRole?: RequiredRole;
-    /** How changes made through this route are audited (default action: "<METHOD> <url pattern>"). */
-    audit?: AuditRouteConfig;
+    /** Who may call this route. Every route declares it; a route without it stops the gateway at start. */
+    access?: RouteAccess;
+    /** The action's name in audit records, on routes that change something (e.g. `threadpool.update`). */
+    audit?: string;
   }
   interface FastifyRequest {
     /** Who is calling; null until authenticated and on public routes. */
@@ -45,6 +39,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The security services routes use (log output policy, audit trail). */
     security: SecurityServices;
+    /**
+     * The subject of the audit records of a request's change; the caller (the change runner) then records the
+     * change itself, and the plugin leaves the request's refusals and failures to it.
+     */
+    auditSubject(request: FastifyRequest): AuditSubject;
   }
 }
 
@@ -67,23 +66,13 @@ export interface SecurityPluginOptions {
   defaultDaemon?: () => string;
 }
 
-// Per-request audit state, kept off the public request type.
-const AUDIT_OLD = Symbol('auditOld');
-const AUDIT_ERROR = Symbol('auditError');
-interface AuditState {
-  [AUDIT_OLD]?: unknown;
-  [AUDIT_ERROR]?: string;
-}
-
-/** Copies a route's access rule from the table into its config and its OpenAPI schema. */
+/** Checks that a route declares its access, and writes it into its OpenAPI schema. */
 export function applyAccess(route: RouteOptions): void {
-  const operationId = route.schema?.operationId as string | undefined;
-  const access = operationAccess(operationId);
-  const role = route.config?.requiredRole ?? access?.role ?? (isPublicUrl(route.url) ? 'public' : undefined);
-  const read = auditReader(operationId);
-  const audit = route.config?.audit ?? (access?.action === undefined ? undefined : { action: access.action, ...(read ? { read } : {}) });
-  route.config = { ...route.config, ...(role === undefined ? {} : { requiredRole: role }), ...(audit ? { audit } : {}) };
-  if (route.schema !== undefined && role !== undefined) {
+  const role = route.config?.access;
+  if (role === undefined) {
+    throw new Error(`route ${String(route.method)} ${route.url} does not declare its access (config.access)`);
+  }
+  if (route.schema !== undefined) {
     const schema = route.schema as Record<string, unknown>;
     schema['x-required-role'] = role;
     const said = role === 'public' ? 'No credentials needed.' : `Required role: \`${role}\` or higher.`;
@@ -120,9 +109,12 @@ export const SECURITY_SCHEMES = {
 /** The OpenAPI security requirement of protected operations: a bearer token or a client certificate. */
 export const SECURITY_REQUIREMENTS = [{ bearerAuth: [] }, { mutualTLS: [] }];
 
-/** The role a request needs: its route's `requiredRole`, else viewer for reads and admin for changes. */
-export function requiredRoleOf(request: FastifyRequest): RequiredRole {
-  return request.routeOptions.config.requiredRole ?? (isMutation(request.method) ? Role.ADMIN : Role.VIEWER);
+/**
+ * The role a request needs: its route's access. Requests that match no route (404s) are judged as the most
+ * sensitive kind, so that nothing about the routes leaks to a caller who may not see them.
+ */
+export function requiredRoleOf(request: FastifyRequest): RouteAccess {
+  return request.routeOptions.config.access ?? (isMutation(request.method) ? Role.ADMIN : Role.VIEWER);
 }
 
 async function securityPlugin(app: FastifyInstance, options: SecurityPluginOptions): Promise<void> {
@@ -175,45 +167,46 @@ async function securityPlugin(app: FastifyInstance, options: SecurityPluginOptio
     }
   });
 
-  app.addHook('preHandler', async (request) => {
-    const read = request.routeOptions.config.audit?.read;
-    if (read === undefined || !isMutation(request.method)) return;
-    try {
-      (request as AuditState)[AUDIT_OLD] = await read(request);
-    } catch {
-      // The change itself will report why the daemon cannot be used; the record just lacks the old value.
-    }
-  });
-
+  // A change refused or failed before it reached the change runner (authentication, role, rate limit, schema,
+  // unknown daemon) leaves one outcome record; the runner records the changes it runs itself.
   app.addHook('onError', async (request, _reply, error) => {
-    (request as AuditState)[AUDIT_ERROR] = error.message;
+    if (request.routeOptions.config.audit === undefined || AUDITED.has(request)) return;
+    const { problem } = toProblem(error, request.url);
+    services.audit.record({
+      ...auditSubject(request),
+      phase: 'outcome',
+      ...(request.body === undefined ? {} : { new: request.body }),
+      result: auditResult(problem.status),
+      statusCode: problem.status,
+      reason: problem.detail,
+    });
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    if (!isMutation(request.method) || requiredRoleOf(request) === 'public') return;
-    const config = request.routeOptions.config;
-    const params = (request.params ?? {}) as Record<string, string | undefined>;
-    const state = request as AuditState;
+  /** What the audit records of a request's change are about. */
+  function auditSubject(request: FastifyRequest): AuditSubject {
+    const params = (request.params ?? {}) as Record<string, string | number | undefined>;
     const identity = request.identity;
-    services.audit.record({
-      action: config.audit?.action ?? `${request.method} ${request.routeOptions.url ?? request.url}`,
+    return {
+      action: request.routeOptions.config.audit ?? `${request.method} ${request.routeOptions.url ?? request.url}`,
       method: request.method,
       url: request.url,
       requestId: request.id,
       actor: identity === null ? null : { kind: identity.kind, name: identity.name, role: identity.role },
       source: auditSource(originOf(request.socket)),
-      daemon: params['daemon'] ?? options.defaultDaemon?.(),
-      ...(params['server'] === undefined ? {} : { server: params['server'] }),
+      daemon: String(params['daemon'] ?? options.defaultDaemon?.()),
+      ...(params['server'] === undefined ? {} : { server: String(params['server']) }),
       // Path parameters arrive coerced by the schema (a client id is a number); records keep ids as text.
       ...(params['id'] === undefined ? {} : { client: String(params['id']) }),
-      ...(AUDIT_OLD in state ? { old: state[AUDIT_OLD] } : {}),
-      ...(request.body === undefined ? {} : { new: request.body }),
-      result: auditResult(reply.statusCode),
-      statusCode: reply.statusCode,
-      ...(state[AUDIT_ERROR] === undefined ? {} : { reason: state[AUDIT_ERROR] }),
-    });
+    };
+  }
+  app.decorate('auditSubject', (request: FastifyRequest) => {
+    AUDITED.add(request);
+    return auditSubject(request);
   });
 }
+
+// Requests whose change the change runner records itself.
+const AUDITED = new WeakSet<FastifyRequest>();
 
 /** Too many changes from one identity: 429 (the problem's code is ERR_RATE_LIMITED). */
 export class RateLimitedError extends Error {

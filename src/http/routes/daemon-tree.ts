@@ -11,7 +11,7 @@ const daemonTree: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts
   // Resolve the daemon before the body is read: an unknown daemon is a 404 whatever the request carries.
   fastify.addHook('onRequest', async (request) => {
     const name = opts.scoped ? (request.params as { daemon?: string }).daemon : undefined;
-    request.daemon = fastify.daemons.get(name);
+    request.daemonConnection = fastify.daemons.get(name);
   });
   await fastify.register(daemon, { scoped: opts.scoped, prefix: opts.scoped ? '' : '/daemon' });
   await fastify.register(servers, { scoped: opts.scoped, prefix: '/servers' });

@@ -4,12 +4,14 @@ import { Type } from '@sinclair/typebox';
 import { pipeSubscription, SSE_HEADERS } from '../../monitoring/sse.js';
 import { problemResponses } from '../schemas/common.js';
 import { EVENT_STREAM_EXAMPLE, EventsHeaders, EventsQuery } from '../schemas/monitoring.js';
+import { Role } from '../../security/roles.js';
 
 /** `/events`: the live event stream (Server-Sent Events). */
 const events: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/events',
     {
+      config: { access: Role.VIEWER },
       schema: {
         operationId: 'streamEvents',
         summary: 'Live events: clients, settings, reachability',

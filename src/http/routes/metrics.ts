@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { problemResponses } from '../schemas/common.js';
+import { Role } from '../../security/roles.js';
 
 const EXAMPLE = [
   '# HELP libvirt_admin_daemon_up Whether the daemon answered the admin calls of this scrape (1) or not (0).',
@@ -19,6 +20,7 @@ const metrics: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/metrics',
     {
+      config: { access: Role.VIEWER },
       schema: {
         operationId: 'getMetrics',
         summary: 'Prometheus metrics',

@@ -7,6 +7,7 @@ const openapi: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/openapi.json',
     {
+      config: { access: 'public' },
       schema: {
         operationId: 'getOpenApiJson',
         summary: 'This OpenAPI document, as JSON',
@@ -22,6 +23,7 @@ const openapi: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/openapi.yaml',
     {
+      config: { access: 'public' },
       schema: {
         operationId: 'getOpenApiYaml',
         summary: 'This OpenAPI document, as YAML',

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { checkReadiness } from '../../monitoring/readiness.js';
 import { ProblemCode, ProblemError } from '../problems.js';
-import { problemResponses, ref } from '../schemas/common.js';
+import { ref } from '../../resources/ref.js';
+import { problemResponses } from '../schemas/common.js';
 import { Readiness } from '../schemas/monitoring.js';
 
 /** `/readyz`: whether every configured daemon answers now. */
@@ -9,6 +10,7 @@ const readiness: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/readyz',
     {
+      config: { access: 'public' },
       schema: {
         operationId: 'getReadiness',
         summary: 'Readiness: every daemon answers',

@@ -1,13 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { VERSION } from '../../config.js';
-import { problemResponses, ref } from '../schemas/common.js';
+import { ref } from '../../resources/ref.js';
+import { problemResponses } from '../schemas/common.js';
 import { Health, Index, INDEX_LINKS } from '../schemas/daemons.js';
+import { Role } from '../../security/roles.js';
 
 /** `/` and `/healthz`: what this service is, and whether the process is alive. */
 const root: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/',
     {
+      config: { access: Role.VIEWER },
       schema: {
         operationId: 'getIndex',
         summary: 'What this service is and where to go next',
@@ -33,6 +36,7 @@ const root: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/healthz',
     {
+      config: { access: 'public' },
       schema: {
         operationId: 'getHealth',
         summary: 'Liveness: the process serves HTTP',

@@ -35,6 +35,6 @@ export function scopeOf({ scoped }: ScopeOptions): Scope {
     operationId: (base) => (scoped ? `${base}OnDaemon` : base),
     // Scoped routes add 404 for an unknown daemon and 400 for a bad daemon name.
     problems: (...statuses) => problemResponses([...statuses, ...DAEMON_CALL_STATUSES, ...(scoped ? [400, 404] : [])]),
-    base: (request) => (scoped ? `/daemons/${encodeURIComponent(request.daemon.name)}` : ''),
+    base: (request) => (scoped ? `/daemons/${encodeURIComponent(request.daemonConnection.name)}` : ''),
   };
 }

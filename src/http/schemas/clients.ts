@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ref } from './common.js';
+import { ref } from '../../resources/ref.js';
 
 /** Largest page of clients one request returns. */
 export const MAX_CLIENT_PAGE = 1000;

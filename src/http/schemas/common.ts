@@ -1,15 +1,6 @@
-import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { ref } from '../../resources/ref.js';
 import { PROBLEMS, ProblemCode, problemType } from '../problems.js';
-
-/**
- * A typed `$ref` to a shared schema (one registered with addSchema): the OpenAPI document gets a component
- * instead of a copy, and the route keeps the static type. Used in responses only: request schemas stay
- * inline, because the TypeBox validator compiles each route schema on its own.
- */
-export function ref<T extends TSchema>(schema: T): TUnsafe<Static<T>> {
-  if (!schema.$id) throw new Error('ref() needs a schema with an $id');
-  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id));
-}
 
 /** The daemon's own error, kept next to ours. */
 export const LibvirtErrorInfo = Type.Object(
@@ -74,7 +65,9 @@ const EXAMPLES: Record<number, { description: string; example: ProblemBody; head
     headers: { 'www-authenticate': Type.String({ description: 'The scheme to use: `Bearer realm="libvirt-admin-gateway"`.' }) },
   },
   403: {
-    description: "The caller's role is too low for this operation, or (logging) a file output outside the allowed directories.",
+    description:
+      "The caller's role is too low for this operation, or the gateway's policy refuses the change whatever the role: a " +
+      'file log output outside the allowed directories, a worker count above the ceiling.',
     example: example(
       ProblemCode.FORBIDDEN,
       "This operation needs the operator role; the token 'grafana' has the viewer role",
@@ -88,7 +81,9 @@ const EXAMPLES: Record<number, { description: string; example: ProblemBody; head
     }),
   },
   409: {
-    description: 'The server has no TLS listener, so there are no TLS files to reload.',
+    description:
+      'The daemon is not in a state that allows this: the server has no TLS listener (so no TLS files to reload), or ' +
+      "the change would cut the gateway or virt-admin off the daemon's admin interface.",
     example: example(
       ProblemCode.NO_TLS_LISTENER,
       'internal error: no tls service found, unable to update tls files',
@@ -166,10 +161,15 @@ export function problemResponses(statuses: readonly number[]): Record<number, un
   return out;
 }
 
+// No C0 control, DEL or C1 control: the daemon reads names as C strings, so `admin<NUL>x` would change the server
+// `admin` while the audit record names another, and a newline would forge lines in logs.
+const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$';
+
 /** Name of a server of a daemon (`libvirtd`, `admin`, ...). */
 export const ServerName = Type.String({
   minLength: 1,
   maxLength: 1024,
+  pattern: NO_CONTROL_CHARACTERS,
   description: 'Server name, as `virt-admin srv-list` shows it (`libvirtd`, `admin`, `virtqemud`, ...).',
   examples: ['libvirtd'],
 });
@@ -178,6 +178,7 @@ export const ServerName = Type.String({
 export const DaemonName = Type.String({
   minLength: 1,
   maxLength: 128,
+  pattern: NO_CONTROL_CHARACTERS,
   description: 'Daemon name, as `GET /daemons` lists it (from the admin URI scheme, made unique).',
   examples: ['libvirtd'],
 });

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ref } from './common.js';
+import { ref } from '../../resources/ref.js';
 
 const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
 

@@ -1,9 +1,11 @@
 import { LibvirtErrorInfo, Problem } from './common.js';
 import { ClientIdentity, ClientList, ClientSummary } from './clients.js';
 import { Connection, Daemon, DaemonList, DaemonSummary, Health, Index } from './daemons.js';
-import { LogFilter, LogOutput, Logging } from './logging.js';
+import { ClientLimits } from '../../resources/client-limits.js';
+import { LogFilter, LogOutput, Logging } from '../../resources/logging.js';
+import { Threadpool } from '../../resources/threadpool.js';
 import { Readiness } from './monitoring.js';
-import { ClientLimits, Server, ServerList, ServerSummary, Threadpool } from './servers.js';
+import { Server, ServerList, ServerSummary } from './servers.js';
 
 /** Every schema with an $id: registered once with addSchema, they become the OpenAPI components. */
 export const sharedSchemas = [

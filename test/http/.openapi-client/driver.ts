@@ -78,7 +78,7 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
   });
   check(l5.data?.raw.outputs === l4.data.raw.outputs, 'PUT /daemons/{daemon}/logging');
   const l6 = await client.PATCH('/daemons/{daemon}/logging', { params: { path: { daemon } }, body: { filters: '9:bad' } });
-  check(l6.response.status === 400 && l6.error?.libvirt?.code === 8, 'PATCH /daemons/{daemon}/logging');
+  check(l6.response.status === 400 && l6.error?.code === 'ERR_INVALID_ARGUMENT', 'PATCH /daemons/{daemon}/logging');
 
   // Servers, threadpools, client limits.
   const list = await client.GET('/servers');
@@ -111,7 +111,7 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
   check(cl3.data !== undefined, 'GET /daemons/{daemon}/servers/{server}/client-limits');
   const cl4 = await client.PATCH('/daemons/{daemon}/servers/{server}/client-limits', {
     params: { path: { daemon, server: otherServer } },
-    body: { maxClients: 1, maxUnauthClients: 2 },
+    body: { maxClients: 5, maxUnauthClients: 6 },
   });
   check(cl4.response.status === 400 && cl4.error?.code === 'ERR_INVALID_ARGUMENT', 'PATCH /daemons/{daemon}/servers/{server}/client-limits');
 

@@ -1,6 +1,7 @@
-// Every attempted change leaves one structured audit record on the `audit` child logger: who, from where (as
-// recorded when the TCP listener accepted the connection), which daemon and server, the old and the requested
-// value, and how it ended (done, refused or failed).
+// Every attempted change leaves structured audit records on the `audit` child logger: who, from where (as recorded
+// when the TCP listener accepted the connection), which daemon and server, the old and the requested value, and how
+// it ended (done, refused or failed). A change that reaches the daemon has two, its attempt and its outcome; one
+// refused before any call has its outcome only.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -69,9 +70,26 @@ describe('audit records', () => {
     return { status: res.status, records: lines.slice(from).filter((line) => line['audit'] === true) };
   }
 
+  /** The outcome record of a change refused before any daemon call: the only record it leaves. */
   function only(records: Line[]): Line {
     assert.equal(records.length, 1, JSON.stringify(records));
-    const record = records[0]!;
+    return checked(records[0]!, 'outcome');
+  }
+
+  /** The outcome record of a change that reached the daemon, after checking its attempt record came first. */
+  function attempted(records: Line[]): Line {
+    assert.equal(records.length, 2, JSON.stringify(records));
+    const [attempt, outcome] = [checked(records[0]!, 'attempt'), checked(records[1]!, 'outcome')];
+    for (const field of ['action', 'requestId', 'actor', 'daemon', 'server', 'client', 'old', 'new']) {
+      assert.deepEqual(attempt[field], outcome[field], field);
+    }
+    assert.equal(attempt['result'], undefined);
+    assert.equal(attempt['msg'], `audit: ${String(attempt['action'])} by token 'alice': attempt`);
+    return outcome;
+  }
+
+  function checked(record: Line, phase: 'attempt' | 'outcome'): Line {
+    assert.equal(record['phase'], phase);
     assert.equal(record['name'], 'audit');
     assert.deepEqual(record['source'], { transport: 'tcp', address: '127.0.0.1' });
     assert.equal(record['daemon'], 'libvirtd');
@@ -82,7 +100,7 @@ describe('audit records', () => {
   it('records a successful change with who, the old and the requested value', async () => {
     const { status, records } = await audited('PATCH', '/servers/libvirtd/threadpool', admin, { minWorkers: 6 });
     assert.equal(status, 200);
-    const record = only(records);
+    const record = attempted(records);
     assert.deepEqual(
       [record['action'], record['actor'], record['server'], record['new'], record['result'], record['statusCode'], record['level']],
       ['threadpool.update', { kind: 'token', name: 'alice', role: 'admin' }, 'libvirtd', { minWorkers: 6 }, 'success', 200, 30],
@@ -109,8 +127,10 @@ describe('audit records', () => {
     for (const [method, url, body, action, status, result] of changes) {
       const audit = await audited(method, url, admin, body);
       assert.equal(audit.status, status, `${method} ${url}`);
-      const record = only(audit.records);
-      assert.deepEqual([record['action'], record['result'], record['statusCode'], record['new']], [action, result, status, body], `${method} ${url}`);
+      const record = attempted(audit.records);
+      // Shutdown has no body: its record shows the query's flag as the requested value.
+      const requested = action === 'daemon.shutdown' ? { preserve: false } : body;
+      assert.deepEqual([record['action'], record['result'], record['statusCode'], record['new']], [action, result, status, requested], `${method} ${url}`);
       if (result === 'failure') assert.equal(typeof record['reason'], 'string');
     }
     const disconnect = lines.filter((line) => line['action'] === 'client.disconnect').at(-1)!;
@@ -152,7 +172,7 @@ describe('audit records', () => {
   it('records failed changes with the daemon\'s reason', async () => {
     const audit = await audited('PATCH', '/servers/libvirtd/threadpool', admin, { minWorkers: 50 });
     assert.equal(audit.status, 400);
-    const record = only(audit.records);
+    const record = attempted(audit.records);
     assert.deepEqual([record['result'], record['reason']], ['failure', 'invalid argument: minWorkers cannot be larger than maxWorkers']);
   });
 

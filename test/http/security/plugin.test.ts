@@ -1,10 +1,11 @@
-// The security plugin on a small app of its own (no daemons): roles from the access table and from route
-// config, 401/403 as thrown errors, the rate limit on changes, headers, and the audit hooks.
+// The security plugin on a small app of its own (no daemons): each route's declared access, 401/403 as thrown
+// errors, the rate limit on changes, headers, and the audit records of changes refused before they run.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import security, { type SecurityPluginOptions } from '../../../src/http/plugins/security.js';
+import { InvalidArgumentError } from '../../../src/rpc/errors.js';
 import { SecurityError } from '../../../src/security/roles.js';
 import { parseTokensFile, tokenLine, TokenStore } from '../../../src/security/tokens.js';
 import { servingAnyone } from '../gateway.js';
@@ -27,30 +28,25 @@ async function build(options: SecurityPluginOptions, lines: Record<string, unkno
     void reply.code(err.statusCode ?? 500).headers(err instanceof SecurityError && 'headers' in err ? (err.headers as Record<string, string>) : {}).send({ message: err.message });
   });
   await app.register(security, { defaultDaemon: () => 'libvirtd', ...options });
-  app.get('/servers', { schema: { operationId: 'listServers' } }, async () => ({ ok: true }));
-  app.get('/healthz', { schema: { operationId: 'getHealth' } }, async () => ({ ok: true }));
-  app.get('/docs/page', async (_request, reply) => reply.type('text/html').send('<html></html>'));
+  app.get('/servers', { config: { access: 'viewer' } }, async () => ({ ok: true }));
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ ok: true }));
+  app.get('/docs/page', { config: { access: 'public' } }, async (_request, reply) => reply.type('text/html').send('<html></html>'));
   let pool = 5;
-  app.patch(
-    '/servers/:server/threadpool',
-    { schema: { operationId: 'updateThreadpool' }, config: { audit: { action: 'threadpool.update', read: async () => ({ minWorkers: pool }) } } },
-    async (request) => {
-      const body = request.body as { minWorkers: number };
-      if (body.minWorkers < 0) throw Object.assign(new Error('invalid argument: negative'), { statusCode: 400 });
-      pool = body.minWorkers;
-      return { minWorkers: pool };
-    },
-  );
-  app.put('/daemon/logging', { schema: { operationId: 'replaceLogging' } }, async () => ({ ok: true }));
-  app.post('/unlisted', async () => ({ ok: true }));
-  app.post('/declared', { config: { requiredRole: 'viewer' } }, async () => ({ ok: true }));
+  app.patch('/servers/:server/threadpool', { config: { access: 'operator', audit: 'threadpool.update' } }, async (request) => {
+    const body = request.body as { minWorkers: number };
+    if (body.minWorkers < 0) throw new InvalidArgumentError('invalid argument: negative');
+    pool = body.minWorkers;
+    return { minWorkers: pool };
+  });
+  app.put('/daemon/logging', { config: { access: 'admin', audit: 'logging.replace' } }, async () => ({ ok: true }));
+  app.post('/declared', { config: { access: 'viewer' } }, async () => ({ ok: true }));
   return app;
 }
 
 describe('security plugin', () => {
   it('refuses a request no listener accepted (inject): its caller cannot be established', async () => {
     const app = await build({});
-    for (const [method, url] of [['GET', '/servers'], ['PUT', '/daemon/logging'], ['POST', '/unlisted']] as const) {
+    for (const [method, url] of [['GET', '/servers'], ['PUT', '/daemon/logging'], ['POST', '/declared']] as const) {
       const response = await app.inject({ method, url, payload: {} });
       assert.equal(response.statusCode, 401, url);
       assert.match(response.json<{ message: string }>().message, /cannot be established: its connection was not accepted by one of the gateway's listeners/);
@@ -60,12 +56,18 @@ describe('security plugin', () => {
 
   it('serves everybody as the anonymous admin when told to serve anyone (--insecure) and nothing is configured', async () => {
     const app = await build({ authenticator: servingAnyone() });
-    for (const [method, url] of [['GET', '/servers'], ['PUT', '/daemon/logging'], ['POST', '/unlisted']] as const) {
+    for (const [method, url] of [['GET', '/servers'], ['PUT', '/daemon/logging'], ['POST', '/declared']] as const) {
       assert.equal((await app.inject({ method, url, payload: {} })).statusCode, 200, url);
     }
   });
 
-  it('applies the access table, route config, and the closed default for unlisted changes', async () => {
+  it('refuses to register a route that does not declare its access', async () => {
+    const app = Fastify();
+    await app.register(security, {});
+    assert.throws(() => app.post('/undeclared', async () => ({ ok: true })), /POST \/undeclared does not declare its access/);
+  });
+
+  it("applies each route's declared access, and the closed default for unknown routes", async () => {
     const app = await build({ authenticator: servingAnyone({ tokens }) });
     const cases: Array<[string, string, Record<string, number>]> = [
       ['GET', '/servers', { none: 401, viewer: 200, operator: 200, admin: 200 }],
@@ -73,7 +75,6 @@ describe('security plugin', () => {
       ['GET', '/docs/page', { none: 200, viewer: 200, operator: 200, admin: 200 }],
       ['PATCH', '/servers/libvirtd/threadpool', { none: 401, viewer: 403, operator: 200, admin: 200 }],
       ['PUT', '/daemon/logging', { none: 401, viewer: 403, operator: 403, admin: 200 }],
-      ['POST', '/unlisted', { none: 401, viewer: 403, operator: 403, admin: 200 }],
       ['POST', '/declared', { none: 401, viewer: 200, operator: 200, admin: 200 }],
       ['GET', '/no/such/route', { none: 401, viewer: 404, operator: 404, admin: 404 }],
       ['HEAD', '/servers', { none: 401, viewer: 200, operator: 200, admin: 200 }],
@@ -120,7 +121,7 @@ describe('security plugin', () => {
     }
   });
 
-  it('audits every change, refused and failed ones included, with the old and the requested value', async () => {
+  it('audits the changes refused or failed before they run, with the requested value', async () => {
     const lines: Record<string, unknown>[] = [];
     const app = await build({ authenticator: servingAnyone({ tokens }) }, lines);
     const patch = (headers: Record<string, string>, minWorkers: number) =>
@@ -131,21 +132,22 @@ describe('security plugin', () => {
     await patch(bearer('admin'), -1);
     await app.inject({ method: 'GET', url: '/servers', headers: bearer('viewer') });
     const audit = lines.filter((line) => line['audit'] === true);
+    // The successful change is the change runner's to record (test/http/change-runner.test.ts), not the plugin's.
     assert.deepEqual(
-      audit.map((line) => [line['name'], line['action'], (line['actor'] as { name: string } | null)?.name ?? null, line['result'], line['statusCode']]),
+      audit.map((line) => [line['name'], line['phase'], line['action'], (line['actor'] as { name: string } | null)?.name ?? null, line['result'], line['statusCode']]),
       [
-        ['audit', 'threadpool.update', 'operator', 'success', 200],
-        ['audit', 'threadpool.update', 'viewer', 'refused', 403],
-        ['audit', 'threadpool.update', null, 'refused', 401],
-        ['audit', 'threadpool.update', 'admin', 'failure', 400],
+        ['audit', 'outcome', 'threadpool.update', 'viewer', 'refused', 403],
+        ['audit', 'outcome', 'threadpool.update', null, 'refused', 401],
+        ['audit', 'outcome', 'threadpool.update', 'admin', 'failure', 400],
       ],
     );
+    // A refused caller's body is never read (refusal comes before parsing), so its record has no `new`.
     assert.deepEqual(
-      { old: audit[0]?.['old'], new: audit[0]?.['new'], daemon: audit[0]?.['daemon'], server: audit[0]?.['server'], source: audit[0]?.['source'] },
+      { new: audit[0]?.['new'], daemon: audit[0]?.['daemon'], server: audit[0]?.['server'], source: audit[0]?.['source'] },
       // inject's made-up remote address is not believed: no listener accepted this connection.
-      { old: { minWorkers: 5 }, new: { minWorkers: 7 }, daemon: 'libvirtd', server: 'libvirtd', source: { transport: 'in-process' } },
+      { new: undefined, daemon: 'libvirtd', server: 'libvirtd', source: { transport: 'in-process' } },
     );
-    assert.equal(audit[1]?.['reason'], "This operation needs the operator role; the token 'viewer' has the viewer role");
-    assert.deepEqual([audit[3]?.['old'], audit[3]?.['new'], audit[3]?.['reason']], [{ minWorkers: 7 }, { minWorkers: -1 }, 'invalid argument: negative']);
+    assert.equal(audit[0]?.['reason'], "This operation needs the operator role; the token 'viewer' has the viewer role");
+    assert.deepEqual([audit[2]?.['new'], audit[2]?.['reason']], [{ minWorkers: -1 }, 'invalid argument: negative']);
   });
 });

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { logging } from '../../../resources/logging.js';
+import { ref } from '../../../resources/ref.js';
+import { Role } from '../../../security/roles.js';
 import { connectionJson } from '../../representations.js';
-import { ref } from '../../schemas/common.js';
 import { Daemon } from '../../schemas/daemons.js';
+import { settingsRoutes } from '../../settings-routes.js';
 import { scopeOf, type ScopeOptions } from '../scope.js';
-import logging from './logging.js';
 import shutdown from './shutdown.js';
 import timeout from './timeout.js';
 
@@ -13,6 +15,7 @@ const daemon: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =>
   fastify.get(
     '',
     {
+      config: { access: Role.VIEWER },
       schema: {
         operationId: s.operationId('getDaemon'),
         summary: 'The daemon: name, admin URI, libvirt version and connection state',
@@ -23,8 +26,8 @@ const daemon: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =>
       },
     },
     async (request) => {
-      const conn = request.daemon;
-      const version = await conn.call((client, options) => client.getLibVersion(options));
+      const conn = request.daemonConnection;
+      const version = await conn.call((admin, options) => admin.getLibVersion(options));
       const entry = fastify.daemons.entry(conn.name);
       return {
         name: conn.name,
@@ -39,7 +42,7 @@ const daemon: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =>
   );
   await fastify.register(timeout, { scoped: opts.scoped });
   await fastify.register(shutdown, { scoped: opts.scoped });
-  await fastify.register(logging, { scoped: opts.scoped });
+  await fastify.register(settingsRoutes(logging), { scoped: opts.scoped });
 };
 
 export default daemon;

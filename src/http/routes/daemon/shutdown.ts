@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Role } from '../../../security/roles.js';
 import { ShutdownQuery } from '../../schemas/daemons.js';
 import { scopeOf, type ScopeOptions } from '../scope.js';
 
@@ -8,6 +9,7 @@ const shutdown: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) 
   fastify.post(
     '/shutdown',
     {
+      config: { access: Role.ADMIN, audit: 'daemon.shutdown' },
       schema: {
         operationId: s.operationId('shutdownDaemon'),
         summary: 'Shut the daemon down',
@@ -22,7 +24,9 @@ const shutdown: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) 
     },
     async (request, reply) => {
       const preserve = request.query.preserve ?? false;
-      await request.daemon.call((client, options) => client.daemonShutdown({ preserve }, options));
+      await fastify.changes.act(request, { new: { preserve }, status: 204 }, () =>
+        request.daemonConnection.call((admin, options) => admin.daemonShutdown({ preserve }, options)),
+      );
       return reply.code(204).send();
     },
   );

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Role } from '../../../security/roles.js';
 import { DaemonTimeoutBody } from '../../schemas/daemons.js';
 import { scopeOf, type ScopeOptions } from '../scope.js';
 
@@ -8,6 +9,7 @@ const timeout: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
   fastify.put(
     '/timeout',
     {
+      config: { access: Role.ADMIN, audit: 'daemon.timeout.set' },
       schema: {
         operationId: s.operationId('setDaemonTimeout'),
         summary: "Set the daemon's auto-shutdown timeout",
@@ -21,7 +23,11 @@ const timeout: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
       },
     },
     async (request, reply) => {
-      await request.daemon.call((client, options) => client.setDaemonTimeout(request.body.seconds, options));
+      const { seconds } = request.body;
+      // libvirt cannot read the timeout back: the audit records have no old value.
+      await fastify.changes.act(request, { new: request.body, status: 204 }, () =>
+        request.daemonConnection.call((admin, options) => admin.setDaemonTimeout(seconds, options)),
+      );
       return reply.code(204).send();
     },
   );

@@ -1,15 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { connectionJson } from '../../representations.js';
-import { ref } from '../../schemas/common.js';
+import { ref } from '../../../resources/ref.js';
 import { DaemonList } from '../../schemas/daemons.js';
 import { problemResponses } from '../../schemas/common.js';
 import daemonTree from '../daemon-tree.js';
+import { Role } from '../../../security/roles.js';
 
 /** `/daemons`: the daemons served, and every daemon resource under `/daemons/{daemon}`. */
 const daemons: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '',
     {
+      config: { access: Role.VIEWER },
       schema: {
         operationId: 'listDaemons',
         summary: 'The daemons this gateway serves',

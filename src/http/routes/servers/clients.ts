@@ -1,8 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ClientInfo } from '../../../admin/params.js';
+import { ADMIN_SERVER, PolicyErrorCode, PolicyRefusedError } from '../../../resources/change-policy.js';
+import { ref } from '../../../resources/ref.js';
+import { LibvirtError } from '../../../rpc/errors.js';
+import { Role } from '../../../security/roles.js';
 import { ProblemCode, ProblemError } from '../../problems.js';
 import { clientId, clientIdentityJson, connectedAt, transportName } from '../../representations.js';
 import { ClientId, ClientIdentity, ClientList, ClientListQuery } from '../../schemas/clients.js';
-import { ref, ServerName } from '../../schemas/common.js';
+import { ServerName } from '../../schemas/common.js';
 import { scopeOf, type ScopeOptions } from '../scope.js';
 
 const DEFAULT_PAGE = 100;
@@ -35,6 +40,7 @@ const clients: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
   fastify.get(
     '/:server/clients',
     {
+      config: { access: Role.VIEWER },
       schema: {
         operationId: s.operationId('listClients'),
         summary: 'Clients connected to a server',
@@ -49,7 +55,7 @@ const clients: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
       const { server } = request.params;
       const limit = request.query.limit ?? DEFAULT_PAGE;
       const after = request.query.cursor === undefined ? -1n : decodeCursor(request.query.cursor);
-      const all = await request.daemon.call((client, options) => client.listClients(server, options));
+      const all = await request.daemonConnection.call((admin, options) => admin.listClients(server, options));
       const rest = all.filter((c) => c.id > after);
       // libvirt lists clients in connection order, which is id order; sorted only if a daemon ever says otherwise.
       if (!isSortedById(rest)) rest.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -70,6 +76,7 @@ const clients: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
   fastify.get(
     '/:server/clients/:id',
     {
+      config: { access: Role.VIEWER },
       schema: {
         operationId: s.operationId('getClient'),
         summary: 'Who a client is',
@@ -83,9 +90,9 @@ const clients: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
     },
     async (request) => {
       const { server, id } = request.params;
-      return request.daemon.call(async (client, options) => {
-        const ref = await client.lookupClient(server, BigInt(id), options);
-        return clientIdentityJson(ref, await client.getClientInfo(ref, options));
+      return request.daemonConnection.call(async (admin, options) => {
+        const client = await admin.lookupClient(server, BigInt(id), options);
+        return clientIdentityJson(client, await admin.getClientInfo(client, options));
       });
     },
   );
@@ -93,27 +100,56 @@ const clients: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
   fastify.delete(
     '/:server/clients/:id',
     {
+      config: { access: Role.OPERATOR, audit: 'client.disconnect' },
       schema: {
         operationId: s.operationId('disconnectClient'),
         summary: 'Disconnect a client',
-        description: 'Like `virt-admin client-disconnect`: the daemon closes the connection at once.',
+        description:
+          'Like `virt-admin client-disconnect`: the daemon closes the connection at once. The gateway refuses to ' +
+          "disconnect its own admin connections (409): that would cut it off the daemon's admin interface.",
         tags: ['clients'],
         params: clientParams,
-        response: { 204: { description: 'The client was disconnected.', type: 'null' }, ...s.problems(400, 404) },
+        response: { 204: { description: 'The client was disconnected.', type: 'null' }, ...s.problems(400, 404, 409) },
       },
     },
     async (request, reply) => {
       const { server, id } = request.params;
-      const closed = await request.daemon.call(async (client, options) => {
-        // Looked up first, as virt-admin does: CLIENT_CLOSE needs the whole client reference.
-        const ref = await client.lookupClient(server, BigInt(id), options);
-        await client.closeClient(ref, options);
-        return ref;
+      const connection = request.daemonConnection;
+      // Looked up first, as virt-admin does: CLIENT_CLOSE needs the whole client reference. Its identity is what the
+      // disconnect ends (the audit's old value), and tells whether it is one of our own connections.
+      const { client, info } = await connection.call(async (admin, options) => {
+        const found = await admin.lookupClient(server, BigInt(id), options);
+        // libvirtd has no identity for a client that has not authenticated yet; it can still be disconnected.
+        const known = await admin.getClientInfo(found, options).catch((err: unknown) => {
+          if (err instanceof LibvirtError) return null;
+          throw err;
+        });
+        return { client: found, info: known };
       });
-      fastify.monitoring.monitor.publish(request.daemon.name, { kind: 'client-closed', server, client: closed });
+      if (isOwnAdminConnection(server, info)) {
+        throw new PolicyRefusedError(
+          PolicyErrorCode.WOULD_LOCK_OUT,
+          `client ${id} is one of this gateway's own admin connections (process ${process.pid}); disconnecting it ` +
+            "would cut the gateway off the daemon's admin interface",
+        );
+      }
+      const old = info === null ? { id } : clientIdentityJson(client, info);
+      await fastify.changes.act(request, { old, status: 204 }, () =>
+        connection.call((admin, options) => admin.closeClient(client, options)),
+      );
+      fastify.monitoring.monitor.publish(connection.name, { kind: 'client-closed', server, client });
       return reply.code(204).send();
     },
   );
 };
+
+/**
+ * True for a client of the daemon's admin server opened by this very process. The daemon reports the pid it saw
+ * (SO_PEERCRED), which is ours when the gateway and the daemon share a pid namespace, as on a host or in a pod
+ * with hostPID.
+ */
+function isOwnAdminConnection(server: string, info: ClientInfo | null): boolean {
+  return server === ADMIN_SERVER && info?.unixProcessId === process.pid;
+}
 
 export default clients;

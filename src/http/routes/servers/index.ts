@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { clientLimits } from '../../../resources/client-limits.js';
+import { ref } from '../../../resources/ref.js';
+import { threadpool } from '../../../resources/threadpool.js';
+import { Role } from '../../../security/roles.js';
 import { ProblemCode, ProblemError } from '../../problems.js';
-import { clientLimitsJson, threadpoolJson } from '../../representations.js';
-import { ref, ServerName } from '../../schemas/common.js';
+import { ServerName } from '../../schemas/common.js';
 import { Server, ServerList } from '../../schemas/servers.js';
+import { settingsRoutes } from '../../settings-routes.js';
 import { scopeOf, type ScopeOptions } from '../scope.js';
-import clientLimits from './client-limits.js';
 import clients from './clients.js';
-import threadpool from './threadpool.js';
 import tls from './tls.js';
 
 /** `/servers`: the daemon's servers, and everything under one server. */
@@ -16,6 +18,7 @@ const servers: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
   fastify.get(
     '',
     {
+      config: { access: Role.VIEWER },
       schema: {
         operationId: s.operationId('listServers'),
         summary: 'Servers of the daemon',
@@ -26,7 +29,7 @@ const servers: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
       },
     },
     async (request) => {
-      const list = await request.daemon.call((client, options) => client.listServers(options));
+      const list = await request.daemonConnection.call((admin, options) => admin.listServers(options));
       const base = `${s.base(request)}/servers`;
       return { servers: list.map((srv, id) => ({ id, name: srv.name, href: `${base}/${encodeURIComponent(srv.name)}` })) };
     },
@@ -35,6 +38,7 @@ const servers: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
   fastify.get(
     '/:server',
     {
+      config: { access: Role.VIEWER },
       schema: {
         operationId: s.operationId('getServer'),
         summary: 'One server, with its worker pool and client limits',
@@ -46,22 +50,19 @@ const servers: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
     },
     async (request) => {
       const { server } = request.params;
-      const [list, pool, limits] = await request.daemon.call((client, options) =>
-        Promise.all([
-          client.listServers(options),
-          client.getThreadpool(server, options),
-          client.getClientLimits(server, options),
-        ]),
+      const target = { daemon: request.daemonConnection.name, server };
+      const [list, pool, limits] = await request.daemonConnection.call((admin, options) =>
+        Promise.all([admin.listServers(options), threadpool.fetch(admin, target, options), clientLimits.fetch(admin, target, options)]),
       );
       const id = list.findIndex((srv) => srv.name === server);
       // Only if the server went away between the calls; the lookups above give libvirt's 404 otherwise.
       if (id < 0) throw new ProblemError(ProblemCode.UNKNOWN_SERVER, `Server not found: No server named '${server}'`);
-      return { id, name: server, threadpool: threadpoolJson(pool), clientLimits: clientLimitsJson(limits) };
+      return { id, name: server, threadpool: threadpool.present(pool), clientLimits: clientLimits.present(limits) };
     },
   );
 
-  await fastify.register(threadpool, { scoped: opts.scoped });
-  await fastify.register(clientLimits, { scoped: opts.scoped });
+  await fastify.register(settingsRoutes(threadpool), { scoped: opts.scoped });
+  await fastify.register(settingsRoutes(clientLimits), { scoped: opts.scoped });
   await fastify.register(clients, { scoped: opts.scoped });
   await fastify.register(tls, { scoped: opts.scoped });
 };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LibvirtError, VirErrorNumber } from '../../../rpc/errors.js';
+import { Role } from '../../../security/roles.js';
 import { ProblemCode, ProblemError } from '../../problems.js';
 import { ServerName } from '../../schemas/common.js';
 import { scopeOf, type ScopeOptions } from '../scope.js';
@@ -10,6 +11,7 @@ const tls: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) => {
   fastify.post(
     '/:server/tls/reload',
     {
+      config: { access: Role.OPERATOR, audit: 'tls.reload' },
       schema: {
         operationId: s.operationId('reloadTls'),
         summary: "Reload a server's TLS files",
@@ -20,19 +22,22 @@ const tls: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) => {
       },
     },
     async (request, reply) => {
-      try {
-        await request.daemon.call((client, options) => client.updateTlsFiles(request.params.server, options));
-      } catch (err) {
-        // libvirt reports "no tls service found" as an internal error (virNetServerUpdateTlsFiles); it is the
-        // state of that server, not a failure of the daemon.
-        if (err instanceof LibvirtError && err.libvirtCode === VirErrorNumber.INTERNAL_ERROR && /no tls service/i.test(err.message)) {
-          throw new ProblemError(ProblemCode.NO_TLS_LISTENER, err.message, { cause: err });
-        }
-        throw err;
-      }
+      const { server } = request.params;
+      await fastify.changes.act(request, { status: 204 }, () =>
+        request.daemonConnection.call((admin, options) => admin.updateTlsFiles(server, options)).catch(noTlsListener),
+      );
       return reply.code(204).send();
     },
   );
 };
 
 export default tls;
+
+// virNetServerUpdateTlsFiles reports an internal error only when the server has no TLS service (a failure to read
+// the files is a system or TLS error): that is the state of the server, not a failure of the daemon.
+function noTlsListener(err: unknown): never {
+  if (err instanceof LibvirtError && err.libvirtCode === VirErrorNumber.INTERNAL_ERROR) {
+    throw new ProblemError(ProblemCode.NO_TLS_LISTENER, err.message, { cause: err });
+  }
+  throw err;
+}

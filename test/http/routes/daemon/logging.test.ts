@@ -83,7 +83,7 @@ describe('/daemon/logging against a real libvirtd', () => {
     assert.equal(res.body.raw.filters, '');
   });
 
-  it("raw strings libvirt refuses are 400 with libvirt's message, as virt-admin shows it", async () => {
+  it("raw strings libvirt refuses are 400 in libvirt's words, as virt-admin shows them, and never reach the daemon", async () => {
     const cases = [
       ['outputs', '3:bogus'],
       ['outputs', '9:stderr'],
@@ -97,7 +97,8 @@ describe('/daemon/logging against a real libvirtd', () => {
       const cli = await gw.daemons.virtAdmin('libvirtd', `daemon-log-${list}`, `--${list}`, value);
       assert.equal(cli.code, 1);
       assert.ok(cli.stderr.includes(`error: ${body.detail}`), `${cli.stderr} / ${body.detail}`);
-      assert.deepEqual(body.libvirt, { code: 8, domain: 0, message: body.detail });
+      // The gateway reads every string as libvirt would before sending it: the daemon never saw this one.
+      assert.equal(body.libvirt, undefined);
     }
     assert.equal(await cliOutputs(), '3:file:/var/log/libvirt/libvirtd.log');
   });

@@ -97,7 +97,8 @@ describe('/servers/{server}/threadpool against a real libvirtd', () => {
       404,
       'ERR_UNKNOWN_SERVER',
     );
-    // SET reports it from the admin domain with its own wording (admin_server.c).
-    assert.equal(patch.detail, "Server not found: no server with matching name 'nosuch' found");
+    // Worded as GET and virt-admin word it: the change reads the server's state first (virt-admin looks the server
+    // up first too); SET alone would say "no server with matching name 'nosuch' found" (admin_server.c).
+    assert.equal(patch.detail, "Server not found: No server named 'nosuch'");
   });
 });
