@@ -140,7 +140,10 @@ export function defaults(env: NodeJS.ProcessEnv): Omit<Config, 'connect'> {
     listen: '127.0.0.1:8080',
     embeddedSocket: defaultEmbeddedSocket(env),
     callTimeoutMs: 10_000,
-    ...DEFAULT_LOAD_LIMITS,
+    // --pool-size is the number of admin connections per daemon (LoadLimits.connections).
+    poolSize: DEFAULT_LOAD_LIMITS.connections,
+    maxInFlight: DEFAULT_LOAD_LIMITS.maxInFlight,
+    queueLength: DEFAULT_LOAD_LIMITS.queueLength,
     watchIntervalMs: 1000,
     logLevel: 'info',
     ...securityDefaults(),
