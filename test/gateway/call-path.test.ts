@@ -7,7 +7,7 @@ import { AdminProc } from '../../src/admin/constants.js';
 import { adminProcedures as P } from '../../src/admin/procedures.js';
 import type { CallOptions, ProcedureSpec, RpcClient } from '../../src/rpc/client.js';
 import { CallTimeoutError, ConnectionClosedError, ErrorCode } from '../../src/rpc/errors.js';
-import { DaemonConnection, type Deadlines } from '../../src/gateway/daemon-connection.js';
+import { DaemonConnection, type DaemonRequest, type Deadlines } from '../../src/gateway/daemon-connection.js';
 import { DaemonUnavailableError } from '../../src/gateway/errors.js';
 
 interface WireCall {
@@ -91,6 +91,13 @@ function setup(maxInFlight = 8, queueLength = 8) {
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Runs `fn` as a request; `steps()` is how `fn` itself ends, since it goes on after the request gave up. */
+function runRequest<T>(conn: DaemonConnection, fn: DaemonRequest<T>): { request: Promise<T>; steps: () => Promise<T> } {
+  let steps: Promise<T> | undefined;
+  const request = conn.call((admin, options) => (steps = fn(admin, options)));
+  return { request, steps: () => steps ?? assert.fail('the request never ran its function') };
+}
 const server = { server: { name: 'libvirtd' }, flags: 0 };
 const setArgs = { server: { name: 'libvirtd' }, params: [], flags: 0 };
 
@@ -208,19 +215,15 @@ describe('DaemonConnection: the deadline of a request', () => {
 
   it('covers every call: a set-then-get whose set outlives the deadline sends no get', async () => {
     const { wire, conn, deadlines } = setup();
-    let steps!: Promise<unknown>;
-    const request = conn.call((admin, options) => {
-      steps = (async () => {
-        await admin.setThreadpool('libvirtd', { maxWorkers: 20 }, options);
-        return admin.getThreadpool('libvirtd', options);
-      })();
-      return steps;
+    const { request, steps } = runRequest(conn, async (admin, options) => {
+      await admin.setThreadpool('libvirtd', { maxWorkers: 20 }, options);
+      return admin.getThreadpool('libvirtd', options);
     });
     await tick();
     assert.deepEqual(wire.map((c) => c.name), ['SERVER_SET_THREADPOOL_PARAMETERS']);
     deadlines.end();
     await assert.rejects(request, CallTimeoutError);
-    await assert.rejects(steps, CallTimeoutError);
+    await assert.rejects(steps(), CallTimeoutError);
     // The set is answered after the deadline; nothing follows it.
     wire[0]!.answer(undefined);
     await tick();
@@ -232,20 +235,16 @@ describe('DaemonConnection: the deadline of a request', () => {
     const { wire, conn, deadlines } = setup();
     let unlock!: () => void;
     const locked = new Promise<void>((resolve) => (unlock = resolve));
-    let steps!: Promise<unknown>;
-    const request = conn.call((admin, options) => {
-      steps = (async () => {
-        await locked; // e.g. waiting for the resource's lock, then an If-Match read before the set
-        await admin.getThreadpool('libvirtd', options);
-        return admin.setThreadpool('libvirtd', { maxWorkers: 20 }, options);
-      })();
-      return steps;
+    const { request, steps } = runRequest(conn, async (admin, options) => {
+      await locked; // e.g. waiting for the resource's lock, then an If-Match read before the set
+      await admin.getThreadpool('libvirtd', options);
+      return admin.setThreadpool('libvirtd', { maxWorkers: 20 }, options);
     });
     await tick();
     deadlines.end();
     await assert.rejects(request, CallTimeoutError);
     unlock();
-    await assert.rejects(steps, CallTimeoutError);
+    await assert.rejects(steps(), CallTimeoutError);
     await tick();
     assert.equal(wire.length, 0, 'nothing was sent after the deadline');
     await conn.close();
