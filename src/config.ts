@@ -169,7 +169,10 @@ export function defaults(env: NodeJS.ProcessEnv, uid = process.getuid?.() ?? 0):
     embeddedSocket: embeddedSocketIn(runtimeDir),
     allowedLogDirs: [embeddedLogDirIn(runtimeDir)],
     callTimeoutMs: 10_000,
-    ...DEFAULT_LOAD_LIMITS,
+    // --pool-size is the number of admin connections per daemon (LoadLimits.connections).
+    poolSize: DEFAULT_LOAD_LIMITS.connections,
+    maxInFlight: DEFAULT_LOAD_LIMITS.maxInFlight,
+    queueLength: DEFAULT_LOAD_LIMITS.queueLength,
     maxWorkers: WorkerCeilings.MAX_WORKERS,
     watchIntervalMs: 1000,
     logLevel: 'info',

@@ -60,7 +60,7 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
   await app.register(gateway, {
     daemons,
     callTimeoutMs: config.callTimeoutMs,
-    limits: { poolSize, maxInFlight, queueLength },
+    limits: { connections: poolSize, maxInFlight, queueLength },
     security: { authenticator, logPolicy, mutationRateLimit },
     monitoring: { watchIntervalMs: config.watchIntervalMs },
     changes: { maxWorkers: config.maxWorkers },

@@ -49,19 +49,53 @@ export function formatLibVersion(n: number): string {
 }
 
 /**
- * What an AdminClient sends its calls through: one RpcClient (one connection), or anything that spreads calls
- * over several (the gateway's pool of connections to a daemon).
+ * Open an admin connection: dial, then CONNECT_OPEN, as virt-admin does first. An admin connection is an RpcClient
+ * the daemon has accepted CONNECT_OPEN on; if it refuses, the socket is closed again and the error passed on.
+ */
+export async function openAdminConnection(dial: Dialer, options: AdminConnectOptions = {}): Promise<RpcClient> {
+  const socket = await dial();
+  const rpc = new RpcClient(socket, options);
+  try {
+    await rpc.call(P.connectOpen, { flags: 0 });
+  } catch (err) {
+    rpc.destroy();
+    throw err;
+  }
+  return rpc;
+}
+
+/** Open an admin connection to the daemon an admin URI names (`libvirtd:///system`, `virtqemud:///session`, ...). */
+export async function connectAdmin(uri: string, options: AdminConnectOptions = {}): Promise<RpcClient> {
+  // Inside an async function, so a bad URI rejects the promise instead of throwing at the call site.
+  const endpoint = resolveAdminUri(uri, options.env);
+  return openAdminConnection(unixDialer(endpoint.socketPath, options.connectTimeoutMs), options);
+}
+
+/** CONNECT_CLOSE, then close the socket; never throws and never waits longer than `timeoutMs`. */
+export async function closeAdminConnection(rpc: RpcClient, timeoutMs = 2000): Promise<void> {
+  if (rpc.closed) return;
+  try {
+    await rpc.call(P.connectClose, undefined, { timeoutMs });
+  } catch {
+    // The daemon may drop us first; closing is best effort.
+  }
+  rpc.destroy();
+}
+
+/**
+ * What an AdminClient sends its calls through: one admin connection (an RpcClient), or the gateway's
+ * DaemonConnection, which spreads them over several under one deadline and bound.
  */
 export interface AdminCaller {
   call<A, R>(spec: ProcedureSpec<A, R>, args: A, options?: CallOptions): Promise<R>;
+  /** True once no call can be made any more. */
   readonly closed: boolean;
-  destroy(reason?: string): void;
 }
 
 /**
  * A typed client of libvirt's admin API: one method per admin procedure, in the order of admin_protocol.x. Calls
- * may run concurrently; each has a timeout and can be aborted. `rpc` is the connection (an RpcClient when opened
- * with open() or connect()).
+ * may run concurrently; each has a timeout and can be aborted. `rpc` is what the calls go through: the admin
+ * connection when opened with open() or connect().
  */
 export class AdminClient<C extends AdminCaller = AdminCaller> {
   private constructor(readonly rpc: C) {}
@@ -71,24 +105,14 @@ export class AdminClient<C extends AdminCaller = AdminCaller> {
     return new AdminClient(caller);
   }
 
-  /** Open a connection with a dialer and send CONNECT_OPEN, as virt-admin does first. */
+  /** Open an admin connection with a dialer (openAdminConnection) and a client over it. */
   static async open(dial: Dialer, options: AdminConnectOptions = {}): Promise<AdminClient<RpcClient>> {
-    const socket = await dial();
-    const client = new AdminClient(new RpcClient(socket, options));
-    try {
-      await client.rpc.call(P.connectOpen, { flags: 0 });
-    } catch (err) {
-      client.rpc.destroy();
-      throw err;
-    }
-    return client;
+    return new AdminClient(await openAdminConnection(dial, options));
   }
 
-  /** Open a connection to the daemon an admin URI names (`libvirtd:///system`, `virtqemud:///session`, ...). */
+  /** Open an admin connection to the daemon an admin URI names (connectAdmin) and a client over it. */
   static async connect(uri: string, options: AdminConnectOptions = {}): Promise<AdminClient<RpcClient>> {
-    // Inside an async function, so a bad URI rejects the promise instead of throwing at the call site.
-    const endpoint = resolveAdminUri(uri, options.env);
-    return AdminClient.open(unixDialer(endpoint.socketPath, options.connectTimeoutMs), options);
+    return new AdminClient(await connectAdmin(uri, options));
   }
 
   /** True once the connection has ended. */
@@ -101,15 +125,14 @@ export class AdminClient<C extends AdminCaller = AdminCaller> {
     return this.rpc.call(spec, args, options);
   }
 
-  /** CONNECT_CLOSE, then close the socket; never throws and never waits longer than `timeoutMs`. */
+  /**
+   * Close the admin connection the calls go through (closeAdminConnection): CONNECT_CLOSE, then the socket; never
+   * waits longer than `timeoutMs`. Over anything else (the gateway's DaemonConnection, which whoever made it
+   * closes) there is no connection to close: that is a mistake and rejects with a TypeError.
+   */
   async close(timeoutMs = 2000): Promise<void> {
-    if (this.rpc.closed) return;
-    try {
-      await this.rpc.call(P.connectClose, undefined, { timeoutMs });
-    } catch {
-      // The daemon may drop us first; closing is best effort.
-    }
-    this.rpc.destroy();
+    if (!(this.rpc instanceof RpcClient)) throw new TypeError('this AdminClient does not own a connection to close');
+    return closeAdminConnection(this.rpc, timeoutMs);
   }
 
   /** CONNECT_GET_LIB_VERSION: the daemon's libvirt version. */

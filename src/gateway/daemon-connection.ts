@@ -1,17 +1,18 @@
-import { AdminClient } from '../admin/client.js';
-import type { CallOptions, RpcClientOptions } from '../rpc/client.js';
-import { CallTimeoutError, ConnectionClosedError } from '../rpc/errors.js';
-import { CallDispatcher } from './call-dispatcher.js';
+import { AdminClient, connectAdmin, type AdminCaller } from '../admin/client.js';
+import type { CallOptions, ProcedureSpec, RpcClientOptions } from '../rpc/client.js';
+import { CallAbortedError, CallTimeoutError, ConnectionClosedError } from '../rpc/errors.js';
 import { CallGate } from './call-gate.js';
-import { DeadlineSignals, untilAborted } from './deadline-signals.js';
-import { ConnectionPool, type AdminConnector, type Backoff, type ConnectionLogger, type ConnectionStatus } from './connection-pool.js';
+import { Coalescer, sharedKey } from './coalescer.js';
+import { ConnectionSet, type AdminConnector, type Backoff, type ConnectionLogger, type ConnectionStatus } from './connection-set.js';
+import { DeadlineSignals, untilAborted, type Deadlines } from './deadline-signals.js';
 
-export type { AdminConnector, Backoff, ConnectionLogger, ConnectionState, ConnectionStatus } from './connection-pool.js';
+export type { AdminConnector, Backoff, ConnectionLogger, ConnectionState, ConnectionStatus } from './connection-set.js';
+export type { Deadlines } from './deadline-signals.js';
 
 /** How much one daemon is asked at once: connections, calls on the wire, calls waiting. */
 export interface LoadLimits {
   /** Admin connections held open to the daemon; calls are spread over them. */
-  poolSize: number;
+  connections: number;
   /** Calls on the daemon's sockets at once, over all connections. */
   maxInFlight: number;
   /** Calls that may wait for a slot; past this a request gets 503 with Retry-After. */
@@ -24,11 +25,13 @@ export interface DaemonConnectionOptions extends Partial<LoadLimits> {
   name: string;
   /** Its admin URI. */
   uri: string;
-  /** Milliseconds allowed for one call(), connecting and waiting in the queue included. */
+  /** Milliseconds allowed for one request: connecting, queueing and every call it makes. */
   callTimeoutMs: number;
   connector?: AdminConnector;
   backoff?: Backoff;
   log?: ConnectionLogger;
+  /** Where requests' deadline signals come from; DeadlineSignals over `callTimeoutMs` unless given. */
+  deadlines?: Deadlines;
 }
 
 /** What a daemon connection is doing now (for metrics and tests). */
@@ -40,6 +43,9 @@ export interface ConnectionLoad {
   coalesced: number;
 }
 
+/** A function run under one deadline with the daemon's client (what routes pass to `call`). */
+export type DaemonRequest<T> = (admin: AdminClient, options: CallOptions) => Promise<T>;
+
 /**
  * Backoff used unless configured: 100 ms doubling up to 1 s. The cap is low on purpose: a daemon that comes
  * back is served again within about a second, and a failed attempt on a local socket costs next to nothing.
@@ -50,62 +56,61 @@ export const DEFAULT_BACKOFF: Backoff = { initialMs: 100, maxMs: 1000 };
  * Defaults sized for libvirtd's admin server: 5 workers at start, at most 20, and 5 calls read per client
  * connection (max_client_requests). 16 calls in flight leave workers for virt-admin and other tools.
  */
-export const DEFAULT_LOAD_LIMITS: LoadLimits = { poolSize: 4, maxInFlight: 16, queueLength: 64 };
+export const DEFAULT_LOAD_LIMITS: LoadLimits = { connections: 4, maxInFlight: 16, queueLength: 64 };
 
 const silent: ConnectionLogger = { info: () => {}, warn: () => {} };
 
 /**
- * One daemon as the gateway uses it: a small pool of admin connections (opened on use, reconnected with capped
- * exponential backoff, kept alive with pings), a bound on calls in flight with a short queue (then 503 +
- * Retry-After), identical concurrent reads sharing one call, and a deadline on every call (then 504).
+ * One daemon as the gateway uses it, and the one place that decides when and how a call reaches it: the deadline,
+ * admission (a bound on calls in flight with a short queue), the sharing of identical reads and the choice of
+ * socket. It is the AdminCaller of the AdminClient it hands out, so a route's call goes
+ * `call(fn)` → AdminClient method → `call(spec, args, options)` here → RpcClient.call, and nothing in between.
  */
-export class DaemonConnection {
+export class DaemonConnection implements AdminCaller {
   readonly name: string;
   readonly uri: string;
   readonly callTimeoutMs: number;
   /** The limits in force. */
-  readonly limits: LoadLimits;
-  private readonly pool: ConnectionPool;
-  private readonly gate: CallGate;
-  private readonly dispatcher: CallDispatcher;
-  private readonly client: AdminClient<CallDispatcher>;
-  private readonly deadlines: DeadlineSignals;
+  readonly limits: Readonly<LoadLimits>;
+  /** The admin client `call(fn)` hands out: its calls come back here. */
+  private readonly admin: AdminClient<DaemonConnection>;
+  private readonly sockets: ConnectionSet;
+  private readonly admission: CallGate;
+  private readonly coalescer = new Coalescer();
+  private readonly deadlines: Deadlines;
+  /**
+   * The RpcClient timeout of every call: twice the deadline. A caller gives up at its deadline, but the call keeps
+   * its slot until the daemon answers or this passes, so a stuck daemon is not sent more than the bound allows.
+   */
+  private readonly wireTimeoutMs: number;
   private callObserver: RpcClientOptions['onCall'];
 
   constructor(options: DaemonConnectionOptions) {
     this.name = options.name;
     this.uri = options.uri;
     this.callTimeoutMs = options.callTimeoutMs;
+    const connections = options.connections ?? DEFAULT_LOAD_LIMITS.connections;
     this.limits = {
-      poolSize: options.poolSize ?? DEFAULT_LOAD_LIMITS.poolSize,
+      connections,
       maxInFlight: options.maxInFlight ?? DEFAULT_LOAD_LIMITS.maxInFlight,
       queueLength: options.queueLength ?? DEFAULT_LOAD_LIMITS.queueLength,
     };
-    this.pool = new ConnectionPool({
+    this.wireTimeoutMs = 2 * this.callTimeoutMs;
+    this.sockets = new ConnectionSet({
       name: this.name,
       uri: this.uri,
-      size: this.limits.poolSize,
+      count: connections,
       connectTimeoutMs: this.callTimeoutMs,
-      connector: options.connector ?? ((uri, opts) => AdminClient.connect(uri, opts)),
+      connector: options.connector ?? connectAdmin,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       log: options.log ?? silent,
       onCall: (procedure, ms, error) => this.callObserver?.(procedure, ms, error),
     });
-    this.gate = new CallGate({ daemon: this.name, maxInFlight: this.limits.maxInFlight, queueLength: this.limits.queueLength });
-    this.dispatcher = new CallDispatcher({
-      gate: this.gate,
-      pick: () => this.pool.pick(),
-      // Twice the deadline: the request has long been answered (504) by then; the slot stays taken until the
-      // daemon answers or this passes, so a stuck daemon is not sent more work than the bound allows.
-      wireTimeoutMs: 2 * this.callTimeoutMs,
-      closed: () => this.pool.closed,
-      close: () => void this.close(),
-    });
-    this.client = AdminClient.over(this.dispatcher);
-    this.deadlines = new DeadlineSignals(
-      this.callTimeoutMs,
-      () => new CallTimeoutError(`daemon '${this.name}' did not answer within ${this.callTimeoutMs} ms`),
-    );
+    this.admission = new CallGate({ daemon: this.name, maxInFlight: this.limits.maxInFlight, queueLength: this.limits.queueLength });
+    this.deadlines =
+      options.deadlines ??
+      new DeadlineSignals(this.callTimeoutMs, () => new CallTimeoutError(`daemon '${this.name}' did not answer within ${this.callTimeoutMs} ms`));
+    this.admin = AdminClient.over(this);
   }
 
   /** Observe every RPC call sent to this daemon from now on (the metrics' latency by procedure). */
@@ -115,43 +120,106 @@ export class DaemonConnection {
 
   /** The connection's state now. */
   get status(): ConnectionStatus {
-    return this.pool.status;
+    return this.sockets.status;
   }
 
   /** Connections, calls in flight and waiting, coalesced reads. */
   get load(): ConnectionLoad {
     return {
-      connections: this.pool.open,
-      inFlight: this.gate.inFlight,
-      queued: this.gate.queued,
-      coalesced: this.dispatcher.coalesced,
+      connections: this.sockets.open,
+      inFlight: this.admission.inFlight,
+      queued: this.admission.queued,
+      coalesced: this.coalescer.joined,
     };
   }
 
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.sockets.closed;
+  }
+
   /**
-   * Run `fn` with the daemon's client, within the call timeout (connecting and queueing included). `fn` should
-   * pass the given options to each AdminClient method, so it stops waiting when the deadline passes.
-   * No connection (refused, dropped, waiting to retry) fails with DaemonUnavailableError; too many calls with
-   * OverloadedError; the deadline with CallTimeoutError; errors the daemon sends pass through.
+   * Run `fn` with the daemon's client under one deadline (`callTimeoutMs`) that covers connecting, queueing and
+   * every call `fn` makes; `fn` passes the given options to each AdminClient method. No connection (refused,
+   * dropped, waiting to retry) fails with DaemonUnavailableError, too many calls with OverloadedError, the
+   * deadline with CallTimeoutError; errors the daemon sends pass through.
    */
-  call<T>(fn: (client: AdminClient, options: CallOptions) => Promise<T>): Promise<T> {
-    // One deadline covers every call `fn` makes, however many run at once (each waits on the signal).
-    const signal = this.deadlines.next();
-    const run = async () => {
-      // Fails at once while the daemon is unreachable and no attempt is due.
-      await this.pool.ready();
-      try {
-        return await fn(this.client, { signal, timeoutMs: this.callTimeoutMs });
-      } catch (err) {
-        throw err instanceof ConnectionClosedError ? this.pool.unavailable(err) : err;
-      }
-    };
-    // Past the deadline `run` still settles (aborted); nobody waits for it any more.
-    return untilAborted(run(), signal, () => signal.reason as Error);
+  call<T>(fn: DaemonRequest<T>): Promise<T>;
+  /**
+   * One admin call (what AdminClient methods use). `options.signal` is the deadline: pass the one `call(fn)` gave;
+   * without one the call gets its own. `options.timeoutMs` is not used: the deadline bounds every call here.
+   */
+  call<A, R>(spec: ProcedureSpec<A, R>, args: A, options?: CallOptions): Promise<R>;
+  call<T, A, R>(what: DaemonRequest<T> | ProcedureSpec<A, R>, args?: A, options?: CallOptions): Promise<T | R> {
+    return typeof what === 'function' ? this.request(what) : this.callOne(what, args as A, options);
   }
 
   /** Stop reconnecting and close every connection with CONNECT_CLOSE; later calls fail as unavailable. */
   close(): Promise<void> {
-    return this.pool.close();
+    return this.sockets.close();
   }
+
+  private request<T>(fn: DaemonRequest<T>): Promise<T> {
+    // One deadline for the whole request: every call `fn` makes, however many at once, carries this signal.
+    const deadline = this.deadlines.next();
+    const options: CallOptions = { signal: deadline, timeoutMs: this.callTimeoutMs };
+    const run = async () => {
+      try {
+        // The first use opens the connections; while the daemon is unreachable this fails at once, before `fn`.
+        if (this.sockets.open === 0) await this.sockets.ready();
+        return await fn(this.admin, options);
+      } catch (err) {
+        // Here, not per call: AdminClient methods may read a closed connection as an answer (daemonShutdown).
+        throw err instanceof ConnectionClosedError ? this.sockets.unavailable(err) : err;
+      }
+    };
+    // `fn` may also await other things: past the deadline nobody waits for it, and callOne sends none of its
+    // later calls.
+    return untilAborted(run(), deadline, () => deadline.reason as Error);
+  }
+
+  /**
+   * Every call to the daemon passes here, in this order:
+   *   1. deadline  the request's signal, or a new one for a lone call; once it has passed nothing is sent
+   *   2. share     a read identical to one pending joins it; a write makes later reads start afresh
+   *   3. connect   (send) first use, or every socket lost: outside admission, so a burst waits for the one
+   *                attempt instead of filling the queue; while unreachable, fails at once
+   *   4. admit     (send) one of maxInFlight slots, else one of queueLength places, left at the deadline,
+   *                else OverloadedError (503 + Retry-After)
+   *   5. socket    (send) the least busy admin connection; beyond its window of 5 a call waits in its RpcClient
+   *   6. answer    the caller stops waiting at its deadline (504); the call keeps its slot until the daemon
+   *                answers or wireTimeoutMs passes
+   */
+  private callOne<A, R>(spec: ProcedureSpec<A, R>, args: A, options: CallOptions = {}): Promise<R> {
+    const deadline = options.signal ?? this.deadlines.next();
+    if (deadline.aborted) return Promise.reject(gaveUp(spec, deadline));
+    const key = sharedKey(spec, args);
+    let answer: Promise<R>;
+    if (key !== undefined) {
+      // Not tied to the deadline of whoever started it: the requests that join may have more time left.
+      answer = this.coalescer.run(key, () => this.send(spec, args));
+    } else {
+      // A read that starts once this write is done must not join one the daemon may have answered before it.
+      this.coalescer.invalidate();
+      answer = this.send(spec, args, deadline);
+      const after = () => this.coalescer.invalidate();
+      answer.then(after, after);
+    }
+    return untilAborted(answer, deadline, () => gaveUp(spec, deadline));
+  }
+
+  private async send<A, R>(spec: ProcedureSpec<A, R>, args: A, deadline?: AbortSignal): Promise<R> {
+    if (this.sockets.open === 0) await this.sockets.ready();
+    return this.admission.run(async () => {
+      // The last socket may have dropped while this call waited for its slot.
+      const rpc = this.sockets.pick() ?? (await this.sockets.ready());
+      return rpc.call(spec, args, { timeoutMs: this.wireTimeoutMs });
+    }, deadline);
+  }
+}
+
+/** Why a call stopped waiting: the deadline's own error (CallTimeoutError), or CallAbortedError for another abort. */
+function gaveUp(spec: ProcedureSpec<unknown, unknown>, signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof CallTimeoutError ? reason : new CallAbortedError(`${spec.name} was aborted`, { cause: reason });
 }

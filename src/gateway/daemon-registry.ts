@@ -11,7 +11,7 @@ export interface DaemonSpec {
   embedded?: boolean;
 }
 
-/** Settings shared by every daemon connection (each daemon gets its own pool, bound and queue). */
+/** Settings shared by every daemon connection (each daemon gets its own connections, bound and queue). */
 export interface DaemonRegistryOptions extends Partial<LoadLimits> {
   callTimeoutMs: number;
   connector?: AdminConnector;

@@ -2,6 +2,17 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 
 /**
+ * Where the deadline of a request comes from: a signal that aborts, with the timeout error as its reason, once the
+ * request's time is up. DaemonConnection only ever asks for next(), so the mechanism below can be swapped for a
+ * plain one (a controller and timer per request) by passing another Deadlines, or dropped if a later Node makes
+ * one AbortSignal per request cheap again.
+ */
+export interface Deadlines {
+  /** The deadline signal of a request starting now. */
+  next(): AbortSignal;
+}
+
+/**
  * Deadline signals shared by the calls that start close together. Calls starting within the same `granularityMs`
  * window get one AbortSignal, aborted (with `reason()`) once the window's deadline, `timeoutMs` after its end, has
  * passed; so a call's deadline is `timeoutMs` to `timeoutMs + granularityMs` away.
@@ -10,7 +21,7 @@ import { performance } from 'node:perf_hooks';
  * promoted with what it references. At thousands of requests per second that filled the old generation with
  * garbage (about 1 KiB per request), and the mark-compact GCs it caused were the gateway's longest pauses.
  */
-export class DeadlineSignals {
+export class DeadlineSignals implements Deadlines {
   private readonly open = new Map<number, AbortController>();
 
   constructor(

@@ -8,8 +8,9 @@ import type { CallOptions } from '../rpc/client.js';
 export interface DaemonSource {
   readonly name: string;
   /**
-   * Run `fn` with the daemon's client and the options (deadline, abort signal) its calls should carry; rejects
-   * when the daemon cannot be reached, as routes see it.
+   * Run `fn` with the daemon's client and the options its calls should carry; rejects when the daemon cannot be
+   * reached, as routes see it. `options.signal` is the deadline of all of `fn`'s calls. A DaemonConnection bounds
+   * calls by that signal alone: a shorter `timeoutMs` is honoured only by a plain AdminClient.
    */
   call<T>(fn: (client: AdminClient, options: CallOptions) => Promise<T>): Promise<T>;
 }

@@ -2,7 +2,7 @@
 // the captured replies must decode to the right values.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { AdminClient, formatLibVersion } from '../../src/admin/client.js';
+import { AdminClient, closeAdminConnection, connectAdmin, formatLibVersion, openAdminConnection } from '../../src/admin/client.js';
 import { ConnectError, ErrorCode, InvalidArgumentError, LibvirtError, UnsupportedProcedureError } from '../../src/rpc/errors.js';
 import { ADMIN_PROG, REPLY, frame, i32, optStr, readHeader, u32 } from '../helpers/bytes.js';
 import { socketPair, type FakePeer, type SocketPair } from '../helpers/fake-peer.js';
@@ -170,6 +170,53 @@ describe('AdminClient behaviour', () => {
     assert.deepEqual(f.subarray(28), Buffer.concat([u32(30), u32(0)]));
     peer.send(emptyReply(19, readHeader(f).serial));
     await Promise.all([...calls.map(([p]) => p), timeout]);
+  });
+});
+
+describe('admin connections', () => {
+  it('openAdminConnection sends the CONNECT_OPEN virt-admin sends and resolves with the RpcClient', async () => {
+    pair = await socketPair();
+    const { local, peer } = pair;
+    const opening = openAdminConnection(async () => local);
+    assert.deepEqual(await peer.nextFrame(), V1.call);
+    peer.send(V1.reply);
+    const rpc = await opening;
+    assert.equal(rpc.closed, false);
+    // An AdminClient over it sends its calls on it.
+    const servers = AdminClient.over(rpc).listServers();
+    assert.deepEqual(await peer.nextFrame(), V2.call);
+    peer.send(V2.reply);
+    assert.deepEqual(await servers, [{ name: 'libvirtd' }, { name: 'admin' }]);
+    // closeAdminConnection: the captured CONNECT_CLOSE, then the socket.
+    const closing = closeAdminConnection(rpc);
+    assert.deepEqual(await peer.nextFrame(), V4.call);
+    peer.send(V4.reply);
+    await closing;
+    assert.ok(rpc.closed);
+    await peer.ended;
+    await closeAdminConnection(rpc); // a second close is a no-op
+  });
+
+  it('connectAdmin resolves the URI and reports libvirt\'s connect error text', async () => {
+    await assert.rejects(connectAdmin('foo:///system'), InvalidArgumentError);
+    await assert.rejects(
+      connectAdmin('libvirtd:///system?socket=/nonexistent/admin-sock'),
+      (e: unknown) =>
+        e instanceof ConnectError && e.message === "Failed to connect socket to '/nonexistent/admin-sock': No such file or directory",
+    );
+  });
+
+  it('close() of a client over something other than an admin connection rejects and sends nothing', async () => {
+    let calls = 0;
+    const caller = {
+      closed: false,
+      call: () => {
+        calls++;
+        return Promise.resolve(undefined as never);
+      },
+    };
+    await assert.rejects(AdminClient.over(caller).close(), TypeError);
+    assert.equal(calls, 0);
   });
 });
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AdminClient } from '../../src/admin/client.js';
+import { openAdminConnection } from '../../src/admin/client.js';
 import { DaemonConnection, type AdminConnector } from '../../src/gateway/daemon-connection.js';
 import { DaemonUnavailableError } from '../../src/gateway/errors.js';
-import { CallTimeoutError, ConnectError } from '../../src/rpc/errors.js';
-import { ADMIN_PROG, REPLY, frame, readHeader } from '../helpers/bytes.js';
+import { CallTimeoutError, ConnectError, ErrorCode } from '../../src/rpc/errors.js';
+import { ADMIN_PROG, REPLY, frame, readHeader, u64 } from '../helpers/bytes.js';
 import { socketPair } from '../helpers/fake-peer.js';
 import { startCountingProxy, type CountingProxy } from '../harness/counting-proxy.js';
 import { startRealDaemons, type RealDaemons } from '../harness/libvirtd.js';
@@ -61,14 +61,14 @@ describe('DaemonConnection without a daemon', () => {
       times.push(Date.now());
       throw new ConnectError('refused');
     };
-    // A pool of one: each attempt is one connector call.
+    // One connection: each attempt is one connector call.
     const conn = new DaemonConnection({
       name: 'd',
       uri: MISSING,
       callTimeoutMs: 1000,
       connector,
       backoff: { initialMs: 60, maxMs: 200 },
-      poolSize: 1,
+      connections: 1,
     });
     await assert.rejects(conn.call(async () => 1), DaemonUnavailableError);
     // Within the backoff: no new attempt, an immediate refusal.
@@ -132,8 +132,8 @@ describe('DaemonConnection with a real libvirtd', () => {
     await daemons?.stop();
   });
 
-  it('opens its pool of connections and multiplexes concurrent calls over them', async () => {
-    const conn = new DaemonConnection({ name: 'libvirtd', uri: `libvirtd:///system?socket=${proxy.path}`, callTimeoutMs: 5000, poolSize: 2 });
+  it('opens its connections and multiplexes concurrent calls over them', async () => {
+    const conn = new DaemonConnection({ name: 'libvirtd', uri: `libvirtd:///system?socket=${proxy.path}`, callTimeoutMs: 5000, connections: 2 });
     proxy.reset();
     const results = await Promise.all(Array.from({ length: 8 }, () => conn.call((c, o) => c.listServers(o))));
     assert.ok(results.every((r) => r.length === 2));
@@ -165,14 +165,14 @@ describe('DaemonConnection with a real libvirtd', () => {
       name: 'libvirtd',
       uri: `libvirtd:///system?socket=${proxy.path}`,
       callTimeoutMs: 5000,
-      poolSize: 1,
+      connections: 1,
       backoff: { initialMs: 50, maxMs: 200 },
     });
     await conn.call((c, o) => c.listServers(o));
     proxy.reset();
     proxy.dropAll();
     await eventually(
-      () => proxy.connections === conn.limits.poolSize && conn.status.state === 'connected',
+      () => proxy.connections === conn.limits.connections && conn.status.state === 'connected',
       'reconnected without a call',
     );
     assert.equal(conn.status.lastError, null);
@@ -202,9 +202,9 @@ describe('DaemonConnection.close', () => {
   it('says CONNECT_CLOSE before closing the socket', async () => {
     const pair = await socketPair();
     try {
-      const connector: AdminConnector = (_uri, options) => AdminClient.open(async () => pair.local, options);
-      // A pool of one: the test drives the one socket pair by hand.
-      const conn = new DaemonConnection({ name: 'd', uri: MISSING, callTimeoutMs: 2000, connector, poolSize: 1 });
+      const connector: AdminConnector = (_uri, options) => openAdminConnection(async () => pair.local, options);
+      // One connection: the test drives the one socket pair by hand.
+      const conn = new DaemonConnection({ name: 'd', uri: MISSING, callTimeoutMs: 2000, connector, connections: 1 });
       const calling = conn.call(async () => 'ok');
       const open = readHeader(await pair.peer.nextFrame());
       assert.equal(open.proc, 1); // CONNECT_OPEN
@@ -216,6 +216,66 @@ describe('DaemonConnection.close', () => {
       pair.peer.send(frame({ prog: ADMIN_PROG, proc: 2, type: REPLY, serial: close.serial }));
       await closing;
       await pair.peer.ended;
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
+describe('DaemonConnection and a daemon that answers after the deadline', () => {
+  // admin_protocol.x procedure numbers, spelled out here rather than taken from the code under test.
+  const CONNECT_OPEN = 1;
+  const CONNECT_CLOSE = 2;
+  const CONNECT_GET_LIB_VERSION = 3;
+  const SERVER_SET_THREADPOOL_PARAMETERS = 7;
+
+  it('keeps the slot of a call given up at the deadline until twice the deadline has passed', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const pair = await socketPair();
+    try {
+      // No keepalive: its interval timer is no part of this test.
+      const connector: AdminConnector = (_uri, options) => openAdminConnection(async () => pair.local, { ...options, keepalive: undefined });
+      const conn = new DaemonConnection({
+        name: 'd',
+        uri: MISSING,
+        callTimeoutMs: 1000,
+        connector,
+        connections: 1,
+        maxInFlight: 1,
+        queueLength: 0,
+      });
+      const first = conn.call((admin, options) => admin.setThreadpool('libvirtd', { maxWorkers: 20 }, options));
+      const open = readHeader(await pair.peer.nextFrame());
+      assert.equal(open.proc, CONNECT_OPEN);
+      pair.peer.send(frame({ prog: ADMIN_PROG, proc: CONNECT_OPEN, type: REPLY, serial: open.serial }));
+      assert.equal(readHeader(await pair.peer.nextFrame()).proc, SERVER_SET_THREADPOOL_PARAMETERS);
+
+      // The deadline (1000 ms, to the next 10 ms): the request is answered 504, the daemon still has the call.
+      t.mock.timers.tick(1010);
+      await assert.rejects(first, CallTimeoutError);
+      assert.equal(conn.load.inFlight, 1);
+      const refused = conn.call((admin, options) => admin.getLibVersion(options));
+      await assert.rejects(refused, (err: { code?: string }) => err.code === ErrorCode.OVERLOADED);
+
+      // Twice the deadline after it was sent, and not before, the call gives its slot up; the next request goes out.
+      const settle = () => new Promise((resolve) => setImmediate(resolve));
+      t.mock.timers.tick(980);
+      await settle();
+      assert.equal(conn.load.inFlight, 1, 'still held 1990 ms after it was sent');
+      t.mock.timers.tick(10);
+      await settle();
+      assert.equal(conn.load.inFlight, 0, 'given up 2000 ms after it was sent');
+      const next = conn.call((admin, options) => admin.getLibVersion(options));
+      const version = readHeader(await pair.peer.nextFrame());
+      assert.equal(version.proc, CONNECT_GET_LIB_VERSION);
+      pair.peer.send(frame({ prog: ADMIN_PROG, proc: CONNECT_GET_LIB_VERSION, type: REPLY, serial: version.serial }, u64(9_000_000n)));
+      assert.equal((await next).text, '9.0.0');
+
+      const closing = conn.close();
+      const close = readHeader(await pair.peer.nextFrame());
+      assert.equal(close.proc, CONNECT_CLOSE);
+      pair.peer.send(frame({ prog: ADMIN_PROG, proc: CONNECT_CLOSE, type: REPLY, serial: close.serial }));
+      await closing;
     } finally {
       await pair.close();
     }

@@ -90,7 +90,7 @@ describe('daemon faults against the real libvirtd', () => {
   });
 
   it('SIGKILL under load: 503/502 at once, Retry-After, then served again without a restart; fds and heap back', async (t) => {
-    // Baseline: the pool grown by the same load, then idle.
+    // Baseline: the connections opened by the same load, then idle.
     const warm = load(base, 32);
     await eventually(() => warm.outcomes.length >= 500, 'warm-up load');
     await warm.stop();
@@ -128,7 +128,7 @@ describe('daemon faults against the real libvirtd', () => {
     // Once serving again, it keeps serving.
     for (const o of flood.outcomes.filter((x) => x.sentAt > servedAt)) assert.equal(o.status, 200, JSON.stringify(o));
 
-    // The same load once more grows the pool back; then nothing more may be held than before the kill.
+    // The same load once more opens the connections again; then nothing more may be held than before the kill.
     const again = load(base, 32);
     await eventually(() => again.outcomes.length >= 500, 'load after the fault');
     await again.stop();

@@ -10,7 +10,7 @@ import { buildGateway } from '../http/gateway.js';
 
 const MAX_IN_FLIGHT = 4;
 const QUEUE_LENGTH = 16;
-const POOL_SIZE = 3;
+const CONNECTIONS = 3;
 const FLOOD = 5000;
 
 interface Answer {
@@ -46,7 +46,7 @@ describe('the bound on calls in flight, on the wire', () => {
     proxy = await startCountingProxy(daemons.adminSocket('libvirtd'));
     app = await buildGateway([{ uri: `libvirtd:///system?socket=${proxy.path}` }], {
       callTimeoutMs: 60_000,
-      limits: { poolSize: POOL_SIZE, maxInFlight: MAX_IN_FLIGHT, queueLength: QUEUE_LENGTH },
+      limits: { connections: CONNECTIONS, maxInFlight: MAX_IN_FLIGHT, queueLength: QUEUE_LENGTH },
     });
     // The default backlog (511) would make the kernel drop most of the flood's connection attempts.
     await app.listen({ host: '127.0.0.1', port: 0, backlog: FLOOD });
@@ -82,7 +82,7 @@ describe('the bound on calls in flight, on the wire', () => {
 
     assert.ok(proxy.maxOutstanding <= MAX_IN_FLIGHT, `${proxy.maxOutstanding} calls were outstanding at once`);
     assert.ok(proxy.maxOutstanding >= 2, 'calls were spread and overlapped');
-    assert.ok(proxy.connections >= 2 && proxy.connections <= POOL_SIZE, `${proxy.connections} connections`);
+    assert.ok(proxy.connections >= 2 && proxy.connections <= CONNECTIONS, `${proxy.connections} connections`);
     assert.equal(proxy.outstanding, 0);
   });
 

@@ -21,7 +21,7 @@ export default fp<ChangesPluginOptions>(
     const policy: ChangePolicy = {
       logOutputs: fastify.security.logPolicy,
       maxWorkers: opts.maxWorkers ?? WorkerCeilings.MAX_WORKERS,
-      adminConnections: (daemon) => fastify.daemons.get(daemon).limits.poolSize,
+      adminConnections: (daemon) => fastify.daemons.get(daemon).limits.connections,
     };
     const connections = fastify.daemons.list().map((d) => d.connection);
     const runner = new ChangeRunner(

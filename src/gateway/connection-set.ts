@@ -1,4 +1,4 @@
-import type { AdminClient, AdminConnectOptions } from '../admin/client.js';
+import { closeAdminConnection, type AdminConnectOptions } from '../admin/client.js';
 import type { RpcClient, RpcClientOptions } from '../rpc/client.js';
 import { CallTimeoutError, ConnectError, ConnectionClosedError, ProtocolError } from '../rpc/errors.js';
 import { DaemonUnavailableError } from './errors.js';
@@ -17,8 +17,8 @@ export interface ConnectionStatus {
   retryAt: Date | null;
 }
 
-/** Opens an admin connection; AdminClient.connect unless a test injects another. */
-export type AdminConnector = (uri: string, options: AdminConnectOptions) => Promise<AdminClient<RpcClient>>;
+/** Opens an admin connection (an RpcClient that has sent CONNECT_OPEN); connectAdmin unless a test injects another. */
+export type AdminConnector = (uri: string, options: AdminConnectOptions) => Promise<RpcClient>;
 
 /** The log methods a daemon connection uses (a pino or fastify logger fits). */
 export interface ConnectionLogger {
@@ -32,12 +32,12 @@ export interface Backoff {
   maxMs: number;
 }
 
-/** Settings of a pool. */
-export interface ConnectionPoolOptions {
+/** Settings of a connection set. */
+export interface ConnectionSetOptions {
   name: string;
   uri: string;
-  /** Most connections held open. */
-  size: number;
+  /** Admin connections held open. */
+  count: number;
   /** Milliseconds allowed to open a connection (CONNECT_OPEN included). */
   connectTimeoutMs: number;
   connector: AdminConnector;
@@ -52,15 +52,16 @@ export interface ConnectionPoolOptions {
 const KEEPALIVE = { intervalSeconds: 5, count: 5 };
 
 /**
- * The admin connections to one daemon: all `size` open on first use, and one lost while others stay up is
- * replaced when load needs it. When the last one drops, the pool reconnects at once, then with capped
+ * The admin connections (sockets) of one daemon: all of them open on first use, and one lost while others stay up
+ * is replaced when load needs it. When the last one drops, the set reconnects at once, then with capped
  * exponential backoff; while no attempt is due, asking for a connection fails at once with
- * DaemonUnavailableError (retry hint included).
+ * DaemonUnavailableError (retry hint included). It only holds sockets: which call goes out when is the
+ * DaemonConnection's business.
  */
-export class ConnectionPool {
-  private readonly clients: Array<AdminClient<RpcClient>> = [];
+export class ConnectionSet {
+  private readonly connections: RpcClient[] = [];
   /** The attempt that brings the first connection back. */
-  private opening: Promise<AdminClient<RpcClient>> | null = null;
+  private opening: Promise<RpcClient> | null = null;
   /** Extra connections being opened while others are up. */
   private growing = 0;
   /** Epoch ms before which no extra connection is tried (one just failed). */
@@ -73,11 +74,11 @@ export class ConnectionPool {
   private lastError: { error: Error; at: Date } | null = null;
   private closedFlag = false;
 
-  constructor(private readonly o: ConnectionPoolOptions) {}
+  constructor(private readonly o: ConnectionSetOptions) {}
 
   /** Connections open now. */
   get open(): number {
-    return this.clients.length;
+    return this.connections.length;
   }
 
   /** True once close() was called. */
@@ -85,7 +86,7 @@ export class ConnectionPool {
     return this.closedFlag;
   }
 
-  /** The pool's state now. */
+  /** The set's state now. */
   get status(): ConnectionStatus {
     const last = this.lastError;
     const state = this.state();
@@ -97,16 +98,18 @@ export class ConnectionPool {
     };
   }
 
-  /** The least busy connection; opens the pool when due, and refills it while all open ones are busy. */
-  pick(): Promise<AdminClient<RpcClient>> {
+  /**
+   * The least busy open connection, or undefined when none is open (then ready() opens them). Refills the set
+   * while every open one is busy.
+   */
+  pick(): RpcClient | undefined {
     const best = this.leastBusy();
-    if (!best) return this.ready();
-    if (busy(best) > 0) this.grow();
-    return Promise.resolve(best);
+    if (best && busy(best) > 0) this.grow();
+    return best;
   }
 
   /** Resolves once a connection is open: at once, by the attempt under way, or by a new attempt when one is due. */
-  ready(): Promise<AdminClient<RpcClient>> {
+  ready(): Promise<RpcClient> {
     if (this.closedFlag) return Promise.reject(new DaemonUnavailableError(this.o.name, 'the gateway is shutting down', 1000));
     const best = this.leastBusy();
     if (best) return Promise.resolve(best);
@@ -126,49 +129,49 @@ export class ConnectionPool {
     this.closedFlag = true;
     this.clearRetry();
     await this.opening?.catch(() => undefined);
-    const clients = this.clients.splice(0);
+    const closing = this.connections.splice(0);
     this.connectedSince = null;
-    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all(closing.map((c) => closeAdminConnection(c)));
   }
 
   private state(): ConnectionState {
     if (this.closedFlag) return 'closed';
-    if (this.clients.length > 0) return 'connected';
+    if (this.connections.length > 0) return 'connected';
     if (this.opening) return 'connecting';
     return this.lastError ? 'unreachable' : 'idle';
   }
 
-  private leastBusy(): AdminClient<RpcClient> | undefined {
-    let best: AdminClient<RpcClient> | undefined;
-    for (const c of this.clients) if (!c.closed && (!best || busy(c) < busy(best))) best = c;
+  private leastBusy(): RpcClient | undefined {
+    let best: RpcClient | undefined;
+    for (const c of this.connections) if (!c.closed && (!best || busy(c) < busy(best))) best = c;
     return best;
   }
 
-  private connect(): Promise<AdminClient<RpcClient>> {
+  private connect(): Promise<RpcClient> {
     const t = this.o.connectTimeoutMs;
     return this.o.connector(this.o.uri, { callTimeoutMs: t, connectTimeoutMs: t, keepalive: KEEPALIVE, onCall: this.o.onCall });
   }
 
   /**
-   * Opens the whole pool at once and resolves when every attempt has settled (failing only when all failed).
+   * Opens every connection at once and resolves when every attempt has settled (failing only when all failed).
    * Opening connections only here, and not while requests are being served, keeps what the daemon reports
    * stable: a connection being accepted shows up for a moment in its client counts.
    */
-  private openFirst(): Promise<AdminClient<RpcClient>> {
+  private openFirst(): Promise<RpcClient> {
     this.clearRetry();
-    this.opening = Promise.allSettled(Array.from({ length: this.o.size }, () => this.connect())).then((results) => {
+    this.opening = Promise.allSettled(Array.from({ length: this.o.count }, () => this.connect())).then((results) => {
       this.opening = null;
       const opened = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (opened.length === 0) return this.failed(failure!.reason as Error);
       if (this.closedFlag) {
-        for (const client of opened) void client.close();
+        for (const rpc of opened) void closeAdminConnection(rpc);
         throw this.unavailable(undefined);
       }
       this.failures = 0;
       this.retryAt = 0;
       this.lastError = null;
-      for (const client of opened) this.adopt(client);
+      for (const rpc of opened) this.adopt(rpc);
       this.o.log.info({ daemon: this.o.name, uri: this.o.uri, connections: opened.length }, 'connected to daemon');
       if (failure) this.growBlockedUntil = Date.now() + this.o.backoff.maxMs;
       return this.leastBusy() ?? opened[0]!;
@@ -178,13 +181,13 @@ export class ConnectionPool {
 
   /** Replaces a connection lost while others stayed up; a failure only pauses refilling (the open ones serve). */
   private grow(): void {
-    if (this.closedFlag || this.clients.length + this.growing >= this.o.size || Date.now() < this.growBlockedUntil) return;
+    if (this.closedFlag || this.connections.length + this.growing >= this.o.count || Date.now() < this.growBlockedUntil) return;
     this.growing++;
     this.connect().then(
-      (client) => {
+      (rpc) => {
         this.growing--;
-        if (this.closedFlag) void client.close();
-        else this.adopt(client);
+        if (this.closedFlag) void closeAdminConnection(rpc);
+        else this.adopt(rpc);
       },
       (err: Error) => {
         this.growing--;
@@ -194,10 +197,10 @@ export class ConnectionPool {
     );
   }
 
-  private adopt(client: AdminClient<RpcClient>): void {
-    if (this.clients.length === 0) this.connectedSince = new Date();
-    this.clients.push(client);
-    client.rpc.onClosed((reason) => this.dropped(client, reason));
+  private adopt(rpc: RpcClient): void {
+    if (this.connections.length === 0) this.connectedSince = new Date();
+    this.connections.push(rpc);
+    rpc.onClosed((reason) => this.dropped(rpc, reason));
   }
 
   private failed(err: Error): never {
@@ -216,12 +219,12 @@ export class ConnectionPool {
     throw err;
   }
 
-  private dropped(client: AdminClient<RpcClient>, reason: Error): void {
-    const i = this.clients.indexOf(client);
+  private dropped(rpc: RpcClient, reason: Error): void {
+    const i = this.connections.indexOf(rpc);
     if (i < 0) return; // closed by close()
-    this.clients.splice(i, 1);
+    this.connections.splice(i, 1);
     this.o.log.warn({ daemon: this.o.name, uri: this.o.uri, err: reason.message }, 'daemon connection dropped');
-    if (this.clients.length > 0 || this.closedFlag) return;
+    if (this.connections.length > 0 || this.closedFlag) return;
     this.connectedSince = null;
     this.lastError = { error: reason, at: new Date() };
     // The first attempt after losing the last connection is immediate: a restarted daemon is usually back at once.
@@ -234,7 +237,7 @@ export class ConnectionPool {
     this.clearRetry();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      if (this.closedFlag || this.opening || this.clients.length > 0) return;
+      if (this.closedFlag || this.opening || this.connections.length > 0) return;
       this.openFirst().catch(() => undefined); // failed() has recorded it and scheduled the next attempt
     }, delay);
     // Reconnecting must never keep the process alive on its own.
@@ -248,8 +251,8 @@ export class ConnectionPool {
 }
 
 /** Calls on a connection's wire and waiting for its window. */
-function busy(client: AdminClient<RpcClient>): number {
-  return client.rpc.inFlight + client.rpc.queued;
+function busy(rpc: RpcClient): number {
+  return rpc.inFlight + rpc.queued;
 }
 
 function codeOf(err: Error): string {
