@@ -8,7 +8,7 @@ import type { DaemonSpec } from './gateway/daemon-registry.js';
 import gateway from './http/app.js';
 import { gatewayServerOptions } from './http/server-options.js';
 import type { Authenticator } from './security/authenticate.js';
-import { limitedServerFactory, RequestLimits } from './security/limits.js';
+import { HTTP_SERVER_LIMITS, limitedServerFactory } from './security/limits.js';
 import { reloadOnSighup } from './security/reloadable.js';
 import { setUpSecurity, tlsReloader, type SecuritySetup } from './security/setup.js';
 import { serveOnUnixSocket, type UnixHttpListener } from './security/unix-socket.js';
@@ -80,7 +80,7 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
   if (security.unixSocket) {
     const { path, mode } = security.unixSocket;
     try {
-      unixListener = await serveOnUnixSocket(app.routing, path, mode, UNIX_SOCKET_LIMITS);
+      unixListener = await serveOnUnixSocket(app.routing, path, mode, HTTP_SERVER_LIMITS);
     } catch (err) {
       await app.close();
       await embedded?.stop();
@@ -148,12 +148,6 @@ async function securityFor(config: Config, host: string): Promise<SecuritySetup>
     throw new StartupError((err as Error).message, 2);
   }
 }
-
-const UNIX_SOCKET_LIMITS = {
-  maxHeaderSize: RequestLimits.HEADER_BYTES,
-  requestTimeout: RequestLimits.REQUEST_TIMEOUT_MS,
-  keepAliveTimeout: RequestLimits.KEEP_ALIVE_TIMEOUT_MS,
-};
 
 function localUrl(address: AddressInfo, scheme: 'http' | 'https'): string {
   // A wildcard listener is reachable on loopback; show the address a local curl can use.

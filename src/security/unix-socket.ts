@@ -4,7 +4,7 @@
  * umask and chmod-ed right after, so it is never reachable with looser permissions, even for an instant.
  */
 import { chmod, lstat, unlink } from 'node:fs/promises';
-import { createServer as createHttpServer, type RequestListener } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type ServerOptions } from 'node:http';
 import { createConnection } from 'node:net';
 
 /** Default mode of the HTTP unix socket: read-write for the owner and the group. */
@@ -76,12 +76,11 @@ export async function serveOnUnixSocket(
   handler: RequestListener,
   path: string,
   mode: number,
-  limits: { maxHeaderSize: number; requestTimeout: number; keepAliveTimeout: number },
+  /** Header size and time limits (HTTP_SERVER_LIMITS in limits.ts), as for the TCP listener. */
+  limits: ServerOptions,
 ): Promise<UnixHttpListener> {
   await removeStaleSocket(path);
-  const server = createHttpServer({ maxHeaderSize: limits.maxHeaderSize }, handler);
-  server.requestTimeout = limits.requestTimeout;
-  server.keepAliveTimeout = limits.keepAliveTimeout;
+  const server = createHttpServer(limits, handler);
   await listenWithMode(
     path,
     mode,
