@@ -4,6 +4,25 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 
+/**
+ * Every route a caller without credentials may use (and a path with no route, whose 404 is public too), in the
+ * groups to fire at together, one group after the other. The reference's page and script go first and together:
+ * both wait for the one load of the 4 MB script. Each other route then gets its burst alone, cold all the same
+ * (no request reached it before): fired at all at once, 2,000 requests starve the event loop for longer than the
+ * 1 s /readyz gives the daemon, and it rightly answers 503.
+ */
+export const PUBLIC_ROUTE_BURSTS: readonly (readonly string[])[] = [
+  ['/docs/js/scalar.js', '/docs/'],
+  ['/docs'],
+  ['/docs/openapi.json'],
+  ['/docs/openapi.yaml'],
+  ['/openapi.json'],
+  ['/openapi.yaml'],
+  ['/healthz'],
+  ['/readyz'],
+  ['/docs/nothing'],
+];
+
 /** Answers up to this size keep their body for checks; larger ones only their hash. */
 const KEEP_BODY_BYTES = 1024 * 1024;
 

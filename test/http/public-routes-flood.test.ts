@@ -12,18 +12,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { REPO_ROOT, startGateway, type GatewayProcess } from '../../bench/lib/gateway-process.js';
-import { flood, type FloodAnswer } from '../helpers/http-flood.js';
+import { flood, PUBLIC_ROUTE_BURSTS, type FloodAnswer } from '../helpers/http-flood.js';
 import { scriptServedByThePackage } from '../helpers/scalar-reference.js';
 
 /** Requests at once per route. */
 const BURST = 200;
-/**
- * Routes fired at together, one group after the other. The page and its script go first and together: both
- * wait for the one load of the 4 MB script. Each other route then gets its burst alone, cold all the same (no
- * request reached it before); fired at all at once, 2,000 requests starve the event loop for longer than the
- * 1 s /readyz gives the daemon, and it rightly answers 503.
- */
-const BURSTS = [['/docs/js/scalar.js', '/docs/'], ['/docs'], ['/docs/openapi.json'], ['/docs/openapi.yaml'], ['/openapi.json'], ['/openapi.yaml'], ['/healthz'], ['/readyz'], ['/docs/nothing']];
 const MiB = 1024 * 1024;
 
 /** Every route a caller without credentials may use, and what each answer must be. */
@@ -78,6 +71,7 @@ describe(`${BURST} concurrent cold requests at every public route, on the gatewa
       // No route: the gateway's 404 problem, which is public too.
       { path: '/docs/nothing', check: (a) => (assert.equal(a.status, 404), assert.equal((json(a) as { code: string }).code, 'ERR_NOT_FOUND')) },
     ];
+    assert.deepEqual(PUBLIC_ROUTE_BURSTS.flat().sort(), routes.map((r) => r.path).sort());
     gateway = await startGateway({ connect: [], args: ['--embedded-socket', join(dir, 'admin-sock')] });
   });
   after(async () => {
@@ -87,7 +81,7 @@ describe(`${BURST} concurrent cold requests at every public route, on the gatewa
 
   it('answers every request whole and right, and stays up', async (t) => {
     const startRss = gateway.rss();
-    for (const burst of BURSTS) {
+    for (const burst of PUBLIC_ROUTE_BURSTS) {
       const answers = await Promise.all(burst.map((path) => flood(gateway.base, path, BURST)));
       burst.forEach((path, i) => {
         const route = routes.find((r) => r.path === path)!;

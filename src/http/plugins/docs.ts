@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { openApiBytes } from '../openapi-bytes.js';
 import { loadReferenceBundle } from '../reference-bundle.js';
 
 /** Where the interactive API reference is served. */
@@ -59,8 +60,8 @@ export default fp(
       send(request, reply, (await load()).script),
     );
     // The document the page shows, beside it (the page names it relatively): this gateway's own.
-    fastify.get(`${PREFIX}/openapi.json`, hidden, async (_request, reply) => reply.type('application/json; charset=utf-8').send(fastify.swagger()));
-    fastify.get(`${PREFIX}/openapi.yaml`, hidden, async (_request, reply) => reply.type('application/yaml').send(fastify.swagger({ yaml: true })));
+    fastify.get(`${PREFIX}/openapi.json`, hidden, async (_request, reply) => reply.type('application/json; charset=utf-8').send(openApiBytes(fastify).json));
+    fastify.get(`${PREFIX}/openapi.yaml`, hidden, async (_request, reply) => reply.type('application/yaml').send(openApiBytes(fastify).yaml));
   },
   { name: 'docs', fastify: '5.x', dependencies: ['swagger'] },
 );
