@@ -18,13 +18,16 @@ import { startGateway, type RunningGateway } from '../../src/server.js';
 import { HTTP_SERVER_LIMITS, limitedServerFactory, RequestLimits, type HttpServerLimits } from '../../src/security/limits.js';
 import { serveOnUnixSocket, type UnixHttpListener } from '../../src/security/unix-socket.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../harness/embedded.js';
+import { makePki } from '../http/security/pki.js';
 
+/** The check interval scaled as the limits below: a cut-off later than this past its limit is a failure. */
+const CHECK_INTERVAL_MS = Math.round(RequestLimits.TIMEOUT_CHECK_INTERVAL_MS / 30);
 /** The production limits scaled down 30 times: the same ratio of check interval to timeout (1 to 30). */
 const SHORT: HttpServerLimits = {
   maxHeaderSize: RequestLimits.HEADER_BYTES,
   headersTimeout: Math.round(RequestLimits.HEADERS_TIMEOUT_MS / 30),
   requestTimeout: Math.round(RequestLimits.REQUEST_TIMEOUT_MS / 30),
-  connectionsCheckingInterval: Math.round(RequestLimits.TIMEOUT_CHECK_INTERVAL_MS / 30),
+  connectionsCheckingInterval: CHECK_INTERVAL_MS,
   keepAliveTimeout: Math.round(RequestLimits.KEEP_ALIVE_TIMEOUT_MS / 30),
 };
 /** Allowance for a loaded machine (2 shared cores): still far below the 1 s a missing interval would add. */
@@ -77,7 +80,7 @@ function assertCutOffAt(result: SlowResult, limitMs: number, what: string): void
   assert.equal(result.statusLine, 'HTTP/1.1 408 Request Timeout', what);
   // Node counts from the first byte it parsed; the client's clock started a little earlier.
   assert.ok(result.elapsedMs >= limitMs - 20, `${what}: cut off after ${result.elapsedMs.toFixed(0)} ms, before its limit of ${limitMs} ms`);
-  const latest = limitMs + SHORT.connectionsCheckingInterval + SLACK_MS;
+  const latest = limitMs + CHECK_INTERVAL_MS + SLACK_MS;
   assert.ok(result.elapsedMs < latest, `${what}: cut off after ${result.elapsedMs.toFixed(0)} ms, later than ${latest} ms`);
 }
 
@@ -215,6 +218,16 @@ describe("the gateway's listeners carry the production limits", () => {
     const server = await serverOf(get({ socketPath: join(dir, 'http.sock') }));
     assert.notEqual(server, gateway.app.server);
     assert.deepEqual(limitsOf(server), HTTP_SERVER_LIMITS);
+  });
+
+  it('a TLS listener from the same factory: the same limits', async () => {
+    const pki = await makePki();
+    try {
+      const server = limitedServerFactory({ key: pki.server.key, cert: pki.server.cert })(echoLength);
+      assert.deepEqual(limitsOf(server), HTTP_SERVER_LIMITS);
+    } finally {
+      await pki.remove();
+    }
   });
 
   it('the app: a 256 KiB body limit and 1024-character path parameters', async () => {

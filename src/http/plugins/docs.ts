@@ -34,8 +34,18 @@ const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Scalar's configuration (its HTML API reads it from the page): no fonts from fonts.scalar.com. */
-const SCALAR_CONFIGURATION = { withDefaultFonts: false };
+/**
+ * Scalar's configuration (its HTML API reads it from the page): nothing that reaches Scalar's own services (its
+ * fonts, its AI agent, its MCP generator, its hosted API client), and no developer toolbar (shown on localhost
+ * otherwise). The CSP would block those requests anyway; this keeps their buttons off the page.
+ */
+const SCALAR_CONFIGURATION = {
+  withDefaultFonts: false,
+  agent: { disabled: true },
+  mcp: { disabled: true },
+  showDeveloperTools: 'never',
+  hideClientButton: true,
+};
 
 /**
  * The interactive API reference (Scalar) at /docs: a redirect to /docs/, the page, its script, and the document
@@ -84,7 +94,7 @@ function holds(ifNoneMatch: string | undefined, etag: string): boolean {
 
 /**
  * The security plugin marks every non-HTML answer `no-store` (API answers describe live state); the script is
- * the one static asset, which caches may keep. Route hooks run after the plugin's, so this restores its headers
+ * the one static asset, which caches may keep. Route hooks run after the plugin's, so this restores its caching
  * on 200 and 304 alike.
  */
 async function keepAssetHeaders(_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {

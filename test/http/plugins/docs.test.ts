@@ -34,7 +34,15 @@ describe('the API reference at /docs', () => {
     assert.equal(page.headers['x-frame-options'], 'DENY');
     const scripts = [...page.body.matchAll(/<script([^>]*)>([^]*?)<\/script>/g)].map(([, attributes, content]) => ({ attributes, content }));
     assert.equal(scripts.length, 2, page.body);
-    assert.match(scripts[0]!.attributes!, /^ id="api-reference" data-url="openapi\.json" data-configuration="\{&quot;withDefaultFonts&quot;:false\}"$/);
+    const element = /^ id="api-reference" data-url="openapi\.json" data-configuration="([^"]*)"$/.exec(scripts[0]!.attributes!);
+    assert.ok(element, scripts[0]!.attributes);
+    assert.deepEqual(JSON.parse(element[1]!.replaceAll('&quot;', '"')), {
+      withDefaultFonts: false,
+      agent: { disabled: true },
+      mcp: { disabled: true },
+      showDeveloperTools: 'never',
+      hideClientButton: true,
+    });
     assert.match(scripts[1]!.attributes!, /^ src="js\/scalar\.js\?v=[\w-]{16}"$/);
     assert.deepEqual(scripts.map((s) => s.content), ['', '']);
   });
