@@ -66,9 +66,12 @@ async function slowRequest(connectTo: () => Socket, head: string, trickle: strin
   const timer = setInterval(() => {
     if (sent < trickle.length && socket.writable) socket.write(trickle[sent++]!);
   }, TRICKLE_MS);
-  // Not events.once: it would reject on the EPIPE of a byte written as the server closes.
-  await new Promise((resolve) => socket.once('close', resolve));
-  clearInterval(timer);
+  try {
+    // Not events.once: it would reject on the EPIPE of a byte written as the server closes.
+    await new Promise((resolve) => socket.once('close', resolve));
+  } finally {
+    clearInterval(timer);
+  }
   return { statusLine: received.split('\r\n')[0] || undefined, elapsedMs: performance.now() - started };
 }
 
@@ -122,9 +125,12 @@ describe('slow clients on a TCP listener made by limitedServerFactory', () => {
     let received = '';
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => (received += chunk));
-    await once(socket, 'data');
-    clearInterval(timer);
-    socket.destroy();
+    try {
+      await once(socket, 'data');
+    } finally {
+      clearInterval(timer);
+      socket.destroy();
+    }
     assert.match(received, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n\d+$/);
     assert.equal(received.split('\r\n\r\n')[1], String(bytes));
   });
