@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { AdminClient } from '../src/admin/client.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../test/harness/embedded.js';
 import { startRealDaemons, type RealDaemons } from '../test/harness/libvirtd.js';
+import { flood, PUBLIC_ROUTE_BURSTS } from '../test/helpers/http-flood.js';
 import { openRawClients, type RawClients } from '../test/harness/raw-clients.js';
 import { buildGateway, REPO_ROOT, SHIPPED_NODE_FLAGS, startGateway, type GatewayProcess } from './lib/gateway-process.js';
 import { buildRawrpc, closedLoop, httpLoad, rawrpcLoad, virtAdminLoop, type Figures, type HttpRequest } from './lib/measure.js';
@@ -31,6 +32,8 @@ const C = 32;
 const VIRT_ADMIN_C = Math.max(2, cpus().length);
 /** Concurrent full listings of 2,000 clients, through the gateway and through virt-admin alike. */
 const LIST_C = 8;
+/** Requests fired at once at each public route of a freshly started gateway. */
+const PUBLIC_BURST = 200;
 /** Connections our in-process AdminClient rows spread their calls over (the gateway's default pool size). */
 const ADMIN_CONNECTIONS = 4;
 const SERVER = 'libvirtd';
@@ -202,6 +205,25 @@ async function main(): Promise<void> {
     await record(Promise.resolve(defaults));
     memory['defaultHeapGatewayPeakRssWith1000ConnectionsBytes'] = gateway.peakRss();
 
+    // A fresh gateway as shipped, and 200 concurrent cold requests at every public route (issue 11: /docs's
+    // script once took the process down); peak RSS over the bursts.
+    log(`${PUBLIC_BURST} concurrent cold requests at every public route, fresh gateway`);
+    await gateway.stop();
+    gateway = await startGateway({ cli, connect: [realUri, emb.adminUri] });
+    memory['publicRoutesGatewayRssAfterStartBytes'] = gateway.rss();
+    const publicFailures: string[] = [];
+    for (const burst of PUBLIC_ROUTE_BURSTS) {
+      const started = Date.now();
+      const answers = await Promise.all(burst.map((path) => flood(gateway!.base, path, PUBLIC_BURST)));
+      burst.forEach((path, i) => {
+        const bad = answers[i]!.filter((a) => a.error !== undefined || a.status >= 500);
+        if (bad.length) publicFailures.push(`${path}: ${bad.length} failed (${bad[0]!.error ?? bad[0]!.status})`);
+      });
+      log(`${burst.join(' + ')}: ${Date.now() - started} ms`);
+    }
+    memory['publicRoutesGatewayPeakRssBytes'] = gateway.peakRss();
+    publicFailures.push(...(gateway.output().match(/FATAL ERROR.*/g) ?? []));
+
     await real4.close();
     await emb4.close();
 
@@ -224,6 +246,14 @@ async function main(): Promise<void> {
         target: 'gateway peak RSS with 1,000 concurrent HTTP connections < 150 MiB',
         measured: `${(peak / MiB).toFixed(1)} MiB (node ${SHIPPED}, as shipped; ${(memory['defaultHeapGatewayPeakRssWith1000ConnectionsBytes']! / MiB).toFixed(1)} MiB on node's defaults)`,
         met: peak < 150 * MiB,
+      },
+      {
+        target: `gateway peak RSS with ${PUBLIC_BURST} concurrent cold requests at every public route < 150 MiB, every answer whole`,
+        measured:
+          `${(memory['publicRoutesGatewayPeakRssBytes']! / MiB).toFixed(1)} MiB ` +
+          `(${(memory['publicRoutesGatewayRssAfterStartBytes']! / MiB).toFixed(1)} MiB after start); ` +
+          (publicFailures.length ? `failures: ${publicFailures.join('; ')}` : `all ${PUBLIC_ROUTE_BURSTS.flat().length * PUBLIC_BURST} answers whole`),
+        met: memory['publicRoutesGatewayPeakRssBytes']! < 150 * MiB && publicFailures.length === 0,
       },
     ];
 

@@ -7,7 +7,7 @@ import { EmbeddedDaemon } from './daemon/index.js';
 import type { DaemonSpec } from './gateway/daemon-registry.js';
 import gateway from './http/app.js';
 import { gatewayServerOptions } from './http/server-options.js';
-import { limitedServerFactory, RequestLimits } from './security/limits.js';
+import { HTTP_SERVER_LIMITS, limitedServerFactory } from './security/limits.js';
 import { reloadOnSighup } from './security/reloadable.js';
 import { prepareRuntimeDir, type RuntimeDir } from './security/runtime-dir.js';
 import { setUpSecurity, tlsReloader, type SecuritySetup } from './security/setup.js';
@@ -85,7 +85,7 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
   await app.listen({ host, port }).catch((err: unknown) => fail(`cannot listen on ${config.listen}`, err));
   if (security.unixSocket) {
     const { path, mode } = security.unixSocket;
-    unixListener = await serveOnUnixSocket(app.routing, path, mode, UNIX_SOCKET_LIMITS).catch((err: unknown) =>
+    unixListener = await serveOnUnixSocket(app.routing, path, mode, HTTP_SERVER_LIMITS).catch((err: unknown) =>
       fail(`cannot listen on unix socket ${path}`, err),
     );
   }
@@ -164,12 +164,6 @@ async function securityFor(config: Config, host: string, runtimeDir: () => Promi
     throw new StartupError((err as Error).message, 2);
   }
 }
-
-const UNIX_SOCKET_LIMITS = {
-  maxHeaderSize: RequestLimits.HEADER_BYTES,
-  requestTimeout: RequestLimits.REQUEST_TIMEOUT_MS,
-  keepAliveTimeout: RequestLimits.KEEP_ALIVE_TIMEOUT_MS,
-};
 
 function localUrl(address: AddressInfo, scheme: 'http' | 'https'): string {
   // A wildcard listener is reachable on loopback; show the address a local curl can use.

@@ -13,8 +13,8 @@ export function gatewayServerOptions(logger: FastifyServerOptions['logger'] = fa
     frameworkErrors,
     // Requests that arrive on open connections while closing get 503 (Fastify's default, relied upon).
     return503OnClosing: true,
-    // Body size and path parameter length (src/security/limits.ts); header size and timeouts are set on the
-    // HTTP server itself (limitedServerFactory in server.ts).
+    // Body size and path parameter length (src/security/limits.ts); header size and timeouts are options of the
+    // HTTP server itself (HTTP_SERVER_LIMITS, given to every listener in server.ts).
     ...FASTIFY_LIMITS,
   };
 }

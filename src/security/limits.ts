@@ -2,14 +2,14 @@
  * Limits that keep one caller from exhausting the gateway or the daemon: request sizes and times, and a rate
  * limit on changes per identity. Reads are not rate-limited: they are cheap, and monitoring polls them.
  */
-import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server as HttpServer, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TlsOptions } from 'node:tls';
 import { LOCAL_IDENTITY, type Identity } from './authenticate.js';
 import type { ConnectionOrigin } from './connection-origin.js';
 import { isLoopbackHost } from './listen.js';
 
-/** Request size and time limits (fastify / node http server options). */
+/** Request size and time limits (fastify / node http server options). SECURITY.md states each of them. */
 export const RequestLimits = {
   /** Largest request body: room for the longest outputs and filters strings the schema accepts (64 KiB each). */
   BODY_BYTES: 256 * 1024,
@@ -17,8 +17,16 @@ export const RequestLimits = {
   PARAM_LENGTH: 1024,
   /** Largest request line plus headers (node's default, stated so it cannot drift). */
   HEADER_BYTES: 16 * 1024,
-  /** Time to receive a whole request. */
+  /** Time to receive the request line and headers, counted from the request's first byte. */
+  HEADERS_TIMEOUT_MS: 10_000,
+  /** Time to receive a whole request (headers and body), counted from its first byte. */
   REQUEST_TIMEOUT_MS: 30_000,
+  /**
+   * How often node looks for requests over the two times above. Node does not time each request: it sweeps the
+   * connections at this interval (30 s by default, which let a request take up to 60 s), so a request is cut off
+   * within this much after its limit.
+   */
+  TIMEOUT_CHECK_INTERVAL_MS: 1_000,
   /** Idle keep-alive connections are closed after this. */
   KEEP_ALIVE_TIMEOUT_MS: 10_000,
 } as const;
@@ -65,15 +73,30 @@ export const FASTIFY_LIMITS = {
 } as const;
 
 /**
+ * node:http server options for the header and time limits above. Every listener (TCP, TLS and the unix socket)
+ * is made with these.
+ */
+export const HTTP_SERVER_LIMITS = {
+  maxHeaderSize: RequestLimits.HEADER_BYTES,
+  headersTimeout: RequestLimits.HEADERS_TIMEOUT_MS,
+  requestTimeout: RequestLimits.REQUEST_TIMEOUT_MS,
+  connectionsCheckingInterval: RequestLimits.TIMEOUT_CHECK_INTERVAL_MS,
+  keepAliveTimeout: RequestLimits.KEEP_ALIVE_TIMEOUT_MS,
+} as const satisfies ServerOptions;
+
+/** The node:http server options limitedServerFactory sets (tests pass short times). */
+export type HttpServerLimits = { readonly [K in keyof typeof HTTP_SERVER_LIMITS]: number };
+
+/**
  * A fastify `serverFactory` making an HTTP or (with `tls`) HTTPS server with the header and time limits. The
  * HTTPS server is typed as an HTTP server: fastify only uses what both have.
  */
-export function limitedServerFactory(tls: TlsOptions | undefined): (handler: RequestListener) => HttpServer {
+export function limitedServerFactory(
+  tls: TlsOptions | undefined,
+  limits: HttpServerLimits = HTTP_SERVER_LIMITS,
+): (handler: RequestListener) => HttpServer {
   return (handler) => {
-    const options = { maxHeaderSize: RequestLimits.HEADER_BYTES };
-    const server = tls === undefined ? createHttpServer(options, handler) : createHttpsServer({ ...tls, ...options }, handler);
-    server.requestTimeout = RequestLimits.REQUEST_TIMEOUT_MS;
-    server.keepAliveTimeout = RequestLimits.KEEP_ALIVE_TIMEOUT_MS;
+    const server = tls === undefined ? createHttpServer(limits, handler) : createHttpsServer({ ...tls, ...limits }, handler);
     return server as HttpServer;
   };
 }

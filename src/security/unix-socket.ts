@@ -10,7 +10,7 @@
  */
 import { lstatSync } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
-import { createServer as createHttpServer, type RequestListener } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type ServerOptions } from 'node:http';
 import { createConnection, type Server } from 'node:net';
 import { recordOrigins } from './connection-origin.js';
 
@@ -117,11 +117,10 @@ export async function serveOnUnixSocket(
   handler: RequestListener,
   path: string,
   mode: number,
-  limits: { maxHeaderSize: number; requestTimeout: number; keepAliveTimeout: number },
+  /** Header size and time limits (HTTP_SERVER_LIMITS in limits.ts), as for the TCP listener. */
+  limits: ServerOptions,
 ): Promise<UnixHttpListener> {
-  const server = createHttpServer({ maxHeaderSize: limits.maxHeaderSize }, handler);
-  server.requestTimeout = limits.requestTimeout;
-  server.keepAliveTimeout = limits.keepAliveTimeout;
+  const server = createHttpServer(limits, handler);
   recordOrigins(server);
   const binding = await listenUnix(server, path, mode);
   return {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { openApiBytes } from '../openapi-bytes.js';
 import { problemResponses } from '../schemas/common.js';
 
 /** `/openapi.json` and `/openapi.yaml`: the OpenAPI document the routes generate. */
@@ -18,7 +19,7 @@ const openapi: FastifyPluginAsyncTypebox = async (fastify) => {
         },
       },
     },
-    async () => fastify.swagger(),
+    async (_request, reply) => reply.type('application/json; charset=utf-8').send(openApiBytes(fastify).json),
   );
   fastify.get(
     '/openapi.yaml',
@@ -37,7 +38,8 @@ const openapi: FastifyPluginAsyncTypebox = async (fastify) => {
         },
       },
     },
-    async (_request, reply) => reply.type('application/yaml').send(fastify.swagger({ yaml: true })),
+    // The YAML text, encoded once (the type provider expects the string it stands for).
+    async (_request, reply) => reply.type('application/yaml').send(openApiBytes(fastify).yaml as unknown as string),
   );
 };
 
