@@ -2,9 +2,10 @@
  * A configuration file that is parsed at start-up and re-read on SIGHUP (tokens, client-certificate roles).
  *
  * A bad file at start-up is fatal (the caller sees the error); a bad file on reload is logged and the previous
- * content stays in force, so a typo made while editing never locks everybody out or lets everybody in.
+ * content stays in force, so a typo made while editing never locks everybody out or lets everybody in. A file
+ * that someone other than root and the gateway's user could change is a bad file (file-permissions.ts).
  */
-import { readFile } from 'node:fs/promises';
+import { readCredentialFile, UnsafeFileError } from './file-permissions.js';
 
 /** Minimal logger used for reload messages (pino's signature). */
 export interface ReloadLogger {
@@ -40,8 +41,9 @@ export class ReloadableFile<T> {
   protected static async read<T>(path: string, what: string, parse: FileParser<T>): Promise<T> {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = await readCredentialFile(path);
     } catch (err) {
+      if (err instanceof UnsafeFileError) throw new ConfigFileError(`refusing ${what} ${path}: ${err.message}`);
       throw new ConfigFileError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
     }
     try {
