@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ClientRoles, parseClientRolesFile, peerCertificateStatus } from '../../src/security/client-certs.js';
-import { reloadOnSighup } from '../../src/security/reloadable.js';
+import { CredentialReloads, reloadOnSighup } from '../../src/security/reloadable.js';
 import { NOBODY } from '../harness/other-user.js';
 
 /** A stand-in for a TLSSocket after the handshake. */
@@ -69,7 +69,7 @@ describe('ClientRoles', () => {
 
       const logged: string[] = [];
       const log = { info: (_: object, msg: string) => logged.push(`info ${msg}`), error: (_: object, msg: string) => logged.push(`error ${msg}`) };
-      const stop = reloadOnSighup([roles], log);
+      const stop = reloadOnSighup(new CredentialReloads([roles], log));
       try {
         await writeFile(file, 'admin grafana\n');
         process.kill(process.pid, 'SIGHUP');
