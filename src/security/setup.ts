@@ -4,6 +4,8 @@
  * before the gateway listens.
  */
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import { HostAllowlist } from './allowed-hosts.js';
+import { AuthThrottle } from './auth-throttle.js';
 import { Authenticator } from './authenticate.js';
 import { ClientRoles } from './client-certs.js';
 import { checkListenSecurity, loadTlsServerOptions } from './listen.js';
@@ -24,6 +26,10 @@ export interface SecuritySetup {
   /** The unix socket to serve, with its mode. */
   unixSocket: { path: string; mode: number } | undefined;
   mutationRateLimit: number;
+  /** Failed authentications per source per minute before 429; 0: no limit. */
+  authFailureLimit: number;
+  /** The Host names served: loopback, the listen address (every interface address for a wildcard), --allowed-host. */
+  hosts: HostAllowlist;
   /** Warnings to log once the logger exists (e.g. --insecure on a public address). */
   warnings: string[];
 }
@@ -59,6 +65,8 @@ export async function setUpSecurity(config: SecurityConfig, listenHost: string):
         ? undefined
         : { path: config.listenSocket, mode: parseSocketMode(config.listenSocketMode) },
     mutationRateLimit: config.mutationRateLimit,
+    authFailureLimit: config.authFailureLimit ?? AuthThrottle.MAX_FAILURES,
+    hosts: new HostAllowlist({ listenHost, allowed: config.allowedHosts ?? [] }),
     warnings,
   };
 }
