@@ -51,7 +51,8 @@ export class NotJsonChangeError extends Error {
   readonly code = NOT_JSON_CODE;
   readonly statusCode = 415;
   constructor(contentType: string) {
-    super(`A change must send JSON (Content-Type: application/json or application/*+json), not ${JSON.stringify(contentType.slice(0, 100))}`);
+    const given = JSON.stringify(contentType.slice(0, 100));
+    super(`A change must send JSON (Content-Type: application/json or application/*+json), not ${given}`);
   }
 }
 

@@ -40,12 +40,12 @@ interface Mode {
 /** Throws UnsafeFileError unless the file status `st` of `path` passes (owner, no group/other write). */
 export function checkFileStatus(path: string, st: Mode, owners: ReadonlySet<number> = trustedOwners()): void {
   if (!owners.has(st.uid)) {
-    throw new UnsafeFileError(`${path} is owned by uid ${st.uid}; it must belong to root or to the gateway's user (${describe(owners)})`);
+    throw new UnsafeFileError(`${path} is owned by uid ${st.uid}; ${mustBelong(owners)}`);
   }
   if ((st.mode & GROUP_OR_OTHER_WRITE) !== 0) {
     throw new UnsafeFileError(
-      `${path} is writable by ${whoMayWrite(st.mode)} (mode ${octal(st.mode)}); whoever can write it chooses the callers' roles. ` +
-        `Run chmod go-w on it`,
+      `${path} is writable by ${whoMayWrite(st.mode)} (mode ${octal(st.mode)}); ` +
+        `whoever can write it chooses the callers' roles. Run chmod go-w on it`,
     );
   }
 }
@@ -53,7 +53,7 @@ export function checkFileStatus(path: string, st: Mode, owners: ReadonlySet<numb
 /** Throws UnsafeFileError unless the folder status `st` of `path` passes (owner; no group/other write unless sticky). */
 export function checkFolderStatus(path: string, st: Mode, owners: ReadonlySet<number> = trustedOwners()): void {
   if (!owners.has(st.uid)) {
-    throw new UnsafeFileError(`the folder ${path} is owned by uid ${st.uid}; it must belong to root or to the gateway's user (${describe(owners)})`);
+    throw new UnsafeFileError(`the folder ${path} is owned by uid ${st.uid}; ${mustBelong(owners)}`);
   }
   if ((st.mode & GROUP_OR_OTHER_WRITE) !== 0 && (st.mode & STICKY) === 0) {
     throw new UnsafeFileError(
@@ -91,7 +91,7 @@ export async function checkFoldersOf(path: string, owners: ReadonlySet<number> =
       // A link cannot be changed, only replaced (which its folder's check covers), but one another user made
       // in a sticky folder such as /tmp points wherever that user chose.
       if (!owners.has(st.uid)) {
-        throw new UnsafeFileError(`the symbolic link ${next} is owned by uid ${st.uid}; it must belong to root or to the gateway's user (${describe(owners)})`);
+        throw new UnsafeFileError(`the symbolic link ${next} is owned by uid ${st.uid}; ${mustBelong(owners)}`);
       }
       const target = await readlink(next);
       // The link is resolved from the folder that holds it (already checked), or from / when absolute.
@@ -134,6 +134,6 @@ function octal(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, '0');
 }
 
-function describe(owners: ReadonlySet<number>): string {
-  return [...owners].map((uid) => `uid ${uid}`).join(' or ');
+function mustBelong(owners: ReadonlySet<number>): string {
+  return `it must belong to root or to the gateway's user (${[...owners].map((uid) => `uid ${uid}`).join(' or ')})`;
 }

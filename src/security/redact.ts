@@ -62,7 +62,10 @@ export function redactUrl(url: string): string {
 export function redactText(text: string): string {
   if (!SUSPECT.test(text)) return text;
   return text
-    .replace(/\b(bearer)\s+([\x21-\x7e]+)/gi, (match, scheme: string, word: string) => (/^[a-z]+$/.test(word) ? match : `${scheme} ${REDACTED}`))
+    // "the bearer token" is prose; "Bearer 3f9a..." is a credential.
+    .replace(/\b(bearer)\s+([\x21-\x7e]+)/gi, (match, scheme: string, word: string) =>
+      /^[a-z]+$/.test(word) ? match : `${scheme} ${REDACTED}`,
+    )
     .replace(URL_IN_TEXT, (url) => redactUrl(url))
     .replace(TOKEN_RUN, (word) => (looksLikeSecret(word) ? REDACTED : word));
 }

@@ -113,7 +113,8 @@ export class CredentialReloads {
       try {
         await listener();
       } catch (err) {
-        this.log.error({ reason: err instanceof Error ? err.message : String(err) }, 'a check after reloading credentials failed');
+        const reason = err instanceof Error ? err.message : String(err);
+        this.log.error({ reason }, 'a check after reloading credentials failed');
       }
     }
   }

@@ -1,8 +1,9 @@
 // The TLS policy, tried with `openssl s_client` against the gateway's HTTPS listener (started as the CLI starts
 // it) with an RSA certificate, the kind that static-RSA key exchange needs: static RSA, CBC suites with SHA-1 or
-// SHA-2 MACs, finite-field DHE and TLS 1.1 fail the handshake (3DES and RC4 too, but this OpenSSL cannot even offer them); TLS 1.3 and TLS 1.2 ECDHE with AES-GCM or
-// ChaCha20-Poly1305 work. A plain node TLS server with the same certificate accepts the weak suites, so the
-// client really offers them and it is the policy that refuses.
+// SHA-2 MACs, finite-field DHE and TLS 1.1 fail the handshake (3DES and RC4 would too, but this OpenSSL cannot
+// even offer them); TLS 1.3 and TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305 work. A plain node TLS server
+// with the same certificate accepts the weak suites, so the client really offers them and it is the policy that
+// refuses.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
