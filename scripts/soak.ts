@@ -66,7 +66,8 @@ async function request(base: string, method: string, path: string, body?: unknow
   try {
     res = await fetch(`${base}${path}`, {
       method,
-      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+      // X-Requested-With: a body-less change must show it is not cross-site (SECURITY.md).
+      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : { headers: { 'x-requested-with': 'soak' } }),
       signal: AbortSignal.timeout(15_000),
     });
   } catch (err) {

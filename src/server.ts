@@ -8,7 +8,7 @@ import type { DaemonSpec } from './gateway/daemon-registry.js';
 import gateway from './http/app.js';
 import { gatewayServerOptions } from './http/server-options.js';
 import { HTTP_SERVER_LIMITS, limitedServerFactory } from './security/limits.js';
-import { reloadOnSighup } from './security/reloadable.js';
+import { CredentialReloads, reloadOnSighup } from './security/reloadable.js';
 import { prepareRuntimeDir, type RuntimeDir } from './security/runtime-dir.js';
 import { setUpSecurity, tlsReloader, type SecuritySetup } from './security/setup.js';
 import { formatSocketMode, serveOnUnixSocket, type UnixHttpListener } from './security/unix-socket.js';
@@ -56,18 +56,20 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
     ? [{ uri: embedded.adminUri, name: 'embedded', embedded: true }]
     : config.connect.map((uri) => ({ uri }));
   const { poolSize, maxInFlight, queueLength } = config;
-  const { authenticator, logPolicy, mutationRateLimit } = security;
+  const { authenticator, logPolicy, mutationRateLimit, authFailureLimit, hosts } = security;
+  // SIGHUP re-reads the tokens, the client roles and the TLS files; a bad file keeps the old one in force. After
+  // each reload the security plugin closes the event streams whose callers lost access.
+  const reloadable = security.tls ? [...security.reloadable, tlsReloader(app.server as unknown as TlsServer, config)] : security.reloadable;
+  const reloads = new CredentialReloads(reloadable, app.log);
   await app.register(gateway, {
     daemons,
     callTimeoutMs: config.callTimeoutMs,
     limits: { connections: poolSize, maxInFlight, queueLength },
-    security: { authenticator, logPolicy, mutationRateLimit },
+    security: { authenticator, logPolicy, mutationRateLimit, authFailureLimit, hosts, reloads },
     monitoring: { watchIntervalMs: config.watchIntervalMs },
     changes: { maxWorkers: config.maxWorkers },
   });
-  // SIGHUP re-reads the tokens, the client roles and the TLS files; a bad file keeps the old one in force.
-  const reloadable = security.tls ? [...security.reloadable, tlsReloader(app.server as unknown as TlsServer, config)] : security.reloadable;
-  const stopReloading = reloadOnSighup(reloadable, app.log);
+  const stopReloading = reloadOnSighup(reloads);
   let unixListener: UnixHttpListener | undefined;
   app.addHook('preClose', async () => {
     stopReloading();

@@ -20,7 +20,7 @@ export interface ParentLogger {
   child(bindings: Record<string, unknown>): AuditSink;
 }
 
-/** How an attempt ended: done, refused by the gateway (401/403/429), or failed (any other error). */
+/** How an attempt ended: done, refused by the gateway (401/403/421/429), or failed (any other error). */
 export type AuditResult = 'success' | 'refused' | 'failure';
 
 /** Where a request came from. */
@@ -76,7 +76,7 @@ export function createAuditLog(parent: ParentLogger): AuditLog {
 /** The result category of a response status. */
 export function auditResult(statusCode: number): AuditResult {
   if (statusCode < 400) return 'success';
-  return statusCode === 401 || statusCode === 403 || statusCode === 429 ? 'refused' : 'failure';
+  return statusCode === 401 || statusCode === 403 || statusCode === 421 || statusCode === 429 ? 'refused' : 'failure';
 }
 
 /** Where a request came from, from the accept-time record of its connection (see connection-origin.ts). */

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { isRole, Role } from './roles.js';
+import { MIN_TOKEN_BITS, tokenStrengthBits } from './token-strength.js';
 import { tokenLine } from './tokens.js';
 
 /** Usage text of the hash-token command. */
@@ -18,7 +19,10 @@ Reads a bearer token on stdin and prints the line to add to the tokens file:
   <role> <sha256 of the token> [name]
 --role      the token's role (default: viewer)
 --name      a name for logs and audit records (default: derived from the hash)
---generate  make a new random token instead of reading one; the token is printed on stderr, once
+--generate  make a new random token (256 bits) instead of reading one; the token is printed on stderr, once
+
+A token read on stdin must have at least ${MIN_TOKEN_BITS} bits, counted as length x log2(alphabet): e.g. 32 hex
+digits (openssl rand -hex 16) or 22 base64url characters.
 `;
 
 /** Where the command reads and writes (process streams in the CLI, buffers in tests). */
@@ -73,6 +77,14 @@ export async function runHashToken(argv: readonly string[], io: HashTokenIo): Pr
     // An Authorization header can only carry visible ASCII (RFC 6750 b64token is narrower still).
     if (!/^[\x21-\x7e]+$/.test(token)) {
       io.stderr('the token must be visible ASCII without blanks (it travels in an HTTP header)\n');
+      return 2;
+    }
+    const bits = tokenStrengthBits(token);
+    if (bits < MIN_TOKEN_BITS) {
+      io.stderr(
+        `the token is too weak: ${Math.floor(bits)} bits (length ${token.length}), at least ${MIN_TOKEN_BITS} are needed. ` +
+          'Use 32 hex digits or more (openssl rand -hex 32), or let hash-token --generate make one\n',
+      );
       return 2;
     }
   }

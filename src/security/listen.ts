@@ -71,6 +71,30 @@ export function checkListenSecurity(options: ListenSecurity): string[] {
   return [`--insecure: listening on ${options.host} without ${missing}; anyone who can reach this port controls the daemon`];
 }
 
+/**
+ * The TLS policy of the listener: TLS 1.3, or TLS 1.2 with an ECDHE key exchange and an AEAD cipher. This is
+ * Mozilla's "intermediate" configuration (v5.7) without its finite-field DHE suites (slow, and node offers them
+ * only with explicit dhparams). Mozilla's "modern" would drop TLS 1.2 altogether, which clients still in use
+ * (older curl, Java and Go builds) need. Gone: static-RSA key exchange (no forward secrecy), CBC suites (SHA-1
+ * MACs, padding oracles), 3DES, RC4 and everything anonymous or export-grade. OpenSSL names; TLS 1.3 suites
+ * start with TLS_ and are listed so that the whole policy is written here, not left to OpenSSL's defaults.
+ */
+export const TLS_POLICY = {
+  MIN_VERSION: 'TLSv1.2',
+  /** TLS 1.3 suites (all three of OpenSSL's defaults) and the TLS 1.2 ECDHE + AEAD suites, best first. */
+  CIPHERS: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+} as const;
+
 /** The TLS server options for the gateway's listener, read from the configured files. */
 export async function loadTlsServerOptions(files: {
   cert: string;
@@ -85,7 +109,10 @@ export async function loadTlsServerOptions(files: {
   return {
     cert,
     key,
-    minVersion: 'TLSv1.2',
+    minVersion: TLS_POLICY.MIN_VERSION,
+    ciphers: TLS_POLICY.CIPHERS,
+    // The server's order wins: a client that lists a weaker suite first still gets the strongest both know.
+    honorCipherOrder: true,
     ...(ca === undefined
       ? {}
       : {

@@ -4,6 +4,7 @@
  * config.ts stays the only module that reads the environment; it passes `env` in.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { AllowedHostError, parseAllowedHost } from './allowed-hosts.js';
 import { MutationRateLimit } from './limits.js';
 
 const path = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
@@ -20,6 +21,11 @@ export const SecurityConfigProperties = {
     Type.String({ pattern: '^/', description: 'An absolute directory.' }),
     { minItems: 1, description: 'Directories where file log outputs may be set.' },
   ),
+  allowedHosts: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, description: 'A host name, *.domain, or IP address.' }), {
+      description: 'Host header values served besides loopback names and the listen addresses (DNS rebinding).',
+    }),
+  ),
   listenSocket: path('Serve HTTP on this unix socket (without credentials: `<runtime folder>/http.sock` by default).'),
   listenSocketMode: Type.String({ pattern: '^0?[0-7]{3}$', description: 'Octal mode of the unix socket.' }),
   mutationRateLimit: Type.Integer({
@@ -27,6 +33,13 @@ export const SecurityConfigProperties = {
     maximum: 1_000_000,
     description: 'Changes allowed per identity per minute (0: no limit).',
   }),
+  authFailureLimit: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      description: 'Failed authentications allowed per source per minute before it gets 429 (0: no limit).',
+    }),
+  ),
 };
 
 /** Flag, environment variable and help text of each security option (merged into config.ts's OPTIONS). */
@@ -38,9 +51,11 @@ export const SECURITY_OPTIONS = {
   tlsClientRoles: { flag: 'tls-client-roles', env: 'LIBVIRT_ADMIN_GATEWAY_TLS_CLIENT_ROLES', arg: '<path>', help: 'roles of client certificates (<role> <CN> per line; reloaded on SIGHUP)' },
   insecure: { flag: 'insecure', env: 'LIBVIRT_ADMIN_GATEWAY_INSECURE', arg: '', help: 'allow a non-loopback --listen without TLS and authentication; env: true|false' },
   allowedLogDirs: { flag: 'allowed-log-dir', env: 'LIBVIRT_ADMIN_GATEWAY_ALLOWED_LOG_DIRS', arg: '<dir>', help: 'directory where file log outputs may go (repeatable); env: colon-separated' },
+  allowedHosts: { flag: 'allowed-host', env: 'LIBVIRT_ADMIN_GATEWAY_ALLOWED_HOSTS', arg: '<name>', help: 'a Host name (or *.domain, or address) to serve besides loopback and the listen addresses (repeatable); env: comma-separated' },
   listenSocket: { flag: 'listen-socket', env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN_SOCKET', arg: '<path>', help: 'also serve HTTP on this unix socket' },
   listenSocketMode: { flag: 'listen-socket-mode', env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN_SOCKET_MODE', arg: '<mode>', help: 'octal mode of the unix socket; a mode that lets other users in needs credentials or --insecure' },
   mutationRateLimit: { flag: 'mutation-rate-limit', env: 'LIBVIRT_ADMIN_GATEWAY_MUTATION_RATE_LIMIT', arg: '<n>', help: 'changes allowed per identity per minute; 0: no limit' },
+  authFailureLimit: { flag: 'auth-failure-limit', env: 'LIBVIRT_ADMIN_GATEWAY_AUTH_FAILURE_LIMIT', arg: '<n>', help: 'failed authentications per source per minute before 429 (default 10); 0: no limit' },
 } as const;
 
 /** parseArgs declarations of the security flags. */
@@ -52,9 +67,11 @@ export const SECURITY_ARGS = {
   'tls-client-roles': { type: 'string' },
   insecure: { type: 'boolean' },
   'allowed-log-dir': { type: 'string', multiple: true },
+  'allowed-host': { type: 'string', multiple: true },
   'listen-socket': { type: 'string' },
   'listen-socket-mode': { type: 'string' },
   'mutation-rate-limit': { type: 'string' },
+  'auth-failure-limit': { type: 'string' },
 } as const;
 
 /**
@@ -98,7 +115,20 @@ export function securityRawConfig(
     listenSocketMode: pick('listenSocketMode') ?? defaults.listenSocketMode,
     mutationRateLimit: pick('mutationRateLimit') ?? defaults.mutationRateLimit,
   };
-  for (const key of ['tokensFile', 'tlsCert', 'tlsKey', 'tlsClientCa', 'tlsClientRoles', 'listenSocket'] as const) {
+  const hostsFlag = values[SECURITY_OPTIONS.allowedHosts.flag];
+  const hostsEnv = nonEmpty(env[SECURITY_OPTIONS.allowedHosts.env]);
+  const hosts = Array.isArray(hostsFlag) ? hostsFlag : hostsEnv?.split(',').map((host) => host.trim()).filter((host) => host !== '');
+  if (hosts !== undefined) {
+    for (const host of hosts) {
+      try {
+        parseAllowedHost(host);
+      } catch (err) {
+        throw new SecurityOptionError((err as AllowedHostError).message);
+      }
+    }
+    raw['allowedHosts'] = hosts;
+  }
+  for (const key of ['tokensFile', 'tlsCert', 'tlsKey', 'tlsClientCa', 'tlsClientRoles', 'listenSocket', 'authFailureLimit'] as const) {
     const value = pick(key);
     if (value !== undefined) raw[key] = value;
   }

@@ -2,9 +2,10 @@
  * A configuration file that is parsed at start-up and re-read on SIGHUP (tokens, client-certificate roles).
  *
  * A bad file at start-up is fatal (the caller sees the error); a bad file on reload is logged and the previous
- * content stays in force, so a typo made while editing never locks everybody out or lets everybody in.
+ * content stays in force, so a typo made while editing never locks everybody out or lets everybody in. A file
+ * that someone other than root and the gateway's user could change is a bad file (file-permissions.ts).
  */
-import { readFile } from 'node:fs/promises';
+import { readCredentialFile, UnsafeFileError } from './file-permissions.js';
 
 /** Minimal logger used for reload messages (pino's signature). */
 export interface ReloadLogger {
@@ -40,8 +41,9 @@ export class ReloadableFile<T> {
   protected static async read<T>(path: string, what: string, parse: FileParser<T>): Promise<T> {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = await readCredentialFile(path);
     } catch (err) {
+      if (err instanceof UnsafeFileError) throw new ConfigFileError(`refusing ${what} ${path}: ${err.message}`);
       throw new ConfigFileError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
     }
     try {
@@ -75,12 +77,52 @@ export interface Reloadable {
   reload(log: ReloadLogger): Promise<boolean>;
 }
 
-/** Re-reads every file on SIGHUP; returns a function that removes the handler. */
-export function reloadOnSighup(files: readonly Reloadable[], log: ReloadLogger): () => void {
-  const onHup = (): void => {
-    log.info({ files: files.length }, 'SIGHUP: reloading credentials');
-    for (const file of files) void file.reload(log);
-  };
+/** Something to do once the files were re-read (close what the new files no longer admit). */
+export type ReloadListener = () => void | Promise<void>;
+
+/**
+ * One reload of the credential files, whatever triggers it (SIGHUP today, a file watcher later): every file is
+ * re-read, then every listener runs, so that what was admitted under the old files (open event streams) is
+ * checked against the new ones. Reloads run one after another, never interleaved.
+ */
+export class CredentialReloads {
+  private readonly listeners = new Set<ReloadListener>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly files: readonly Reloadable[],
+    private readonly log: ReloadLogger,
+  ) {}
+
+  /** Calls `listener` after every reload; returns a function that stops it. */
+  onReloaded(listener: ReloadListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /** Re-reads every file, then runs the listeners; resolves when all are done. `trigger` names the cause in the log. */
+  reload(trigger: string): Promise<void> {
+    this.queue = this.queue.then(() => this.run(trigger));
+    return this.queue;
+  }
+
+  private async run(trigger: string): Promise<void> {
+    this.log.info({ trigger, files: this.files.length }, `${trigger}: reloading credentials`);
+    await Promise.all(this.files.map((file) => file.reload(this.log)));
+    for (const listener of this.listeners) {
+      try {
+        await listener();
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        this.log.error({ reason }, 'a check after reloading credentials failed');
+      }
+    }
+  }
+}
+
+/** Reloads on SIGHUP; returns a function that removes the handler. */
+export function reloadOnSighup(reloads: CredentialReloads): () => void {
+  const onHup = (): void => void reloads.reload('SIGHUP');
   process.on('SIGHUP', onHup);
   return () => {
     process.off('SIGHUP', onHup);

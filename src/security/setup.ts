@@ -4,6 +4,8 @@
  * the options and files is found here, at start-up, before the gateway listens.
  */
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import { HostAllowlist } from './allowed-hosts.js';
+import { AuthThrottle } from './auth-throttle.js';
 import { Authenticator } from './authenticate.js';
 import { ClientRoles } from './client-certs.js';
 import { checkListenSecurity, loadTlsServerOptions, UnsafeListenError } from './listen.js';
@@ -31,6 +33,10 @@ export interface SecuritySetup {
   /** Without credentials (and without --insecure): the token TCP callers must send; write() it once listening. */
   localToken: LocalToken | undefined;
   mutationRateLimit: number;
+  /** Failed authentications per source per minute before 429; 0: no limit. */
+  authFailureLimit: number;
+  /** The Host names served: loopback, the listen address (every interface address for a wildcard), --allowed-host. */
+  hosts: HostAllowlist;
   /** Warnings to log once the logger exists (e.g. --insecure on a public address). */
   warnings: string[];
 }
@@ -87,6 +93,8 @@ export async function setUpSecurity(
     unixSocket,
     localToken,
     mutationRateLimit: config.mutationRateLimit,
+    authFailureLimit: config.authFailureLimit ?? AuthThrottle.MAX_FAILURES,
+    hosts: new HostAllowlist({ listenHost, allowed: config.allowedHosts ?? [] }),
     warnings,
   };
 }

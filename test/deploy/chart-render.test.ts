@@ -253,6 +253,14 @@ describe('rendered objects', () => {
     assert.equal(only(objects, 'ServiceAccount').automountServiceAccountToken, false);
   });
 
+  it('passes allowedHosts as --allowed-host arguments, one value each', () => {
+    const c = container(render([...TRIAL, '--set', 'allowedHosts[0]=gw.virt-admin.svc', '--set', 'allowedHosts[1]=*.hv.example.com']));
+    assert.deepEqual(c.args, [
+      '--connect', 'libvirtd:///system', '--allowed-log-dir', '/var/log/libvirt',
+      '--allowed-host', 'gw.virt-admin.svc', '--allowed-host', '*.hv.example.com',
+    ]);
+  });
+
   it('client certificates alone authenticate: no tokens file is needed', () => {
     const objects = render([
       '--set', 'tls.existingSecret=gw-tls', '--set', 'tls.verifyClients=true',

@@ -62,7 +62,7 @@ describe('client errors, against a real libvirtd', () => {
   });
 
   it('a procedure the daemon lacks is 501', async () => {
-    assertProblem(await request(gw.app.server).post('/daemon/shutdown'), 501, 'ERR_UNSUPPORTED_PROCEDURE');
+    assertProblem(await request(gw.app.server).post('/daemon/shutdown').set('x-requested-with', 'test'), 501, 'ERR_UNSUPPORTED_PROCEDURE');
   });
 
   it('a stopped daemon is 503 with Retry-After, and is served again once it is back', async () => {

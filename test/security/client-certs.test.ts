@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ClientRoles, parseClientRolesFile, peerCertificateStatus } from '../../src/security/client-certs.js';
-import { reloadOnSighup } from '../../src/security/reloadable.js';
+import { CredentialReloads, reloadOnSighup } from '../../src/security/reloadable.js';
+import { NOBODY } from '../harness/other-user.js';
 
 /** A stand-in for a TLSSocket after the handshake. */
 function tlsSocket(cert: object, authorized: boolean, authorizationError?: Error): object {
@@ -68,7 +69,7 @@ describe('ClientRoles', () => {
 
       const logged: string[] = [];
       const log = { info: (_: object, msg: string) => logged.push(`info ${msg}`), error: (_: object, msg: string) => logged.push(`error ${msg}`) };
-      const stop = reloadOnSighup([roles], log);
+      const stop = reloadOnSighup(new CredentialReloads([roles], log));
       try {
         await writeFile(file, 'admin grafana\n');
         process.kill(process.pid, 'SIGHUP');
@@ -81,6 +82,25 @@ describe('ClientRoles', () => {
       } finally {
         stop();
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a roles file that another user owns, at load and on reload', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'roles-'));
+    try {
+      const file = join(dir, 'roles');
+      await writeFile(file, 'viewer grafana\n');
+      await chown(file, NOBODY, NOBODY);
+      await assert.rejects(ClientRoles.load(file), { name: 'ConfigFileError', message: new RegExp(`^refusing client roles file ${file}: .* is owned by uid ${NOBODY}`) });
+      await chown(file, 0, 0);
+      const roles = await ClientRoles.load(file);
+      await writeFile(file, 'admin grafana\n');
+      await chown(file, NOBODY, NOBODY);
+      const errors: string[] = [];
+      assert.equal(await roles.reload({ info: () => {}, error: (_obj, msg) => errors.push(msg) }), false);
+      assert.deepEqual([roles.roleOf('grafana'), errors], ['viewer', ['client roles file not reloaded; keeping the previous one']]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -50,6 +50,21 @@ describe('hash-token', () => {
     assert.match((await run([], 'has space')).err, /visible ASCII/);
   });
 
+  it('refuses a token under 128 bits, saying how strong it is and how to make a good one', async () => {
+    const weak = await run(['--role', 'admin'], 'x\n');
+    assert.equal(weak.code, 2);
+    assert.equal(weak.out, '');
+    assert.equal(
+      weak.err,
+      'the token is too weak: 4 bits (length 1), at least 128 are needed. Use 32 hex digits or more (openssl rand -hex 32), ' +
+        'or let hash-token --generate make one\n',
+    );
+    assert.match((await run([], 'f'.repeat(31))).err, /too weak: 124 bits \(length 31\)/);
+    assert.match((await run([], 'correct-horse-battery')).err, /too weak: 100 bits/);
+    assert.equal((await run([], 'f'.repeat(32))).code, 0);
+    assert.equal((await run([], 'aB3'.repeat(7) + 'x')).code, 0);
+  });
+
   it('prints its usage for --help', async () => {
     const { code, out } = await run(['--help']);
     assert.equal(code, 0);

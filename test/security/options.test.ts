@@ -25,6 +25,8 @@ describe('security options', () => {
       LIBVIRT_ADMIN_GATEWAY_LISTEN_SOCKET: '/run/gw.sock',
       LIBVIRT_ADMIN_GATEWAY_LISTEN_SOCKET_MODE: '0600',
       LIBVIRT_ADMIN_GATEWAY_MUTATION_RATE_LIMIT: '5',
+      LIBVIRT_ADMIN_GATEWAY_ALLOWED_HOSTS: 'gw.example.com, *.svc.cluster.local,,10.0.0.7',
+      LIBVIRT_ADMIN_GATEWAY_AUTH_FAILURE_LIMIT: '20',
     };
     const raw = securityRawConfig({}, env);
     assert.deepEqual(Value.Convert(schema, raw), {
@@ -38,6 +40,8 @@ describe('security options', () => {
       listenSocket: '/run/gw.sock',
       listenSocketMode: '0600',
       mutationRateLimit: 5,
+      allowedHosts: ['gw.example.com', '*.svc.cluster.local', '10.0.0.7'],
+      authFailureLimit: 20,
     });
     // Every option has an environment variable, and every flag a parseArgs declaration.
     assert.deepEqual(Object.keys(SECURITY_OPTIONS).sort(), Object.keys(SecurityConfigProperties).sort());
@@ -90,5 +94,22 @@ describe('security options in loadConfig', () => {
       message: /^invalid --allowed-log-dir \(or LIBVIRT_ADMIN_GATEWAY_ALLOWED_LOG_DIRS\) "relative"/,
     });
     assert.throws(() => loadConfig(['--listen-socket-mode', '999']), { name: 'ConfigError', message: /--listen-socket-mode/ });
+  });
+
+  it('take --allowed-host (repeatable, flags win) and --auth-failure-limit, refusing what is not a host name', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    const invocation = loadConfig(['--allowed-host', 'a.example', '--allowed-host', '*.b.example', '--auth-failure-limit', '0'], {
+      LIBVIRT_ADMIN_GATEWAY_ALLOWED_HOSTS: 'c.example',
+    });
+    assert.equal(invocation.kind, 'run');
+    if (invocation.kind !== 'run') return;
+    assert.deepEqual([invocation.config.allowedHosts, invocation.config.authFailureLimit], [['a.example', '*.b.example'], 0]);
+    const defaults = loadConfig([], {});
+    assert.equal(defaults.kind, 'run');
+    if (defaults.kind !== 'run') return;
+    assert.deepEqual([defaults.config.allowedHosts, defaults.config.authFailureLimit], [undefined, undefined]);
+    assert.throws(() => loadConfig(['--allowed-host', 'http://x']), { name: 'ConfigError', message: '--allowed-host "http://x" is not a host name, *.domain or IP address' });
+    assert.throws(() => loadConfig([], { LIBVIRT_ADMIN_GATEWAY_ALLOWED_HOSTS: 'ok.example,bad host' }), { name: 'ConfigError', message: /"bad host"/ });
+    assert.throws(() => loadConfig(['--auth-failure-limit', '-1']), { name: 'ConfigError', message: /--auth-failure-limit/ });
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -134,5 +134,24 @@ describe('TokenStore', () => {
     await rm(file);
     assert.equal(await store.reload(silent), false);
     assert.equal(store.verify('new')?.role, 'admin');
+  });
+
+  it('refuses a file group or others can write, at load and on reload (the old set stays, with a log line)', async () => {
+    await writeFile(file, `viewer ${sha('kept')}\n`);
+    await chmod(file, 0o664);
+    await assert.rejects(TokenStore.load(file), {
+      name: 'ConfigFileError',
+      message: `refusing tokens file ${file}: ${file} is writable by its group (mode 0664); whoever can write it chooses the callers' roles. Run chmod go-w on it`,
+    });
+    await chmod(file, 0o644);
+    const store = await TokenStore.load(file);
+    await writeFile(file, `admin ${sha('planted')}\n`);
+    await chmod(file, 0o646);
+    const errors: Array<{ obj: object; msg: string }> = [];
+    assert.equal(await store.reload({ info: () => {}, error: (obj, msg) => errors.push({ obj, msg }) }), false);
+    assert.equal(store.verify('planted'), null);
+    assert.equal(store.verify('kept')?.role, 'viewer');
+    assert.deepEqual(errors.map((e) => e.msg), ['tokens file not reloaded; keeping the previous one']);
+    assert.match((errors[0]!.obj as { reason: string }).reason, /^refusing tokens file .*: .* is writable by others \(mode 0646\)/);
   });
 });

@@ -9,13 +9,19 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import { HostAllowlist } from '../../security/allowed-hosts.js';
+import { AuthFailureThrottle, AuthThrottle, throttleSource } from '../../security/auth-throttle.js';
 import { auditResult, auditSource, createAuditLog, type AuditLog, type AuditSubject, type ParentLogger } from '../../security/audit.js';
 import { Authenticator, authorize, type Identity } from '../../security/authenticate.js';
-import { originOf, recordOrigins } from '../../security/connection-origin.js';
+import { peerCertificateStatus } from '../../security/client-certs.js';
+import { originOf, recordOrigins, type ConnectionOrigin } from '../../security/connection-origin.js';
+import { checkCrossSite } from '../../security/cross-site.js';
 import { API_RESPONSE_HEADERS, SECURITY_HEADERS } from '../../security/headers.js';
 import { exemptFromRateLimit, isMutation, MutationRateLimit, rateLimitKey } from '../../security/limits.js';
 import { LogOutputPolicy } from '../../security/log-policy.js';
 import { Role } from '../../security/roles.js';
+import { OpenStreams } from '../../security/open-streams.js';
+import type { CredentialReloads } from '../../security/reloadable.js';
 import { toProblem } from '../problems.js';
 import { problemResponses } from '../schemas/common.js';
 
@@ -52,6 +58,13 @@ export interface SecurityServices {
   authenticator: Authenticator;
   logPolicy: LogOutputPolicy;
   audit: AuditLog;
+  /** Long-lived answers (event streams), closed when a reload takes their caller's access away. */
+  streams: OpenStreams;
+  /**
+   * Registers a long-lived answer to `request`: `close` is called when, after a credentials reload, its caller
+   * would no longer be admitted to its route. Returns the function to call when the answer ends.
+   */
+  holdWhileAllowed(request: FastifyRequest, close: () => void): () => void;
 }
 
 /** Options of the security plugin; everything defaults to the open loopback setup. */
@@ -64,6 +77,12 @@ export interface SecurityPluginOptions {
   mutationRateLimit?: number;
   /** The name of the default daemon, for audit records of unprefixed URLs. */
   defaultDaemon?: () => string;
+  /** The Host names served (default: loopback names and addresses only). */
+  hosts?: HostAllowlist;
+  /** Failed authentications per source per minute before 429; 0 turns the throttle off (default AuthThrottle.MAX_FAILURES). */
+  authFailureLimit?: number;
+  /** Credential reloads: after each, open streams are checked against the new credentials. */
+  reloads?: CredentialReloads;
 }
 
 /** Checks that a route declares its access, and writes it into its OpenAPI schema. */
@@ -119,11 +138,26 @@ export function requiredRoleOf(request: FastifyRequest): RouteAccess {
 
 async function securityPlugin(app: FastifyInstance, options: SecurityPluginOptions): Promise<void> {
   const authenticator = options.authenticator ?? new Authenticator();
+  const streams = new OpenStreams();
   const services: SecurityServices = {
     authenticator,
     logPolicy: options.logPolicy ?? new LogOutputPolicy(),
     audit: createAuditLog(app.log as unknown as ParentLogger),
+    streams,
+    holdWhileAllowed: (request, close) => {
+      const required = requiredRoleOf(request);
+      const identity = request.identity;
+      return streams.add({
+        holder: identity === null ? 'a public caller' : `${identity.kind} '${identity.name}'`,
+        // The same checks as a new request of this route would pass, against the credentials in force now.
+        stillAllowed: () => required === 'public' || (authorize(authenticator.authenticate(request), required), true),
+        close,
+      });
+    },
   };
+  // Item 8: after every credentials reload, streams whose caller lost access are closed.
+  const stopRechecking = options.reloads?.onReloaded(() => void streams.recheck(app.log));
+  if (stopRechecking) app.addHook('onClose', async () => stopRechecking());
   app.decorate('security', services);
   app.decorateRequest('identity', null);
   // Who a caller may be rests on the accept-time record of its connection (security/connection-origin.ts).
@@ -144,6 +178,18 @@ async function securityPlugin(app: FastifyInstance, options: SecurityPluginOptio
     return payload;
   });
 
+  // Item 9 request guards (src/security/allowed-hosts.ts, cross-site.ts), before credentials are looked at:
+  // a Host this gateway is not (DNS rebinding) and a change a browser could send from another site.
+  const hosts = options.hosts ?? new HostAllowlist();
+  app.addHook('onRequest', async (request) => {
+    // A unix socket has no DNS name to rebind, and its clients send what they like as Host.
+    if (originOf(request.socket)?.transport !== 'unix') hosts.check(request.headers.host);
+    // A route that does not exist changes nothing: its 404 says more than a refusal would.
+    if (!request.is404) checkCrossSite(request);
+  });
+  const failureLimit = options.authFailureLimit ?? AuthThrottle.MAX_FAILURES;
+  const throttle = failureLimit > 0 ? new AuthFailureThrottle({ maxFailures: failureLimit, log: app.log }) : null;
+
   const limit = options.mutationRateLimit ?? MutationRateLimit.MAX;
   await app.register(rateLimit, { global: false });
   const limiter =
@@ -159,13 +205,28 @@ async function securityPlugin(app: FastifyInstance, options: SecurityPluginOptio
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const required = requiredRoleOf(request);
     if (required === 'public') return;
-    const identity = authenticator.authenticate(request);
+    const identity = authenticateThrottled(request);
     request.identity = identity;
     authorize(identity, required);
     if (limiter !== null && isMutation(request.method) && !exemptFromRateLimit(identity, originOf(request.socket))) {
       await limiter.call(app, request, reply);
     }
   });
+
+  // Item 9: failed authentication throttled per source; a throttled source's credentials are not even looked at.
+  function authenticateThrottled(request: FastifyRequest): Identity {
+    if (!authenticator.credentialsConfigured || throttle === null) return authenticator.authenticate(request);
+    const source = throttleKey(originOf(request.socket));
+    throttle.check(source);
+    try {
+      return authenticator.authenticate(request);
+    } catch (err) {
+      // Wrong credentials count; none at all (a browser or probe asking first) does not.
+      const presented = request.headers.authorization !== undefined || peerCertificateStatus(request.socket).kind === 'unverified';
+      if (presented) throttle.fail(source);
+      throw err;
+    }
+  }
 
   // A change refused or failed before it reached the change runner (authentication, role, rate limit, schema,
   // unknown daemon) leaves one outcome record; the runner records the changes it runs itself.
@@ -216,6 +277,12 @@ export class RateLimitedError extends Error {
   constructor(after: string) {
     super(`Too many changes from this caller; retry in ${after}`);
   }
+}
+
+/** The throttle's key for a connection: its remote address (per /64 for IPv6), or the unix socket's path. */
+function throttleKey(origin: ConnectionOrigin | undefined): string {
+  if (origin === undefined) return 'unknown';
+  return origin.transport === 'unix' ? `unix:${origin.path}` : throttleSource(origin.remoteAddress);
 }
 
 /** Registers authentication, authorization, limits, headers and audit; register before the routes. */

@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { pipeSubscription, SSE_HEADERS } from '../../monitoring/sse.js';
+import { encodeComment, pipeSubscription, SSE_HEADERS } from '../../monitoring/sse.js';
 import { problemResponses } from '../schemas/common.js';
 import { EVENT_STREAM_EXAMPLE, EventsHeaders, EventsQuery } from '../schemas/monitoring.js';
 import { Role } from '../../security/roles.js';
@@ -54,7 +54,13 @@ const events: FastifyPluginAsyncTypebox = async (fastify) => {
       // Headers set by hooks (request id, security headers) are kept: hijacking bypasses fastify's own sending.
       const hooked = Object.entries(reply.getHeaders()).filter(([, v]) => v !== undefined);
       reply.raw.writeHead(200, { ...(Object.fromEntries(hooked) as OutgoingHttpHeaders), ...SSE_HEADERS });
-      pipeSubscription(sub, reply.raw, fastify.monitoring.stream);
+      const stop = pipeSubscription(sub, reply.raw, fastify.monitoring.stream);
+      // Closed when a credentials reload takes the caller's access away (issue 11 item 8); the comment says why.
+      const release = fastify.security.holdWhileAllowed(request, () => {
+        reply.raw.write(encodeComment('access revoked'));
+        stop();
+      });
+      sub.onClose(release);
       // Counted here since a hijacked reply skips onResponse; not timed: a stream lasts as long as its client.
       const metrics = fastify.monitoring.metrics;
       metrics.observeRequest({ method: 'GET', route: '/events', statusCode: 200, durationSeconds: undefined });

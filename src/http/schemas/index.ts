@@ -4,7 +4,7 @@ import { Connection, Daemon, DaemonList, DaemonSummary, Health, Index } from './
 import { ClientLimits } from '../../resources/client-limits.js';
 import { LogFilter, LogOutput, Logging } from '../../resources/logging.js';
 import { Threadpool } from '../../resources/threadpool.js';
-import { Readiness } from './monitoring.js';
+import { Readiness, ReadinessDetails } from './monitoring.js';
 import { Server, ServerList, ServerSummary } from './servers.js';
 
 /** Every schema with an $id: registered once with addSchema, they become the OpenAPI components. */
@@ -18,6 +18,7 @@ export const sharedSchemas = [
   Index,
   Health,
   Readiness,
+  ReadinessDetails,
   LogOutput,
   LogFilter,
   Logging,

@@ -2,15 +2,36 @@ import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../../monitoring/events.js';
 import { DaemonName, ServerName } from './common.js';
 
-/** GET /readyz when every daemon answered. */
+/** GET /readyz when every daemon answered: public, so names only (versions and errors are in ReadinessDetails). */
 export const Readiness = Type.Object(
   {
     status: Type.Literal('ready', { description: 'Every configured daemon answered CONNECT_GET_LIB_VERSION.' }),
     daemons: Type.Array(
+      Type.Object({ name: Type.String({ description: 'Daemon name.' }) }, { additionalProperties: false }),
+      { description: 'Every configured daemon, in configuration order.' },
+    ),
+  },
+  {
+    $id: 'Readiness',
+    additionalProperties: false,
+    examples: [{ status: 'ready', daemons: [{ name: 'libvirtd' }] }],
+  },
+);
+export type Readiness = Static<typeof Readiness>;
+
+/** GET /readyz/details: what the probe found for each daemon, for identified callers. */
+export const ReadinessDetails = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ready'), Type.Literal('not-ready')], {
+      description: '`ready` when every configured daemon answered CONNECT_GET_LIB_VERSION.',
+    }),
+    daemons: Type.Array(
       Type.Object(
         {
           name: Type.String({ description: 'Daemon name.' }),
-          version: Type.String({ description: "The daemon's libvirt version." }),
+          ready: Type.Boolean({ description: 'It answered within the timeout.' }),
+          version: Type.Optional(Type.String({ description: "The daemon's libvirt version, when it answered." })),
+          error: Type.Optional(Type.String({ description: 'Why not, when it did not.' })),
         },
         { additionalProperties: false },
       ),
@@ -18,12 +39,20 @@ export const Readiness = Type.Object(
     ),
   },
   {
-    $id: 'Readiness',
+    $id: 'ReadinessDetails',
     additionalProperties: false,
-    examples: [{ status: 'ready', daemons: [{ name: 'libvirtd', version: '9.0.0' }] }],
+    examples: [
+      {
+        status: 'not-ready',
+        daemons: [
+          { name: 'libvirtd', ready: true, version: '9.0.0' },
+          { name: 'virtlogd', ready: false, error: 'no answer within 1000 ms' },
+        ],
+      },
+    ],
   },
 );
-export type Readiness = Static<typeof Readiness>;
+export type ReadinessDetails = Static<typeof ReadinessDetails>;
 
 /** Query of GET /events: each filter repeatable; none means everything. */
 export const EventsQuery = Type.Object(

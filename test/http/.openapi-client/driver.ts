@@ -20,7 +20,8 @@ function check(condition: unknown, what: string): asserts condition {
 /** Calls every operation once, checks each answer, and returns `METHOD /schema/path` of every call made. */
 export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[]> {
   const calls: string[] = [];
-  const client = createClient<paths>({ baseUrl });
+  // Body-less changes must show they are not cross-site (SECURITY.md); a generated client sets this once.
+  const client = createClient<paths>({ baseUrl, headers: { 'X-Requested-With': 'openapi-fetch' } });
   client.use({
     onRequest({ request, schemaPath }) {
       calls.push(`${request.method} ${schemaPath}`);
@@ -34,6 +35,8 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
   check(index.data?.service === 'libvirt-admin-gateway', 'GET /');
   check((await client.GET('/healthz')).data?.status === 'ok', 'GET /healthz');
   check((await client.GET('/readyz')).response.status === 200, 'GET /readyz');
+  const readiness = await client.GET('/readyz/details');
+  check(readiness.data?.status === 'ready' && readiness.data.daemons.every((d) => d.ready && d.version !== undefined), 'GET /readyz/details');
   const metrics = await client.GET('/metrics', { parseAs: 'text' });
   check(metrics.response.status === 200 && typeof metrics.data === 'string', 'GET /metrics');
   const events = await client.GET('/events', { parseAs: 'stream' });

@@ -77,7 +77,8 @@ describe('/daemons: several daemons behind one gateway (real libvirtd and virtlo
       ['post', '/daemons/nosuch/servers/libvirtd/tls/reload'],
     ];
     for (const [method, path, body] of cases) {
-      let req = request(gw.app.server)[method as 'get'](path);
+      // X-Requested-With: body-less changes must show they are not cross-site before anything else is looked at.
+      let req = request(gw.app.server)[method as 'get'](path).set('x-requested-with', 'test');
       if (body !== undefined) req = req.set('content-type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
       const problem = assertProblem(await req, 404, 'ERR_UNKNOWN_DAEMON');
       assert.equal(problem.detail, "no daemon named 'nosuch' (known: libvirtd, virtlogd)");

@@ -1,5 +1,6 @@
-// A real HTTPS (or HTTP over a unix socket) client for the security tests: one request, with or without a
-// client certificate and a bearer token; event streams are cut after their headers.
+// A real HTTPS (or HTTP, over TCP or a unix socket) client for the security tests: one request, with or without
+// a client certificate and a bearer token, with any headers (Host included) and a raw body if need be; event
+// streams are cut after their headers.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -23,14 +24,20 @@ export interface SimpleRequest {
   ca?: Buffer;
   /** HTTP over this unix socket instead of HTTPS. */
   socketPath?: string;
+  /** More request headers (a `host` here replaces the one taken from the URL). */
+  headers?: Record<string, string>;
+  /** A body sent as is (no Content-Type added), instead of `body` as JSON. */
+  rawBody?: string;
+  /** The local address to connect from (e.g. another 127.x address: another source). */
+  localAddress?: string;
 }
 
 /** Sends one request to `base` (https://host:port, or http://) and reads the whole answer (only the head of an SSE stream). */
 export function send(base: string, options: SimpleRequest): Promise<SimpleResponse> {
   const url = new URL(options.path, base);
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const headers: Record<string, string> = {};
-  if (payload !== undefined) headers['content-type'] = 'application/json';
+  const payload = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.body !== undefined && options.rawBody === undefined) headers['content-type'] ??= 'application/json';
   if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
   return new Promise((resolve, reject) => {
     const common = { method: options.method ?? 'GET', path: url.pathname + url.search, headers, agent: false as const };
@@ -38,12 +45,13 @@ export function send(base: string, options: SimpleRequest): Promise<SimpleRespon
       options.socketPath !== undefined
         ? httpRequest({ ...common, socketPath: options.socketPath })
         : url.protocol === 'http:'
-          ? httpRequest({ ...common, host: url.hostname, port: url.port })
+          ? httpRequest({ ...common, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port, localAddress: options.localAddress })
           : httpsRequest({
             ...common,
             host: url.hostname,
             port: url.port,
             servername: 'localhost',
+            localAddress: options.localAddress,
             ca: options.ca,
             cert: options.cert,
             key: options.key,

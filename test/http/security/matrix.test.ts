@@ -49,6 +49,7 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/', role: 'viewer', ok: 200 },
   { method: 'GET', path: '/healthz', role: 'public', ok: 200 },
   { method: 'GET', path: '/readyz', role: 'public', ok: 200 },
+  { method: 'GET', path: '/readyz/details', role: 'viewer', ok: 200 },
   { method: 'GET', path: '/metrics', role: 'viewer', ok: 200 },
   { method: 'GET', path: '/events', role: 'viewer', ok: 200 },
   { method: 'GET', path: '/openapi.json', role: 'public', ok: 200 },
@@ -132,6 +133,8 @@ describe('access matrix', () => {
       '--tls-client-roles', join(files, 'client-roles'),
       '--tokens-file', join(files, 'tokens'),
       '--allowed-log-dir', logDir,
+      // The bad-token and unknown-CA callers fail on every route; the throttle has tests of its own.
+      '--auth-failure-limit', '0',
     ], {});
     assert.equal(invocation.kind, 'run');
     return startGateway(invocation.config, () => {});
@@ -140,7 +143,9 @@ describe('access matrix', () => {
   /** Runs every cell against one gateway; the client socket gives the DELETE cells clients to disconnect. */
   async function runMatrix(gateway: RunningGateway, clientSocket: string): Promise<void> {
     const call = (caller: Caller, request: SimpleRequest): Promise<SimpleResponse> =>
-      send(gateway.url, { ...request, ca: pki.ca.cert, token: caller.token, cert: caller.cert?.cert, key: caller.cert?.key });
+      // X-Requested-With: body-less changes by certificate holders must show they are not cross-site.
+      send(gateway.url, { ...request, ca: pki.ca.cert, token: caller.token, cert: caller.cert?.cert, key: caller.cert?.key,
+        headers: { 'x-requested-with': 'matrix' } });
     const admin = callers.find((caller) => caller.role === 'admin')!;
     const read = async (path: string) => JSON.parse((await call(admin, { path })).body) as Record<string, unknown>;
     const pool = (await read('/servers/libvirtd/threadpool')) as { minWorkers: number };

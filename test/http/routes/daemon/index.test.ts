@@ -27,7 +27,7 @@ describe('/daemon against a real libvirtd', () => {
   });
 
   it('POST /daemon/shutdown is 501 on libvirt 9.0.0, with the daemon\'s own answer', async () => {
-    const res = await request(gw.app.server).post('/daemon/shutdown?preserve=true');
+    const res = await request(gw.app.server).post('/daemon/shutdown?preserve=true').set('x-requested-with', 'test');
     const body = assertProblem(res, 501, 'ERR_UNSUPPORTED_PROCEDURE');
     assert.deepEqual(body.libvirt, { code: 39, domain: 7, message: 'unknown procedure: 20' });
     // The daemon is still there.
@@ -35,7 +35,7 @@ describe('/daemon against a real libvirtd', () => {
   });
 
   it('POST /daemon/shutdown with a bad flag is 400', async () => {
-    assertProblem(await request(gw.app.server).post('/daemon/shutdown?preserve=maybe'), 400, 'ERR_VALIDATION');
+    assertProblem(await request(gw.app.server).post('/daemon/shutdown?preserve=maybe').set('x-requested-with', 'test'), 400, 'ERR_VALIDATION');
   });
 
   it('PUT /daemon/timeout rejects what is no number of seconds', async () => {

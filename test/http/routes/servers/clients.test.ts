@@ -105,12 +105,12 @@ describe('/servers/{server}/clients against a real libvirtd', () => {
   it('DELETE /clients/{id} disconnects the client: virt-admin no longer lists it', async () => {
     const before = await cliClients('libvirtd');
     const victim = before[before.length - 1]![0]!;
-    await request(gw.app.server).delete(`/servers/libvirtd/clients/${victim}`).expect(204).expect((res) => {
+    await request(gw.app.server).delete(`/servers/libvirtd/clients/${victim}`).set('x-requested-with', 'test').expect(204).expect((res) => {
       assert.equal(res.text, '');
     });
     const afterRows = await cliClients('libvirtd');
     assert.deepEqual(afterRows.map((r) => r[0]), before.map((r) => r[0]).filter((id) => id !== victim));
-    const again = assertProblem(await request(gw.app.server).delete(`/servers/libvirtd/clients/${victim}`), 404, 'ERR_UNKNOWN_CLIENT');
+    const again = assertProblem(await request(gw.app.server).delete(`/servers/libvirtd/clients/${victim}`).set('x-requested-with', 'test'), 404, 'ERR_UNKNOWN_CLIENT');
     assert.equal(again.detail, `Client not found: No client with matching ID '${victim}'`);
   });
 

@@ -14,7 +14,7 @@ describe('/servers/{server}/tls/reload against a real libvirtd', () => {
 
   it('a server without a TLS listener answers 409 with the error virt-admin srv-update-tls shows', async () => {
     for (const server of ['libvirtd', 'admin']) {
-      const res = await request(gw.app.server).post(`/servers/${server}/tls/reload`);
+      const res = await request(gw.app.server).post(`/servers/${server}/tls/reload`).set('x-requested-with', 'test');
       const body = assertProblem(res, 409, 'ERR_NO_TLS_LISTENER');
       const cli = await gw.daemons.virtAdmin('libvirtd', 'srv-update-tls', server);
       assert.equal(cli.code, 1);
@@ -24,6 +24,6 @@ describe('/servers/{server}/tls/reload against a real libvirtd', () => {
   });
 
   it('an unknown server is a 404', async () => {
-    assertProblem(await request(gw.app.server).post('/servers/nosuch/tls/reload'), 404, 'ERR_UNKNOWN_SERVER');
+    assertProblem(await request(gw.app.server).post('/servers/nosuch/tls/reload').set('x-requested-with', 'test'), 404, 'ERR_UNKNOWN_SERVER');
   });
 });
