@@ -15,7 +15,13 @@
 #     -e LIBVIRT_ADMIN_GATEWAY_TOKENS_FILE=/etc/libvirt-admin-gateway/tokens \
 #     -p 8443:8080 libvirt-admin-gateway
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The base of both stages: Node.js 24 (Active LTS) on Debian 12, slim. Node.js 22 (Maintenance LTS) is also
+# supported (--build-arg NODE_IMAGE=node:22-bookworm-slim). A tag moves with every patch release; for a build
+# that can be repeated, pin the image by its digest, looked up when you build (the "Digest:" line, which is
+# the index of every platform's image):
+#   docker buildx imagetools inspect node:24-bookworm-slim
+#   docker build --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:<that digest> -t libvirt-admin-gateway .
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: dev dependencies and the TypeScript compiler; nothing of this stage ships but dist/ ----------
 FROM ${NODE_IMAGE} AS build
