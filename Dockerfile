@@ -15,7 +15,13 @@
 #     -e LIBVIRT_ADMIN_GATEWAY_TOKENS_FILE=/etc/libvirt-admin-gateway/tokens \
 #     -p 8443:8080 libvirt-admin-gateway
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The base of both stages: Node.js 24 (Active LTS) on Debian 12, slim. Node.js 22 (Maintenance LTS) is also
+# supported (--build-arg NODE_IMAGE=node:22-bookworm-slim). A tag moves with every patch release; for a build
+# that can be repeated, pin the image by its digest, looked up when you build (the "Digest:" line, which is
+# the index of every platform's image):
+#   docker buildx imagetools inspect node:24-bookworm-slim
+#   docker build --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:<that digest> -t libvirt-admin-gateway .
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: dev dependencies and the TypeScript compiler; nothing of this stage ships but dist/ ----------
 FROM ${NODE_IMAGE} AS build
@@ -62,5 +68,5 @@ USER 0:0
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "const l=process.env.LIBVIRT_ADMIN_GATEWAY_LISTEN||'127.0.0.1:8080';const i=l.lastIndexOf(':');let h=l.slice(0,i).replace(/^\\[|\\]$/g,'');if(h===''||h==='0.0.0.0')h='127.0.0.1';if(h==='::')h='::1';const s=!!process.env.LIBVIRT_ADMIN_GATEWAY_TLS_CERT;require(s?'https':'http').get({host:h,port:Number(l.slice(i+1)),path:'/healthz',rejectUnauthorized:false,timeout:4000},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1)).on('timeout',()=>process.exit(1))"]
 
-# The heap flags of src/cli.ts's first line: the resident size stays under 150 MiB under load.
+# The heap flags of src/cli.ts's first line: they bound the resident size under load (see its comment).
 ENTRYPOINT ["node", "--max-semi-space-size=8", "--max-old-space-size=128", "dist/cli.js"]

@@ -1,13 +1,15 @@
 // `npm run bench [-- --out <file>] [-- --seconds <n>]`: the gateway under load, against libvirt's own clients.
 //
-// Starts a private real libvirtd (test harness) and the embedded daemon, builds ../shared/bench/rawrpc.c, runs
-// the gateway as a child process, then measures every operation through the gateway (autocannon), through our
-// AdminClient in-process (no HTTP), through rawrpc (libvirt's C client library, one connection per thread) and
-// through one `virt-admin` process per call. Prints one table and the issue's targets; writes the figures as
-// JSON (bench/results/latest.json by default). Loopback and unix sockets only; a few minutes at most.
+// Starts a private real libvirtd (test harness) and the embedded daemon, builds shared/bench/rawrpc.c (the
+// team's folder, beside the repository or above it), runs the gateway as a child process, then measures every
+// operation through the gateway (autocannon), through our AdminClient in-process (no HTTP), through rawrpc
+// (libvirt's C client library, one connection per thread) and through one `virt-admin` process per call.
+// Prints one table and the issue's targets; writes the figures as JSON (bench/results/latest.json by
+// default). Loopback and unix sockets only; a few minutes at most.
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminClient } from '../src/admin/client.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../test/harness/embedded.js';
@@ -45,6 +47,18 @@ const rows: Figures[] = [];
 const notes: string[] = [];
 const memory: Record<string, number> = {};
 const startedAt = new Date();
+
+/**
+ * `relative` under the team's shared/ folder: beside the repository (CI's clone, /work/main) or beside any folder
+ * above it (a worktree in /work/wt/NAME).
+ */
+function findShared(relative: string): string {
+  for (let dir = REPO_ROOT; ; dir = dirname(dir)) {
+    const candidate = join(dir, '..', 'shared', relative);
+    if (existsSync(candidate)) return resolve(candidate);
+    if (dirname(dir) === dir) throw new Error(`no shared/${relative} beside ${REPO_ROOT} or any folder above it`);
+  }
+}
 
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -93,14 +107,19 @@ async function main(): Promise<void> {
   let clients: RawClients | undefined;
   try {
     log('building the gateway and rawrpc, starting libvirtd and the embedded daemon');
-    const [cli, rawrpc, real, emb] = await Promise.all([
+    const started = await Promise.allSettled([
       buildGateway(join(work, 'gateway')),
-      buildRawrpc(resolve(REPO_ROOT, '..', 'shared', 'bench', 'rawrpc.c'), work),
+      buildRawrpc(findShared('bench/rawrpc.c'), work),
       startRealDaemons({ daemons: ['libvirtd'] }),
       startEmbeddedDaemon(),
     ]);
-    daemons = real;
-    embedded = emb;
+    // Whatever started is stopped below, even when something else failed to.
+    const value = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
+    daemons = value(started[2]);
+    embedded = value(started[3]);
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [cli, rawrpc, real, emb] = [value(started[0])!, value(started[1])!, daemons!, embedded!];
     const realUri = real.adminUri('libvirtd');
     const libvirt = (await real.virtAdmin('libvirtd', 'version')).stdout.match(/running against daemon: ([0-9.]+)/i)?.[1] ?? 'unknown';
 

@@ -43,9 +43,11 @@ const stages = parseDockerfile(dockerfile);
 const [build, runtime] = stages;
 
 describe('Dockerfile', () => {
-  it('has a build stage and a runtime stage, both on the official slim Node 20 image', () => {
+  it('has a build stage and a runtime stage, both on the official slim Node.js 24 image', () => {
     assert.equal(stages.length, 2);
-    assert.match(dockerfile, /^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    assert.match(dockerfile, /^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
+    // A tag moves; the comment above it says how to build from a digest instead.
+    assert.match(dockerfile, /^# +docker build --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:/m);
     assert.deepEqual(stages.map((s) => [s.from, s.name]), [['${NODE_IMAGE}', 'build'], ['${NODE_IMAGE}', 'runtime']]);
   });
 

@@ -5,12 +5,14 @@
 // the unit's ExecStart command line, against the gateway installed as docs/deployment.md says (npm pack, then
 // npm install -g, under a temporary prefix: the copy of the unit that is verified names that path, the only
 // line that differs), with the example environment file parsed as EnvironmentFile= reads it, systemd's
-// default PATH, and under setpriv with an empty capability bounding set and no_new_privs (what
+// default PATH (the prefix's bin/ in place of /usr/local/bin, with the node running this test installed there
+// as the official Node.js tarball installs it, rather than whatever node /usr/bin has), and under setpriv with
+// an empty capability bounding set and no_new_privs (what
 // CapabilityBoundingSet= and NoNewPrivileges= give). The file-system and system-call sandboxing is checked
 // only as configuration, by systemd-analyze.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,11 +154,15 @@ describe('systemd unit with the gateway installed', () => {
   let installed: Installed | undefined;
   let dir: string | undefined;
   let unitCopy: string;
+  let servicePath: string;
   let gateway: ChildProcess | undefined;
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'gateway-unit-'));
     installed = installGlobally();
+    // The prefix stands for /usr/local: node goes where the official tarball puts it, /usr/local/bin/node.
+    symlinkSync(process.execPath, join(installed.prefix, 'bin', 'node'));
+    servicePath = SYSTEMD_PATH.replace('/usr/local/bin', join(installed.prefix, 'bin'));
     unitCopy = join(dir, 'libvirt-admin-gateway.service');
     const text = unitText.replace(/^ExecStart=\/usr\/local\/bin\/libvirt-admin-gateway$/m, `ExecStart=${installed.bin}`);
     assert.notEqual(text, unitText, 'ExecStart line not found');
@@ -174,6 +180,11 @@ describe('systemd unit with the gateway installed', () => {
     assert.doesNotMatch(run.stderr, /libvirt-admin-gateway\.service/, run.stderr);
   });
 
+  it('finds the node under test first on that PATH, as the command\'s shebang will', () => {
+    const found = execFileSync('env', [`PATH=${servicePath}`, 'node', '--version'], { encoding: 'utf8' }).trim();
+    assert.equal(found, process.version);
+  });
+
   it('starts the gateway from its ExecStart line and the example environment file, without capabilities', {
     timeout: 60_000,
   }, async () => {
@@ -185,7 +196,7 @@ describe('systemd unit with the gateway installed', () => {
     const runtimeDirectory = join(dir!, 'run');
     mkdirSync(runtimeDirectory, { mode: 0o700 });
     const env = {
-      PATH: SYSTEMD_PATH,
+      PATH: servicePath,
       LANG: 'C.UTF-8',
       ...parseEnvFile(readFileSync(envPath, 'utf8')),
       // The example listens on 127.0.0.1:8080; a free port keeps the test away from anything already there.
