@@ -8,11 +8,13 @@ import { AdminClient } from '../../src/admin/client.js';
 import { adminProcedures as P } from '../../src/admin/procedures.js';
 import type { ClientRef } from '../../src/admin/types.js';
 import { LibvirtError, UnsupportedProcedureError } from '../../src/rpc/errors.js';
-import { parseVirtAdminKeyValues, parseVirtAdminTable, type VirtAdminResult } from '../harness/libvirtd.js';
+import { parseVirtAdminKeyValues, parseVirtAdminTable, type DaemonGeneration, type VirtAdminResult } from '../harness/libvirtd.js';
 import { eventually, lastVirtAdminError, openRawClient, parseVirtAdminTime, virtAdminLine, type RawClient } from './contract-helpers.js';
 
 /** What a contract target must offer: an admin URI, libvirtd-like client sockets and virt-admin bound to it. */
 export interface AdminTarget {
+  /** The libvirt generation whose behaviour the target has (a real daemon's, or what the embedded one claims). */
+  generation: DaemonGeneration;
   adminUri: string;
   clientSocket: string;
   readOnlyClientSocket: string;

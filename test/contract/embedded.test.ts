@@ -2,4 +2,4 @@
 import { startEmbeddedDaemon } from '../harness/embedded.js';
 import { defineAdminContract } from './admin-contract.js';
 
-defineAdminContract('embedded daemon', startEmbeddedDaemon);
+defineAdminContract('embedded daemon', async () => ({ generation: '9', ...(await startEmbeddedDaemon()) }));
