@@ -14,6 +14,7 @@ import {
   securityRawConfig,
 } from './security/options.js';
 import { DEFAULT_LOAD_LIMITS } from './gateway/daemon-connection.js';
+import { DEFAULT_EMBEDDED_VERSION, EMBEDDED_VERSIONS } from './daemon/versions.js';
 
 /** The package version, read once from package.json (the same file serves src/ under tsx and dist/). */
 export const VERSION: string = (
@@ -35,6 +36,10 @@ export const ConfigSchema = Type.Object(
       description: 'Address of the HTTP listener, host:port.',
     }),
     embeddedSocket: Type.String({ minLength: 1, description: 'Admin socket path of the embedded daemon.' }),
+    embeddedVersion: Type.Union(
+      EMBEDDED_VERSIONS.map((v) => Type.Literal(v)),
+      { description: 'The libvirt version the embedded daemon claims, with that version\'s behaviour.' },
+    ),
     callTimeoutMs: Type.Integer({ minimum: 1, maximum: 3_600_000, description: 'Milliseconds allowed for one daemon call.' }),
     poolSize: Type.Integer({ minimum: 1, maximum: 64, description: 'Admin connections per daemon; calls are spread over them.' }),
     maxInFlight: Type.Integer({
@@ -79,6 +84,12 @@ export const OPTIONS = {
     env: 'LIBVIRT_ADMIN_GATEWAY_EMBEDDED_SOCKET',
     arg: '<path>',
     help: 'admin socket of the embedded daemon (used without --connect)',
+  },
+  embeddedVersion: {
+    flag: 'embedded-version',
+    env: 'LIBVIRT_ADMIN_GATEWAY_EMBEDDED_VERSION',
+    arg: '<version>',
+    help: `libvirt version the embedded daemon behaves as: ${EMBEDDED_VERSIONS.join('|')}`,
   },
   callTimeoutMs: {
     flag: 'call-timeout',
@@ -139,6 +150,7 @@ export function defaults(env: NodeJS.ProcessEnv): Omit<Config, 'connect'> {
   return {
     listen: '127.0.0.1:8080',
     embeddedSocket: defaultEmbeddedSocket(env),
+    embeddedVersion: DEFAULT_EMBEDDED_VERSION,
     callTimeoutMs: 10_000,
     ...DEFAULT_LOAD_LIMITS,
     watchIntervalMs: 1000,
@@ -153,6 +165,7 @@ export function usage(env: NodeJS.ProcessEnv = process.env): string {
   const shown: Record<string, string> = {
     listen: d.listen,
     embeddedSocket: d.embeddedSocket,
+    embeddedVersion: d.embeddedVersion,
     callTimeoutMs: String(d.callTimeoutMs),
     poolSize: String(d.poolSize),
     maxInFlight: String(d.maxInFlight),
@@ -198,6 +211,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         connect: { type: 'string', multiple: true },
         listen: { type: 'string' },
         'embedded-socket': { type: 'string' },
+        'embedded-version': { type: 'string' },
         'call-timeout': { type: 'string' },
         'pool-size': { type: 'string' },
         'max-in-flight': { type: 'string' },
@@ -223,6 +237,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     connect: (values['connect'] as string[] | undefined) ?? (connectEnv ? connectEnv.split(/\s+/) : []),
     listen: pick('listen') ?? d.listen,
     embeddedSocket: pick('embeddedSocket') ?? d.embeddedSocket,
+    embeddedVersion: pick('embeddedVersion') ?? d.embeddedVersion,
     callTimeoutMs: pick('callTimeoutMs') ?? d.callTimeoutMs,
     poolSize: pick('poolSize') ?? d.poolSize,
     maxInFlight: pick('maxInFlight') ?? d.maxInFlight,
@@ -290,6 +305,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 function describe(key: keyof Config, message: string): string {
   if (key === 'listen') return 'expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080';
   if (key === 'logLevel') return `expected one of ${LOG_LEVELS.join(', ')}`;
+  if (key === 'embeddedVersion') return `expected one of ${EMBEDDED_VERSIONS.join(', ')}`;
   if (key === 'callTimeoutMs') return `expected whole milliseconds from 1 to 3600000 (${message})`;
   if (key === 'watchIntervalMs') return `expected whole milliseconds from 100 to 3600000 (${message})`;
   return message;

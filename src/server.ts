@@ -133,6 +133,7 @@ async function startEmbedded(config: Config, app: FastifyInstance): Promise<Embe
   try {
     return await EmbeddedDaemon.start({
       adminSocketPath: config.embeddedSocket,
+      version: config.embeddedVersion,
       logger: app.log.child({ component: 'embedded-daemon' }) as unknown as Logger,
     });
   } catch (err) {

@@ -1,6 +1,7 @@
 // The hand-made frames of the wire-parity suites, and how one exchange with a daemon is recorded. Requests are
 // built with test/helpers/bytes.ts, not with the encoder under test.
 import { ADMIN_PROG, CALL, KEEPALIVE_PROG, MESSAGE, REPLY, frame, i32, optStr, str, u32, u64 } from '../helpers/bytes.js';
+import type { DaemonGeneration } from '../harness/libvirtd.js';
 import { RawConnection } from './raw-connection.js';
 
 const UINT = 2;
@@ -28,6 +29,8 @@ export interface Case {
    * leftover per-thread error, which depends on what that worker thread ran last.
    */
   headerOnly?: number[];
+  /** Only for daemons of this generation (default: both). */
+  generation?: DaemonGeneration;
 }
 
 export const cases: Case[] = [
@@ -106,7 +109,11 @@ export const cases: Case[] = [
   { name: 'UPDATE_TLS admin flags', send: [call(18, 13, srv('admin'), u32(1))], replies: 1 },
   { name: 'UPDATE_TLS unknown', send: [call(18, 13, srv('nosuch'), u32(0))], replies: 1 },
   { name: 'SET_DAEMON_TIMEOUT flags', send: [call(19, 14, u32(10), u32(1))], replies: 1 },
-  { name: 'unknown procedure 20', send: [call(20, 15, u32(0))], replies: 1 },
+  // From 11.2.0 proc 20 shuts the daemon down: test/daemon/wire-parity-11.test.ts compares that on fresh daemons.
+  { name: 'unknown procedure 20', send: [call(20, 15, u32(0))], replies: 1, generation: '9' },
+  { name: 'DAEMON_SHUTDOWN flags 2 (only PRESERVE exists)', send: [call(20, 15, u32(2))], replies: 1 },
+  { name: 'DAEMON_SHUTDOWN top flag bit', send: [call(20, 15, u32(0x80000000))], replies: 1 },
+  { name: 'DAEMON_SHUTDOWN without its flags argument', send: [call(20, 15)], replies: 1 },
   { name: 'unknown procedure 0', send: [call(0, 15)], replies: 1 },
   { name: 'unknown procedure -1', send: [call(-1, 15)], replies: 1 },
   { name: 'unknown program', send: [frame({ prog: 0x12345678, proc: 3, type: CALL, serial: 16 })], replies: 1 },
