@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readdir } from 'node:fs/promises';
 import { libvirt11Root } from './generations.js';
@@ -216,6 +218,17 @@ describe('real daemon harness cleanup when the test process dies', () => {
       await eventually(() => !existsSync(dir), `${dir} removed`);
     });
   }
+});
+
+describe('real daemon harness: a missing libvirt 11 root', () => {
+  it('fails with the way to install it, never skips', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'no-root-'));
+    try {
+      assert.throws(() => libvirt11Root({ LIBVIRT11_ROOT: empty }), /libvirt 11 root not installed at .*install-libvirt11\.sh/);
+    } finally {
+      rmSync(empty, { recursive: true });
+    }
+  });
 });
 
 describe('real daemon harness: generation 11 in its root', () => {
