@@ -16,6 +16,7 @@ import { DEFAULT_ALLOWED_LOG_DIRS } from './security/log-policy.js';
 import { defaultRuntimeDir } from './security/runtime-dir.js';
 import { DEFAULT_LOAD_LIMITS } from './gateway/daemon-connection.js';
 import { WorkerCeilings } from './resources/change-policy.js';
+import { DEFAULT_EMBEDDED_VERSION, EMBEDDED_VERSIONS } from './daemon/versions.js';
 
 /** The package version, read once from package.json (the same file serves src/ under tsx and dist/). */
 export const VERSION: string = (
@@ -41,6 +42,10 @@ export const ConfigSchema = Type.Object(
       description: "The gateway's private folder (mode 0700): the embedded daemon's sockets and logs, the HTTP unix socket, the local token.",
     }),
     embeddedSocket: Type.String({ minLength: 1, description: 'Admin socket path of the embedded daemon.' }),
+    embeddedVersion: Type.Union(
+      EMBEDDED_VERSIONS.map((v) => Type.Literal(v)),
+      { description: 'The libvirt version the embedded daemon claims, with that version\'s behaviour.' },
+    ),
     callTimeoutMs: Type.Integer({ minimum: 1, maximum: 3_600_000, description: 'Milliseconds allowed for one daemon call.' }),
     poolSize: Type.Integer({ minimum: 1, maximum: 64, description: 'Admin connections per daemon; calls are spread over them.' }),
     maxInFlight: Type.Integer({
@@ -96,6 +101,12 @@ export const OPTIONS = {
     env: 'LIBVIRT_ADMIN_GATEWAY_EMBEDDED_SOCKET',
     arg: '<path>',
     help: 'admin socket of the embedded daemon (used without --connect)',
+  },
+  embeddedVersion: {
+    flag: 'embedded-version',
+    env: 'LIBVIRT_ADMIN_GATEWAY_EMBEDDED_VERSION',
+    arg: '<version>',
+    help: `libvirt version the embedded daemon behaves as: ${EMBEDDED_VERSIONS.join('|')}`,
   },
   callTimeoutMs: {
     flag: 'call-timeout',
@@ -168,6 +179,7 @@ export function defaults(env: NodeJS.ProcessEnv, uid = process.getuid?.() ?? 0):
     runtimeDir,
     embeddedSocket: embeddedSocketIn(runtimeDir),
     allowedLogDirs: [embeddedLogDirIn(runtimeDir)],
+    embeddedVersion: DEFAULT_EMBEDDED_VERSION,
     callTimeoutMs: 10_000,
     // --pool-size is the number of admin connections per daemon (LoadLimits.connections).
     poolSize: DEFAULT_LOAD_LIMITS.connections,
@@ -189,6 +201,7 @@ export function usage(env: NodeJS.ProcessEnv = process.env): string {
       '$RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/libvirt-admin-gateway, else /run/libvirt-admin-gateway for root, ' +
       `else $TMPDIR/libvirt-admin-gateway-<uid>; here ${d.runtimeDir}`,
     embeddedSocket: '<runtime dir>/libvirt-admin-sock',
+    embeddedVersion: d.embeddedVersion,
     callTimeoutMs: String(d.callTimeoutMs),
     poolSize: String(d.poolSize),
     maxInFlight: String(d.maxInFlight),
@@ -237,6 +250,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         listen: { type: 'string' },
         'runtime-dir': { type: 'string' },
         'embedded-socket': { type: 'string' },
+        'embedded-version': { type: 'string' },
         'call-timeout': { type: 'string' },
         'pool-size': { type: 'string' },
         'max-in-flight': { type: 'string' },
@@ -267,6 +281,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     listen: pick('listen') ?? d.listen,
     runtimeDir,
     embeddedSocket: pick('embeddedSocket') ?? embeddedSocketIn(runtimeDir),
+    embeddedVersion: pick('embeddedVersion') ?? d.embeddedVersion,
     callTimeoutMs: pick('callTimeoutMs') ?? d.callTimeoutMs,
     poolSize: pick('poolSize') ?? d.poolSize,
     maxInFlight: pick('maxInFlight') ?? d.maxInFlight,
@@ -337,6 +352,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 function describe(key: keyof Config, message: string): string {
   if (key === 'listen') return 'expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080';
   if (key === 'logLevel') return `expected one of ${LOG_LEVELS.join(', ')}`;
+  if (key === 'embeddedVersion') return `expected one of ${EMBEDDED_VERSIONS.join(', ')}`;
   if (key === 'callTimeoutMs') return `expected whole milliseconds from 1 to 3600000 (${message})`;
   if (key === 'watchIntervalMs') return `expected whole milliseconds from 100 to 3600000 (${message})`;
   return message;

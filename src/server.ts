@@ -141,6 +141,7 @@ async function startEmbedded(config: Config, app: FastifyInstance, runtimeDir: (
     return await EmbeddedDaemon.start({
       adminSocketPath: config.embeddedSocket,
       logDir,
+      version: config.embeddedVersion,
       logger: app.log.child({ component: 'embedded-daemon' }) as unknown as Logger,
     });
   } catch (err) {

@@ -80,6 +80,21 @@ describe('loadConfig', () => {
     });
   });
 
+  it('takes the embedded daemon\'s libvirt version: 9.0.0 by default, 11.3.0 on request, nothing else', () => {
+    const version = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+      const result = loadConfig(argv, env);
+      assert.equal(result.kind, 'run');
+      return (result as { config: Config }).config.embeddedVersion;
+    };
+    assert.equal(version([]), '9.0.0');
+    assert.equal(version(['--embedded-version', '11.3.0']), '11.3.0');
+    assert.equal(version([], { LIBVIRT_ADMIN_GATEWAY_EMBEDDED_VERSION: '11.3.0' }), '11.3.0');
+    assert.throws(
+      () => loadConfig(['--embedded-version', '10.0.0']),
+      (e: unknown) => e instanceof ConfigError && /invalid --embedded-version .*"10\.0\.0".*expected one of 9\.0\.0, 11\.3\.0/.test(e.message),
+    );
+  });
+
   it('lets the command line win over the environment', () => {
     const config = run(['--connect', 'virtlogd:///system', '--listen', '127.0.0.1:1'], {
       LIBVIRT_ADMIN_GATEWAY_CONNECT: 'libvirtd:///system',

@@ -1,4 +1,5 @@
 import { RpcClient, type CallOptions, type ProcedureSpec, type RpcClientOptions } from '../rpc/client.js';
+import { ConnectionClosedError } from '../rpc/errors.js';
 import { unixDialer, type Dialer } from '../rpc/transport.js';
 import { DaemonShutdownFlags } from './constants.js';
 import {
@@ -35,6 +36,13 @@ export interface LoggingFilters {
   filters: string | null;
   count: number;
 }
+
+/**
+ * How CONNECT_DAEMON_SHUTDOWN ended: the daemon replied (what the protocol describes), or it closed the connection
+ * after our request reached it (what libvirt 11.2 to 11.3, at least, always do: the daemon closes every
+ * connection as it quits, before the reply is written).
+ */
+export type DaemonShutdownOutcome = 'replied' | 'connection-closed';
 
 export interface AdminConnectOptions extends RpcClientOptions {
   /** Milliseconds allowed for opening the socket. */
@@ -233,8 +241,19 @@ export class AdminClient<C extends AdminCaller = AdminCaller> {
     await this.rpc.call(P.connectSetDaemonTimeout, { timeout: seconds, flags: 0 }, options);
   }
 
-  /** CONNECT_DAEMON_SHUTDOWN (libvirt ≥ 11.2.0); older daemons fail with UnsupportedProcedureError. */
-  async daemonShutdown(opts: { preserve?: boolean } = {}, options?: CallOptions): Promise<void> {
-    await this.rpc.call(P.connectDaemonShutdown, { flags: opts.preserve ? DaemonShutdownFlags.PRESERVE : 0 }, options);
+  /**
+   * CONNECT_DAEMON_SHUTDOWN (libvirt ≥ 11.2.0); older daemons fail with UnsupportedProcedureError. Done when the
+   * daemon replies, or when it closes the connection after the request was written (virt-admin 11.3 reports that
+   * as "End of file while reading data" although the daemon does shut down); a close before the request went
+   * out still fails with ConnectionClosedError.
+   */
+  async daemonShutdown(opts: { preserve?: boolean } = {}, options?: CallOptions): Promise<DaemonShutdownOutcome> {
+    try {
+      await this.rpc.call(P.connectDaemonShutdown, { flags: opts.preserve ? DaemonShutdownFlags.PRESERVE : 0 }, options);
+      return 'replied';
+    } catch (err) {
+      if (err instanceof ConnectionClosedError && err.byPeer && err.requestWritten) return 'connection-closed';
+      throw err;
+    }
   }
 }

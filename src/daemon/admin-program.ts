@@ -14,6 +14,7 @@ import type { DaemonLog } from './log.js';
 import { handler, type ProcedureHandler, type RpcProgram } from './program.js';
 import type { NetServer } from './server.js';
 import { cString, checkFieldNames, uintParam, validateTypedParams, type ParamSchema } from './typed-params.js';
+import type { VersionTraits } from './versions.js';
 
 /**
  * The admin program (src/admin/admin_server_dispatch.c and admin_server.c of libvirt 9.0.0): one handler per
@@ -27,15 +28,15 @@ export interface AdminDaemon {
   /** Servers in listing order (libvirtd lists `libvirtd`, then `admin`). */
   readonly servers: readonly NetServer[];
   readonly log: DaemonLog;
-  /** The version the daemon claims (major·1,000,000 + minor·1,000 + micro). */
-  readonly libVersion: number;
+  /** The version the daemon claims and what that changes. */
+  readonly version: VersionTraits;
   setAutoShutdownTimeout(seconds: number): void;
-  /** CONNECT_DAEMON_SHUTDOWN: quit after the reply went out. */
+  /**
+   * CONNECT_DAEMON_SHUTDOWN: close every connection at once (the caller's too, so the call gets no reply, as in
+   * libvirt 11.3), then quit.
+   */
   requestShutdown(preserve: boolean): void;
 }
-
-/** libvirt 11.2.0, the first version with CONNECT_DAEMON_SHUTDOWN. */
-export const DAEMON_SHUTDOWN_SINCE = 11_002_000;
 
 const THREADPOOL_SCHEMA: ParamSchema = [
   [THREADPOOL_FIELDS.minWorkers, TypedParamType.UINT],
@@ -69,7 +70,7 @@ export function adminProgram(daemon: AdminDaemon): RpcProgram {
   const handlers: ProcedureHandler[] = [
     handler(P.connectOpen, ({ flags }) => checkFlags('adminDispatchConnectOpen', flags)),
     handler(P.connectClose, (_args, client) => client.closeAfterNextReply()),
-    handler(P.connectGetLibVersion, () => ({ libVer: BigInt(daemon.libVersion) })),
+    handler(P.connectGetLibVersion, () => ({ libVer: BigInt(daemon.version.libVersion) })),
     handler(P.connectListServers, ({ needResults, flags }) => {
       checkFlags('adminConnectListServers', flags);
       const servers = daemon.servers.map((s) => ({ name: s.name }));
@@ -180,8 +181,10 @@ export function adminProgram(daemon: AdminDaemon): RpcProgram {
       daemon.setAutoShutdownTimeout(timeout);
     }),
   ];
-  if (daemon.libVersion >= DAEMON_SHUTDOWN_SINCE) {
+  if (daemon.version.daemonShutdown) {
     handlers.push(
+      // libvirt 11.3 checks the flags (an error reply for any but PRESERVE), then quits: every connection closes,
+      // this one included, before a reply could be written, so the caller sees the connection end instead.
       handler(P.connectDaemonShutdown, ({ flags }) => {
         checkFlags('adminConnectDaemonShutdown', flags, DaemonShutdownFlags.PRESERVE);
         daemon.requestShutdown((flags & DaemonShutdownFlags.PRESERVE) !== 0);

@@ -1,13 +1,15 @@
 import { constants as osConstants } from 'node:os';
 import type { ErrorPayload } from '../rpc/error-payload.js';
 import { VirErrorDomain, VirErrorNumber } from '../rpc/errors.js';
+import type { ErrorTemplateStyle } from './versions.js';
 
 export { VirErrorDomain, VirErrorNumber };
 
 /**
  * The errors the embedded daemon sends, built the way libvirt's virerror.c fills virNetMessageError, so that a
  * client (virt-admin included) sees exactly what libvirtd 9.0.0 would send: code, domain, message, str1 (the
- * message template), str2 (the detail) and int1/int2.
+ * message template), str2 (the detail) and int1/int2. A daemon claiming 11.3.0 sends them with positional
+ * templates (see wirePayload).
  */
 
 /** virErrorLevel VIR_ERR_ERROR: every error libvirtd sends has it. */
@@ -25,10 +27,17 @@ const TEMPLATES: Record<VirErrorNumber, string> = {
   [VirErrorNumber.NO_CLIENT]: 'Client not found: %s',
 };
 
-/** An error to send back as a status=ERROR reply; `payload` is what goes on the wire. */
+/** An error to send back as a status=ERROR reply; `payload` is what libvirt 9.0.0 puts on the wire. */
 export class DaemonError extends Error {
   override readonly name = 'DaemonError';
-  constructor(readonly payload: ErrorPayload) {
+  /**
+   * @param templated str1 is one of virerror.c's "prefix: %s" templates (not a function name, not a bare "%s"),
+   * so its form depends on the version claimed.
+   */
+  constructor(
+    readonly payload: ErrorPayload,
+    readonly templated = false,
+  ) {
     super(payload.message ?? 'Unknown error');
   }
 
@@ -36,24 +45,37 @@ export class DaemonError extends Error {
   get virCode(): number {
     return this.payload.code;
   }
+
+  /**
+   * The payload as a daemon with this template style sends it. libvirt turned its translatable templates into
+   * positional ones ("internal error: %1$s") between 9.0.0 and 11.3.0; only str1 shows it, the message is the same.
+   */
+  wirePayload(style: ErrorTemplateStyle): ErrorPayload {
+    if (style === 'plain' || !this.templated || this.payload.str1 === null) return this.payload;
+    return { ...this.payload, str1: this.payload.str1.replace('%s', '%1$s') };
+  }
 }
 
 /** Like virReportError(code, "%s", detail) in a C file whose VIR_FROM_THIS is `domain`. */
 export function virError(code: VirErrorNumber, domain: VirErrorDomain, detail: string): DaemonError {
   const template = TEMPLATES[code];
-  return new DaemonError({
-    code,
-    domain,
-    message: template.replace('%s', detail),
-    level: VIR_ERR_ERROR,
-    dom: null,
-    str1: template,
-    str2: detail,
-    str3: null,
-    int1: -1,
-    int2: -1,
-    net: null,
-  });
+  return new DaemonError(
+    {
+      code,
+      domain,
+      message: template.replace('%s', detail),
+      level: VIR_ERR_ERROR,
+      dom: null,
+      str1: template,
+      str2: detail,
+      str3: null,
+      int1: -1,
+      int2: -1,
+      net: null,
+    },
+    // virerror.c keeps a bare "%s" for the codes without a prefix (RPC, system errors) in every version.
+    template !== '%s',
+  );
 }
 
 /** VIR_ERR_RPC from the RPC layer (virnetserverprogram.c, virnetmessage.c): no prefix. */

@@ -12,16 +12,16 @@ import type { SinkStreams } from './log-sinks.js';
 import { PeerCredentialResolver } from './peer-credentials.js';
 import { NetServer, type NetServerConfig } from './server.js';
 import { UnixService } from './service.js';
+import { DEFAULT_EMBEDDED_VERSION, VERSION_TRAITS, type EmbeddedVersion, type VersionTraits } from './versions.js';
+
+export { DEFAULT_EMBEDDED_VERSION, EMBEDDED_VERSIONS, isEmbeddedVersion, type EmbeddedVersion } from './versions.js';
 
 /**
  * The embedded daemon: an in-process server of libvirt's admin protocol that behaves like libvirtd 9.0.0's admin
- * side. It has libvirtd's two servers, `libvirtd` (client sockets libvirt-sock and libvirt-sock-ro, where every
+ * side, or 11.3.0's when told to claim that version (./versions.ts says what changes). It has libvirtd's two servers, `libvirtd` (client sockets libvirt-sock and libvirt-sock-ro, where every
  * connection is a client; the hypervisor API itself is not implemented, so a call there gets libvirt's
  * "Cannot find program" error) and `admin` (the admin socket, mode 0700), with libvirtd's default limits.
  */
-
-/** libvirt 9.0.0, the version the embedded daemon claims unless told otherwise. */
-export const DEFAULT_LIB_VERSION = 9_000_000;
 
 export interface EmbeddedDaemonOptions {
   adminSocketPath: string;
@@ -31,8 +31,8 @@ export interface EmbeddedDaemonOptions {
   readOnlyClientSocketPath?: string;
   /** Where the default log output `3:file:<logDir>/libvirtd.log` lives; default: the admin socket's folder. */
   logDir?: string;
-  /** The version to claim (9000000 = 9.0.0); from 11.2.0 on, CONNECT_DAEMON_SHUTDOWN is served. */
-  libVersion?: number;
+  /** The libvirt version to claim, with its behaviour (default 9.0.0); 11.3.0 serves CONNECT_DAEMON_SHUTDOWN. */
+  version?: EmbeddedVersion;
   logger?: Logger;
   /** Where a `stderr` log output writes (tests capture it). */
   logStreams?: Partial<SinkStreams>;
@@ -41,7 +41,7 @@ export interface EmbeddedDaemonOptions {
 export interface EmbeddedDaemonEvents {
   /** The daemon timeout expired with no clients: the daemon has stopped (libvirtd would exit). */
   timeout: [];
-  /** CONNECT_DAEMON_SHUTDOWN was called (libVersion ≥ 11.2.0): the daemon has stopped. */
+  /** CONNECT_DAEMON_SHUTDOWN was called (claiming 11.3.0): the daemon has stopped. */
   shutdown: [{ preserve: boolean }];
 }
 
@@ -78,7 +78,10 @@ export class EmbeddedDaemon extends EventEmitter<EmbeddedDaemonEvents> {
   readonly clientSocketPath: string;
   readonly readOnlyClientSocketPath: string;
   readonly adminUri: string;
-  readonly libVersion: number;
+  /** The libvirt version claimed. */
+  readonly version: EmbeddedVersion;
+  /** What the claim changes (CONNECT_GET_LIB_VERSION's number among them). */
+  readonly traits: VersionTraits;
   /** The daemon's own log (outputs and filters as set through the admin API). */
   readonly log: DaemonLog;
   private readonly servers: NetServer[] = [];
@@ -93,10 +96,11 @@ export class EmbeddedDaemon extends EventEmitter<EmbeddedDaemonEvents> {
     this.clientSocketPath = resolve(options.clientSocketPath ?? join(dir, 'libvirt-sock'));
     this.readOnlyClientSocketPath = resolve(options.readOnlyClientSocketPath ?? join(dir, 'libvirt-sock-ro'));
     this.adminUri = adminUriFor(this.adminSocketPath);
-    this.libVersion = options.libVersion ?? DEFAULT_LIB_VERSION;
+    this.version = options.version ?? DEFAULT_EMBEDDED_VERSION;
+    this.traits = VERSION_TRAITS[this.version];
     this.logger = options.logger;
     const logFile = join(resolve(options.logDir ?? dir), 'libvirtd.log');
-    this.log = new DaemonLog({ defaultOutput: defaultOutput(logFile), libVersion: this.libVersion, streams: options.logStreams });
+    this.log = new DaemonLog({ defaultOutput: defaultOutput(logFile), libVersion: this.traits.libVersion, streams: options.logStreams });
     this.autoShutdown = new AutoShutdown(
       () => this.servers.some((s) => s.clients().length > 0),
       () => void this.quit('timeout'),
@@ -138,15 +142,14 @@ export class EmbeddedDaemon extends EventEmitter<EmbeddedDaemonEvents> {
     const admin = {
       servers: this.servers,
       log: this.log,
-      libVersion: this.libVersion,
+      version: this.traits,
       setAutoShutdownTimeout: (seconds: number) => this.autoShutdown.setTimeout(seconds),
-      requestShutdown: (preserve: boolean) => {
-        // After the reply has been handed to the socket.
-        setImmediate(() => void this.quit('shutdown', preserve));
-      },
+      // quit() closes every client before its first wait, so the reply to the call is never written.
+      requestShutdown: (preserve: boolean) => void this.quit('shutdown', preserve),
     };
-    const libvirtd = this.addServer({ ...LIBVIRTD_SERVER, programs: [], adminRules: false }, peers);
-    const adminServer = this.addServer({ ...ADMIN_SERVER, programs: [adminProgram(admin)], adminRules: true }, peers);
+    const version = this.traits;
+    const libvirtd = this.addServer({ ...LIBVIRTD_SERVER, programs: [], adminRules: false, version }, peers);
+    const adminServer = this.addServer({ ...ADMIN_SERVER, programs: [adminProgram(admin)], adminRules: true, version }, peers);
     await this.listen(libvirtd, this.clientSocketPath, 0o777, false, LIBVIRTD_SERVER.maxQueuedClients);
     await this.listen(libvirtd, this.readOnlyClientSocketPath, 0o777, true, LIBVIRTD_SERVER.maxQueuedClients);
     await this.listen(adminServer, this.adminSocketPath, 0o700, false, ADMIN_SERVER.maxQueuedClients);

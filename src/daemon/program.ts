@@ -7,6 +7,7 @@ import { XdrReader } from '../xdr/index.js';
 import type { ServerClient } from './client.js';
 import { DaemonError, VirErrorDomain, VirErrorNumber, rpcError, virError } from './errors.js';
 import { LogCategory, type DaemonLog } from './log.js';
+import type { ErrorTemplateStyle } from './versions.js';
 
 /**
  * How a server answers one message, in the order of libvirt's checks (virNetServerProcessMsg,
@@ -33,19 +34,24 @@ export function handler<A, R>(spec: ProcedureSpec<A, R>, run: (args: A, client: 
   return { spec, run } as unknown as ProcedureHandler;
 }
 
-/** The reply frame to send for a message, or null when it gets none (the client may also have been closed). */
+/**
+ * The reply frame to send for a message, or null when it gets none (the client may also have been closed). Error
+ * replies use the template style of the version the daemon claims.
+ */
 export async function processMessage(
   program: RpcProgram | undefined,
   client: ServerClient,
   msg: Message,
   log: DaemonLog,
+  style: ErrorTemplateStyle = 'plain',
 ): Promise<Buffer | null> {
+  const errorReply = (h: MessageHeader, err: DaemonError) => encodeErrorReply(h, err, client, log, style);
   const h = msg.header;
   const isCall = h.type === MessageType.CALL || h.type === MessageType.CALL_WITH_FDS;
   if (!program) {
     if (isCall) {
       // Printed with %d: a program number with the top bit set shows negative, as in libvirt.
-      return errorReply(h, rpcError(`Cannot find program ${h.prog | 0} version ${h.vers | 0}`), client, log);
+      return errorReply(h, rpcError(`Cannot find program ${h.prog | 0} version ${h.vers | 0}`));
     }
     log.log(
       LogCategory.NET_SERVER,
@@ -56,15 +62,15 @@ export async function processMessage(
   }
   // REPLY, MESSAGE, STREAM and unknown types to a known program: dropped (libvirt sends itself a dummy reply).
   if (!isCall) return null;
-  if (h.status !== MessageStatus.OK) return errorReply(h, rpcError(`Unexpected message status ${h.status >>> 0}`), client, log);
+  if (h.status !== MessageStatus.OK) return errorReply(h, rpcError(`Unexpected message status ${h.status >>> 0}`));
   const proc = program.procedures.get(h.proc);
-  if (!proc) return errorReply(h, rpcError(`unknown procedure: ${h.proc}`), client, log);
+  if (!proc) return errorReply(h, rpcError(`unknown procedure: ${h.proc}`));
   let args: unknown;
   try {
     // Bytes left after the arguments are ignored, as xdr_* does.
     args = proc.spec.args.decode(new XdrReader(msg.payload));
   } catch {
-    return errorReply(h, rpcError('Unable to decode message payload'), client, log);
+    return errorReply(h, rpcError('Unable to decode message payload'));
   }
   client.establishIdentity();
   log.log(LogCategory.NET_SERVER_PROGRAM, LogLevel.DEBUG, `prog=${h.prog} ver=${h.vers} type=${h.type} status=${h.status} serial=${h.serial} proc=${h.proc}`);
@@ -74,12 +80,12 @@ export async function processMessage(
     // to calls that finish together keep their order.
     ret = await Promise.resolve().then(() => proc.run(args, client));
   } catch (err) {
-    return errorReply(h, asDaemonError(err, log), client, log);
+    return errorReply(h, asDaemonError(err, log));
   }
   try {
     return encodeWith({ ...h, type: MessageType.REPLY, status: MessageStatus.OK }, proc.spec.ret, ret);
   } catch {
-    return errorReply(h, rpcError('Unable to encode message payload'), client, log);
+    return errorReply(h, rpcError('Unable to encode message payload'));
   }
 }
 
@@ -87,11 +93,17 @@ export async function processMessage(
  * The ERROR reply to a call. When even the error cannot be encoded (a 4 MiB server name echoed in "No server
  * named '...'" is longer than a string may be) libvirtd drops the connection, and so do we.
  */
-function errorReply(h: MessageHeader, err: DaemonError, client: ServerClient, log: DaemonLog): Buffer | null {
+function encodeErrorReply(
+  h: MessageHeader,
+  err: DaemonError,
+  client: ServerClient,
+  log: DaemonLog,
+  style: ErrorTemplateStyle,
+): Buffer | null {
   logError(err, log);
   try {
     return encodeMessage({ ...h, type: MessageType.REPLY, status: MessageStatus.ERROR }, (w) =>
-      errorPayloadCodec.encode(w, err.payload),
+      errorPayloadCodec.encode(w, err.wirePayload(style)),
     );
   } catch {
     client.close();

@@ -9,6 +9,7 @@ import type { PeerCredentialResolver, PeerCredentials } from './peer-credentials
 import { processMessage, type RpcProgram } from './program.js';
 import type { UnixService } from './service.js';
 import { ThreadPool, type ThreadPoolSettings } from './threadpool.js';
+import type { VersionTraits } from './versions.js';
 
 /**
  * One server of the daemon (libvirt's virNetServer, src/rpc/virnetserver.c): its worker pool, its clients with
@@ -31,6 +32,8 @@ export interface NetServerConfig extends ThreadPoolSettings {
    * runs no such hook: its identity is taken at accept.
    */
   adminRules: boolean;
+  /** The libvirt version the daemon claims: its error templates and messages. */
+  version: VersionTraits;
 }
 
 export interface NetServerEvents {
@@ -84,17 +87,14 @@ export class NetServer extends EventEmitter<NetServerEvents> {
 
   /**
    * virNetServerSetClientLimits: the effective maximum must not be below the effective unauthenticated maximum
-   * (9.0.0's message states the rule backwards; it is kept verbatim), then the limits are re-checked.
+   * (9.0.0's message states the rule backwards, 11.3.0's the right way round; each is kept verbatim), then the
+   * limits are re-checked.
    */
   setClientLimits(maxClients?: number, maxUnauthClients?: number): void {
     const max = maxClients ?? this.maxClients;
     const unauth = maxUnauthClients ?? this.maxUnauthClients;
     if (max < unauth) {
-      throw virError(
-        VirErrorNumber.INVALID_ARG,
-        VirErrorDomain.RPC,
-        'The overall maximum number of clients waiting for authentication must not be less than the overall maximum number of clients',
-      );
+      throw virError(VirErrorNumber.INVALID_ARG, VirErrorDomain.RPC, this.config.version.clientLimitsMessage);
     }
     this.maxClients = max;
     this.maxUnauthClients = unauth;
@@ -193,7 +193,7 @@ export class NetServer extends EventEmitter<NetServerEvents> {
     this.pool.submit(async () => {
       let reply: Buffer | null = null;
       try {
-        reply = await processMessage(program, client, msg, this.log);
+        reply = await processMessage(program, client, msg, this.log, this.config.version.errorTemplates);
       } finally {
         client.finish(reply);
       }

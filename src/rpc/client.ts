@@ -52,6 +52,8 @@ interface PendingCall {
   proc: number;
   prog: number;
   name: string;
+  /** The frame was handed to the socket (a close after that may be the daemon's answer to it). */
+  written: boolean;
   decode: (msg: Message) => void;
   fail: (err: Error) => void;
 }
@@ -173,11 +175,12 @@ export class RpcClient {
           } catch (err) {
             return fail(err as Error);
           }
-          this.pending.set(serial, {
+          const pending: PendingCall = {
             serial,
             proc: spec.proc,
             prog: spec.prog,
             name: spec.name,
+            written: false,
             fail,
             decode: (msg) => {
               if (settled) return;
@@ -198,8 +201,9 @@ export class RpcClient {
               finish();
               resolve(value);
             },
-          });
-          this.stream.send(frame);
+          };
+          this.pending.set(serial, pending);
+          this.stream.send(frame, () => (pending.written = true));
         },
       };
       this.queue.push(queued);
@@ -264,8 +268,10 @@ export class RpcClient {
   }
 
   private onClose(reason: LocalError): void {
-    const err = (name: string) => new ConnectionClosedError(`${name}: ${reason.message}`, { cause: reason });
-    for (const call of this.pending.values()) call.fail(err(call.name));
+    const byPeer = reason instanceof ConnectionClosedError && reason.byPeer;
+    const err = (name: string, requestWritten = false) =>
+      new ConnectionClosedError(`${name}: ${reason.message}`, { cause: reason, byPeer, requestWritten });
+    for (const call of this.pending.values()) call.fail(err(call.name, call.written));
     this.pending.clear();
     for (const queued of this.queue.splice(0)) queued.fail(err('queued call'));
     for (const listener of this.closeListeners) listener(reason);

@@ -106,11 +106,24 @@ export class ConnectError extends LocalError {
   }
 }
 
+/** What a ConnectionClosedError knows about how the connection ended. */
+export interface ConnectionClosedOptions extends ErrorOptions {
+  /** The peer ended it (EOF or a socket error such as a reset), not our side (destroy, keepalive, protocol error). */
+  byPeer?: boolean;
+  /** The failed call's frame had been handed to the socket before the end (the peer could have read it). */
+  requestWritten?: boolean;
+}
+
 /** The connection ended (EOF, reset, keepalive timeout, local close) while a call was pending or being made. */
 export class ConnectionClosedError extends LocalError {
   override readonly name = 'ConnectionClosedError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(ErrorCode.CONNECTION_CLOSED, message, options);
+  readonly byPeer: boolean;
+  readonly requestWritten: boolean;
+  constructor(message: string, options: ConnectionClosedOptions = {}) {
+    const { byPeer = false, requestWritten = false, ...errorOptions } = options;
+    super(ErrorCode.CONNECTION_CLOSED, message, errorOptions);
+    this.byPeer = byPeer;
+    this.requestWritten = requestWritten;
   }
 }
 

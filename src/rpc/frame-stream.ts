@@ -32,8 +32,10 @@ export class FrameStream extends EventEmitter<FrameStreamEvents> {
       () => this.close(new ConnectionClosedError('connection closed due to keepalive timeout')),
     );
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.close(new ConnectionClosedError(`connection lost: ${err.message}`, { cause: err })));
-    socket.on('end', () => this.close(new ConnectionClosedError('connection closed by peer')));
+    socket.on('error', (err) =>
+      this.close(new ConnectionClosedError(`connection lost: ${err.message}`, { cause: err, byPeer: true })),
+    );
+    socket.on('end', () => this.close(new ConnectionClosedError('connection closed by peer', { byPeer: true })));
     socket.on('close', () => this.close(new ConnectionClosedError('connection closed')));
     this.keepalive.start();
   }
@@ -47,10 +49,10 @@ export class FrameStream extends EventEmitter<FrameStreamEvents> {
     return this.closedWith !== undefined;
   }
 
-  /** Write one encoded frame. Returns false once closed. */
-  send(frame: Buffer): boolean {
+  /** Write one encoded frame; `onWritten` runs once the socket took it. Returns false once closed. */
+  send(frame: Buffer, onWritten?: () => void): boolean {
     if (this.closedWith) return false;
-    this.socket.write(frame);
+    this.socket.write(frame, onWritten && ((err) => (err ? undefined : onWritten())));
     return true;
   }
 

@@ -3,7 +3,15 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { AdminClient, closeAdminConnection, connectAdmin, formatLibVersion, openAdminConnection } from '../../src/admin/client.js';
-import { ConnectError, ErrorCode, InvalidArgumentError, LibvirtError, UnsupportedProcedureError } from '../../src/rpc/errors.js';
+import {
+  ConnectError,
+  ConnectionClosedError,
+  ErrorCode,
+  InvalidArgumentError,
+  LibvirtError,
+  UnsupportedProcedureError,
+} from '../../src/rpc/errors.js';
+import type { RpcClient } from '../../src/rpc/client.js';
 import { ADMIN_PROG, REPLY, frame, i32, optStr, readHeader, u32 } from '../helpers/bytes.js';
 import { socketPair, type FakePeer, type SocketPair } from '../helpers/fake-peer.js';
 import { V1, V2, V3, V4, V5, V6, V8 } from '../helpers/vectors.js';
@@ -15,7 +23,7 @@ afterEach(async () => {
 });
 
 /** Open an AdminClient on a fresh pair and answer its CONNECT_OPEN with the captured V1 exchange. */
-async function openSession(): Promise<{ admin: AdminClient; peer: FakePeer }> {
+async function openSession(): Promise<{ admin: AdminClient<RpcClient>; peer: FakePeer }> {
   pair = await socketPair();
   const { local, peer } = pair;
   const opening = AdminClient.open(async () => local);
@@ -103,6 +111,65 @@ describe('AdminClient behaviour', () => {
       optStr(null), i32(-1), i32(-1), u32(0),
     ));
     await assert.rejects(shutdown, UnsupportedProcedureError);
+  });
+
+  it('daemon-shutdown: a reply means done (outcome "replied")', async () => {
+    const { admin, peer } = await openSession();
+    const shutdown = admin.daemonShutdown();
+    const call = await peer.nextFrame();
+    assert.deepEqual(call, frame({ prog: ADMIN_PROG, proc: 20, type: 0, serial: 1 }, u32(0)));
+    peer.send(emptyReply(20, 1));
+    assert.equal(await shutdown, 'replied');
+  });
+
+  it('daemon-shutdown: the daemon closing the connection after reading the request means done, as libvirt 11.3 does', async () => {
+    for (const preserve of [false, true]) {
+      const { admin, peer } = await openSession();
+      const shutdown = admin.daemonShutdown({ preserve });
+      assert.deepEqual((await peer.nextFrame()).subarray(28), u32(preserve ? 1 : 0));
+      peer.socket.end();
+      assert.equal(await shutdown, 'connection-closed');
+      assert.ok(admin.closed);
+      await pair?.close();
+      pair = undefined;
+    }
+  });
+
+  it('daemon-shutdown: a reset after the request went out also means done (a call left unread, as virtlogd 11.3 does)', async () => {
+    const { admin, peer } = await openSession();
+    const shutdown = admin.daemonShutdown();
+    await peer.nextFrame();
+    // A unix socket closed with unread data resets the connection (ECONNRESET on our side).
+    peer.socket.pause();
+    const version = admin.getLibVersion();
+    const local = pair!.local;
+    while (local.writableLength > 0) await new Promise((resolve) => local.once('drain', resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    peer.socket.destroy();
+    assert.equal(await shutdown, 'connection-closed');
+    await assert.rejects(version, (e: unknown) => e instanceof ConnectionClosedError && e.byPeer && /ECONNRESET/.test(e.message));
+  });
+
+  it('daemon-shutdown: our own close, or a connection already gone, is a failure, not an outcome', async () => {
+    const { admin, peer } = await openSession();
+    const shutdown = admin.daemonShutdown();
+    await peer.nextFrame();
+    admin.rpc.destroy('gave up');
+    await assert.rejects(shutdown, (e: unknown) => e instanceof ConnectionClosedError && !e.byPeer && e.requestWritten);
+    await assert.rejects(admin.daemonShutdown(), (e: unknown) => e instanceof ConnectionClosedError && !e.requestWritten);
+  });
+
+  it('daemon-shutdown: other daemon errors pass through', async () => {
+    const { admin, peer } = await openSession();
+    const shutdown = admin.daemonShutdown();
+    await peer.nextFrame();
+    peer.send(frame(
+      { prog: ADMIN_PROG, proc: 20, type: REPLY, serial: 1, status: 1 },
+      i32(8), i32(62), optStr('unsupported flags (0x2) in function adminConnectDaemonShutdown'), i32(2), u32(0),
+      optStr('adminConnectDaemonShutdown'), optStr('flags'), optStr(null), i32(0), i32(0), u32(0),
+    ));
+    await assert.rejects(shutdown, (e: unknown) => e instanceof LibvirtError && e.libvirtCode === 8);
+    assert.equal(admin.closed, false);
   });
 
   it('fails open when CONNECT_OPEN fails, and closes the socket', async () => {

@@ -1,6 +1,24 @@
-// Small tools shared by the contract suites: a raw client of a daemon's client socket, and readers of
-// virt-admin's output.
+// Small tools shared by the contract suites: real-daemon targets of either libvirt generation, a raw client of a
+// daemon's client socket, and readers of virt-admin's output.
 import { createConnection, type Socket } from 'node:net';
+import { startRealDaemons, type DaemonGeneration } from '../harness/libvirtd.js';
+import type { AdminTarget } from './admin-contract.js';
+
+/**
+ * A fresh real libvirtd of the given generation as a contract target; its virt-admin is the generation's own
+ * (9.0.0 on the host, 11.x inside the root).
+ */
+export async function realLibvirtdTarget(generation: DaemonGeneration): Promise<AdminTarget> {
+  const daemons = await startRealDaemons({ generation, daemons: ['libvirtd'] });
+  return {
+    generation,
+    adminUri: daemons.adminUri('libvirtd'),
+    clientSocket: daemons.clientSocket,
+    readOnlyClientSocket: daemons.readOnlyClientSocket,
+    virtAdmin: (...args) => daemons.virtAdmin('libvirtd', ...args),
+    stop: () => daemons.stop(),
+  };
+}
 
 // remote_protocol.x: REMOTE_PROGRAM, version 1, REMOTE_PROC_AUTH_LIST (void args). Written by hand here.
 const AUTH_LIST_CALL = Buffer.from('0000001c200080860000000100000042000000000000000100000000', 'hex');

@@ -1,17 +1,5 @@
 // The admin contract against a private, real libvirtd 9.0.0 started by the harness.
-import { startRealDaemons } from '../harness/libvirtd.js';
-import { defineAdminContract, type AdminTarget } from './admin-contract.js';
+import { defineAdminContract } from './admin-contract.js';
+import { realLibvirtdTarget } from './contract-helpers.js';
 
-/** A fresh libvirtd as a contract target. */
-async function startLibvirtd(): Promise<AdminTarget> {
-  const daemons = await startRealDaemons({ daemons: ['libvirtd'] });
-  return {
-    adminUri: daemons.adminUri('libvirtd'),
-    clientSocket: daemons.clientSocket,
-    readOnlyClientSocket: daemons.readOnlyClientSocket,
-    virtAdmin: (...args) => daemons.virtAdmin('libvirtd', ...args),
-    stop: () => daemons.stop(),
-  };
-}
-
-defineAdminContract('libvirtd 9.0.0', startLibvirtd);
+defineAdminContract('libvirtd 9.0.0', () => realLibvirtdTarget('9'));

@@ -174,17 +174,22 @@ describe('embedded daemon: daemon timeout and shutdown', { timeout: 60_000 }, ()
     }
   });
 
-  test('claiming 11.2.0 it serves CONNECT_DAEMON_SHUTDOWN: PRESERVE accepted, other flags refused', async () => {
-    const d = await startEmbeddedDaemon({ libVersion: 11_002_000 });
+  test('claiming 11.3.0 it serves CONNECT_DAEMON_SHUTDOWN as 11.3 does: flags checked, then every connection closes without a reply', async () => {
+    const d = await startEmbeddedDaemon({ version: '11.3.0' });
     try {
       const c = await AdminClient.connect(d.adminUri);
-      assert.equal((await c.getLibVersion()).text, '11.2.0');
+      assert.equal((await c.getLibVersion()).text, '11.3.0');
       await assert.rejects(c.call(P.connectDaemonShutdown, { flags: 2 }), /unsupported flags \(0x2\) in function adminConnectDaemonShutdown/);
+      const bystander = await AdminClient.connect(d.adminUri);
+      const client = await RawConnection.open(d.clientSocket);
       const shutdown = once(d.daemon, 'shutdown');
-      await c.daemonShutdown({ preserve: true });
+      assert.equal(await c.daemonShutdown({ preserve: true }), 'connection-closed');
       assert.deepEqual(await shutdown, [{ preserve: true }]);
-      await assert.rejects(lstat(d.adminSocket), /ENOENT/);
       assert.equal(c.closed, true);
+      await client.closed;
+      const bystanderEnd = await new Promise<Error>((resolve) => bystander.rpc.onClosed(resolve));
+      assert.equal(bystanderEnd.message, 'connection closed by peer');
+      await assert.rejects(lstat(d.adminSocket), /ENOENT/);
     } finally {
       await d.stop();
     }

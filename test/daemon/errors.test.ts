@@ -24,6 +24,22 @@ describe('daemon errors in virNetMessageError form', () => {
     assert.equal(virError(1, 7, 'x').message, 'internal error: x');
   });
 
+  test('claiming 11.3.0: positional templates in str1 for prefixed errors only; the message is unchanged', () => {
+    // Captured from libvirtd 11.3.0 (test/contract/libvirt-versions.test.ts pins them against the real daemon).
+    const notFound = virError(95, 7, "No server named 'nosuch'");
+    assert.deepEqual(notFound.wirePayload('positional'), { ...notFound.payload, str1: 'Server not found: %1$s' });
+    assert.deepEqual(notFound.wirePayload('plain'), notFound.payload);
+    for (const [code, str1] of [[1, 'internal error: %1$s'], [8, 'invalid argument: %1$s'], [74, 'argument unsupported: %1$s'], [96, 'Client not found: %1$s']] as const) {
+      assert.equal(virError(code, 0, 'x').wirePayload('positional').str1, str1);
+    }
+    // RPC and system errors, flag errors and the unset error keep theirs.
+    assert.equal(virError(39, 7, 'Unable to decode message payload').wirePayload('positional').str1, '%s');
+    const sys = systemError(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }), 'failed to open /x');
+    assert.deepEqual(sys.wirePayload('positional'), sys.payload);
+    assert.equal(flagsError('adminConnectDaemonShutdown', 2).wirePayload('positional').str1, 'adminConnectDaemonShutdown');
+    assert.deepEqual(unsetError().wirePayload('positional'), unsetError().payload);
+  });
+
   test('a flag error: no prefix, the function in str1, "flags" in str2, zeros', () => {
     assert.deepEqual(flagsError('adminConnectGetLoggingOutputs', 3).payload, {
       code: 8,

@@ -16,6 +16,7 @@ import { PeerCredentialResolver } from '../../src/daemon/peer-credentials.js';
 import { handler, type RpcProgram } from '../../src/daemon/program.js';
 import { NetServer, type NetServerConfig } from '../../src/daemon/server.js';
 import { UnixService } from '../../src/daemon/service.js';
+import { VERSION_TRAITS } from '../../src/daemon/versions.js';
 import { CALL, frame, readHeader, u32 } from '../helpers/bytes.js';
 import { RawConnection } from './raw-connection.js';
 
@@ -71,6 +72,7 @@ describe('NetServer', () => {
         maxClientRequests: 5,
         programs: [program],
         adminRules: false,
+        version: VERSION_TRAITS['9.0.0'],
         ...over,
       },
       log,

@@ -1,8 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseVirtAdminKeyValues, parseVirtAdminTable, startRealDaemons, type RealDaemons } from './libvirtd.js';
+import { readdir } from 'node:fs/promises';
+import { libvirt11Root } from './generations.js';
+import {
+  parseVirtAdminKeyValues,
+  parseVirtAdminTable,
+  startRealDaemons,
+  type DaemonGeneration,
+  type RealDaemonName,
+  type RealDaemons,
+} from './libvirtd.js';
 
 const HARNESS_URL = new URL('./libvirtd.ts', import.meta.url).href;
 
@@ -23,7 +34,7 @@ async function eventually(check: () => boolean, what: string, ms = 10_000): Prom
   }
 }
 
-async function serverNames(daemons: RealDaemons, name: 'libvirtd' | 'virtlogd'): Promise<string[]> {
+async function serverNames(daemons: RealDaemons, name: RealDaemonName): Promise<string[]> {
   const result = await daemons.virtAdmin(name, 'srv-list');
   assert.equal(result.code, 0, result.stderr);
   return parseVirtAdminTable(result.stdout)
@@ -64,10 +75,10 @@ describe('virt-admin output parsers', () => {
   });
 });
 
-describe('real daemon harness', () => {
+for (const generation of ['9', '11'] as const) describe(`real daemon harness, generation ${generation}`, () => {
   let daemons: RealDaemons;
   before(async () => {
-    daemons = await startRealDaemons();
+    daemons = await startRealDaemons({ generation });
   });
   after(() => daemons?.stop());
 
@@ -151,7 +162,7 @@ describe('real daemon harness', () => {
   });
 
   it('runs a second instance beside the first without interference', async () => {
-    const second = await startRealDaemons({ daemons: ['libvirtd'] });
+    const second = await startRealDaemons({ generation, daemons: ['libvirtd'] });
     try {
       assert.notEqual(second.dir, daemons.dir);
       assert.notEqual(second.adminSocket('libvirtd'), daemons.adminSocket('libvirtd'));
@@ -167,7 +178,7 @@ describe('real daemon harness', () => {
   });
 
   it('stops everything and removes its dir, and a second stop is harmless', async () => {
-    const other = await startRealDaemons();
+    const other = await startRealDaemons({ generation });
     const pids = [other.pid('libvirtd'), other.pid('virtlogd')];
     await other.stop();
     assert.equal(existsSync(other.dir), false);
@@ -178,10 +189,10 @@ describe('real daemon harness', () => {
 
 describe('real daemon harness cleanup when the test process dies', () => {
   // A child process starts daemons, prints their pids and dir, then exits without stop() (or is killed).
-  async function childDaemons(ending: 'exit' | 'SIGKILL'): Promise<{ pids: number[]; dir: string }> {
+  async function childDaemons(generation: DaemonGeneration, ending: 'exit' | 'SIGKILL'): Promise<{ pids: number[]; dir: string }> {
     const code = `
       const { startRealDaemons } = await import(${JSON.stringify(HARNESS_URL)});
-      const d = await startRealDaemons();
+      const d = await startRealDaemons({ generation: '${generation}' });
       console.log(JSON.stringify({ pids: [d.pid('libvirtd'), d.pid('virtlogd')], dir: d.dir }));
       ${ending === 'exit' ? 'process.exit(0);' : 'setInterval(() => {}, 1000);'}
     `;
@@ -200,11 +211,98 @@ describe('real daemon harness cleanup when the test process dies', () => {
     return info;
   }
 
-  for (const ending of ['exit', 'SIGKILL'] as const) {
-    it(`leaves no daemon and no dir behind after ${ending}`, async () => {
-      const { pids, dir } = await childDaemons(ending);
+  for (const [generation, ending] of [['9', 'exit'], ['9', 'SIGKILL'], ['11', 'exit'], ['11', 'SIGKILL']] as const) {
+    it(`leaves no daemon and no dir behind after ${ending} (generation ${generation})`, async () => {
+      const { pids, dir } = await childDaemons(generation, ending);
       await eventually(() => pids.every((pid) => !alive(pid)), `daemons ${pids.join(', ')} gone`);
       await eventually(() => !existsSync(dir), `${dir} removed`);
     });
   }
+});
+
+describe('real daemon harness: a missing libvirt 11 root', () => {
+  it('fails with the way to install it, never skips', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'no-root-'));
+    try {
+      assert.throws(() => libvirt11Root({ LIBVIRT11_ROOT: empty }), /libvirt 11 root not installed at .*install-libvirt11\.sh/);
+    } finally {
+      rmSync(empty, { recursive: true });
+    }
+  });
+});
+
+describe('real daemon harness: generation 11 in its root', () => {
+  let daemons: RealDaemons;
+  let startedAt: number;
+  const root = libvirt11Root();
+  before(async () => {
+    startedAt = Date.now();
+    daemons = await startRealDaemons({ generation: '11', daemons: ['virtlogd', 'virtlockd', 'libvirtd'] });
+  });
+  after(() => daemons?.stop());
+
+  it('runs all three daemons chrooted in the cached root, in a mount namespace of their own', () => {
+    const ours = readlinkSync('/proc/self/ns/mnt');
+    for (const name of ['libvirtd', 'virtlogd', 'virtlockd'] as const) {
+      const pid = daemons.pid(name);
+      assert.equal(readlinkSync(`/proc/${pid}/root`), root, name);
+      assert.notEqual(readlinkSync(`/proc/${pid}/ns/mnt`), ours, name);
+      assert.ok(statSync(daemons.adminSocket(name)).isSocket(), name);
+    }
+  });
+
+  it('sees the shared root read-only, so no test can change what the next one starts from', () => {
+    const mounts = readFileSync(`/proc/${daemons.pid('libvirtd')}/mountinfo`, 'utf8').split('\n');
+    // Fields: id parent major:minor root mount-point options ...; the daemon's own "/" is the root's bind.
+    const slash = mounts.map((l) => l.split(' ')).find((f) => f[4] === '/');
+    assert.ok(slash, 'no mount at / in the daemon\'s view');
+    assert.ok(slash[5]!.split(',').includes('ro'), `the root is mounted ${slash[5]}`);
+  });
+
+  it('changes nothing in the root\'s own folders (everything lands in the temp dir)', async () => {
+    const changed: string[] = [];
+    for (const top of ['run', 'tmp', 'root', 'etc/libvirt', 'var/lib/libvirt', 'var/log/libvirt', 'var/cache/libvirt']) {
+      const entries = await readdir(`${root}/${top}`, { recursive: true });
+      for (const entry of ['', ...entries]) {
+        const st = statSync(`${root}/${top}/${entry}`, { throwIfNoEntry: false });
+        if (st && Math.max(st.mtimeMs, st.ctimeMs) >= startedAt) changed.push(`${top}/${entry}`);
+      }
+    }
+    assert.deepEqual(changed, []);
+    assert.ok((await readdir(`${daemons.dir}/log`)).includes('libvirtd.log'));
+  });
+
+  it('virtAdmin() is virt-admin 11 inside the root, hostVirtAdmin() the host\'s 9.0.0; both reach every daemon', async () => {
+    for (const name of ['libvirtd', 'virtlogd', 'virtlockd'] as const) {
+      const inside = await daemons.virtAdmin(name, 'version');
+      assert.equal(inside.code, 0, inside.stderr);
+      assert.match(inside.stdout, /Compiled against library: libvirt 11\.\d+\.\d+/);
+      assert.match(inside.stdout, /Running against daemon: 11\.\d+\.\d+/);
+      const host = await daemons.hostVirtAdmin(name, 'version');
+      assert.equal(host.code, 0, host.stderr);
+      assert.match(host.stdout, /Compiled against library: libvirt 9\.0\.0/);
+      assert.match(host.stdout, /Running against daemon: 11\.\d+\.\d+/);
+    }
+    assert.deepEqual(await serverNames(daemons, 'virtlockd'), ['admin', 'virtlockd']);
+  });
+
+  it('passes extra arguments: a daemon started with --timeout 1 exits by itself, and waitForExit sees it', async () => {
+    await daemons.kill('virtlockd');
+    await daemons.start('virtlockd', { args: ['--timeout', '1'] });
+    assert.ok(daemons.running('virtlockd'));
+    await daemons.waitForExit('virtlockd', 15_000);
+    assert.equal(daemons.running('virtlockd'), false);
+    assert.throws(() => daemons.pid('virtlockd'), /virtlockd is not running/);
+    await daemons.start('virtlockd');
+    assert.deepEqual(await serverNames(daemons, 'virtlockd'), ['admin', 'virtlockd']);
+  });
+
+  it('virt-admin 11 still runs in the namespace while no daemon does', async () => {
+    for (const name of ['libvirtd', 'virtlogd', 'virtlockd'] as const) await daemons.kill(name);
+    const down = await daemons.virtAdmin('libvirtd', 'version');
+    assert.notEqual(down.code, 0);
+    assert.match(down.stderr, /Failed to connect/);
+    await daemons.start('libvirtd');
+    assert.deepEqual(await serverNames(daemons, 'libvirtd'), ['admin', 'libvirtd']);
+  });
 });

@@ -1,19 +1,29 @@
-// A private, real libvirtd 9.0.0 (and virtlogd) for one test file.
+// Private, real libvirt daemons (libvirtd, virtlogd, virtlockd) for one test file, of either generation
+// (./generations.ts): the host's libvirt 9.0.0, or libvirt 11.x chrooted in the cached Debian 13 root.
 //
-// As root the daemons run in system mode inside their own mount namespace, with /run/libvirt,
-// /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt bind-mounted from a temp dir, so a daemon
-// already running on the machine is never touched; their sockets stay reachable from here through the
-// temp dir. Without root they run in session mode with a throwaway HOME and XDG_RUNTIME_DIR.
+// As root the daemons run in system mode inside a mount namespace of their own, held open by a small
+// holder process for the life of the set, with /run/libvirt, /var/lib/libvirt, /var/cache/libvirt and
+// /var/log/libvirt bind-mounted from a temp dir, so a daemon already running on the machine is never touched;
+// their sockets stay reachable from here through the temp dir. Without root (generation 9 only) they run in
+// session mode with a throwaway HOME and XDG_RUNTIME_DIR.
 // The harness never skips: when a daemon cannot start, it throws with the daemon's log.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import {
+  NAMESPACE_11,
+  NAMESPACE_9,
+  ROOT_ENV,
+  SOCKETS,
+  libvirt11Root,
+  type DaemonGeneration,
+  type RealDaemonName,
+} from './generations.js';
 
-/** The daemons the harness can run. */
-export type RealDaemonName = 'libvirtd' | 'virtlogd';
+export type { DaemonGeneration, RealDaemonName } from './generations.js';
 
 /** Result of one virt-admin run. */
 export interface VirtAdminResult {
@@ -24,11 +34,16 @@ export interface VirtAdminResult {
 
 /** Runs `virt-admin -c uri ...args` (20 s timeout; a timeout throws); a non-zero exit is a result, not an error. */
 export function runVirtAdmin(uri: string, args: string[], env?: NodeJS.ProcessEnv): Promise<VirtAdminResult> {
-  const argv = ['-c', uri, ...args];
+  return runCommand(['virt-admin', '-c', uri, ...args], env);
+}
+
+/** Runs a virt-admin command line (its argv, possibly behind nsenter/chroot); a non-zero exit is a result. */
+function runCommand(argv: string[], env?: NodeJS.ProcessEnv): Promise<VirtAdminResult> {
+  const [file, args] = command(argv);
   return new Promise((resolve, reject) => {
-    execFile('virt-admin', argv, { env, timeout: VIRT_ADMIN_TIMEOUT_MS }, (err, stdout, stderr) => {
+    execFile(file, args, { env, timeout: VIRT_ADMIN_TIMEOUT_MS }, (err, stdout, stderr) => {
       if (err && err.killed) {
-        reject(new Error(`virt-admin ${argv.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+        reject(new Error(`${argv.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
       } else if (err && typeof err.code !== 'number') {
         reject(err);
       } else {
@@ -38,15 +53,24 @@ export function runVirtAdmin(uri: string, args: string[], env?: NodeJS.ProcessEn
   });
 }
 
-/** A running pair of private daemons and the handles tests need. */
+/** An argv split into the program and its arguments. */
+function command(argv: string[]): [string, string[]] {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new Error('empty command line');
+  return [file, args];
+}
+
+/** A running set of private daemons and the handles tests need. */
 export interface RealDaemons {
   /** The temp dir that holds sockets, logs, pid files and state; removed by stop(). */
   dir: string;
+  /** Which libvirt runs: '9' (the host's 9.0.0) or '11' (the cached Debian 13 root). */
+  generation: DaemonGeneration;
   /** 'system' when running as root (private mount namespace), 'session' otherwise. */
   mode: 'system' | 'session';
   /** Path of the daemon's admin socket. */
   adminSocket(name: RealDaemonName): string;
-  /** Admin URI for virt-admin, e.g. `libvirtd:///system?socket=/tmp/.../libvirt-admin-sock`. */
+  /** Admin URI for the gateway and the host's virt-admin, e.g. `libvirtd:///system?socket=/tmp/.../libvirt-admin-sock`. */
   adminUri(name: RealDaemonName): string;
   /** libvirtd's read-write client socket (libvirt-sock). */
   clientSocket: string;
@@ -54,20 +78,39 @@ export interface RealDaemons {
   readOnlyClientSocket: string;
   /** Pid of a running daemon; throws when it is not running. */
   pid(name: RealDaemonName): number;
-  /** Runs `virt-admin -c <adminUri(name)> ...args` (20 s timeout; a timeout throws). */
+  /**
+   * Runs the generation's own virt-admin against the daemon (20 s timeout; a timeout throws): the host's for
+   * '9', virt-admin 11.x inside the root (in the daemons' namespace) for '11'.
+   */
   virtAdmin(name: RealDaemonName, ...args: string[]): Promise<VirtAdminResult>;
+  /** Runs the host's virt-admin (9.0.0) against the daemon, whatever its generation. */
+  hostVirtAdmin(name: RealDaemonName, ...args: string[]): Promise<VirtAdminResult>;
   /** Sends `signal` (default SIGTERM) and waits until the process is gone. */
   kill(name: RealDaemonName, signal?: NodeJS.Signals): Promise<void>;
+  /** Waits until the daemon exited by itself (shutdown, --timeout), then forgets it; throws after `timeoutMs`. */
+  waitForExit(name: RealDaemonName, timeoutMs?: number): Promise<void>;
+  /** True while the daemon's process runs. */
+  running(name: RealDaemonName): boolean;
   /** (Re)starts the daemon with the same dirs and socket paths and waits for its sockets. */
-  start(name: RealDaemonName): Promise<void>;
+  start(name: RealDaemonName, options?: StartOptions): Promise<void>;
   /** Kills every daemon, waits for them, removes `dir`; safe to call twice. */
   stop(): Promise<void>;
 }
 
+/** Options of one daemon start. */
+export interface StartOptions {
+  /** Extra command-line arguments, e.g. `['--timeout', '5']` (default: those given to startRealDaemons). */
+  args?: string[];
+}
+
 /** Options of startRealDaemons. */
 export interface RealDaemonOptions {
+  /** Which libvirt: '9' (default, the host's) or '11' (the cached root; needs root and install-libvirt11.sh). */
+  generation?: DaemonGeneration;
   /** Which daemons to start, in this order (default: virtlogd, then libvirtd). */
   daemons?: RealDaemonName[];
+  /** Extra command-line arguments per daemon, e.g. `{ libvirtd: ['--timeout', '5'] }`. */
+  args?: Partial<Record<RealDaemonName, string[]>>;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -75,44 +118,27 @@ const EXIT_TIMEOUT_MS = 20_000;
 const VIRT_ADMIN_TIMEOUT_MS = 20_000;
 const POLL_MS = 50;
 
-// Socket file names, as libvirt's daemons name them (src/remote/remote_daemon.c, src/logging/log_daemon.c).
-const SOCKETS = {
-  libvirtd: { admin: 'libvirt-admin-sock', client: 'libvirt-sock', readOnly: 'libvirt-sock-ro' },
-  virtlogd: { admin: 'virtlogd-admin-sock', client: 'virtlogd-sock', readOnly: undefined },
-} as const;
-
 // The sbin dirs are missing from many non-root PATHs.
 const PATH = [process.env['PATH'], '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean).join(':');
 
-// Runs inside the new mount namespace before the daemons start: the daemons see our temp dirs at the
-// system paths, and nothing we mount leaks back to the host.
-const NAMESPACE_SCRIPT = `
-mount --make-rprivate /
-for pair in run:/run/libvirt lib:/var/lib/libvirt cache:/var/cache/libvirt log:/var/log/libvirt; do
-  mkdir -p "\${pair#*:}"
-  mount --bind "$d/\${pair%%:*}" "\${pair#*:}"
-done
-`;
-
-// Each daemon gets an empty config file so settings in /etc/libvirt cannot change the built-in defaults
-// the tests compare against. `-d` returns once the daemon is initialised (or failed).
-const RUN_SCRIPT = `
-for name in "$@"; do
-  "$name" -d -f "$d/$name.conf" -p "$d/$name.pid"
-done
-`;
-
-// Cleans up if the test process dies without running stop() or its exit handler (SIGKILL, a runner
-// timeout): the pipe on stdin closes with the process, then each daemon whose command line names our
-// pid file is killed. It runs in its own process group so a terminal's Ctrl-C does not kill it first.
-const WATCHDOG_SCRIPT = `
-d=$1
-cat >/dev/null
-for name in libvirtd virtlogd; do
+// The holder: runs first (in the new mount namespace when there is one, after the generation's mount script),
+// says "ready", then waits for its stdin to close, which happens when the test process ends, whichever way.
+// Then it kills each daemon whose command line names our pid file (as the daemon sees it, under $inside) and
+// removes the temp dir. It leads its own process group so a terminal's Ctrl-C does not kill it first, and it
+// keeps the namespace alive while no daemon runs (restarts and virt-admin 11 enter it).
+const HOLDER_SCRIPT = `
+d=$1; inside=$2; r=$3
+set -eu
+eval "$4"
+echo ready
+exec >/dev/null 2>&1
+set +e
+cat
+for name in ${Object.keys(SOCKETS).join(' ')}; do
   f="$d/$name.pid"
   [ -s "$f" ] || continue
   pid=$(cat "$f")
-  if tr '\\0' '\\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$f"; then kill -9 "$pid"; fi
+  if tr '\\0' '\\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$inside/$name.pid"; then kill -9 "$pid"; fi
 done
 sleep 1
 rm -rf -- "$d"
@@ -121,12 +147,15 @@ rm -rf -- "$d"
 const live = new Set<RealDaemonSet>();
 let exitHookInstalled = false;
 
-/** Starts private daemons (default: virtlogd, then libvirtd) and waits until their sockets listen. */
+/** Starts private daemons (default: generation 9, virtlogd then libvirtd) and waits until their sockets listen. */
 export async function startRealDaemons(options: RealDaemonOptions = {}): Promise<RealDaemons> {
+  const generation = options.generation ?? '9';
   const names = options.daemons ?? ['virtlogd', 'libvirtd'];
   const mode = process.getuid?.() === 0 ? 'system' : 'session';
+  if (generation === '11' && mode !== 'system') throw new Error('libvirt 11 daemons run chrooted: the tests must run as root');
+  const root = generation === '11' ? libvirt11Root() : undefined;
   const dir = await mkdtemp(join(tmpdir(), 'lvd-'));
-  const daemons = new RealDaemonSet(dir, mode);
+  const daemons = new RealDaemonSet(dir, generation, mode, root, options.args ?? {});
   try {
     await daemons.prepare();
     for (const name of names) await daemons.start(name);
@@ -143,14 +172,20 @@ class RealDaemonSet implements RealDaemons {
   private readonly socketDir: string;
   private readonly logDir: string;
   private readonly env: NodeJS.ProcessEnv;
+  /** The temp dir as the daemons see it (inside the root for generation 11). */
+  private readonly inside: string;
   private readonly pids = new Map<RealDaemonName, number>();
-  private watchdog: ChildProcess | undefined;
+  private holder: ChildProcess | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
     readonly dir: string,
+    readonly generation: DaemonGeneration,
     readonly mode: 'system' | 'session',
+    private readonly root: string | undefined,
+    private readonly args: Partial<Record<RealDaemonName, string[]>>,
   ) {
+    this.inside = root === undefined ? dir : join('/run', basename(dir));
     if (mode === 'system') {
       this.socketDir = join(dir, 'run');
       this.logDir = join(dir, 'log');
@@ -173,21 +208,44 @@ class RealDaemonSet implements RealDaemons {
     this.readOnlyClientSocket = join(this.socketDir, SOCKETS.libvirtd.readOnly);
   }
 
-  /** Creates the directory layout, the config files and the watchdog. */
+  /** Creates the directory layout and the config files, and starts the holder (and with it the namespace). */
   async prepare(): Promise<void> {
     const subdirs = this.mode === 'system' ? ['run', 'lib', 'cache', 'log'] : ['home', 'runtime'];
     for (const sub of subdirs) await mkdir(join(this.dir, sub), { mode: 0o700 });
+    // Each daemon gets an empty config file so settings in /etc/libvirt cannot change the built-in defaults
+    // the tests compare against.
     for (const name of Object.keys(SOCKETS)) await writeFile(join(this.dir, `${name}.conf`), '');
     live.add(this);
     installExitHook();
-    const watchdog = spawn('bash', ['-c', WATCHDOG_SCRIPT, 'bash', this.dir], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-      detached: true,
+    const mounts = this.mode === 'session' ? '' : this.generation === '11' ? NAMESPACE_11 : NAMESPACE_9;
+    const enter = this.mode === 'session' ? [] : ['unshare', '-m', '--'];
+    const [file, args] = command([...enter, 'bash', '-c', HOLDER_SCRIPT, 'bash', this.dir, this.inside, this.root ?? '', mounts]);
+    const holder = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: this.env });
+    this.holder = holder;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      let err = '';
+      const timer = setTimeout(() => finish(new Error(`namespace set-up timed out\n${out}${err}`)), START_TIMEOUT_MS);
+      const finish = (failure?: Error) => {
+        clearTimeout(timer);
+        holder.stdout!.removeAllListeners('data');
+        holder.removeAllListeners('exit');
+        if (failure) reject(failure);
+        else resolve();
+      };
+      holder.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('ready\n')) finish();
+      });
+      holder.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      holder.once('exit', (code, signal) => finish(new Error(`namespace set-up failed (${code ?? signal})\n${out}${err}`)));
+      holder.once('error', (e) => finish(e));
     });
-    // Neither the watchdog nor its pipe may keep the test process alive.
-    watchdog.unref();
-    (watchdog.stdin as unknown as Socket).unref();
-    this.watchdog = watchdog;
+    // Neither the holder nor its pipes may keep the test process alive.
+    holder.stdout!.destroy();
+    holder.stderr!.destroy();
+    holder.unref();
+    (holder.stdin as unknown as Socket).unref();
   }
 
   adminSocket(name: RealDaemonName): string {
@@ -204,25 +262,39 @@ class RealDaemonSet implements RealDaemons {
     return pid;
   }
 
+  running(name: RealDaemonName): boolean {
+    const pid = this.pids.get(name);
+    return pid !== undefined && isAlive(pid);
+  }
+
   /** Pids of every daemon started and not yet killed (for the exit handler). */
   trackedPids(): number[] {
     return [...this.pids.values()];
   }
 
   virtAdmin(name: RealDaemonName, ...args: string[]): Promise<VirtAdminResult> {
+    if (this.generation === '9') return this.hostVirtAdmin(name, ...args);
+    // Inside the root the sockets are at the system paths.
+    const uri = `${name}:///system?socket=/run/libvirt/${SOCKETS[name].admin}`;
+    return runCommand([...this.inRoot(), '/usr/bin/virt-admin', '-c', uri, ...args], ROOT_ENV);
+  }
+
+  hostVirtAdmin(name: RealDaemonName, ...args: string[]): Promise<VirtAdminResult> {
     return runVirtAdmin(this.adminUri(name), args, this.env);
   }
 
   async kill(name: RealDaemonName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const pid = this.pid(name);
     process.kill(pid, signal);
-    await waitUntilGone(pid, `${name} (pid ${pid}) after ${signal}`);
-    this.pids.delete(name);
-    // A stale pid file could later name an unrelated process (see the watchdog).
-    await rm(this.pidFile(name), { force: true });
+    await this.forget(name, pid, `${name} (pid ${pid}) after ${signal}`, EXIT_TIMEOUT_MS);
   }
 
-  async start(name: RealDaemonName): Promise<void> {
+  async waitForExit(name: RealDaemonName, timeoutMs = EXIT_TIMEOUT_MS): Promise<void> {
+    const pid = this.pid(name);
+    await this.forget(name, pid, `${name} (pid ${pid})`, timeoutMs);
+  }
+
+  async start(name: RealDaemonName, options: StartOptions = {}): Promise<void> {
     if (this.pids.has(name) && isAlive(this.pid(name))) throw new Error(`${name} is already running`);
     this.pids.delete(name);
     await rm(this.pidFile(name), { force: true });
@@ -231,7 +303,7 @@ class RealDaemonSet implements RealDaemons {
     for (const sock of Object.values(SOCKETS[name])) {
       if (sock) await unlink(join(this.socketDir, sock)).catch(() => undefined);
     }
-    const launched = await this.launch(name);
+    const launched = await this.launch(name, options.args ?? this.args[name] ?? []);
     let pid: number;
     try {
       pid = Number.parseInt((await readFile(this.pidFile(name), 'utf8')).trim(), 10);
@@ -267,10 +339,10 @@ class RealDaemonSet implements RealDaemons {
   }
 
   private async doStop(): Promise<void> {
-    // The watchdog leads its own process group; killing the group also ends its `cat`.
-    if (this.watchdog?.pid !== undefined) {
+    // The holder leads its own process group; killing the group also ends its `cat`.
+    if (this.holder?.pid !== undefined) {
       try {
-        process.kill(-this.watchdog.pid, 'SIGKILL');
+        process.kill(-this.holder.pid, 'SIGKILL');
       } catch {
         // already gone
       }
@@ -281,36 +353,51 @@ class RealDaemonSet implements RealDaemons {
       } catch {
         // already gone
       }
-      await waitUntilGone(pid, `${name} (pid ${pid}) after SIGKILL`);
+      await waitUntilGone(pid, `${name} (pid ${pid}) after SIGKILL`, EXIT_TIMEOUT_MS);
     }
     this.pids.clear();
     live.delete(this);
     await rm(this.dir, { recursive: true, force: true, maxRetries: 5 });
   }
 
+  private async forget(name: RealDaemonName, pid: number, what: string, timeoutMs: number): Promise<void> {
+    await waitUntilGone(pid, what, timeoutMs);
+    this.pids.delete(name);
+    // A stale pid file could later name an unrelated process (see the holder).
+    await rm(this.pidFile(name), { force: true });
+  }
+
   private pidFile(name: RealDaemonName): string {
     return join(this.dir, `${name}.pid`);
   }
 
-  /** Runs the daemon's `-d` start; returns its output, for error messages. */
-  private async launch(name: RealDaemonName): Promise<string> {
-    let argv: string[];
-    if (this.mode === 'session') {
-      argv = ['bash', '-c', `set -eu; d=$1; shift; ${RUN_SCRIPT}`, 'bash', this.dir, name];
-    } else {
-      // Join the namespace of a daemon still running, so it keeps seeing the same mounts; when none is
-      // left the namespace is gone and a new one gets the same bind mounts.
-      const anchor = [...this.pids.values()].find(isAlive);
-      const script = anchor === undefined ? NAMESPACE_SCRIPT + RUN_SCRIPT : RUN_SCRIPT;
-      const enter = anchor === undefined ? ['unshare', '-m', '--'] : ['nsenter', '-t', String(anchor), '-m', '--'];
-      argv = [...enter, 'bash', '-c', `set -eu; d=$1; shift; ${script}`, 'bash', this.dir, name];
-    }
-    const [file, ...args] = argv as [string, ...string[]];
+  /** The command prefix that runs a program in the daemons' namespace (and root). */
+  private inRoot(): string[] {
+    if (this.mode === 'session') return [];
+    const holder = this.holder?.pid;
+    if (holder === undefined || !isAlive(holder)) throw new Error('the daemons\' namespace is gone (stopped?)');
+    const nsenter = ['nsenter', '-t', String(holder), '-m', '--'];
+    return this.root === undefined ? nsenter : [...nsenter, 'chroot', this.root];
+  }
+
+  /** Runs the daemon's `-d` start (it returns once the daemon is initialised, or failed); returns its output. */
+  private async launch(name: RealDaemonName, extra: string[]): Promise<string> {
+    const argv = [
+      ...this.inRoot(),
+      `/usr/sbin/${name}`,
+      '-d',
+      '-f',
+      join(this.inside, `${name}.conf`),
+      '-p',
+      join(this.inside, `${name}.pid`),
+      ...extra,
+    ];
+    const [file, args] = command(argv);
+    const env = this.root === undefined ? this.env : ROOT_ENV;
     return new Promise((resolve, reject) => {
-      execFile(file, args, { env: this.env, timeout: START_TIMEOUT_MS }, (err, stdout, stderr) => {
+      execFile(file, args, { env, timeout: START_TIMEOUT_MS }, (err, stdout, stderr) => {
         const output = `${stdout}${stderr}`;
         if (err) {
-          // err.message repeats the whole script; the exit status and the output say more.
           const status = err.killed ? 'timed out' : `exit ${err.code ?? err.signal}`;
           void this.logs().then((logs) => reject(new Error(`starting ${name} failed (${status})\n${output}${logs}`)));
         } else {
@@ -366,10 +453,10 @@ function isAlive(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
-async function waitUntilGone(pid: number, what: string): Promise<void> {
-  const deadline = Date.now() + EXIT_TIMEOUT_MS;
+async function waitUntilGone(pid: number, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (isAlive(pid)) {
-    if (Date.now() > deadline) throw new Error(`${what} still running after ${EXIT_TIMEOUT_MS} ms`);
+    if (Date.now() > deadline) throw new Error(`${what} still running after ${timeoutMs} ms`);
     await sleep(POLL_MS);
   }
 }

@@ -134,6 +134,25 @@ export const ShutdownQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** POST /daemon/shutdown: what happened (202). */
+export const DaemonShutdownAccepted = Type.Object(
+  {
+    daemon: Type.String({ description: 'The daemon asked to shut down.' }),
+    preserve: Type.Boolean({ description: 'Whether VIR_DAEMON_SHUTDOWN_PRESERVE was passed.' }),
+    outcome: Type.Union([Type.Literal('replied'), Type.Literal('connection-closed')], {
+      description:
+        'How the daemon took the request. `connection-closed`: it closed the connection after the request went out, ' +
+        'without replying; libvirt 11.2 and later (11.3.0 checked) always do this, as they close every connection ' +
+        'when they quit. `replied`: it answered the call.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    examples: [{ daemon: 'libvirtd', preserve: false, outcome: 'connection-closed' }],
+  },
+);
+export type DaemonShutdownAccepted = Static<typeof DaemonShutdownAccepted>;
+
 /** Where the index points: fixed paths of this API. */
 export const INDEX_LINKS = {
   daemon: '/daemon',

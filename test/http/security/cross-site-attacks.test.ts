@@ -114,11 +114,11 @@ describe('cross-site forgeries against a real libvirtd', () => {
   });
 });
 
-describe('cross-site forgeries against the embedded daemon (libvirt 11.2.0: it can be shut down)', () => {
+describe('cross-site forgeries against the embedded daemon (as libvirt 11.3.0: it can be shut down)', () => {
   let embedded: EmbeddedDaemonHandle;
   let gw: AttackGateway;
   before(async () => {
-    embedded = await startEmbeddedDaemon({ libVersion: 11_002_000 });
+    embedded = await startEmbeddedDaemon({ version: '11.3.0' });
     gw = await startAttackGateway([{ uri: embedded.adminUri }]);
   });
   after(async () => {
