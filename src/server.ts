@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { VERSION, listenAddress, type Config } from './config.js';
 import { EmbeddedDaemon } from './daemon/index.js';
+import { ensureStateDir } from './monitoring/state-dir.js';
 import type { DaemonSpec } from './gateway/daemon-registry.js';
 import gateway from './http/app.js';
 import { gatewayServerOptions } from './http/server-options.js';
@@ -47,6 +48,7 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
   const { host, port } = listenAddress(config.listen);
   // Checked before anything starts: an unsafe listen setup or a bad credentials file refuses to start.
   const security = await securityFor(config, host);
+  if (config.clientHistory) await stateDirFor(config);
   const app = Fastify({ ...gatewayServerOptions({ level: config.logLevel }), serverFactory: limitedServerFactory(security.tls) });
   for (const warning of security.warnings) app.log.warn(warning);
   const embedded = config.connect.length > 0 ? null : await startEmbedded(config, app);
@@ -62,6 +64,10 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
     security: { authenticator, logPolicy, mutationRateLimit },
     monitoring: { watchIntervalMs: config.watchIntervalMs },
     changes: { maxWorkers: config.maxWorkers },
+    history: {
+      samples: { capacity: config.samplesPerServer },
+      ...(config.clientHistory ? { clientHistory: { stateDir: config.stateDir, maxBytes: config.clientHistoryMaxBytes } } : {}),
+    },
   });
   // SIGHUP re-reads the tokens, the client roles and the TLS files; a bad file keeps the old one in force.
   const reloadable = security.tls ? [...security.reloadable, tlsReloader(app.server as unknown as TlsServer, config)] : security.reloadable;
@@ -150,6 +156,15 @@ async function securityFor(config: Config, host: string): Promise<SecuritySetup>
   }
 }
 
+/** The state folder of the client history; one that is not safe to use is a configuration error (exit 2). */
+async function stateDirFor(config: Config): Promise<void> {
+  try {
+    await ensureStateDir(config.stateDir);
+  } catch (err) {
+    throw new StartupError(`invalid --state-dir ${config.stateDir}: ${(err as Error).message}`, 2);
+  }
+}
+
 const UNIX_SOCKET_LIMITS = {
   maxHeaderSize: RequestLimits.HEADER_BYTES,
   requestTimeout: RequestLimits.REQUEST_TIMEOUT_MS,
@@ -180,5 +195,5 @@ function printBanner(print: Printer, url: string, app: FastifyInstance, embedded
     print(`  virt-admin: virt-admin -c '${embedded.adminUri}' srv-list`);
   }
   print(`  curl: curl ${url}/servers`);
-  print(`  docs: ${url}/docs   spec: ${url}/openapi.json`);
+  print(`  docs: ${url}/docs   spec: ${url}/openapi.json   dashboard: ${url}/ui/`);
 }
