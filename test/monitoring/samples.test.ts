@@ -33,8 +33,8 @@ function report(daemon: string, at: number, servers: Record<string, { pool: Thre
   };
 }
 
-const POOL: ThreadpoolParams = { minWorkers: 5, maxWorkers: 20, prioWorkers: 5, nWorkers: 7, freeWorkers: 3, jobQueueDepth: 2 };
-const LIMITS: ClientLimits = { maxClients: 5000, maxUnauthClients: 20, clients: 12, unauthClients: 1 };
+const POOL: ThreadpoolParams = { minWorkers: 5, maxWorkers: 20, prioWorkers: 5, nWorkers: 7, freeWorkers: 3, jobQueueDepth: 2, extra: [] };
+const LIMITS: ClientLimits = { maxClients: 5000, maxUnauthClients: 20, clients: 12, unauthClients: 1, extra: [] };
 
 describe('SampleRing', () => {
   it('keeps samples oldest first until full, then drops the oldest', () => {

@@ -61,9 +61,10 @@ export async function startBrowser(origin: string): Promise<TestBrowser> {
         }
       });
       page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-      await page.addInitScript(() => {
-        document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
-      });
+      // Run in the page (a string: this file is compiled without the DOM types).
+      await page.addInitScript(
+        "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))",
+      );
       return page;
     },
     async close() {

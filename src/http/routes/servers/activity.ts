@@ -82,9 +82,10 @@ const activity: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) 
       },
     },
     async (request) => {
+      const { from, to, uid, cursor } = request.query;
+      const before = cursor === undefined ? undefined : decodeHistoryCursor(cursor);
       const history = fastify.history.clients;
       if (history === null) return { enabled: false, entries: [], nextCursor: null };
-      const { from, to, uid, cursor } = request.query;
       const page = await history.query({
         daemon: request.daemonConnection.name,
         server: request.params.server,
@@ -92,7 +93,7 @@ const activity: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) 
         ...(from !== undefined ? { from: Date.parse(from) } : {}),
         ...(to !== undefined ? { to: Date.parse(to) } : {}),
         ...(uid !== undefined ? { uid } : {}),
-        ...(cursor !== undefined ? { before: decodeHistoryCursor(cursor) } : {}),
+        ...(before !== undefined ? { before } : {}),
       });
       return { enabled: true, entries: page.entries, nextCursor: page.nextBefore === null ? null : encodeHistoryCursor(page.nextBefore) };
     },
