@@ -41,5 +41,6 @@ export async function buildUi(outDir: string = UI_OUT_DIR): Promise<Record<strin
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const sizes = await buildUi(process.argv[2] ?? UI_OUT_DIR);
   const total = Object.values(sizes).reduce((a, b) => a + b, 0);
-  process.stdout.write(`built the dashboard: ${Object.entries(sizes).map(([n, s]) => `${n} ${s} B`).join(', ')}; ${total} B in all\n`);
+  // stderr: `npm pack --json` runs `prepare` and reads its stdout as JSON.
+  process.stderr.write(`built the dashboard: ${Object.entries(sizes).map(([n, s]) => `${n} ${s} B`).join(', ')}; ${total} B in all\n`);
 }

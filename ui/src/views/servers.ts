@@ -1,7 +1,7 @@
 // One card per server: the worker pool and client counts as gauges (against their limits), their plot over time,
 // and, for operators, forms to change the pool and the limits (read with their ETag, sent with If-Match).
 import { allows, change, daemonPath, describeError, get, type Role } from '../api.js';
-import { confirmAction, h, replace, statusLine } from '../dom.js';
+import { confirmAction, h, statusLine } from '../dom.js';
 import { WorkerPlot, type PlotColumns } from '../plot.js';
 
 /** The latest figures of a server (a sample, or GET /servers/{server}). */
@@ -201,7 +201,3 @@ export function cssId(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
 }
 
-/** Replaces the cards of a container. */
-export function showCards(container: HTMLElement, cards: ServerCard[]): void {
-  replace(container, ...cards.map((c) => c.el));
-}
