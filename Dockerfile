@@ -31,6 +31,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The dashboard (/ui): its sources and the script that bundles them into dist/ui.
+COPY ui ./ui
+COPY scripts/build-ui.ts ./scripts/build-ui.ts
 RUN npm run build
 
 # ---- runtime: node, production dependencies, dist/ and the OpenAPI document ----------------------------

@@ -63,6 +63,9 @@ step "build stage: RUN npm ci --ignore-scripts"
 step "build stage: COPY tsconfig.json tsconfig.build.json ./ and COPY src ./src"
 cp "$ctx/tsconfig.json" "$ctx/tsconfig.build.json" "$build/"
 cp -R "$ctx/src" "$build/src"
+step "build stage: COPY ui ./ui and COPY scripts/build-ui.ts ./scripts/build-ui.ts"
+cp -R "$ctx/ui" "$build/ui"
+mkdir -p "$build/scripts" && cp "$ctx/scripts/build-ui.ts" "$build/scripts/build-ui.ts"
 step "build stage: RUN npm run build"
 (cd "$build" && quiet npm run build)
 

@@ -2,14 +2,15 @@
 # Installs what the real-daemon tests need (test/harness/libvirtd.ts): libvirtd 9.0.0 and virtlogd,
 # virt-admin, libvirt's headers and a C compiler (the benchmark's C baseline), util-linux for
 # unshare/nsenter/mount, iproute2 (ss: the embedded daemon's peer credentials), systemd (systemd-analyze
-# verifies the unit), unzip (the chart test's Helm binary) and openssl (test certificates).
+# verifies the unit), unzip (the chart test's Helm binary), openssl (test certificates), and chromium with a
+# font (the dashboard's browser tests drive Debian's Chromium through playwright-core; they fail without it).
 # Idempotent: installed packages are left alone and apt-get update runs only when something is missing.
 # Run as root.
 set -euo pipefail
 trap 'echo "[install-libvirt] FAILED (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
-PACKAGES=(libvirt-daemon libvirt-clients libvirt-dev gcc util-linux iproute2 systemd unzip openssl)
-COMMANDS=(libvirtd virtlogd virt-admin gcc unshare nsenter mount ss systemd-analyze unzip openssl)
+PACKAGES=(libvirt-daemon libvirt-clients libvirt-dev gcc util-linux iproute2 systemd unzip openssl chromium fonts-dejavu-core)
+COMMANDS=(libvirtd virtlogd virt-admin gcc unshare nsenter mount ss systemd-analyze unzip openssl chromium)
 
 log() { echo "[install-libvirt] $*"; }
 die() { echo "[install-libvirt] ERROR: $*" >&2; exit 1; }

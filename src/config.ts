@@ -17,6 +17,9 @@ import { defaultRuntimeDir } from './security/runtime-dir.js';
 import { DEFAULT_LOAD_LIMITS } from './gateway/daemon-connection.js';
 import { WorkerCeilings } from './resources/change-policy.js';
 import { DEFAULT_EMBEDDED_VERSION, EMBEDDED_VERSIONS } from './daemon/versions.js';
+import { HistoryLimits } from './monitoring/client-history-store.js';
+import { SampleLimits } from './monitoring/samples.js';
+import { defaultStateDir } from './monitoring/state-dir.js';
 
 /** The package version, read once from package.json (the same file serves src/ under tsx and dist/). */
 export const VERSION: string = (
@@ -68,6 +71,14 @@ export const ConfigSchema = Type.Object(
       maximum: 3_600_000,
       description: 'Milliseconds between two polls of a daemon while the event stream has subscribers.',
     }),
+    stateDir: Type.String({ pattern: '^/', description: 'Folder of the data kept across restarts (the client history); made 0700.' }),
+    clientHistory: Type.Boolean({ description: "Record every client's connect and disconnect in the state folder (keeps the daemons watched)." }),
+    clientHistoryMaxBytes: Type.Integer({
+      minimum: HistoryLimits.MIN_BYTES,
+      maximum: 1024 * 1024 * 1024,
+      description: 'Bytes the client history files may take together; the oldest records go first.',
+    }),
+    samplesPerServer: Type.Integer({ minimum: 1, maximum: 86_400, description: 'Samples of each server kept in memory for /samples.' }),
     logLevel: Type.Union(
       LOG_LEVELS.map((level) => Type.Literal(level)),
       { description: 'Lowest level of the JSON log lines written to stdout.' },
@@ -144,6 +155,30 @@ export const OPTIONS = {
     arg: '<ms>',
     help: 'milliseconds between two looks at each daemon for the event stream (/events)',
   },
+  stateDir: {
+    flag: 'state-dir',
+    env: 'LIBVIRT_ADMIN_GATEWAY_STATE_DIR',
+    arg: '<dir>',
+    help: 'folder of the data kept across restarts (the client history); created 0700',
+  },
+  clientHistory: {
+    flag: 'client-history',
+    env: 'LIBVIRT_ADMIN_GATEWAY_CLIENT_HISTORY',
+    arg: '',
+    help: "record every client's connect and disconnect in the state folder; keeps polling every daemon each --watch-interval; env: true|false",
+  },
+  clientHistoryMaxBytes: {
+    flag: 'client-history-max-bytes',
+    env: 'LIBVIRT_ADMIN_GATEWAY_CLIENT_HISTORY_MAX_BYTES',
+    arg: '<n>',
+    help: 'bytes the client history files may take together',
+  },
+  samplesPerServer: {
+    flag: 'samples-per-server',
+    env: 'LIBVIRT_ADMIN_GATEWAY_SAMPLES_PER_SERVER',
+    arg: '<n>',
+    help: 'worker-pool and client samples kept in memory per server (48 bytes each)',
+  },
   logLevel: {
     flag: 'log-level',
     env: 'LIBVIRT_ADMIN_GATEWAY_LOG_LEVEL',
@@ -187,6 +222,10 @@ export function defaults(env: NodeJS.ProcessEnv, uid = process.getuid?.() ?? 0):
     queueLength: DEFAULT_LOAD_LIMITS.queueLength,
     maxWorkers: WorkerCeilings.MAX_WORKERS,
     watchIntervalMs: 1000,
+    stateDir: defaultStateDir(env),
+    clientHistory: false,
+    clientHistoryMaxBytes: HistoryLimits.MAX_BYTES,
+    samplesPerServer: SampleLimits.CAPACITY,
     logLevel: 'info',
     ...securityDefaults(),
   };
@@ -208,6 +247,9 @@ export function usage(env: NodeJS.ProcessEnv = process.env): string {
     queueLength: String(d.queueLength),
     maxWorkers: String(d.maxWorkers),
     watchIntervalMs: String(d.watchIntervalMs),
+    stateDir: d.stateDir,
+    clientHistoryMaxBytes: String(d.clientHistoryMaxBytes),
+    samplesPerServer: String(d.samplesPerServer),
     logLevel: d.logLevel,
     allowedLogDirs: `<runtime dir>/log with the embedded daemon, else ${DEFAULT_ALLOWED_LOG_DIRS.join(':')}`,
     listenSocket: '<runtime dir>/http.sock when neither credentials nor --insecure are given, else none',
@@ -257,6 +299,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'queue-length': { type: 'string' },
         'max-workers': { type: 'string' },
         'watch-interval': { type: 'string' },
+        'state-dir': { type: 'string' },
+        'client-history': { type: 'boolean' },
+        'client-history-max-bytes': { type: 'string' },
+        'samples-per-server': { type: 'string' },
         'log-level': { type: 'string' },
         ...SECURITY_ARGS,
         help: { type: 'boolean', short: 'h' },
@@ -288,6 +334,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     queueLength: pick('queueLength') ?? d.queueLength,
     maxWorkers: pick('maxWorkers') ?? d.maxWorkers,
     watchIntervalMs: pick('watchIntervalMs') ?? d.watchIntervalMs,
+    stateDir: pick('stateDir') ?? d.stateDir,
+    clientHistory: (values['client-history'] as boolean | undefined) ?? nonEmpty(env[OPTIONS.clientHistory.env]) ?? d.clientHistory,
+    clientHistoryMaxBytes: pick('clientHistoryMaxBytes') ?? d.clientHistoryMaxBytes,
+    samplesPerServer: pick('samplesPerServer') ?? d.samplesPerServer,
     logLevel: pick('logLevel') ?? d.logLevel,
     ...security,
     // The embedded daemon's log files belong in its own folder; a daemon of the host logs under /var/log/libvirt.

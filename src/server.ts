@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { VERSION, listenAddress, type Config } from './config.js';
 import { EmbeddedDaemon } from './daemon/index.js';
+import { ensureStateDir } from './monitoring/state-dir.js';
 import type { DaemonSpec } from './gateway/daemon-registry.js';
 import gateway from './http/app.js';
 import { gatewayServerOptions } from './http/server-options.js';
@@ -49,6 +50,7 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
   // Checked before anything starts: an unsafe listen setup, a bad credentials file or an untrustworthy runtime
   // folder refuses to start.
   const security = await securityFor(config, host, runtimeDir);
+  if (config.clientHistory) await stateDirFor(config);
   const app = Fastify({ ...gatewayServerOptions({ level: config.logLevel }), serverFactory: limitedServerFactory(security.tls) });
   for (const warning of security.warnings) app.log.warn(warning);
   const embedded = config.connect.length > 0 ? null : await startEmbedded(config, app, runtimeDir);
@@ -68,6 +70,10 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
     security: { authenticator, logPolicy, mutationRateLimit, authFailureLimit, hosts, reloads },
     monitoring: { watchIntervalMs: config.watchIntervalMs },
     changes: { maxWorkers: config.maxWorkers },
+    history: {
+      samples: { capacity: config.samplesPerServer },
+      ...(config.clientHistory ? { clientHistory: { stateDir: config.stateDir, maxBytes: config.clientHistoryMaxBytes } } : {}),
+    },
   });
   const stopReloading = reloadOnSighup(reloads);
   let unixListener: UnixHttpListener | undefined;
@@ -168,6 +174,15 @@ async function securityFor(config: Config, host: string, runtimeDir: () => Promi
   }
 }
 
+/** The state folder of the client history; one that is not safe to use is a configuration error (exit 2). */
+async function stateDirFor(config: Config): Promise<void> {
+  try {
+    await ensureStateDir(config.stateDir);
+  } catch (err) {
+    throw new StartupError(`invalid --state-dir ${config.stateDir}: ${(err as Error).message}`, 2);
+  }
+}
+
 function localUrl(address: AddressInfo, scheme: 'http' | 'https'): string {
   // A wildcard listener is reachable on loopback; show the address a local curl can use.
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
@@ -208,7 +223,7 @@ function printBanner(print: Printer, { url, app, embedded, unixListener, securit
     print(`  curl: curl ${url}/servers`);
     if (!authenticator.credentialsConfigured) print('  no credentials configured: every caller on this address has the admin role');
   }
-  print(`  docs: ${url}/docs   spec: ${url}/openapi.json`);
+  print(`  docs: ${url}/docs   spec: ${url}/openapi.json   dashboard: ${url}/ui/`);
 }
 
 /** A word for sh: as it is when it holds nothing special, else in single quotes. */

@@ -4,9 +4,11 @@ import changes, { type ChangesPluginOptions } from './plugins/changes.js';
 import daemons, { type DaemonsPluginOptions } from './plugins/daemons.js';
 import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
+import history, { type HistoryPluginOptions } from './plugins/history.js';
 import monitoring, { type MonitoringPluginOptions } from './plugins/monitoring.js';
 import security, { type SecurityPluginOptions } from './plugins/security.js';
 import swagger from './plugins/swagger.js';
+import ui, { type UiPluginOptions } from './plugins/ui.js';
 import routes from './routes/index.js';
 import { validatorCompiler } from './validation.js';
 
@@ -15,6 +17,8 @@ export type AppOptions = DaemonsPluginOptions & {
   monitoring?: MonitoringPluginOptions;
   security?: SecurityPluginOptions;
   changes?: ChangesPluginOptions;
+  history?: HistoryPluginOptions;
+  ui?: UiPluginOptions;
 };
 
 /**
@@ -39,6 +43,8 @@ async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(daemons, opts);
   await fastify.register(monitoring, opts.monitoring ?? {});
   await fastify.register(changes, opts.changes ?? {});
+  await fastify.register(history, opts.history ?? {});
+  await fastify.register(ui, opts.ui ?? {});
   await fastify.register(routes);
 }
 

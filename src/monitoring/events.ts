@@ -33,10 +33,18 @@ export interface ClientSummary {
   identity: Omit<ClientInfo, 'extra'> | null;
 }
 
+/** Who made a change through the gateway, as its audit records name them (kind, name, role). */
+export interface EventActor {
+  kind: 'anonymous' | 'token' | 'certificate';
+  name: string;
+  role: 'viewer' | 'operator' | 'admin' | null;
+}
+
 /** The payload of each event type. */
 export interface EventPayloads {
   'client.connected': { server: string; client: ClientSummary };
-  'client.disconnected': { server: string; client: ClientSummary };
+  /** `disconnectedBy`: the caller who disconnected it through the gateway; absent when it left by itself or elsewhere. */
+  'client.disconnected': { server: string; client: ClientSummary; disconnectedBy?: EventActor };
   'threadpool.changed': { server: string; threadpool: ThreadpoolSettings; previous: ThreadpoolSettings | null; etag: string };
   'client-limits.changed': {
     server: string;

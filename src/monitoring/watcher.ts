@@ -1,4 +1,5 @@
 import type { AdminClient } from '../admin/client.js';
+import type { ClientInfo } from '../admin/params.js';
 import type { ClientRef } from '../admin/types.js';
 import type { CallOptions } from '../rpc/client.js';
 import { ErrorCode, LibvirtError, VirErrorNumber } from '../rpc/errors.js';
@@ -6,7 +7,7 @@ import { settingsEtag } from '../resources/etag.js';
 import { DAEMON_RESOURCES, SERVER_RESOURCES } from '../resources/index.js';
 import type { AnySettingsResource, ResourceTarget } from '../resources/resource.js';
 import type { EventHub } from './event-hub.js';
-import { EventType, type EventInit } from './events.js';
+import { EventType, type ClientSummary, type EventActor, type EventInit } from './events.js';
 import {
   clientKey,
   diffSnapshot,
@@ -32,7 +33,26 @@ const IDENTITY_RETRIES = 5;
 /** A change made through the gateway: new settings of a resource, or a client it disconnected. */
 export type GatewayChange =
   | { kind: 'settings'; resource: AnySettingsResource; target: ResourceTarget; settings: object }
-  | { kind: 'client-closed'; server: string; client: ClientRef };
+  | { kind: 'client-closed'; server: string; client: ClientRef; info?: ClientInfo | null; by?: EventActor };
+
+/** One server as a successful poll found it, for observers of every poll (the sample ring, the client history). */
+export interface PolledServerReport {
+  name: string;
+  /** What each server resource's fetch returned, by resource name (`threadpool`, `client-limits`). */
+  states: ReadonlyMap<string, unknown>;
+  /** The clients connected after this poll, as the watcher knows them (with their identity where known). */
+  clients: readonly ClientSummary[];
+}
+
+/** What one successful poll of a daemon read. */
+export interface PollReport {
+  daemon: string;
+  /** When the poll started (Date.now()). */
+  at: number;
+  /** True for the first poll since the watcher started: it publishes no event, so observers see the state whole. */
+  baseline: boolean;
+  servers: readonly PolledServerReport[];
+}
 
 /** How often and how patiently a watcher polls. */
 export interface WatcherOptions {
@@ -42,6 +62,8 @@ export interface WatcherOptions {
   callTimeoutMs?: number;
   /** Told about polls that failed while the daemon answered (they are retried next period). */
   onError?: (err: unknown) => void;
+  /** Told about every successful poll, after its events are published. */
+  onPoll?: (report: PollReport) => void;
 }
 
 /**
@@ -49,7 +71,8 @@ export interface WatcherOptions {
  * one and publishes the differences. Polls never overlap; a slow daemon just stretches the period.
  */
 export class DaemonWatcher {
-  private readonly intervalMs: number;
+  /** Milliseconds from the start of one poll to the start of the next. */
+  readonly intervalMs: number;
   private readonly callTimeoutMs: number;
   private snapshot: DaemonSnapshot | undefined;
   private reachable: boolean | undefined;
@@ -123,7 +146,7 @@ export class DaemonWatcher {
   publish(change: GatewayChange): void {
     const snap = this.running ? this.snapshot : undefined;
     if (change.kind === 'client-closed') {
-      return this.clientClosed(change.server, snap?.servers.get(change.server), change.client, snap !== undefined);
+      return this.clientClosed(change, snap?.servers.get(change.server), snap !== undefined);
     }
     const { resource, target, settings } = change;
     this.touch(ResourceKey.settings(resource, target));
@@ -135,17 +158,21 @@ export class DaemonWatcher {
     this.emit(resource.changed(target, settings, previous, settingsEtag(resource.name, settings)));
   }
 
-  private clientClosed(name: string, server: ServerSnapshot | undefined, ref: ClientRef, watching: boolean): void {
+  private clientClosed(
+    { server: name, client: ref, info, by }: Extract<GatewayChange, { kind: 'client-closed' }>,
+    server: ServerSnapshot | undefined,
+    watching: boolean,
+  ): void {
     this.touch(ResourceKey.client(name, Number(ref.id)));
     const key = clientKey(ref);
     let client = server?.clients.get(key);
     if (client) server!.clients.delete(key);
     else {
       // Closed before any poll saw it: announce its arrival too, so every departure has an arrival.
-      client = summarizeClient(ref, null);
+      client = summarizeClient(ref, info ?? null);
       if (watching) this.emit({ type: EventType.CLIENT_CONNECTED, daemon: this.daemon, server: name, client });
     }
-    this.emit({ type: EventType.CLIENT_DISCONNECTED, daemon: this.daemon, server: name, client });
+    this.emit({ type: EventType.CLIENT_DISCONNECTED, daemon: this.daemon, server: name, client, ...(by ? { disconnectedBy: by } : {}) });
   }
 
   /** Mark a resource as changed by the gateway now (only while polling: the marks are for polls in flight). */
@@ -174,8 +201,9 @@ export class DaemonWatcher {
   /** Poll once: read everything, look up new clients, then publish the differences. */
   private async pollOnce(run: number): Promise<void> {
     const startedAt = ++this.clock;
+    const at = Date.now();
     const fresh = (key: string) => (this.touched.get(key) ?? 0) < startedAt;
-    let result: { poll: Poll; identified: Map<string, Identified> };
+    let result: { poll: Poll; identified: Map<string, Identified>; states: Map<string, Map<string, unknown>> };
     try {
       result = await this.source.call((client, options) => this.read(client, this.callOptions(options), fresh));
     } catch (err) {
@@ -191,12 +219,29 @@ export class DaemonWatcher {
     if (this.run !== run) return;
     if (this.reachable === false) this.emit({ type: EventType.DAEMON_REACHABLE, daemon: this.source.name });
     this.reachable = true;
+    const baseline = this.snapshot === undefined;
     const { next, events } = diffSnapshot(this.source.name, this.snapshot, result.poll, result.identified, fresh);
     this.snapshot = next;
     this.trackUnidentified(next);
     for (const event of events) this.emit(event);
+    this.report(at, baseline, next, result.states);
     // Marks older than this poll can no longer meet a poll that started before them.
     for (const [key, at] of this.touched) if (at < startedAt) this.touched.delete(key);
+  }
+
+  private report(at: number, baseline: boolean, snapshot: DaemonSnapshot, states: Map<string, Map<string, unknown>>): void {
+    const onPoll = this.options.onPoll;
+    if (onPoll === undefined) return;
+    const servers = [...snapshot.servers].map(([name, server]) => ({
+      name,
+      states: states.get(name) ?? new Map<string, unknown>(),
+      clients: [...server.clients.values()],
+    }));
+    try {
+      onPoll({ daemon: this.daemon, at, baseline, servers });
+    } catch (err) {
+      this.options.onError?.(err);
+    }
   }
 
   /** Known clients of the poll still without an identity, while they have lookups left (each call uses one). */
@@ -236,19 +281,21 @@ export class DaemonWatcher {
     client: AdminClient,
     opts: CallOptions,
     fresh: (key: string) => boolean,
-  ): Promise<{ poll: Poll; identified: Map<string, Identified> }> {
+  ): Promise<{ poll: Poll; identified: Map<string, Identified>; states: Map<string, Map<string, unknown>> }> {
     const daemon = this.source.name;
-    const [servers, settings] = await Promise.all([
+    const [servers, { settings }] = await Promise.all([
       client.listServers(opts),
-      readSettings(DAEMON_RESOURCES, client, { daemon }, opts),
+      readStates(DAEMON_RESOURCES, client, { daemon }, opts),
     ]);
+    const states = new Map<string, Map<string, unknown>>();
     const polled = await Promise.all(
       servers.map(async ({ name }) => {
-        const [serverSettings, clients] = await Promise.all([
-          readSettings(SERVER_RESOURCES, client, { daemon, server: name }, opts),
+        const [read, clients] = await Promise.all([
+          readStates(SERVER_RESOURCES, client, { daemon, server: name }, opts),
           client.listClients(name, opts),
         ]);
-        return { name, settings: serverSettings, clients };
+        states.set(name, read.states);
+        return { name, settings: read.settings, clients };
       }),
     );
     const poll: Poll = { servers: polled, settings };
@@ -263,17 +310,20 @@ export class DaemonWatcher {
         }
       }),
     );
-    return { poll, identified };
+    return { poll, identified, states };
   }
 }
 
-/** The settings of each resource of one target, read in parallel. */
-async function readSettings(
+/** The state and settings of each resource of one target, read in parallel. */
+async function readStates(
   resources: readonly AnySettingsResource[],
   client: AdminClient,
   target: ResourceTarget,
   options: CallOptions,
-): Promise<SettingsByResource> {
+): Promise<{ settings: SettingsByResource; states: Map<string, unknown> }> {
   const states = await Promise.all(resources.map((resource) => resource.fetch(client, target, options)));
-  return new Map(resources.map((resource, i) => [resource.name, resource.settings(states[i]) as object]));
+  return {
+    settings: new Map(resources.map((resource, i) => [resource.name, resource.settings(states[i]) as object])),
+    states: new Map(resources.map((resource, i) => [resource.name, states[i]])),
+  };
 }

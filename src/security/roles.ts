@@ -2,7 +2,7 @@
  * The three roles of the gateway and the errors that refuse a request.
  *
  * Roles are ordered: every role may do what the roles below it may do. Routes name the lowest role they need
- * (route config `requiredRole`); the auth plugin compares it with the caller's role.
+ * (route config `access`); the auth plugin compares it with the caller's role.
  */
 
 /** The roles, lowest first. viewer: every GET; operator: also runtime tuning; admin: also logging and lifecycle. */

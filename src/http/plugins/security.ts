@@ -1,9 +1,9 @@
 /**
  * Authentication, authorization, rate limiting, security headers and the audit trail, as one plugin.
  *
- * Each route names the lowest role it needs in its config (`requiredRole`); without one, reads need `viewer`
- * and changes `admin` (a route somebody forgot to classify is closed, not open). `public` routes (health probes,
- * the API description) need no credentials. Refusals are thrown as typed errors, so the app's one error
+ * Each route names the lowest role it needs in its config (`access`); a route without one fails to register
+ * (a route somebody forgot to classify never serves). `public` routes (health probes, the API description) need
+ * no credentials. Refusals are thrown as typed errors, so the app's one error
  * handler answers them as problem+json like every other error.
  */
 import rateLimit from '@fastify/rate-limit';

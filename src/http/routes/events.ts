@@ -19,7 +19,7 @@ const events: FastifyPluginAsyncTypebox = async (fastify) => {
           'A Server-Sent Events stream. libvirt\'s admin protocol has no events: one watcher per daemon polls it ' +
           '(every second by default) and publishes what changed, and changes made through this gateway are published at ' +
           'once. Event types (`event:`): `client.connected`, `client.disconnected` (with the identity seen while it was ' +
-          'connected), `threadpool.changed`, `client-limits.changed`, `logging.changed` (each with the new and previous ' +
+          'connected, and `disconnectedBy`, the caller, when it was disconnected through this gateway), `threadpool.changed`, `client-limits.changed`, `logging.changed` (each with the new and previous ' +
           'settings and the new ETag), `daemon.unreachable`, `daemon.reachable`. `data:` is the event as JSON with its ' +
           '`id`, `type`, `time` and `daemon`. Ids increase; reconnect with `Last-Event-ID` to get the buffered events you ' +
           'missed, or a `resync` event when they are gone. A `: heartbeat` comment comes every 15 s. A client that stops ' +

@@ -42,7 +42,7 @@ const readiness: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/readyz/details',
     {
-      config: { requiredRole: Role.VIEWER },
+      config: { access: Role.VIEWER },
       schema: {
         operationId: 'getReadinessDetails',
         summary: "Readiness with each daemon's version or error",

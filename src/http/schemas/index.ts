@@ -4,6 +4,7 @@ import { Connection, Daemon, DaemonList, DaemonSummary, Health, Index } from './
 import { ClientLimits } from '../../resources/client-limits.js';
 import { LogFilter, LogOutput, Logging } from '../../resources/logging.js';
 import { Threadpool } from '../../resources/threadpool.js';
+import { activitySchemas } from './activity.js';
 import { Readiness, ReadinessDetails } from './monitoring.js';
 import { Server, ServerList, ServerSummary } from './servers.js';
 
@@ -30,4 +31,5 @@ export const sharedSchemas = [
   ClientSummary,
   ClientList,
   ClientIdentity,
+  ...activitySchemas,
 ] as const;

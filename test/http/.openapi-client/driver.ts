@@ -148,6 +148,18 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
   });
   check(gone2.response.status === 204, 'DELETE /daemons/{daemon}/servers/{server}/clients/{id}');
 
+  // What the gateway recorded of a server, and who the caller is.
+  const me = await client.GET('/whoami');
+  check(me.data?.role === 'admin', 'GET /whoami');
+  const samples = await client.GET('/servers/{server}/samples', { params: { path: { server: 'libvirtd' }, query: { limit: 10 } } });
+  check(samples.data && samples.data.series.time.length === samples.data.series.maxWorkers.length, 'GET /servers/{server}/samples');
+  const samples2 = await client.GET('/daemons/{daemon}/servers/{server}/samples', { params: { path: { daemon, server: otherServer }, query: { after: 0 } } });
+  check(samples2.data?.server === otherServer, 'GET /daemons/{daemon}/servers/{server}/samples');
+  const history = await client.GET('/servers/{server}/client-history', { params: { path: { server: 'libvirtd' }, query: { limit: 5 } } });
+  check(history.data && Array.isArray(history.data.entries), 'GET /servers/{server}/client-history');
+  const history2 = await client.GET('/daemons/{daemon}/servers/{server}/client-history', { params: { path: { daemon, server: otherServer }, query: { cursor: 'bm9wZQ' } } });
+  check(history2.response.status === 400 && history2.error?.code === 'ERR_INVALID_CURSOR', 'GET /daemons/{daemon}/servers/{server}/client-history');
+
   // TLS: the harness's servers have no TLS listener.
   const tls = await client.POST('/servers/{server}/tls/reload', { params: { path: { server: 'libvirtd' } } });
   check(tls.response.status === 409 && tls.error?.code === 'ERR_NO_TLS_LISTENER', 'POST /servers/{server}/tls/reload');

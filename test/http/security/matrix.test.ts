@@ -56,6 +56,7 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/openapi.yaml', role: 'public', ok: 200 },
   { method: 'GET', path: '/docs/', role: 'public', ok: 200 },
   { method: 'GET', path: '/daemons', role: 'viewer', ok: 200 },
+  { method: 'GET', path: '/whoami', role: 'viewer', ok: 200 },
   ...daemonTree(''),
   ...daemonTree('/daemons/{daemon}'),
 ];
@@ -79,6 +80,8 @@ function daemonTree(prefix: string): RouteCase[] {
     { method: 'GET', path: `${prefix}/servers/{server}/clients`, role: 'viewer', ok: 200 },
     { method: 'GET', path: `${prefix}/servers/{server}/clients/{id}`, role: 'viewer', ok: 200 },
     { method: 'DELETE', path: `${prefix}/servers/{server}/clients/{id}`, role: 'operator', ok: 204 },
+    { method: 'GET', path: `${prefix}/servers/{server}/samples`, role: 'viewer', ok: 200 },
+    { method: 'GET', path: `${prefix}/servers/{server}/client-history`, role: 'viewer', ok: 200 },
     { method: 'POST', path: `${prefix}/servers/{server}/tls/reload`, role: 'operator', ok: 409 },
   ];
 }

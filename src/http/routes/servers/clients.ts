@@ -137,7 +137,8 @@ const clients: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
       await fastify.changes.act(request, { old, status: 204 }, () =>
         connection.call((admin, options) => admin.closeClient(client, options)),
       );
-      fastify.monitoring.monitor.publish(connection.name, { kind: 'client-closed', server, client });
+      const by = request.identity === null ? {} : { by: { kind: request.identity.kind, name: request.identity.name, role: request.identity.role } };
+      fastify.monitoring.monitor.publish(connection.name, { kind: 'client-closed', server, client, info, ...by });
       return reply.code(204).send();
     },
   );

@@ -8,6 +8,7 @@ import { ServerName } from '../../schemas/common.js';
 import { Server, ServerList } from '../../schemas/servers.js';
 import { settingsRoutes } from '../../settings-routes.js';
 import { scopeOf, type ScopeOptions } from '../scope.js';
+import activity from './activity.js';
 import clients from './clients.js';
 import tls from './tls.js';
 
@@ -65,6 +66,7 @@ const servers: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
   await fastify.register(settingsRoutes(clientLimits), { scoped: opts.scoped });
   await fastify.register(clients, { scoped: opts.scoped });
   await fastify.register(tls, { scoped: opts.scoped });
+  await fastify.register(activity, { scoped: opts.scoped });
 };
 
 export default servers;
