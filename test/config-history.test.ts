@@ -62,8 +62,13 @@ describe('a gateway with --client-history', () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  // --insecure: the in-process requests below have no connection of a listener, which only a gateway that serves
+  // anyone answers; who may call is not this test's subject.
   const start = (stateDir: string) =>
-    startGateway(config(['--connect', daemon.adminUri, '--listen', '127.0.0.1:0', '--log-level', 'silent', '--client-history', '--state-dir', stateDir]), () => {});
+    startGateway(
+      config(['--connect', daemon.adminUri, '--listen', '127.0.0.1:0', '--log-level', 'silent', '--insecure', '--client-history', '--state-dir', stateDir]),
+      () => {},
+    );
 
   it('refuses to start on a state folder of another user, saying which (exit 2)', async () => {
     const theirs = join(root, 'theirs');

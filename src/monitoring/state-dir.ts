@@ -19,12 +19,26 @@ export class StateDirError extends Error {
   readonly code = 'ERR_STATE_DIR';
 }
 
-/** The default state folder: /var/lib/libvirt-admin-gateway for root, else $XDG_STATE_HOME or ~/.local/state. */
+/**
+ * The default state folder: /var/lib/libvirt-admin-gateway for root, else $XDG_STATE_HOME or ~/.local/state. A
+ * user without a home (no HOME, no passwd entry) gets the system folder too: only a gateway with the client
+ * history on uses it, and then fails to start saying it cannot make it.
+ */
 export function defaultStateDir(env: NodeJS.ProcessEnv, uid = process.getuid?.() ?? 0): string {
-  if (uid === 0) return join('/var/lib', NAME);
+  const system = join('/var/lib', NAME);
+  if (uid === 0) return system;
   const xdg = env['XDG_STATE_HOME'];
   if (xdg && isAbsolute(xdg)) return join(xdg, NAME);
-  return join(env['HOME'] || homedir(), '.local', 'state', NAME);
+  const home = env['HOME'] || homeOfUser();
+  return home === undefined ? system : join(home, '.local', 'state', NAME);
+}
+
+function homeOfUser(): string | undefined {
+  try {
+    return homedir();
+  } catch {
+    return undefined;
+  }
 }
 
 /**

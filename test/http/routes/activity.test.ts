@@ -4,11 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { Authenticator } from '../../../src/security/authenticate.js';
 import { parseTokensFile, tokenLine, TokenStore } from '../../../src/security/tokens.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../../harness/embedded.js';
 import { eventually } from '../../helpers/wait.js';
-import { assertProblem, buildGateway } from '../gateway.js';
+import { assertProblem, buildGateway, servingAnyone } from '../gateway.js';
 
 const VIEWER = 'activity-test-viewer-token-0123456789abcdef';
 
@@ -19,12 +18,12 @@ describe('whoami, samples and client history routes', () => {
   before(async () => {
     daemon = await startEmbeddedDaemon();
     open = await buildGateway([{ uri: daemon.adminUri, name: 'embedded' }], {
-      security: { authenticator: new Authenticator({ callers: 'anyone' }) },
+      security: { authenticator: servingAnyone() },
       monitoring: { watchIntervalMs: 100, watchLingerMs: 10 },
       history: { samples: { capacity: 50 } },
     });
     const tokens = TokenStore.fromEntries(parseTokensFile(tokenLine('viewer', VIEWER, 'grafana')));
-    guarded = await buildGateway([{ uri: daemon.adminUri, name: 'embedded' }], { security: { authenticator: new Authenticator({ tokens }) } });
+    guarded = await buildGateway([{ uri: daemon.adminUri, name: 'embedded' }], { security: { authenticator: servingAnyone({ tokens }) } });
   });
   after(async () => {
     await open?.close();
@@ -88,7 +87,7 @@ describe('whoami, samples and client history routes', () => {
     assertProblem(await get(open, '/servers/libvirtd/client-history?uid=-1'), 400, 'ERR_VALIDATION');
     assertProblem(await get(open, '/servers/libvirtd/client-history?limit=1001'), 400, 'ERR_VALIDATION');
     const history = await buildGateway([{ uri: daemon.adminUri }], {
-      security: { authenticator: new Authenticator({ callers: 'anyone' }) },
+      security: { authenticator: servingAnyone() },
       history: { clientHistory: { stateDir: `${daemon.dir}/state` } },
     });
     try {

@@ -1,7 +1,8 @@
 // DNS rebinding, done as the browser does it once the attacker's name points at the gateway: same-origin for the
 // browser, so the page may send JSON and read answers, but every request says `Host: <attacker's name>`. Against
-// the default gateway (loopback, no credentials) in front of a real libvirtd: nothing is read or changed, as
-// virt-admin shows. And the gateway of the Helm chart (0.0.0.0, TLS, tokens) still answers the kubelet's probes
+// a loopback gateway that serves every local caller as the anonymous admin (--insecure: the browser's user would
+// be served too; by default a browser lacks the local token), in front of a real libvirtd: nothing is read or
+// changed, as virt-admin shows. And the gateway of the Helm chart (0.0.0.0, TLS, tokens) still answers the kubelet's probes
 // and Prometheus, which come by pod IP, and the names given with --allowed-host; the unix socket takes any Host.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { loadConfig } from '../../../src/config.js';
 import { startGateway, type RunningGateway } from '../../../src/server.js';
 import { tokenLine } from '../../../src/security/tokens.js';
 import { startRealDaemons, type RealDaemons } from '../../harness/libvirtd.js';
+import { servingAnyone } from '../gateway.js';
 import { startAttackGateway, type AttackGateway } from './attack-gateway.js';
 import { send } from './https-client.js';
 import { makePki, type TestPki } from './pki.js';
@@ -22,12 +24,12 @@ function minWorkers(stdout: string): number {
   return Number(/minWorkers\s*:\s*(\d+)/.exec(stdout)?.[1]);
 }
 
-describe('DNS rebinding against the default gateway and a real libvirtd', () => {
+describe('DNS rebinding against an open loopback gateway and a real libvirtd', () => {
   let daemons: RealDaemons;
   let gw: AttackGateway;
   before(async () => {
     daemons = await startRealDaemons({ daemons: ['libvirtd'] });
-    gw = await startAttackGateway([{ uri: daemons.adminUri('libvirtd') }]);
+    gw = await startAttackGateway([{ uri: daemons.adminUri('libvirtd') }], { security: { authenticator: servingAnyone() } });
   });
   after(async () => {
     await gw?.close();

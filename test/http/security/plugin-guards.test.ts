@@ -13,6 +13,7 @@ import { HostAllowlist } from '../../../src/security/allowed-hosts.js';
 import { Authenticator } from '../../../src/security/authenticate.js';
 import { CredentialReloads } from '../../../src/security/reloadable.js';
 import { parseTokensFile, tokenLine, TokenStore } from '../../../src/security/tokens.js';
+import { send } from './https-client.js';
 
 const silent = { info: () => {}, error: () => {} };
 const tokens = TokenStore.fromEntries(parseTokensFile(['viewer', 'admin'].map((role) => tokenLine(role as 'viewer', `${role}-token`, role)).join('\n')));
@@ -21,17 +22,22 @@ async function build(options: SecurityPluginOptions): Promise<FastifyInstance> {
   const app = Fastify();
   await app.register(errorHandler);
   await app.register(security, { defaultDaemon: () => 'libvirtd', ...options });
-  app.get('/servers', { schema: { operationId: 'listServers' } }, async () => ({ ok: true }));
-  app.get('/healthz', { schema: { operationId: 'getHealth' } }, async () => ({ ok: true }));
-  app.post('/servers/:server/tls/reload', { schema: { operationId: 'reloadTls' } }, async (_request, reply) => reply.code(204).send());
+  app.get('/servers', { schema: { operationId: 'listServers' }, config: { access: 'viewer' } }, async () => ({ ok: true }));
+  app.get('/healthz', { schema: { operationId: 'getHealth' }, config: { access: 'public' } }, async () => ({ ok: true }));
+  app.post('/servers/:server/tls/reload', { schema: { operationId: 'reloadTls' }, config: { access: 'operator' } }, async (_request, reply) =>
+    reply.code(204).send(),
+  );
   return app;
 }
+
+/** The tokens, for requests made in-process (inject: no listener accepted them, so only `anyone` serves them). */
+const inProcess = (store: TokenStore = tokens) => new Authenticator({ tokens: store, callers: 'anyone' });
 
 const codeOf = (response: { json: () => unknown }) => (response.json() as { code: string }).code;
 
 describe('security plugin guards', () => {
   it('refuses a Host it does not serve on every route, public ones included, with 421', async () => {
-    const app = await build({ hosts: new HostAllowlist({ allowed: ['gw.example.com'] }) });
+    const app = await build({ authenticator: new Authenticator({ callers: 'anyone' }), hosts: new HostAllowlist({ allowed: ['gw.example.com'] }) });
     for (const url of ['/servers', '/healthz', '/nowhere']) {
       const refused = await app.inject({ url, headers: { host: 'evil.example' } });
       assert.equal(refused.statusCode, 421, url);
@@ -43,7 +49,7 @@ describe('security plugin guards', () => {
   });
 
   it('applies the cross-site rule to changes of existing routes only, before credentials are looked at', async () => {
-    const app = await build({ authenticator: new Authenticator({ tokens }) });
+    const app = await build({ authenticator: inProcess() });
     const post = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/servers/libvirtd/tls/reload', headers });
     const bare = await post({});
     assert.deepEqual([bare.statusCode, codeOf(bare)], [403, 'ERR_CROSS_SITE_REQUEST']);
@@ -57,20 +63,29 @@ describe('security plugin guards', () => {
   });
 
   it('throttles failed authentication per source; authFailureLimit 0 turns it off', async () => {
+    // Over TCP: the source is the peer address the kernel gave when the connection was accepted; each 127.x
+    // address is another source.
     const app = await build({ authenticator: new Authenticator({ tokens }), authFailureLimit: 3 });
-    const get = (token: string, remoteAddress = '10.0.0.1') =>
-      app.inject({ url: '/servers', headers: { authorization: `Bearer ${token}` }, remoteAddress });
-    for (let i = 0; i < 3; i++) assert.equal((await get('wrong')).statusCode, 401);
-    const throttled = await get('viewer-token');
-    assert.deepEqual([throttled.statusCode, codeOf(throttled), throttled.headers['retry-after']], [429, 'ERR_AUTH_THROTTLED', '60']);
-    assert.equal((await get('viewer-token', '10.0.0.2')).statusCode, 200);
-    // Requests without credentials are not failures.
-    for (let i = 0; i < 5; i++) assert.equal((await app.inject({ url: '/servers', remoteAddress: '10.0.0.3' })).statusCode, 401);
-    assert.equal((await get('viewer-token', '10.0.0.3')).statusCode, 200);
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const get = (token: string | undefined, localAddress = '127.0.0.11') => send(url, { path: '/servers', token, localAddress });
+      for (let i = 0; i < 3; i++) assert.equal((await get('wrong')).status, 401);
+      const throttled = await get('viewer-token');
+      assert.deepEqual([throttled.status, codeOf({ json: () => JSON.parse(throttled.body) }), throttled.headers['retry-after']], [429, 'ERR_AUTH_THROTTLED', '60']);
+      assert.equal((await get('viewer-token', '127.0.0.12')).status, 200);
+      // Requests without credentials are not failures.
+      for (let i = 0; i < 5; i++) assert.equal((await get(undefined, '127.0.0.13')).status, 401);
+      assert.equal((await get('viewer-token', '127.0.0.13')).status, 200);
+    } finally {
+      await app.close();
+    }
 
     const off = await build({ authenticator: new Authenticator({ tokens }), authFailureLimit: 0 });
-    for (let i = 0; i < 20; i++) {
-      assert.equal((await off.inject({ url: '/servers', headers: { authorization: 'Bearer wrong' } })).statusCode, 401);
+    const offUrl = await off.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      for (let i = 0; i < 20; i++) assert.equal((await send(offUrl, { path: '/servers', token: 'wrong' })).status, 401);
+    } finally {
+      await off.close();
     }
   });
 
@@ -86,9 +101,9 @@ describe('security plugin guards', () => {
       await writeFile(file, `${tokenLine('viewer', 'kept-token', 'kept')}\n${tokenLine('viewer', 'gone-token', 'gone')}\n`);
       const store = await TokenStore.load(file);
       const reloads = new CredentialReloads([store], silent);
-      const app = await build({ authenticator: new Authenticator({ tokens: store }), reloads });
+      const app = await build({ authenticator: inProcess(store), reloads });
       const closed: string[] = [];
-      app.get('/stream', { config: { requiredRole: 'viewer' } }, async (request) => {
+      app.get('/stream', { config: { access: 'viewer' } }, async (request) => {
         const holder = request.identity!.name;
         app.security.holdWhileAllowed(request, () => closed.push(holder));
         return { holder };

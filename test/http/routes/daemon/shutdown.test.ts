@@ -49,7 +49,7 @@ describe('POST /daemon/shutdown against libvirt 11.3.0: 202, the daemon exits an
       assert.equal(await stateOf(app, name), 'connected');
 
       const path = name === 'libvirtd' ? '/daemon/shutdown' : `/daemons/${name}/shutdown`;
-      const res = await request(app.server).post(`${path}${preserve ? '?preserve=true' : ''}`);
+      const res = await request(app.server).post(`${path}${preserve ? '?preserve=true' : ''}`).set('X-Requested-With', 'test');
       assert.equal(res.status, 202, JSON.stringify(res.body));
       assert.deepEqual(res.body, { daemon: name, preserve, outcome: 'connection-closed' });
 
@@ -82,7 +82,7 @@ describe('POST /daemon/shutdown against libvirt 9.0.0: 501, nothing happens', { 
 
   for (const name of NAMES) {
     it(name, async () => {
-      const res = await request(app.server).post(`/daemons/${name}/shutdown?preserve=true`);
+      const res = await request(app.server).post(`/daemons/${name}/shutdown?preserve=true`).set('X-Requested-With', 'test');
       const body = assertProblem(res, 501, 'ERR_UNSUPPORTED_PROCEDURE');
       assert.deepEqual(body.libvirt, { code: 39, domain: 7, message: 'unknown procedure: 20' });
       assert.ok(daemons.running(name));
@@ -104,7 +104,7 @@ describe('POST /daemon/shutdown against the embedded daemon', () => {
     app = await buildGateway([{ uri: embedded.adminUri }]);
     await request(app.server).get('/daemon').expect(200);
     const stopped = once(embedded.daemon, 'shutdown');
-    const res = await request(app.server).post('/daemon/shutdown');
+    const res = await request(app.server).post('/daemon/shutdown').set('X-Requested-With', 'test');
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.deepEqual(res.body, { daemon: 'libvirtd', preserve: false, outcome: 'connection-closed' });
     assert.deepEqual(await stopped, [{ preserve: false }]);
@@ -114,7 +114,7 @@ describe('POST /daemon/shutdown against the embedded daemon', () => {
     const nine = await startEmbeddedDaemon();
     const gw = await buildGateway([{ uri: nine.adminUri }]);
     try {
-      assertProblem(await request(gw.server).post('/daemon/shutdown'), 501, 'ERR_UNSUPPORTED_PROCEDURE');
+      assertProblem(await request(gw.server).post('/daemon/shutdown').set('X-Requested-With', 'test'), 501, 'ERR_UNSUPPORTED_PROCEDURE');
     } finally {
       await gw.close();
       await nine.stop();
