@@ -35,8 +35,8 @@ async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
     reply.header('x-request-id', request.id);
   });
   await fastify.register(errorHandler);
-  // Before every route (the docs' included): it classifies routes as they are added. Without options the
-  // gateway is open to every caller, which the loopback-only default listen address makes safe.
+  // Before every route (the docs' included): it classifies routes as they are added. Without an authenticator
+  // it serves only callers one of its listeners accepted, and without credentials only those on a unix listener.
   await fastify.register(security, { defaultDaemon: () => fastify.daemons.default.name, ...opts.security });
   await fastify.register(swagger);
   await fastify.register(docs);
