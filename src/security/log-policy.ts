@@ -18,7 +18,7 @@ import { canonicalizeLogPath } from '../admin/logging/file-path.js';
 import { LogDestination, type LogOutput } from '../admin/logging/outputs.js';
 import { formatFilterSpecs, formatOutputSpecs, type LogFilterSpec, type LogOutputSpec } from '../admin/logging/specs.js';
 import { readFilters, readOutputs } from './log-strings.js';
-import { LogOutputRefusedError } from './roles.js';
+import { LogOutputRefusedError } from './errors.js';
 
 /** The default allowed directory: where libvirt's daemons keep their logs. */
 export const DEFAULT_ALLOWED_LOG_DIRS: readonly string[] = ['/var/log/libvirt'];
