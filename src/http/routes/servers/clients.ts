@@ -4,7 +4,7 @@ import { ADMIN_SERVER, PolicyErrorCode, PolicyRefusedError } from '../../../reso
 import { ref } from '../../../resources/ref.js';
 import { LibvirtError } from '../../../rpc/errors.js';
 import { Role } from '../../../security/roles.js';
-import { ProblemCode, ProblemError } from '../../problems.js';
+import { HttpProblemCode, ProblemError } from '../../problems.js';
 import { clientId, clientIdentityJson, connectedAt, transportName } from '../../representations.js';
 import { ClientId, ClientIdentity, ClientList, ClientListQuery } from '../../schemas/clients.js';
 import { ServerName } from '../../schemas/common.js';
@@ -23,7 +23,7 @@ export function encodeCursor(lastId: bigint): string {
 /** The id a cursor ends after; ProblemError (400) for anything that is not one of our cursors. */
 export function decodeCursor(cursor: string): bigint {
   const match = /^after:([0-9]{1,20})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new ProblemError(ProblemCode.INVALID_CURSOR, `cursor '${cursor}' was not made by this API`);
+  if (!match) throw new ProblemError(HttpProblemCode.INVALID_CURSOR, `cursor '${cursor}' was not made by this API`);
   return BigInt(match[1]!);
 }
 
