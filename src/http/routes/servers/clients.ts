@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ClientInfo } from '../../../admin/params.js';
+import type { ClientInfoParams } from '../../../admin/params.js';
 import { ADMIN_SERVER, PolicyErrorCode, PolicyRefusedError } from '../../../resources/change-policy.js';
 import { ref } from '../../../resources/ref.js';
 import { LibvirtError } from '../../../rpc/errors.js';
@@ -149,7 +149,7 @@ const clients: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
  * (SO_PEERCRED), which is ours when the gateway and the daemon share a pid namespace, as on a host or in a pod
  * with hostPID.
  */
-function isOwnAdminConnection(server: string, info: ClientInfo | null): boolean {
+function isOwnAdminConnection(server: string, info: ClientInfoParams | null): boolean {
   return server === ADMIN_SERVER && info?.unixProcessId === process.pid;
 }
 
