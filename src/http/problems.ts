@@ -1,4 +1,4 @@
-import { GatewayErrorCode } from '../gateway/errors.js';
+import { GatewayErrorCode, RetryLaterError } from '../gateway/errors.js';
 import { PolicyErrorCode } from '../resources/change-policy.js';
 import { ErrorCode, LibvirtError, UnsupportedProcedureError, VirErrorNumber } from '../rpc/errors.js';
 import { SecurityErrorCode, type RefusalCode } from '../security/errors.js';
@@ -226,6 +226,5 @@ function libvirtInfo(err: unknown): LibvirtProblemInfo | undefined {
 
 /** Whole seconds until a retry makes sense: from the error when it knows, else 1. */
 function retryAfterSeconds(err: unknown): number {
-  const ms = (err as { retryAfterMs?: unknown }).retryAfterMs;
-  return typeof ms === 'number' ? Math.max(1, Math.ceil(ms / 1000)) : 1;
+  return err instanceof RetryLaterError ? Math.max(1, Math.ceil(err.retryAfterMs / 1000)) : 1;
 }

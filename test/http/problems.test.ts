@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DaemonUnavailableError, UnknownDaemonError } from '../../src/gateway/errors.js';
+import { daemonOverloaded, daemonUnavailable, UnknownDaemonError } from '../../src/gateway/errors.js';
 import { HttpProblemCode, isProblemCode, PROBLEMS, ProblemError, problemCodeOf, toProblem } from '../../src/http/problems.js';
 import {
   CallTimeoutError,
@@ -13,8 +13,7 @@ import {
   UnsupportedProcedureError,
   type LibvirtErrorDetails,
 } from '../../src/rpc/errors.js';
-import { OverloadedError } from '../../src/gateway/errors.js';
-import { ResourceBusyError } from '../../src/http/keyed-lock.js';
+import { resourceBusy } from '../../src/http/keyed-lock.js';
 import { PreconditionFailedError } from '../../src/http/if-match.js';
 import { PolicyErrorCode, PolicyRefusedError } from '../../src/resources/change-policy.js';
 import {
@@ -42,7 +41,7 @@ describe('the error table', () => {
     ['any other libvirt error', new LibvirtError('internal error: x', details(1)), 502, 'ERR_LIBVIRT'],
     ['unknown procedure', new UnsupportedProcedureError('P', 'unknown procedure: 20', details(39)), 501, 'ERR_UNSUPPORTED_PROCEDURE'],
     ['local invalid argument', new InvalidArgumentError('bad'), 400, 'ERR_INVALID_ARGUMENT'],
-    ['daemon unavailable', new DaemonUnavailableError('d', 'down', 2500), 503, 'ERR_DAEMON_UNAVAILABLE'],
+    ['daemon unavailable', daemonUnavailable('d', 'down', 2500), 503, 'ERR_DAEMON_UNAVAILABLE'],
     ['connect failed', new ConnectError('refused'), 503, 'ERR_CONNECT'],
     ['connection closed', new ConnectionClosedError('eof'), 503, 'ERR_CONNECTION_CLOSED'],
     ['call timeout', new CallTimeoutError('slow'), 504, 'ERR_CALL_TIMEOUT'],
@@ -88,8 +87,8 @@ describe('the error table', () => {
   });
 
   it('sends Retry-After with every 503, in whole seconds, at least 1', () => {
-    assert.equal(toProblem(new DaemonUnavailableError('d', 'x', 2500), '/').headers['retry-after'], '3');
-    assert.equal(toProblem(new DaemonUnavailableError('d', 'x', 0), '/').headers['retry-after'], '1');
+    assert.equal(toProblem(daemonUnavailable('d', 'x', 2500), '/').headers['retry-after'], '3');
+    assert.equal(toProblem(daemonUnavailable('d', 'x', 0), '/').headers['retry-after'], '1');
     assert.equal(toProblem(new ConnectionClosedError('x'), '/').headers['retry-after'], '1');
     assert.equal(toProblem(new CallTimeoutError('x'), '/').headers['retry-after'], undefined);
   });
@@ -135,8 +134,8 @@ describe('the error table', () => {
       new PolicyRefusedError(PolicyErrorCode.ABOVE_CEILING, 'too many'),
       new PolicyRefusedError(PolicyErrorCode.WOULD_LOCK_OUT, 'lock-out'),
       new PreconditionFailedError('"x"'),
-      new ResourceBusyError('threadpool'),
-      new OverloadedError('d', 'full', 100),
+      resourceBusy('threadpool'),
+      daemonOverloaded('d', 'full', 100),
     ];
     for (const err of raised) {
       assert.equal(problemCodeOf(err), err.code, err.name);
