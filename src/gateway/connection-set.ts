@@ -1,7 +1,7 @@
 import { closeAdminConnection, type AdminConnectOptions } from '../admin/client.js';
 import type { RpcClient, RpcClientOptions } from '../rpc/client.js';
 import { CallTimeoutError, ConnectError, ConnectionClosedError, ProtocolError } from '../rpc/errors.js';
-import { DaemonUnavailableError } from './errors.js';
+import { daemonUnavailable, type RetryLaterError } from './errors.js';
 
 /** Where a daemon connection stands. `idle`: not used yet (connections open on first use). */
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'closed';
@@ -55,7 +55,7 @@ const KEEPALIVE = { intervalSeconds: 5, count: 5 };
  * The admin connections (sockets) of one daemon: all of them open on first use, and one lost while others stay up
  * is replaced when load needs it. When the last one drops, the set reconnects at once, then with capped
  * exponential backoff; while no attempt is due, asking for a connection fails at once with
- * DaemonUnavailableError (retry hint included). It only holds sockets: which call goes out when is the
+ * daemonUnavailable() (retry hint included). It only holds sockets: which call goes out when is the
  * DaemonConnection's business.
  */
 export class ConnectionSet {
@@ -110,7 +110,7 @@ export class ConnectionSet {
 
   /** Resolves once a connection is open: at once, by the attempt under way, or by a new attempt when one is due. */
   ready(): Promise<RpcClient> {
-    if (this.closedFlag) return Promise.reject(new DaemonUnavailableError(this.o.name, 'the gateway is shutting down', 1000));
+    if (this.closedFlag) return Promise.reject(daemonUnavailable(this.o.name, 'the gateway is shutting down', 1000));
     const best = this.leastBusy();
     if (best) return Promise.resolve(best);
     if (this.opening) return this.opening;
@@ -118,10 +118,10 @@ export class ConnectionSet {
     return this.openFirst();
   }
 
-  /** DaemonUnavailableError with the time until the next attempt. */
-  unavailable(cause: Error | undefined): DaemonUnavailableError {
+  /** ERR_DAEMON_UNAVAILABLE with the time until the next attempt. */
+  unavailable(cause: Error | undefined): RetryLaterError {
     const retryAfterMs = Math.max(this.retryAt - Date.now(), 0);
-    return new DaemonUnavailableError(this.o.name, cause?.message ?? 'not connected', retryAfterMs, { cause });
+    return daemonUnavailable(this.o.name, cause?.message ?? 'not connected', retryAfterMs, { cause });
   }
 
   /** Stop reconnecting and close every connection with CONNECT_CLOSE. */

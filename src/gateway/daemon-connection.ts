@@ -141,7 +141,7 @@ export class DaemonConnection implements AdminCaller {
   /**
    * Run `fn` with the daemon's client under one deadline (`callTimeoutMs`) that covers connecting, queueing and
    * every call `fn` makes; `fn` passes the given options to each AdminClient method. No connection (refused,
-   * dropped, waiting to retry) fails with DaemonUnavailableError, too many calls with OverloadedError, the
+   * dropped, waiting to retry) fails with ERR_DAEMON_UNAVAILABLE, too many calls with ERR_OVERLOADED (both RetryLaterError), the
    * deadline with CallTimeoutError; errors the daemon sends pass through.
    */
   call<T>(fn: DaemonRequest<T>): Promise<T>;
@@ -185,7 +185,7 @@ export class DaemonConnection implements AdminCaller {
    *   3. connect   (send) first use, or every socket lost: outside admission, so a burst waits for the one
    *                attempt instead of filling the queue; while unreachable, fails at once
    *   4. admit     (send) one of maxInFlight slots, else one of queueLength places, left at the deadline,
-   *                else OverloadedError (503 + Retry-After)
+   *                else ERR_OVERLOADED (503 + Retry-After)
    *   5. socket    (send) the least busy admin connection; beyond its window of 5 a call waits in its RpcClient
    *   6. answer    the caller stops waiting at its deadline (504); the call keeps its slot until the daemon
    *                answers or wireTimeoutMs passes

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ClientLimits, ThreadpoolParams } from '../admin/params.js';
+import type { ClientLimitParams, ThreadpoolParams } from '../admin/params.js';
 import { ErrorCode } from '../rpc/errors.js';
 import type { EventHub } from './event-hub.js';
 import type { DaemonSource } from './source.js';
@@ -16,7 +16,7 @@ export interface DaemonFigures {
   daemon: string;
   up: boolean;
   version?: string;
-  servers: Array<{ name: string; threadpool: ThreadpoolParams; clientLimits: ClientLimits }>;
+  servers: Array<{ name: string; threadpool: ThreadpoolParams; clientLimits: ClientLimitParams }>;
 }
 
 /** The daemons whose figures are exported, and the scrape's call timeout. */
