@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { resolveAdminUri } from './admin/uri.js';
+import { ConfigFileError, readConfigFile, type EnvForm } from './config-file.js';
 import {
   SECURITY_ARGS,
   SECURITY_OPTIONS,
@@ -188,6 +189,12 @@ export const OPTIONS = {
   ...SECURITY_OPTIONS,
 } as const satisfies Record<keyof Config, { flag: string; env: string; arg: string; help: string }>;
 
+/** The flag and environment variable naming the configuration file. */
+export const CONFIG_FILE_OPTION = { flag: 'config', env: 'LIBVIRT_ADMIN_GATEWAY_CONFIG' } as const;
+
+// How list options are written in one environment variable (see OPTIONS' help).
+const LIST_SEPARATORS: Partial<Record<keyof Config, string>> = { connect: ' ', allowedLogDirs: ':', allowedHosts: ',' };
+
 /** A bad command line or environment; the CLI prints the message and exits with status 2. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -266,7 +273,8 @@ export function usage(env: NodeJS.ProcessEnv = process.env): string {
     "A REST/OpenAPI gateway for libvirt's admin API (what virt-admin speaks).",
     'Without --connect it serves an embedded admin daemon.',
     '',
-    'Options (the command line wins over the environment):',
+    'Options (the command line wins over the environment, the environment over the config file):',
+    `  --${CONFIG_FILE_OPTION.flag} <path>\n      YAML file of options, keyed by their camelCase names (listen, callTimeoutMs, connect: [...], ...)\n      env ${CONFIG_FILE_OPTION.env}`,
     ...lines,
     '  --help       print this text',
     '  --version    print the version',
@@ -305,6 +313,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'samples-per-server': { type: 'string' },
         'log-level': { type: 'string' },
         ...SECURITY_ARGS,
+        [CONFIG_FILE_OPTION.flag]: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -314,6 +323,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   if (values['help']) return { kind: 'help', text: usage(env) };
   if (values['version']) return { kind: 'version', text: `libvirt-admin-gateway ${VERSION}\n` };
+  env = withConfigFile(values[CONFIG_FILE_OPTION.flag] as string | undefined, env);
 
   const d = defaults(env);
   const pick = (key: Exclude<keyof Config, 'connect'>): string | undefined =>
@@ -362,6 +372,30 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
   }
   return { kind: 'run', config };
+}
+
+/**
+ * The environment with the config file's settings under it: the file's values become environment values wherever
+ * the environment itself has none, so that the flags win over the environment, and the environment over the file.
+ */
+function withConfigFile(flag: string | undefined, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const path = flag ?? nonEmpty(env[CONFIG_FILE_OPTION.env]);
+  if (path === undefined) return env;
+  const forms: Record<string, EnvForm> = {};
+  for (const [key, option] of Object.entries(OPTIONS)) {
+    const separator = LIST_SEPARATORS[key as keyof Config];
+    forms[key] = separator === undefined ? { env: option.env } : { env: option.env, separator };
+  }
+  let fromFile: Record<string, string>;
+  try {
+    fromFile = readConfigFile(resolve(path), ConfigSchema, forms);
+  } catch (err) {
+    if (err instanceof ConfigFileError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const merged: NodeJS.ProcessEnv = { ...env };
+  for (const [name, value] of Object.entries(fromFile)) if (nonEmpty(env[name]) === undefined) merged[name] = value;
+  return merged;
 }
 
 /** Split host:port (IPv6 hosts lose their brackets). */

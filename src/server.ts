@@ -7,6 +7,7 @@ import { EmbeddedDaemon } from './daemon/index.js';
 import { ensureStateDir } from './monitoring/state-dir.js';
 import type { DaemonSpec } from './gateway/daemon-registry.js';
 import gateway from './http/app.js';
+import { answerClientError } from './http/client-errors.js';
 import { gatewayServerOptions } from './http/server-options.js';
 import { HTTP_SERVER_LIMITS, limitedServerFactory } from './security/limits.js';
 import { CredentialReloads, reloadOnSighup } from './security/reloadable.js';
@@ -93,7 +94,9 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
   await app.listen({ host, port }).catch((err: unknown) => fail(`cannot listen on ${config.listen}`, err));
   if (security.unixSocket) {
     const { path, mode } = security.unixSocket;
-    unixListener = await serveOnUnixSocket(app.routing, path, mode, HTTP_SERVER_LIMITS).catch((err: unknown) =>
+    unixListener = await serveOnUnixSocket(app.routing, path, mode, HTTP_SERVER_LIMITS, (err, socket) =>
+      answerClientError(app.log, err, socket),
+    ).catch((err: unknown) =>
       fail(`cannot listen on unix socket ${path}`, err),
     );
   }

@@ -32,10 +32,14 @@ export interface ServerClientOptions {
   /** The peer's credentials (null when the OS does not tell); may still be pending. */
   credentials: Promise<PeerCredentials | null>;
   log: DaemonLog;
+  /** False: the client waits for authentication (counts as nclients_unauth) until authenticate(). */
+  authenticated: boolean;
 }
 
 export interface ServerClientEvents {
   close: [];
+  /** The client has just authenticated. */
+  authenticated: [];
 }
 
 /** A connected client of a server. */
@@ -54,6 +58,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private inFlight = 0;
   private warnedLimit = false;
   private hasIdentity = false;
+  private isAuthenticated: boolean;
   private closeAfterReply = false;
   private closeScheduled = false;
   private closing = false;
@@ -67,6 +72,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
     this.timestamp = BigInt(Math.floor(Date.now() / 1000));
     this.maxRequests = options.maxRequests;
     this.log = options.log;
+    this.isAuthenticated = options.authenticated;
     this.credentials = options.credentials.then((c) => (c ? withNames(c) : null));
     // FrameStream answers PINGs, closes on a bad length word and never pings on its own (intervalSeconds 0):
     // libvirtd's admin server does not start keepalive either, and virt-admin has no handler for it.
@@ -100,6 +106,18 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
    */
   establishIdentity(): void {
     this.hasIdentity = true;
+  }
+
+  /** False while the client waits for authentication (virNetServerClientIsAuthenticated). */
+  get authenticated(): boolean {
+    return this.isAuthenticated;
+  }
+
+  /** The client passed authentication (virNetServerSetClientAuthenticated); no longer counts as pending. */
+  authenticate(): void {
+    if (this.isAuthenticated) return;
+    this.isAuthenticated = true;
+    this.emit('authenticated');
   }
 
   /** The identity for client info: undefined when none was established, null inside when the OS did not tell. */

@@ -10,6 +10,7 @@ import { DaemonError } from './errors.js';
 import { DaemonLog, LogCategory } from './log.js';
 import type { SinkStreams } from './log-sinks.js';
 import { PeerCredentialResolver } from './peer-credentials.js';
+import { remoteProgram } from './remote-program.js';
 import { NetServer, type NetServerConfig } from './server.js';
 import { UnixService } from './service.js';
 import { DEFAULT_EMBEDDED_VERSION, VERSION_TRAITS, type EmbeddedVersion, type VersionTraits } from './versions.js';
@@ -148,8 +149,8 @@ export class EmbeddedDaemon extends EventEmitter<EmbeddedDaemonEvents> {
       requestShutdown: (preserve: boolean) => void this.quit('shutdown', preserve),
     };
     const version = this.traits;
-    const libvirtd = this.addServer({ ...LIBVIRTD_SERVER, programs: [], adminRules: false, version }, peers);
-    const adminServer = this.addServer({ ...ADMIN_SERVER, programs: [adminProgram(admin)], adminRules: true, version }, peers);
+    const libvirtd = this.addServer({ ...LIBVIRTD_SERVER, programs: [remoteProgram()], adminRules: false, authList: true, version }, peers);
+    const adminServer = this.addServer({ ...ADMIN_SERVER, programs: [adminProgram(admin)], adminRules: true, authList: false, version }, peers);
     await this.listen(libvirtd, this.clientSocketPath, 0o777, false, LIBVIRTD_SERVER.maxQueuedClients);
     await this.listen(libvirtd, this.readOnlyClientSocketPath, 0o777, true, LIBVIRTD_SERVER.maxQueuedClients);
     await this.listen(adminServer, this.adminSocketPath, 0o700, false, ADMIN_SERVER.maxQueuedClients);

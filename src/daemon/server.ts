@@ -30,9 +30,15 @@ export interface NetServerConfig extends ThreadpoolSettings {
   /**
    * The admin server's rule (remoteAdmClientNew): a client whose uid differs from ours is dropped before anything
    * is read from it, and a client's identity only exists once a call reached a procedure. The `libvirtd` server
-   * runs no such hook: its identity is taken at accept.
+   * runs no such hook, but its clients get an identity only with their first call as well (authList).
    */
   adminRules: boolean;
+  /**
+   * libvirtd's own server: a new client waits for authentication (nclients_unauth) and has no identity until its
+   * first call (REMOTE_PROC_AUTH_LIST on a socket with auth "none"); libvirtd refuses its client info meanwhile
+   * ("No identity information available for client"). Admin clients are authenticated from the start.
+   */
+  authList: boolean;
   /** The libvirt version the daemon claims: its error templates and messages. */
   version: VersionTraits;
 }
@@ -70,8 +76,12 @@ export class NetServer extends EventEmitter<NetServerEvents> {
 
   /** Limits and counts, in SERVER_GET_CLIENT_LIMITS order. */
   limits(): { maxClients: number; clients: number; maxUnauthClients: number; unauthClients: number } {
-    // Our clients are authenticated on connect (unix sockets with auth "none"), so none is ever pending.
-    return { maxClients: this.maxClients, clients: this.clientList.length, maxUnauthClients: this.maxUnauthClients, unauthClients: 0 };
+    return {
+      maxClients: this.maxClients,
+      clients: this.clientList.length,
+      maxUnauthClients: this.maxUnauthClients,
+      unauthClients: this.unauthCount(),
+    };
   }
 
   /** The clients in connection order. */
@@ -118,7 +128,7 @@ export class NetServer extends EventEmitter<NetServerEvents> {
     const id = this.nextClientId++;
     const credentials = this.peers.resolve(socket);
     if (!this.config.adminRules) {
-      this.admit(id, socket, service, credentials, true);
+      this.admit(id, socket, service, credentials, !this.config.authList);
       return;
     }
     // Resolving takes a moment; the connection counts against the limits meanwhile so a burst cannot overshoot.
@@ -169,8 +179,10 @@ export class NetServer extends EventEmitter<NetServerEvents> {
       maxRequests: this.config.maxClientRequests,
       credentials,
       log: this.log,
+      authenticated: !this.config.authList,
     });
     if (identityAtAccept) client.establishIdentity();
+    client.once('authenticated', () => this.checkLimits());
     this.clientList.push(client);
     this.log.log(LogCategory.NET_SERVER_CLIENT, LogLevel.INFO, `RPC_SERVER_CLIENT_NEW: client=${this.name}/${id} path=${service.path}`);
     client.once('close', () => this.remove(client));
@@ -201,13 +213,17 @@ export class NetServer extends EventEmitter<NetServerEvents> {
     });
   }
 
+  private unauthCount(): number {
+    return this.clientList.filter((c) => !c.authenticated).length;
+  }
+
   /**
    * virNetServerCheckLimits: stop accepting while the client count (or the count of clients waiting for
    * authentication, when that limit is set) is at its maximum; accept again once below.
    */
   private checkLimits(): void {
     const clients = this.clientList.length + this.admitting;
-    const unauth = 0;
+    const unauth = this.unauthCount();
     const full = clients >= this.maxClients || (this.maxUnauthClients > 0 && unauth >= this.maxUnauthClients);
     this.log.log(
       LogCategory.NET_SERVER,

@@ -1,7 +1,9 @@
-import type { FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { stdSerializers, type LoggerOptions } from 'pino';
 import { FASTIFY_LIMITS } from '../security/limits.js';
 import { redactText, redactUrl } from '../security/redact.js';
+import { answerClientError } from './client-errors.js';
 import { frameworkErrors } from './plugins/error-handler.js';
 
 /**
@@ -13,12 +15,20 @@ export function gatewayServerOptions(logger: FastifyServerOptions['logger'] = fa
     logger: redactingLogger(logger),
     // Errors raised before routing (an undecodable URL) become problem documents as well.
     frameworkErrors,
+    // Requests node's HTTP parser refuses (bad request line, bad Content-Length, headers too large, 408): the same
+    // problem documents, written on the raw socket (client-errors.ts).
+    clientErrorHandler,
     // Requests that arrive on open connections while closing get 503 (Fastify's default, relied upon).
     return503OnClosing: true,
     // Body size and path parameter length (src/security/limits.ts); header size and timeouts are options of the
     // HTTP server itself (HTTP_SERVER_LIMITS, given to every listener in server.ts).
     ...FASTIFY_LIMITS,
   };
+}
+
+// Fastify calls it with the instance as `this`.
+function clientErrorHandler(this: unknown, err: Error, socket: Socket): void {
+  answerClientError((this as FastifyInstance | undefined)?.log, err as NodeJS.ErrnoException, socket);
 }
 
 /**

@@ -4,7 +4,7 @@ import { LogDestination, parseOutputsReply, type VirLogOutput } from '../admin/l
 import { LOG_PRIORITY_NAMES } from '../admin/logging/priority.js';
 import { LoggingSyntaxError } from '../admin/logging/syntax-error.js';
 import { EventType } from '../monitoring/events.js';
-import { InvalidArgumentError, LibvirtError, ProtocolError, VirErrorNumber } from '../rpc/errors.js';
+import { InvalidArgumentError, LibvirtError, ProtocolError, UnsupportedProcedureError, VirErrorNumber } from '../rpc/errors.js';
 import { Role } from '../security/roles.js';
 import { ref } from './ref.js';
 import type { DaemonTarget, SettingsResource } from './resource.js';
@@ -193,8 +193,11 @@ export const logging: SettingsResource<LoggingSettings, LoggingSettings, Logging
   ],
   access: { read: Role.VIEWER, change: Role.ADMIN },
   async fetch(admin, _target, options) {
-    const [outputs, filters] = await Promise.all([admin.getLoggingOutputs(options), admin.getLoggingFilters(options)]);
-    return { outputs: outputs.outputs, filters: filters.filters ?? '' };
+    const [outputs, filters] = await Promise.all([
+      admin.getLoggingOutputs(options).then((o) => o.outputs, noOutputsIsEmpty),
+      admin.getLoggingFilters(options),
+    ]);
+    return { outputs, filters: filters.filters ?? '' };
   },
   settings: (s) => ({ outputs: s.outputs, filters: s.filters }),
   present(s): Logging {
@@ -227,6 +230,16 @@ export const logging: SettingsResource<LoggingSettings, LoggingSettings, Logging
   },
   changed: ({ daemon }, settings, previous, etag) => ({ type: EventType.LOGGING_CHANGED, daemon, logging: settings, previous, etag }),
 };
+
+// After outputs of blanks only (which virt-admin and the daemon accept: every output is dropped) libvirtd holds no
+// output, and its GET fails: virLogGetOutputs returns NULL for an empty list without reporting an error, so the
+// reply carries "did not set virError" or whatever error that worker thread recorded last
+// (admin_server_dispatch.c, adminConnectGetLoggingOutputs). With flags 0 that is its only failure, so any error the
+// daemon sent for this call means "no outputs" (a daemon that does not know the procedure still fails).
+function noOutputsIsEmpty(err: unknown): string {
+  if (err instanceof LibvirtError && !(err instanceof UnsupportedProcedureError)) return '';
+  throw err;
+}
 
 // libvirtd opens a file output while parsing it and reports a path it cannot open as a system error (38): the
 // request named that path, so it is an invalid argument, not a failing daemon.

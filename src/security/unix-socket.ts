@@ -11,7 +11,7 @@
 import { lstatSync } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
 import { createServer as createHttpServer, type RequestListener, type ServerOptions } from 'node:http';
-import { createConnection, type Server } from 'node:net';
+import { createConnection, type Server, type Socket } from 'node:net';
 import { recordOrigins } from './connection-origin.js';
 
 /** Default mode of the HTTP unix socket: read-write for the owner only. */
@@ -119,8 +119,11 @@ export async function serveOnUnixSocket(
   mode: number,
   /** Header size and time limits (HTTP_SERVER_LIMITS in limits.ts), as for the TCP listener. */
   limits: ServerOptions,
+  /** Answers requests the HTTP parser refuses (the TCP listener's is fastify's clientErrorHandler). */
+  onClientError?: (err: NodeJS.ErrnoException, socket: Socket) => void,
 ): Promise<UnixHttpListener> {
   const server = createHttpServer(limits, handler);
+  if (onClientError) server.on('clientError', onClientError);
   recordOrigins(server);
   const binding = await listenUnix(server, path, mode);
   return {

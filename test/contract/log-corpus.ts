@@ -132,7 +132,6 @@ export const LOG_CORPUS: readonly CorpusEntry[] = [
     status: 400,
     names: ({ A }) => `1:file:${A}/half\ud800.log`,
   }),
-  out('blanks only (libvirt would log nowhere)', () => '   ', { status: 400, names: () => '   ' }),
   out('trailing garbage after a path', ({ O }) => `1:file:${O}/garbage.log:x`, { status: 400, names: ({ O }) => `1:file:${O}/garbage.log:x` }),
   out('a trailing garbage token', ({ A }) => `1:file:${A}/before-garbage.log garbage`, { status: 400, names: () => 'garbage' }),
   out('a space in a file name', ({ A }) => `1:file:${A}/sp ace.log`, { status: 400, names: () => 'ace.log' }),

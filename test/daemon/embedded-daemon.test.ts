@@ -74,7 +74,7 @@ describe('embedded daemon', { timeout: 60_000 }, () => {
     }
   });
 
-  test('clients of the libvirtd server: listed, inspected without a call, force-disconnected for real', async () => {
+  test('clients of the libvirtd server: listed, pending until AUTH_LIST, then inspected, force-disconnected for real', async () => {
     const c = await AdminClient.connect(d.adminUri);
     const rw = await RawConnection.open(d.clientSocket);
     const ro = await RawConnection.open(d.readOnlyClientSocket);
@@ -84,6 +84,17 @@ describe('embedded daemon', { timeout: 60_000 }, () => {
       const [first, second] = clients as [(typeof clients)[0], (typeof clients)[0]];
       assert.ok(second.id > first.id);
       assert.ok(Math.abs(Number(first.timestamp) - Date.now() / 1000) < 10);
+      // As in libvirtd: waiting for authentication, and no identity, until the first call (AUTH_LIST).
+      assert.equal((await c.getClientLimits('libvirtd')).unauthClients, 2);
+      await assert.rejects(c.getClientInfo(second), /No identity information available for client/);
+      for (const conn of [rw, ro]) {
+        conn.send(frame({ prog: 0x20008086, proc: 66, type: CALL, serial: 1 }));
+        const reply = await conn.next();
+        // remote_auth_list_ret: one type, REMOTE_AUTH_NONE.
+        assert.equal(readHeader(reply).status, 0);
+        assert.deepEqual(reply.subarray(28), Buffer.concat([u32(1), u32(0)]));
+      }
+      assert.equal((await c.getClientLimits('libvirtd')).unauthClients, 0);
       const info = await c.getClientInfo(second);
       assert.equal(info.readonly, true);
       assert.equal(info.unixUserId, process.geteuid!());

@@ -72,6 +72,7 @@ describe('NetServer', () => {
         maxClientRequests: 5,
         programs: [program],
         adminRules: false,
+        authList: false,
         version: VERSION_TRAITS['9.0.0'],
         ...over,
       },

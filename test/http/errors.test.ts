@@ -45,9 +45,11 @@ describe('client errors, against a real libvirtd', () => {
     assertProblem(res, 413, 'ERR_PAYLOAD_TOO_LARGE');
   });
 
-  it('unknown routes, methods, daemons, servers and clients are 404', async () => {
+  it('unknown routes, daemons, servers and clients are 404; a method a path does not serve is 405', async () => {
     assertProblem(await request(gw.app.server).get('/nowhere'), 404, 'ERR_NOT_FOUND');
-    assertProblem(await request(gw.app.server).delete('/servers'), 404, 'ERR_NOT_FOUND');
+    const wrong = await request(gw.app.server).delete('/servers');
+    assertProblem(wrong, 405, 'ERR_METHOD_NOT_ALLOWED');
+    assert.equal(wrong.headers['allow'], 'GET, HEAD');
     assertProblem(await request(gw.app.server).get('/daemons/nosuch/servers'), 404, 'ERR_UNKNOWN_DAEMON');
     const server = assertProblem(await request(gw.app.server).get('/servers/nosuch/threadpool'), 404, 'ERR_UNKNOWN_SERVER');
     assert.deepEqual(server.libvirt, { code: 95, domain: 7, message: "Server not found: No server named 'nosuch'" });

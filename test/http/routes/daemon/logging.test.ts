@@ -83,6 +83,25 @@ describe('/daemon/logging against a real libvirtd', () => {
     assert.equal(res.body.raw.filters, '');
   });
 
+  it('outputs of blanks only are applied as virt-admin applies them: no output left, and GET still answers', async () => {
+    const cli = await gw.daemons.virtAdmin('libvirtd', 'daemon-log-outputs', '--outputs', '  ');
+    assert.equal(cli.code, 0, cli.stderr);
+    await gw.virtAdmin('daemon-log-outputs', '--outputs', '3:stderr');
+
+    const res = await request(gw.app.server).patch('/daemon/logging').send({ outputs: '  ' }).expect(200);
+    assert.deepEqual(res.body.outputs, []);
+    assert.equal(res.body.raw.outputs, '');
+    // The daemon holds no output now: its own GET fails (virLogGetOutputs returns NULL for an empty list).
+    const after = await gw.daemons.virtAdmin('libvirtd', 'daemon-log-outputs');
+    assert.equal(after.code, 1);
+    const get = await request(gw.app.server).get('/daemon/logging').expect(200);
+    assert.deepEqual(get.body.outputs, []);
+    assert.equal(get.body.raw.outputs, '');
+    // And it can be left again: "" restores the default output.
+    await request(gw.app.server).patch('/daemon/logging').send({ outputs: '' }).expect(200);
+    assert.equal(await cliOutputs(), '3:file:/var/log/libvirt/libvirtd.log');
+  });
+
   it("raw strings libvirt refuses are 400 in libvirt's words, as virt-admin shows them, and never reach the daemon", async () => {
     const cases = [
       ['outputs', '3:bogus'],

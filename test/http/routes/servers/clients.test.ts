@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { createConnection, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { parseVirtAdminKeyValues, parseVirtAdminTable } from '../../../harness/libvirtd.js';
 import { openRawClients, type RawClients } from '../../../harness/raw-clients.js';
+import { retryUntil } from '../../../helpers/wait.js';
 import { assertProblem, startRealGateway, virtAdminTimeToIso, type RealGateway } from '../../gateway.js';
 
 interface ClientSummary {
@@ -112,6 +114,49 @@ describe('/servers/{server}/clients against a real libvirtd', () => {
     assert.deepEqual(afterRows.map((r) => r[0]), before.map((r) => r[0]).filter((id) => id !== victim));
     const again = assertProblem(await request(gw.app.server).delete(`/servers/libvirtd/clients/${victim}`).set('x-requested-with', 'test'), 404, 'ERR_UNKNOWN_CLIENT');
     assert.equal(again.detail, `Client not found: No client with matching ID '${victim}'`);
+  });
+
+  it('GET /clients/{id} of a client that has not authenticated yet is 409, where virt-admin client-info fails too', async () => {
+    const before = new Set((await cliClients('libvirtd')).map((row) => row[0]));
+    // Connected, no call made: libvirtd counts it as waiting for authentication and has no identity for it.
+    const socket: Socket = createConnection({ path: gw.daemons.clientSocket });
+    try {
+      const rows = await retryUntil(() => cliClients('libvirtd'), (r) => r.some((row) => !before.has(row[0])), 'the new client listed');
+      const id = rows.find((row) => !before.has(row[0]))![0]!;
+      const limits = parseVirtAdminKeyValues(await gw.virtAdmin('srv-clients-info', 'libvirtd'));
+      assert.equal(limits['nclients_unauth'], '1');
+
+      const body = assertProblem(await request(gw.app.server).get(`/servers/libvirtd/clients/${id}`), 409, 'ERR_CLIENT_NOT_AUTHENTICATED');
+      assert.match(body.detail!, new RegExp(`^client ${id} of server 'libvirtd' has not authenticated yet`));
+      assert.deepEqual(body.libvirt, { code: 1, domain: 7, message: 'internal error: No identity information available for client' });
+      const cli = await gw.daemons.virtAdmin('libvirtd', 'client-info', 'libvirtd', id);
+      assert.equal(cli.code, 1);
+      assert.ok(cli.stderr.includes('error: internal error: No identity information available for client'), cli.stderr);
+
+      // Still listed, and it can be disconnected.
+      const list = await request(gw.app.server).get('/servers/libvirtd/clients').expect(200);
+      assert.ok(list.body.clients.some((c: ClientSummary) => String(c.id) === id));
+      await request(gw.app.server).delete(`/servers/libvirtd/clients/${id}`).set('x-requested-with', 'test').expect(204);
+      assert.ok(!(await cliClients('libvirtd')).some((row) => row[0] === id));
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it("DELETE of one of the gateway's own admin connections is 409, and the connection stays", async () => {
+    const list = await request(gw.app.server).get('/servers/admin/clients').expect(200);
+    const own: string[] = [];
+    for (const c of list.body.clients as ClientSummary[]) {
+      const res = await request(gw.app.server).get(c.href);
+      if (res.status === 200 && res.body.processId === process.pid) own.push(String(c.id));
+    }
+    assert.ok(own.length > 0);
+    for (const id of own) {
+      const body = assertProblem(await request(gw.app.server).delete(`/servers/admin/clients/${id}`).set('x-requested-with', 'test'), 409, 'ERR_WOULD_LOCK_OUT');
+      assert.match(body.detail!, /one of this gateway's own admin connections/);
+    }
+    const still = (await cliClients('admin')).map((row) => row[0]);
+    for (const id of own) assert.ok(still.includes(id), `admin client ${id} still connected`);
   });
 
   it('unknown clients and servers are 404 with libvirt\'s errors; a bad id is 400', async () => {

@@ -60,6 +60,23 @@ describe('/servers against a real libvirtd', () => {
     assert.equal(body['instance'], '/servers/nosuch');
   });
 
+  it('changes of an unknown server say what GET and virt-admin say ("No server named ...")', async () => {
+    const get = assertProblem(await request(gw.app.server).get('/servers/nosuch'), 404, 'ERR_UNKNOWN_SERVER');
+    const changes = [
+      { call: () => request(gw.app.server).patch('/servers/nosuch/threadpool').send({ maxWorkers: 30 }), cli: ['srv-threadpool-set', 'nosuch', '--max-workers', '30'] },
+      { call: () => request(gw.app.server).patch('/servers/nosuch/client-limits').send({ maxClients: 10 }), cli: ['srv-clients-set', 'nosuch', '--max-clients', '10'] },
+      { call: () => request(gw.app.server).post('/servers/nosuch/tls/reload').set('x-requested-with', 'test'), cli: ['srv-update-tls', 'nosuch'] },
+    ];
+    for (const change of changes) {
+      const body = assertProblem(await change.call(), 404, 'ERR_UNKNOWN_SERVER');
+      assert.equal(body.detail, get.detail, change.cli.join(' '));
+      assert.deepEqual(body.libvirt, get.libvirt);
+      const cli = await gw.daemons.virtAdmin('libvirtd', ...change.cli);
+      assert.equal(cli.code, 1);
+      assert.ok(cli.stderr.includes(`error: ${body.detail}`), cli.stderr);
+    }
+  });
+
   it('server names are case-sensitive, as in libvirt', async () => {
     assertProblem(await request(gw.app.server).get('/servers/LIBVIRTD'), 404, 'ERR_UNKNOWN_SERVER');
   });
