@@ -10,6 +10,7 @@ import gateway from './http/app.js';
 import { answerClientError } from './http/client-errors.js';
 import { gatewayServerOptions } from './http/server-options.js';
 import { HTTP_SERVER_LIMITS, limitedServerFactory } from './security/limits.js';
+import { CredentialFileWatch } from './security/file-watch.js';
 import { CredentialReloads, reloadOnSighup } from './security/reloadable.js';
 import { prepareRuntimeDir, type RuntimeDir } from './security/runtime-dir.js';
 import { setUpSecurity, tlsReloader, type SecuritySetup } from './security/setup.js';
@@ -60,8 +61,9 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
     : config.connect.map((uri) => ({ uri }));
   const { poolSize, maxInFlight, queueLength } = config;
   const { authenticator, logPolicy, mutationRateLimit, authFailureLimit, hosts } = security;
-  // SIGHUP re-reads the tokens, the client roles and the TLS files; a bad file keeps the old one in force. After
-  // each reload the stream revocation plugin closes the event streams whose callers lost access.
+  // SIGHUP, or a change on disk (file-watch.ts, Kubernetes' symlink swap included), re-reads the tokens, the
+  // client roles and the TLS files; a bad file keeps the old one in force. After each reload the stream revocation plugin
+  // closes the event streams whose callers lost access.
   const reloadable = security.tls ? [...security.reloadable, tlsReloader(app.server as unknown as TlsServer, config)] : security.reloadable;
   const reloads = new CredentialReloads(reloadable, app.log);
   await app.register(gateway, {
@@ -76,10 +78,13 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
       ...(config.clientHistory ? { clientHistory: { stateDir: config.stateDir, maxBytes: config.clientHistoryMaxBytes } } : {}),
     },
   });
+  app.monitoring.metrics.exportReloads(reloads);
   const stopReloading = reloadOnSighup(reloads);
+  const fileWatch = await CredentialFileWatch.start(reloadable, reloads, app.log);
   let unixListener: UnixHttpListener | undefined;
   app.addHook('preClose', async () => {
     stopReloading();
+    fileWatch.stop();
     await unixListener?.close();
   });
   const close = async () => {

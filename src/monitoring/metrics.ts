@@ -1,31 +1,33 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ClientLimitParams, ThreadpoolParams } from '../admin/params.js';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ErrorCode } from '../rpc/errors.js';
 import type { EventHub } from './event-hub.js';
-import type { DaemonSource } from './source.js';
+import type { DaemonFigures, ServerFigures } from './figures.js';
 
 /**
- * The gateway's Prometheus metrics. Daemon figures are read at scrape time (collect callbacks), never cached:
- * a scrape shows the daemons as they are. Each figure is a metric of its own rather than one metric with a
- * `kind` label, because summing min, max and free workers means nothing (Prometheus naming guidance: a sum over
- * a label's values should make sense).
+ * The gateway's Prometheus metrics. Daemon figures come from the monitor's last poll of each daemon (figures.ts),
+ * so a scrape makes no daemon call and answers at once whatever the daemons do; each daemon's figures carry
+ * their age. Each figure is a metric of its own rather than one metric with a `kind` label, because summing
+ * min, max and free workers means nothing (Prometheus naming guidance: a sum over a label's values should make
+ * sense). The process and Node.js runtime metrics are prom-client's defaults (process_*, nodejs_*).
  */
 
-/** Figures of one daemon read for one scrape; `servers` is empty when it could not be reached. */
-export interface DaemonFigures {
-  daemon: string;
-  up: boolean;
-  version?: string;
-  servers: Array<{ name: string; threadpool: ThreadpoolParams; clientLimits: ClientLimitParams }>;
+/** Where the daemon figures of a scrape come from (a FigureSnapshot). */
+export interface FigureSource {
+  read(): Promise<DaemonFigures[]>;
 }
 
-/** The daemons whose figures are exported, and the scrape's call timeout. */
+/** The daemon figures and event hub whose figures are exported. */
 export interface MetricsOptions {
-  sources: readonly DaemonSource[];
+  /** The daemons' last figures; without it, no daemon metrics. */
+  figures?: FigureSource;
   /** The event hub whose subscriber figures are exported. */
   hub?: EventHub;
-  /** Milliseconds allowed for each daemon call during a scrape (default 3 s; Prometheus waits 10 s by default). */
-  scrapeCallTimeoutMs?: number;
+}
+
+/** What credential reloads report to the metrics (file-watch.ts and SIGHUP feed it). */
+export interface ReloadCounts {
+  /** Reloads by file and result (`success`, `failure`). */
+  readonly counts: ReadonlyMap<string, { success: number; failure: number; lastSuccess?: number }>;
 }
 
 /** What an HTTP request is counted by. */
@@ -40,8 +42,6 @@ export interface RequestSample {
 
 /** Observer of RPC calls, in the shape RpcClientOptions.onCall takes. */
 export type RpcCallObserver = (procedure: string, durationMs: number, error: Error | undefined) => void;
-
-type ServerFigures = DaemonFigures['servers'][number];
 
 /** The per-server gauges: name, help, and the figure (libvirt's typed parameter named in the help). */
 const SERVER_GAUGES: Array<[string, string, (s: ServerFigures) => number]> = [
@@ -69,7 +69,9 @@ const SERVER_GAUGES: Array<[string, string, (s: ServerFigures) => number]> = [
   ],
 ];
 
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// Seven boundaries from 5 ms to 10 s: enough to see a slow route or daemon, without the 15 lines per series that
+// a fine-grained ladder costs (with every route and status that was ~1,300 lines per scrape).
+const LATENCY_BUCKETS = [0.005, 0.025, 0.1, 0.5, 1, 2.5, 10];
 const KNOWN_ERROR_CODES = new Set<string>(Object.values(ErrorCode));
 
 /** The outcome label of an RPC call: `ok`, or the error's stable code in lower case (`call_timeout`, `libvirt`). */
@@ -79,37 +81,11 @@ export function rpcOutcome(error: Error | undefined): string {
   return typeof code === 'string' && KNOWN_ERROR_CODES.has(code) ? code.replace(/^ERR_/, '').toLowerCase() : 'error';
 }
 
-/** Read the figures of every daemon (each call bounded by `timeoutMs`); an unreachable daemon is `up: false`. */
-export async function readDaemonFigures(sources: readonly DaemonSource[], timeoutMs: number): Promise<DaemonFigures[]> {
-  return Promise.all(
-    sources.map(async (source): Promise<DaemonFigures> => {
-      try {
-        return await source.call(async (client, given) => {
-          const opts = { signal: given.signal, timeoutMs: Math.min(given.timeoutMs ?? Infinity, timeoutMs) };
-          const [version, servers] = await Promise.all([client.getLibVersion(opts), client.listServers(opts)]);
-          const figures = await Promise.all(
-            servers.map(async ({ name }) => {
-              const [threadpool, clientLimits] = await Promise.all([
-                client.getThreadpool(name, opts),
-                client.getClientLimits(name, opts),
-              ]);
-              return { name, threadpool, clientLimits };
-            }),
-          );
-          return { daemon: source.name, up: true, version: version.text, servers: figures };
-        });
-      } catch {
-        return { daemon: source.name, up: false, servers: [] };
-      }
-    }),
-  );
-}
-
 /** The registry and the instruments the gateway feeds. */
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
-  private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  private readonly httpDuration: Histogram<'method' | 'route'>;
   private readonly rpcDuration: Histogram<'daemon' | 'procedure' | 'outcome'>;
   private scrape: Promise<DaemonFigures[]> | undefined;
 
@@ -123,8 +99,9 @@ export class GatewayMetrics {
     });
     this.httpDuration = new Histogram({
       name: 'libvirt_admin_gateway_http_request_duration_seconds',
-      help: 'Time to answer an HTTP request, by method, route pattern and status code.',
-      labelNames: ['method', 'route', 'status_code'],
+      // Not by status code: the counter has it, and each label value multiplies the bucket lines.
+      help: 'Time to answer an HTTP request, by method and route pattern.',
+      labelNames: ['method', 'route'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
@@ -137,8 +114,14 @@ export class GatewayMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.daemonGauges();
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters (promtool check metrics refuses them); the same figures by type stay.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
+    if (options.figures) this.daemonGauges(options.figures);
     if (options.hub) this.hubMetrics(options.hub);
+
   }
 
   /** The Content-Type of render(). */
@@ -146,16 +129,17 @@ export class GatewayMetrics {
     return this.registry.contentType;
   }
 
-  /** Every metric in the Prometheus text format, daemon figures read now. */
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /** Every metric in the Prometheus text format, daemon figures as last polled. */
+  async render(): Promise<string> {
+    // prom-client writes NaN as `Nan` (the event loop figures before their first sample); the text format spells
+    // it `NaN`, and strict readers refuse anything else.
+    return (await this.registry.metrics()).replace(/ Nan$/gm, ' NaN');
   }
 
   /** Count one answered HTTP request. */
   observeRequest(s: RequestSample): void {
-    const labels = { method: s.method, route: s.route, status_code: String(s.statusCode) };
-    this.httpRequests.inc(labels);
-    if (s.durationSeconds !== undefined) this.httpDuration.observe(labels, s.durationSeconds);
+    this.httpRequests.inc({ method: s.method, route: s.route, status_code: String(s.statusCode) });
+    if (s.durationSeconds !== undefined) this.httpDuration.observe({ method: s.method, route: s.route }, s.durationSeconds);
   }
 
   /** An RpcClientOptions.onCall observer that records calls to `daemon`. */
@@ -164,28 +148,36 @@ export class GatewayMetrics {
       this.rpcDuration.observe({ daemon, procedure, outcome: rpcOutcome(error) }, durationMs / 1000);
   }
 
-  /**
-   * One read of the daemons per scrape: every gauge's collect runs in the same tick of Registry.metrics(), so
-   * they share the call in flight, and the next scrape reads again.
-   */
-  private figures(): Promise<DaemonFigures[]> {
-    this.scrape ??= readDaemonFigures(this.options.sources, this.options.scrapeCallTimeoutMs ?? 3000).finally(() => {
+  /** One read of the snapshot per scrape: every gauge's collect runs in the same tick of Registry.metrics(). */
+  private figures(source: FigureSource): Promise<DaemonFigures[]> {
+    this.scrape ??= source.read().finally(() => {
       this.scrape = undefined;
     });
     return this.scrape;
   }
 
-  private daemonGauges(): void {
+  private daemonGauges(source: FigureSource): void {
     const registers = [this.registry];
-    const metrics = this;
+    const figures = () => this.figures(source);
     new Gauge({
       name: 'libvirt_admin_daemon_up',
-      help: 'Whether the daemon answered the admin calls of this scrape (1) or not (0).',
+      help: "Whether the monitor's last poll of the daemon reached it (1) or not (0).",
       labelNames: ['daemon'],
       registers,
       async collect() {
         this.reset();
-        for (const f of await metrics.figures()) this.set({ daemon: f.daemon }, f.up ? 1 : 0);
+        for (const f of await figures()) this.set({ daemon: f.daemon }, f.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'libvirt_admin_gateway_snapshot_age_seconds',
+      help: "Seconds since the monitor's last successful poll of the daemon, whose figures this scrape shows.",
+      labelNames: ['daemon'],
+      registers,
+      async collect() {
+        this.reset();
+        const now = Date.now();
+        for (const f of await figures()) if (f.at !== undefined) this.set({ daemon: f.daemon }, Math.max(0, now - f.at) / 1000);
       },
     });
     new Gauge({
@@ -195,7 +187,7 @@ export class GatewayMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const f of await metrics.figures()) if (f.version) this.set({ daemon: f.daemon, version: f.version }, 1);
+        for (const f of await figures()) if (f.up && f.version) this.set({ daemon: f.daemon, version: f.version }, 1);
       },
     });
     const perServer = (name: string, help: string, pick: (s: ServerFigures) => number) =>
@@ -206,12 +198,40 @@ export class GatewayMetrics {
         registers,
         async collect() {
           this.reset();
-          for (const f of await metrics.figures()) {
+          for (const f of await figures()) {
             for (const s of f.servers) this.set({ daemon: f.daemon, server: s.name }, pick(s));
           }
         },
       });
     for (const [name, help, pick] of SERVER_GAUGES) perServer(name, help, pick);
+  }
+
+  /** Export the outcomes of credential reloads (called once, by the server that owns the reloads). */
+  exportReloads(reloads: ReloadCounts): void {
+    const registers = [this.registry];
+    new Counter({
+      name: 'libvirt_admin_gateway_credential_reloads_total',
+      help: 'Reloads of a credential file (TLS certificate, tokens, client roles), by file and result (success, failure).',
+      labelNames: ['file', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [file, n] of reloads.counts) {
+          this.inc({ file, result: 'success' }, n.success);
+          this.inc({ file, result: 'failure' }, n.failure);
+        }
+      },
+    });
+    new Gauge({
+      name: 'libvirt_admin_gateway_credential_reload_last_success_timestamp_seconds',
+      help: 'When a credential file was last loaded successfully (start-up included), in seconds since the epoch.',
+      labelNames: ['file'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [file, n] of reloads.counts) if (n.lastSuccess !== undefined) this.set({ file }, n.lastSuccess / 1000);
+      },
+    });
   }
 
   private hubMetrics(hub: EventHub): void {

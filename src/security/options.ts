@@ -44,11 +44,11 @@ export const SecurityConfigProperties = {
 
 /** Flag, environment variable and help text of each security option (merged into config.ts's OPTIONS). */
 export const SECURITY_OPTIONS = {
-  tokensFile: { flag: 'tokens-file', env: 'LIBVIRT_ADMIN_GATEWAY_TOKENS_FILE', arg: '<path>', help: 'bearer tokens file (<role> <sha256-hex> [name] per line; reloaded on SIGHUP)' },
+  tokensFile: { flag: 'tokens-file', env: 'LIBVIRT_ADMIN_GATEWAY_TOKENS_FILE', arg: '<path>', help: 'bearer tokens file (<role> <sha256-hex> [name] per line; reloaded on SIGHUP and on change)' },
   tlsCert: { flag: 'tls-cert', env: 'LIBVIRT_ADMIN_GATEWAY_TLS_CERT', arg: '<path>', help: 'serve HTTPS with this PEM certificate' },
   tlsKey: { flag: 'tls-key', env: 'LIBVIRT_ADMIN_GATEWAY_TLS_KEY', arg: '<path>', help: 'PEM private key for --tls-cert' },
   tlsClientCa: { flag: 'tls-client-ca', env: 'LIBVIRT_ADMIN_GATEWAY_TLS_CLIENT_CA', arg: '<path>', help: 'verify client certificates with this CA (mutual TLS)' },
-  tlsClientRoles: { flag: 'tls-client-roles', env: 'LIBVIRT_ADMIN_GATEWAY_TLS_CLIENT_ROLES', arg: '<path>', help: 'roles of client certificates (<role> <CN> per line; reloaded on SIGHUP)' },
+  tlsClientRoles: { flag: 'tls-client-roles', env: 'LIBVIRT_ADMIN_GATEWAY_TLS_CLIENT_ROLES', arg: '<path>', help: 'roles of client certificates (<role> <CN> per line; reloaded on SIGHUP and on change)' },
   insecure: { flag: 'insecure', env: 'LIBVIRT_ADMIN_GATEWAY_INSECURE', arg: '', help: 'allow a non-loopback --listen without TLS and authentication; env: true|false' },
   allowedLogDirs: { flag: 'allowed-log-dir', env: 'LIBVIRT_ADMIN_GATEWAY_ALLOWED_LOG_DIRS', arg: '<dir>', help: 'directory where file log outputs may go (repeatable); env: colon-separated' },
   allowedHosts: { flag: 'allowed-host', env: 'LIBVIRT_ADMIN_GATEWAY_ALLOWED_HOSTS', arg: '<name>', help: 'a Host name (or *.domain, or address) to serve besides loopback and the listen addresses (repeatable); env: comma-separated' },

@@ -1,5 +1,6 @@
 /**
- * A configuration file that is parsed at start-up and re-read on SIGHUP (tokens, client-certificate roles).
+ * A configuration file that is parsed at start-up and re-read on SIGHUP or when it changes on disk (tokens,
+ * client-certificate roles; file-watch.ts watches them).
  *
  * A bad file at start-up is fatal (the caller sees the error); a bad file on reload is logged and the previous
  * content stays in force, so a typo made while editing never locks everybody out or lets everybody in. A file
@@ -66,33 +67,66 @@ export class ReloadableFile<T> {
     }
   }
 
+  /** The name of what the file holds, for metrics (`tokens`, `client-roles`). */
+  get name(): string {
+    return this.what.replace(/ file$/, '').replace(/ /g, '-');
+  }
+
+  /** The file to watch. */
+  get paths(): readonly string[] {
+    return [this.path];
+  }
+
   /** Number of entries in force (for logs). */
   count(): number {
     return Array.isArray(this.current) ? this.current.length : 1;
   }
 }
 
-/** Something that can re-read its file. */
+/** Something that can re-read its files. */
 export interface Reloadable {
+  /** What it holds, as the `file` label of the reload metrics (`tokens`, `client-roles`, `tls`). */
+  readonly name: string;
+  /** The files it reads (what the file watch watches). */
+  readonly paths: readonly string[];
   reload(log: ReloadLogger): Promise<boolean>;
+}
+
+/** Outcomes of the reloads of one Reloadable. */
+export interface ReloadOutcomes {
+  success: number;
+  failure: number;
+  /** When it was last loaded successfully (Date.now()); start-up counts. */
+  lastSuccess?: number;
 }
 
 /** Something to do once the files were re-read (close what the new files no longer admit). */
 export type ReloadListener = () => void | Promise<void>;
 
 /**
- * One reload of the credential files, whatever triggers it (SIGHUP today, a file watcher later): every file is
- * re-read, then every listener runs, so that what was admitted under the old files (open event streams) is
- * checked against the new ones. Reloads run one after another, never interleaved.
+ * One reload of the credential files, whatever triggers it (SIGHUP, or the file watch): the files are re-read,
+ * then every listener runs, so that what was admitted under the old files (open event streams) is checked against
+ * the new ones. Reloads run one after another, never interleaved. Each file's outcomes are counted for the
+ * metrics (`counts`, by name).
  */
 export class CredentialReloads {
   private readonly listeners = new Set<ReloadListener>();
   private queue: Promise<void> = Promise.resolve();
+  private readonly outcomes = new Map<string, ReloadOutcomes>();
 
   constructor(
     private readonly files: readonly Reloadable[],
     private readonly log: ReloadLogger,
-  ) {}
+  ) {
+    // Every file was loaded at start-up (a bad one stops the start).
+    const now = Date.now();
+    for (const file of files) this.outcomes.set(file.name, { success: 0, failure: 0, lastSuccess: now });
+  }
+
+  /** The outcomes of the reloads so far, by file name. */
+  get counts(): ReadonlyMap<string, Readonly<ReloadOutcomes>> {
+    return this.outcomes;
+  }
 
   /** Calls `listener` after every reload; returns a function that stops it. */
   onReloaded(listener: ReloadListener): () => void {
@@ -100,15 +134,27 @@ export class CredentialReloads {
     return () => void this.listeners.delete(listener);
   }
 
-  /** Re-reads every file, then runs the listeners; resolves when all are done. `trigger` names the cause in the log. */
-  reload(trigger: string): Promise<void> {
-    this.queue = this.queue.then(() => this.run(trigger));
+  /**
+   * Re-reads the files (`only` them when given, else every one), then runs the listeners; resolves when all are
+   * done. `trigger` names the cause in the log.
+   */
+  reload(trigger: string, only?: readonly Reloadable[]): Promise<void> {
+    const files = only ? this.files.filter((file) => only.includes(file)) : this.files;
+    this.queue = this.queue.then(() => this.run(trigger, files));
     return this.queue;
   }
 
-  private async run(trigger: string): Promise<void> {
-    this.log.info({ trigger, files: this.files.length }, `${trigger}: reloading credentials`);
-    await Promise.all(this.files.map((file) => file.reload(this.log)));
+  private async run(trigger: string, files: readonly Reloadable[]): Promise<void> {
+    this.log.info({ trigger, files: files.map((file) => file.name) }, `${trigger}: reloading credentials`);
+    await Promise.all(
+      files.map(async (file) => {
+        const ok = await file.reload(this.log);
+        const outcome = this.outcomes.get(file.name) ?? { success: 0, failure: 0 };
+        if (ok) Object.assign(outcome, { success: outcome.success + 1, lastSuccess: Date.now() });
+        else outcome.failure++;
+        this.outcomes.set(file.name, outcome);
+      }),
+    );
     for (const listener of this.listeners) {
       try {
         await listener();

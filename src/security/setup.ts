@@ -26,7 +26,7 @@ export interface SecuritySetup {
   logPolicy: LogOutputPolicy;
   /** TLS server options, when --tls-cert is given. */
   tls: TlsOptions | undefined;
-  /** Files to re-read on SIGHUP. */
+  /** Files to re-read on SIGHUP or when they change. */
   reloadable: Reloadable[];
   /** The unix socket to serve, with its mode: --listen-socket, else `<runtime folder>/http.sock` without credentials. */
   unixSocket: { path: string; mode: number } | undefined;
@@ -99,12 +99,14 @@ export async function setUpSecurity(
   };
 }
 
-/** Re-reads the TLS certificate, key and client CA into a running TLS server (certificate rotation on SIGHUP). */
+/** Re-reads the TLS certificate, key and client CA into a running TLS server (rotation on SIGHUP or file change). */
 export function tlsReloader(
   server: { setSecureContext(options: SecureContextOptions): void },
   config: Pick<SecurityConfig, 'tlsCert' | 'tlsKey' | 'tlsClientCa'>,
 ): Reloadable {
   return {
+    name: 'tls',
+    paths: [config.tlsCert, config.tlsKey, config.tlsClientCa].filter((path): path is string => path !== undefined),
     async reload(log: ReloadLogger): Promise<boolean> {
       if (config.tlsCert === undefined || config.tlsKey === undefined) return true;
       try {

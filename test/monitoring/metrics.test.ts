@@ -2,19 +2,34 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventHub } from '../../src/monitoring/event-hub.js';
 import { EventType } from '../../src/monitoring/events.js';
+import { FigureSnapshot, type FigureSnapshotOptions } from '../../src/monitoring/figures.js';
 import { GatewayMetrics, rpcOutcome } from '../../src/monitoring/metrics.js';
+import { Monitor } from '../../src/monitoring/monitor.js';
 import { CallTimeoutError, LibvirtError } from '../../src/rpc/errors.js';
+import { eventually, retryUntil } from '../helpers/wait.js';
 import { FakeDaemon } from './fake-daemon.js';
 import { parsePromText, promValue } from './prom-text.js';
 
+/** Metrics over a monitor of `daemons` polling every 10 ms, as the monitoring plugin builds them. */
+function monitored(daemons: FakeDaemon[], options: FigureSnapshotOptions = {}) {
+  const sources = daemons.map((d) => d.source());
+  const monitor = new Monitor(sources, { intervalMs: 10, lingerMs: 0 });
+  const figures = new FigureSnapshot(monitor, sources, options);
+  const metrics = new GatewayMetrics({ figures });
+  const scrape = async () => parsePromText(await metrics.render());
+  return { monitor, figures, metrics, scrape, close: () => (figures.close(), monitor.close()) };
+}
+
 describe('GatewayMetrics', () => {
-  it('reads every daemon figure at scrape time, one metric per figure', async () => {
+  it("serves the monitor's last poll, one metric per figure, with its age", async (t) => {
     const daemon = new FakeDaemon();
-    const metrics = new GatewayMetrics({ sources: [daemon.source()] });
+    const { scrape, close } = monitored([daemon]);
+    t.after(close);
     daemon.connect('libvirtd');
     daemon.connect('libvirtd');
     Object.assign(daemon.server('libvirtd').threadpool, { nWorkers: 7, freeWorkers: 6, jobQueueDepth: 3 });
-    const m = parsePromText(await metrics.render());
+    // The first scrape waits (briefly) for the first poll; the version is read once, beside the polls.
+    const m = await retryUntil(scrape, (m) => m.get('libvirt_admin_daemon_info')!.samples.length === 1, 'the version');
     const lv = { daemon: 'libvirtd', server: 'libvirtd' };
     assert.equal(promValue(m, 'libvirt_admin_daemon_up', { daemon: 'libvirtd' }), 1);
     assert.equal(promValue(m, 'libvirt_admin_daemon_info', { daemon: 'libvirtd', version: '9.0.0' }), 1);
@@ -29,33 +44,60 @@ describe('GatewayMetrics', () => {
     assert.equal(promValue(m, 'libvirt_admin_server_unauth_clients', lv), 0);
     assert.equal(promValue(m, 'libvirt_admin_server_max_unauth_clients', lv), 20);
     assert.equal(promValue(m, 'libvirt_admin_threadpool_priority_workers', { daemon: 'libvirtd', server: 'admin' }), 0);
-    for (const name of ['libvirt_admin_daemon_up', 'libvirt_admin_threadpool_workers', 'libvirt_admin_server_clients']) {
+    const age = promValue(m, 'libvirt_admin_gateway_snapshot_age_seconds', { daemon: 'libvirtd' });
+    assert.ok(age >= 0 && age < 5, `age ${age}`);
+    for (const name of ['libvirt_admin_daemon_up', 'libvirt_admin_threadpool_workers', 'libvirt_admin_gateway_snapshot_age_seconds']) {
       assert.equal(m.get(name)!.type, 'gauge');
       assert.ok(m.get(name)!.help);
     }
-    // Every gauge's collect shares one read of the daemon per scrape.
-    assert.equal(daemon.calls.get('listServers'), 1);
+    assert.equal(daemon.calls.get('getLibVersion'), 1, 'the version is read once per reach, not per poll');
     daemon.connect('libvirtd');
-    const again = parsePromText(await metrics.render());
-    assert.equal(promValue(again, 'libvirt_admin_server_clients', lv), 3, 'never cached between scrapes');
-    assert.equal(daemon.calls.get('listServers'), 2);
+    await retryUntil(scrape, (m) => promValue(m, 'libvirt_admin_server_clients', lv) === 3, 'the next poll in the next scrape');
   });
 
-  it('shows an unreachable daemon as up 0 with no stale figures, next to a reachable one', async () => {
+  it('shows an unreachable daemon as up 0 with no stale figures, next to a reachable one', async (t) => {
     const down = new FakeDaemon('virtqemud');
     const up = new FakeDaemon('libvirtd');
-    const metrics = new GatewayMetrics({ sources: [up.source(), down.source()] });
-    await metrics.render();
+    const { scrape, close } = monitored([up, down]);
+    t.after(close);
+    await retryUntil(scrape, (m) => promValue(m, 'libvirt_admin_daemon_up', { daemon: 'virtqemud' }) === 1, 'both up');
     down.down = true;
-    const m = parsePromText(await metrics.render());
-    assert.equal(promValue(m, 'libvirt_admin_daemon_up', { daemon: 'virtqemud' }), 0);
+    const m = await retryUntil(scrape, (m) => promValue(m, 'libvirt_admin_daemon_up', { daemon: 'virtqemud' }) === 0, 'down seen');
     assert.equal(promValue(m, 'libvirt_admin_daemon_up', { daemon: 'libvirtd' }), 1);
     assert.equal(m.get('libvirt_admin_threadpool_workers')!.samples.filter((s) => s.labels['daemon'] === 'virtqemud').length, 0);
-    assert.equal(m.get('libvirt_admin_daemon_info')!.samples.length, 1);
+    assert.ok(m.get('libvirt_admin_daemon_info')!.samples.every((s) => s.labels['daemon'] === 'libvirtd'));
+    // The age keeps growing from the last poll that reached it.
+    assert.ok(m.get('libvirt_admin_gateway_snapshot_age_seconds')!.samples.some((s) => s.labels['daemon'] === 'virtqemud'));
+  });
+
+  it('keeps the watchers polling only while scrapes come', async (t) => {
+    const daemon = new FakeDaemon();
+    const { monitor, scrape, close } = monitored([daemon], { holdMs: 100 });
+    t.after(close);
+    assert.equal(monitor.isWatching, false);
+    await scrape();
+    assert.equal(monitor.isWatching, true);
+    // holdMs after the last scrape the hold ends, and with nobody else holding or subscribed the watchers stop.
+    await eventually(() => !monitor.isWatching, 'the watchers stopped');
+  });
+
+  it('exports the process and Node.js runtime metrics', async () => {
+    const m = parsePromText(await new GatewayMetrics({}).render());
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'process_start_time_seconds',
+      'process_open_fds',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+    ]) {
+      assert.ok(m.get(name), name);
+    }
+    assert.ok(promValue(m, 'process_resident_memory_bytes') > 0);
   });
 
   it('counts HTTP requests and their latency by method, route pattern and status', async () => {
-    const metrics = new GatewayMetrics({ sources: [] });
+    const metrics = new GatewayMetrics({});
     const route = '/servers/:server/threadpool';
     metrics.observeRequest({ method: 'GET', route, statusCode: 200, durationSeconds: 0.002 });
     metrics.observeRequest({ method: 'GET', route, statusCode: 200, durationSeconds: 0.3 });
@@ -64,14 +106,18 @@ describe('GatewayMetrics', () => {
     const get = { method: 'GET', route, status_code: '200' };
     assert.equal(promValue(m, 'libvirt_admin_gateway_http_requests_total', get), 2);
     assert.equal(m.get('libvirt_admin_gateway_http_requests_total')!.type, 'counter');
-    assert.equal(promValue(m, 'libvirt_admin_gateway_http_request_duration_seconds_count', get), 2);
-    assert.equal(promValue(m, 'libvirt_admin_gateway_http_request_duration_seconds_bucket', { ...get, le: '0.005' }), 1);
-    assert.equal(promValue(m, 'libvirt_admin_gateway_http_request_duration_seconds_sum', get), 0.302);
+    // Latency by method and route only: the status code would multiply the bucket lines.
+    const timed = { method: 'GET', route };
+    assert.equal(promValue(m, 'libvirt_admin_gateway_http_request_duration_seconds_count', timed), 2);
+    assert.equal(promValue(m, 'libvirt_admin_gateway_http_request_duration_seconds_bucket', { ...timed, le: '0.005' }), 1);
+    assert.equal(promValue(m, 'libvirt_admin_gateway_http_request_duration_seconds_sum', timed), 0.302);
+    const buckets = m.get('libvirt_admin_gateway_http_request_duration_seconds')!.samples.filter((s) => s.name.endsWith('_bucket'));
+    assert.equal(buckets.length, 2 * 8, 'two series of seven boundaries and +Inf');
     assert.equal(promValue(m, 'libvirt_admin_gateway_http_requests_total', { method: 'PATCH', status_code: '412' }), 1);
   });
 
   it('records RPC call latency by daemon, procedure and outcome', async () => {
-    const metrics = new GatewayMetrics({ sources: [] });
+    const metrics = new GatewayMetrics({});
     const observe = metrics.rpcObserver('libvirtd');
     observe('CONNECT_LIST_SERVERS', 1.5, undefined);
     observe('SERVER_SET_THREADPOOL_PARAMETERS', 3, new LibvirtError('invalid argument', { code: 8, domain: 0, level: 2, str1: null, str2: null, str3: null, int1: -1, int2: -1 }));
@@ -86,7 +132,7 @@ describe('GatewayMetrics', () => {
 
   it('exports the event stream figures', async () => {
     const hub = new EventHub({ queueLimit: 1 });
-    const metrics = new GatewayMetrics({ sources: [], hub });
+    const metrics = new GatewayMetrics({ hub });
     hub.subscribe();
     hub.subscribe();
     hub.publish({ type: EventType.DAEMON_REACHABLE, daemon: 'libvirtd' });
@@ -100,7 +146,7 @@ describe('GatewayMetrics', () => {
   });
 
   it('serves the Prometheus text content type', () => {
-    assert.match(new GatewayMetrics({ sources: [] }).contentType, /^text\/plain; version=0\.0\.4/);
+    assert.match(new GatewayMetrics({}).contentType, /^text\/plain; version=0\.0\.4/);
   });
 });
 

@@ -9,6 +9,8 @@ describe('CredentialReloads', () => {
   it('runs the listeners after every file was re-read, in order, one reload after the other', async () => {
     const steps: string[] = [];
     const file = (name: string, ms: number): Reloadable => ({
+      name,
+      paths: [],
       async reload() {
         steps.push(`start ${name}`);
         await new Promise((resolve) => setTimeout(resolve, ms));

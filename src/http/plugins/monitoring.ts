@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { EventHubOptions } from '../../monitoring/event-hub.js';
+import { FigureSnapshot } from '../../monitoring/figures.js';
 import { GatewayMetrics } from '../../monitoring/metrics.js';
 import { Monitor } from '../../monitoring/monitor.js';
 import type { SseWriterOptions } from '../../monitoring/sse.js';
@@ -50,7 +51,9 @@ export default fp<MonitoringPluginOptions>(
       ...(opts.hub ? { hub: opts.hub } : {}),
       onError: (err) => fastify.log.warn({ err }, 'event watcher poll failed'),
     });
-    const metrics = new GatewayMetrics({ sources, hub: monitor.hub });
+    // /metrics serves the watchers' last poll, never a call made during the scrape.
+    const figures = new FigureSnapshot(monitor, sources);
+    const metrics = new GatewayMetrics({ figures, hub: monitor.hub });
     for (const connection of sources) connection.observeCalls(metrics.rpcObserver(connection.name));
     fastify.decorate('monitoring', {
       monitor,
@@ -70,7 +73,10 @@ export default fp<MonitoringPluginOptions>(
       });
     });
     // Before the server closes: open event streams would otherwise hold the close until their clients leave.
-    fastify.addHook('preClose', async () => monitor.close());
+    fastify.addHook('preClose', async () => {
+      figures.close();
+      monitor.close();
+    });
   },
   { name: 'monitoring', fastify: '5.x', dependencies: ['daemons'] },
 );

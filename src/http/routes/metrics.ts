@@ -4,7 +4,7 @@ import { problemResponses } from '../schemas/common.js';
 import { Role } from '../../security/roles.js';
 
 const EXAMPLE = [
-  '# HELP libvirt_admin_daemon_up Whether the daemon answered the admin calls of this scrape (1) or not (0).',
+  "# HELP libvirt_admin_daemon_up Whether the monitor's last poll of the daemon reached it (1) or not (0).",
   '# TYPE libvirt_admin_daemon_up gauge',
   'libvirt_admin_daemon_up{daemon="libvirtd"} 1',
   '',
@@ -15,7 +15,7 @@ const EXAMPLE = [
   '',
 ].join('\n');
 
-/** `/metrics`: Prometheus metrics, daemon figures read at scrape time. */
+/** `/metrics`: Prometheus metrics; daemon figures from the monitor's last poll, so a scrape never waits on a daemon. */
 const metrics: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/metrics',
@@ -26,9 +26,12 @@ const metrics: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Prometheus metrics',
         description:
           'The Prometheus text format (0.0.4). For every daemon and server: worker pool figures, client counts and limits, ' +
-          "and `libvirt_admin_daemon_up`, all read from the daemons during the scrape; plus the gateway's own HTTP request " +
-          'counts and latencies by route pattern and status, RPC call latencies by procedure, and event stream figures. ' +
-          'An unreachable daemon shows `libvirt_admin_daemon_up 0` and no other figures.',
+          "and `libvirt_admin_daemon_up`, as the gateway's monitor last polled them (no daemon call is made during the " +
+          'scrape, so it answers at once whatever the daemons do; `libvirt_admin_gateway_snapshot_age_seconds` says how ' +
+          "old each daemon's figures are); plus the gateway's own HTTP request counts by route pattern and status and " +
+          'latencies by route pattern, RPC call latencies by procedure, event stream figures, credential reloads, and ' +
+          'the process and Node.js runtime metrics (`process_*`, `nodejs_*`). An unreachable daemon shows ' +
+          '`libvirt_admin_daemon_up 0` and no other figures.',
         tags: ['service'],
         response: {
           200: {
