@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClientLimits, ThreadpoolParams } from '../admin/params.js';
 import { ErrorCode } from '../rpc/errors.js';
 import type { EventHub } from './event-hub.js';
-import type { DaemonSource } from './source.js';
+import { readInBackground, type DaemonSource } from './source.js';
 
 /**
  * The gateway's Prometheus metrics. Daemon figures are read at scrape time (collect callbacks), never cached:
@@ -79,12 +79,15 @@ export function rpcOutcome(error: Error | undefined): string {
   return typeof code === 'string' && KNOWN_ERROR_CODES.has(code) ? code.replace(/^ERR_/, '').toLowerCase() : 'error';
 }
 
-/** Read the figures of every daemon (each call bounded by `timeoutMs`); an unreachable daemon is `up: false`. */
+/**
+ * Read the figures of every daemon (each call bounded by `timeoutMs`); an unreachable daemon is `up: false`. An
+ * on-demand daemon with no connection open is left out (no series at all): a scrape does not connect to it.
+ */
 export async function readDaemonFigures(sources: readonly DaemonSource[], timeoutMs: number): Promise<DaemonFigures[]> {
-  return Promise.all(
-    sources.map(async (source): Promise<DaemonFigures> => {
+  const read = await Promise.all(
+    sources.map(async (source): Promise<DaemonFigures | undefined> => {
       try {
-        return await source.call(async (client, given) => {
+        return await readInBackground(source, async (client, given) => {
           const opts = { signal: given.signal, timeoutMs: Math.min(given.timeoutMs ?? Infinity, timeoutMs) };
           const [version, servers] = await Promise.all([client.getLibVersion(opts), client.listServers(opts)]);
           const figures = await Promise.all(
@@ -103,6 +106,7 @@ export async function readDaemonFigures(sources: readonly DaemonSource[], timeou
       }
     }),
   );
+  return read.filter((f) => f !== undefined);
 }
 
 /** The registry and the instruments the gateway feeds. */
