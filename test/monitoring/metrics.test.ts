@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { EventHub } from '../../src/monitoring/event-hub.js';
 import { EventType } from '../../src/monitoring/events.js';
 import { GatewayMetrics, rpcOutcome } from '../../src/monitoring/metrics.js';
-import { CallTimeoutError, LibvirtError } from '../../src/rpc/errors.js';
+import { CallTimeoutError, ConnectionClosedError, LibvirtError } from '../../src/rpc/errors.js';
 import { FakeDaemon } from './fake-daemon.js';
 import { parsePromText, promValue } from './prom-text.js';
 
@@ -110,6 +110,17 @@ describe('rpcOutcome', () => {
     assert.equal(rpcOutcome(new CallTimeoutError('x')), 'call_timeout');
     assert.equal(rpcOutcome(Object.assign(new Error('x'), { code: 'ECONNRESET' })), 'error');
     assert.equal(rpcOutcome(new Error('x')), 'error');
+  });
+
+  it('counts a shutdown the daemon answered by closing the connection after reading it as ok, nothing else', () => {
+    const closed = (o: { byPeer?: boolean; requestWritten?: boolean }) => new ConnectionClosedError('end of file', o);
+    assert.equal(rpcOutcome(closed({ byPeer: true, requestWritten: true }), 'CONNECT_DAEMON_SHUTDOWN'), 'ok');
+    // Before the request went out, or closed by us: the shutdown did not happen.
+    assert.equal(rpcOutcome(closed({ byPeer: true, requestWritten: false }), 'CONNECT_DAEMON_SHUTDOWN'), 'connection_closed');
+    assert.equal(rpcOutcome(closed({ byPeer: false, requestWritten: true }), 'CONNECT_DAEMON_SHUTDOWN'), 'connection_closed');
+    // Any other procedure cut off by the daemon's exit did fail.
+    assert.equal(rpcOutcome(closed({ byPeer: true, requestWritten: true }), 'SERVER_LIST_CLIENTS'), 'connection_closed');
+    assert.equal(rpcOutcome(new CallTimeoutError('x'), 'CONNECT_DAEMON_SHUTDOWN'), 'call_timeout');
   });
 });
 
