@@ -17,8 +17,8 @@ export const Connection = Type.Object(
       {
         description:
           '`idle`: no connection open and none lost (not used yet, or closed after its idle time in on-demand mode: ' +
-          'see `--on-demand`); `unreachable`: see `lastError` and `retryAt` (null in on-demand mode, where only a ' +
-          'request connects again).',
+          'see `--on-demand`); `unreachable`: see `lastError` and `retryAt` (in on-demand mode only a ' +
+          'request connects again, from `retryAt` on).',
       },
     ),
     connectedSince: Type.Union([Timestamp('When the current connection was opened.'), Type.Null()]),
