@@ -50,39 +50,40 @@ for (const { generation, libvirt } of GENERATIONS)
 
 // libvirt cannot read the timeout back, so these look at what it does: with a timeout set, libvirtd exits that
 // many seconds after its last client (here, the gateway) leaves.
-describe('PUT /daemon/timeout, seen by the daemon', () => {
-  let daemons: RealDaemons;
-  before(async () => {
-    daemons = await startRealDaemons({ daemons: ['libvirtd'] });
-  });
-  after(() => daemons?.stop());
+for (const { generation, libvirt } of GENERATIONS)
+  describe(`PUT /daemon/timeout, seen by the daemon (${libvirt})`, () => {
+    let daemons: RealDaemons;
+    before(async () => {
+      daemons = await startRealDaemons({ generation, daemons: ['libvirtd'] });
+    });
+    after(() => daemons?.stop());
 
-  async function setTimeouts(...values: number[]): Promise<void> {
-    const app = await buildGateway([{ uri: daemons.adminUri('libvirtd') }]);
-    try {
-      for (const seconds of values) {
-        await request(app.server).put('/daemon/timeout').send({ seconds }).expect(204).expect((res) => assert.equal(res.text, ''));
+    async function setTimeouts(...values: number[]): Promise<void> {
+      const app = await buildGateway([{ uri: daemons.adminUri('libvirtd') }]);
+      try {
+        for (const seconds of values) {
+          await request(app.server).put('/daemon/timeout').send({ seconds }).expect(204).expect((res) => assert.equal(res.text, ''));
+        }
+      } finally {
+        await app.close(); // the gateway's admin connection was the daemon's only client
       }
-    } finally {
-      await app.close(); // the gateway's admin connection was the daemon's only client
     }
-  }
 
-  it('0 disables the auto-shutdown again', async () => {
-    await setTimeouts(2, 0);
-    await sleep(3500);
-    assert.ok(alive(daemons.pid('libvirtd')), 'libvirtd exited although the timeout was set back to 0');
-  });
+    it('0 disables the auto-shutdown again', async () => {
+      await setTimeouts(2, 0);
+      await sleep(3500);
+      assert.ok(alive(daemons.pid('libvirtd')), 'libvirtd exited although the timeout was set back to 0');
+    });
 
-  it('a timeout makes libvirtd exit once the gateway has left', async () => {
-    const pid = daemons.pid('libvirtd');
-    await setTimeouts(2);
-    const start = Date.now();
-    while (alive(pid) && Date.now() - start < 15_000) await sleep(100);
-    assert.ok(!alive(pid), 'libvirtd still running 15 s after its last client left');
-    assert.ok(Date.now() - start >= 1000, 'libvirtd exited before its timeout');
+    it('a timeout makes libvirtd exit once the gateway has left', async () => {
+      const pid = daemons.pid('libvirtd');
+      await setTimeouts(2);
+      const start = Date.now();
+      while (alive(pid) && Date.now() - start < 15_000) await sleep(100);
+      assert.ok(!alive(pid), 'libvirtd still running 15 s after its last client left');
+      assert.ok(Date.now() - start >= 1000, 'libvirtd exited before its timeout');
+    });
   });
-});
 
 function alive(pid: number): boolean {
   try {
