@@ -70,7 +70,7 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
   const { poolSize, maxInFlight, queueLength } = config;
   const { authenticator, logPolicy, mutationRateLimit, authFailureLimit, hosts } = security;
   // SIGHUP re-reads the tokens, the client roles and the TLS files; a bad file keeps the old one in force. After
-  // each reload the security plugin closes the event streams whose callers lost access.
+  // each reload the stream revocation plugin closes the event streams whose callers lost access.
   const reloadable = security.tls ? [...security.reloadable, tlsReloader(app.server as unknown as TlsServer, config)] : security.reloadable;
   const reloads = new CredentialReloads(reloadable, app.log);
   await app.register(gateway, {

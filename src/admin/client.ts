@@ -8,10 +8,10 @@ import {
   clientLimitsFromParams,
   threadpoolChangeToParams,
   threadpoolFromParams,
-  type ClientInfo,
-  type ClientLimits,
-  type ClientLimitsChange,
-  type ThreadpoolChange,
+  type ClientInfoParams,
+  type ClientLimitParams,
+  type ClientLimitParamsChange,
+  type ThreadpoolParamsChange,
   type ThreadpoolParams,
 } from './params.js';
 import { adminProcedures as P } from './procedures.js';
@@ -178,7 +178,7 @@ export class AdminClient<C extends AdminCaller = AdminCaller> {
   }
 
   /** SERVER_SET_THREADPOOL_PARAMETERS with the given fields only. */
-  async setThreadpool(server: string, change: ThreadpoolChange, options?: CallOptions): Promise<void> {
+  async setThreadpool(server: string, change: ThreadpoolParamsChange, options?: CallOptions): Promise<void> {
     const params = threadpoolChangeToParams(change);
     await this.rpc.call(P.serverSetThreadpoolParameters, { server: { name: server }, params, flags: 0 }, options);
   }
@@ -196,7 +196,7 @@ export class AdminClient<C extends AdminCaller = AdminCaller> {
   }
 
   /** CLIENT_GET_INFO: the identity of a client (the daemon reads only its server and id). */
-  async getClientInfo(client: ClientRef, options?: CallOptions): Promise<ClientInfo> {
+  async getClientInfo(client: ClientRef, options?: CallOptions): Promise<ClientInfoParams> {
     const { params } = await this.rpc.call(P.clientGetInfo, { client, flags: 0 }, options);
     return clientInfoFromParams(params);
   }
@@ -207,13 +207,13 @@ export class AdminClient<C extends AdminCaller = AdminCaller> {
   }
 
   /** SERVER_GET_CLIENT_LIMITS. */
-  async getClientLimits(server: string, options?: CallOptions): Promise<ClientLimits> {
+  async getClientLimits(server: string, options?: CallOptions): Promise<ClientLimitParams> {
     const { params } = await this.rpc.call(P.serverGetClientLimits, { server: { name: server }, flags: 0 }, options);
     return clientLimitsFromParams(params);
   }
 
   /** SERVER_SET_CLIENT_LIMITS with the given fields only. */
-  async setClientLimits(server: string, change: ClientLimitsChange, options?: CallOptions): Promise<void> {
+  async setClientLimits(server: string, change: ClientLimitParamsChange, options?: CallOptions): Promise<void> {
     const params = clientLimitsChangeToParams(change);
     await this.rpc.call(P.serverSetClientLimits, { server: { name: server }, params, flags: 0 }, options);
   }

@@ -21,15 +21,21 @@ export interface ThreadpoolParams {
   extra: TypedParam[];
 }
 
-/** The threadpool settings that can be changed. */
-export interface ThreadpoolChange {
-  minWorkers?: number;
-  maxWorkers?: number;
-  prioWorkers?: number;
+/**
+ * The settable part of a threadpool (virThreadPoolNewFull's min_workers, max_workers, prio_workers): what the
+ * embedded daemon's pool is built with, what a PATCH changes, what ETags and `threadpool.changed` are made of.
+ */
+export interface ThreadpoolSettings {
+  minWorkers: number;
+  maxWorkers: number;
+  prioWorkers: number;
 }
 
+/** New values for SERVER_SET_THREADPOOL_PARAMETERS; an omitted field keeps its value (libvirt's -1). */
+export type ThreadpoolParamsChange = Partial<ThreadpoolSettings>;
+
 /** Client limits and counts of a server (VIR_SERVER_CLIENTS_* in libvirt-admin.h). */
-export interface ClientLimits {
+export interface ClientLimitParams {
   /** nclients_max */
   maxClients: number;
   /** nclients */
@@ -42,13 +48,13 @@ export interface ClientLimits {
 }
 
 /** The client limits that can be changed. */
-export interface ClientLimitsChange {
+export interface ClientLimitParamsChange {
   maxClients?: number;
   maxUnauthClients?: number;
 }
 
 /** Identity of a connected client (VIR_CLIENT_INFO_* in libvirt-admin.h); fields are present when known. */
-export interface ClientInfo {
+export interface ClientInfoParams {
   readonly?: boolean;
   saslUserName?: string;
   sockAddr?: string;
@@ -113,16 +119,16 @@ export function threadpoolFromParams(params: TypedParam[]): ThreadpoolParams {
 }
 
 /** Client limits as libvirtd returns them, as an object. */
-export function clientLimitsFromParams(params: TypedParam[]): ClientLimits {
+export function clientLimitsFromParams(params: TypedParam[]): ClientLimitParams {
   return { maxClients: 0, clients: 0, maxUnauthClients: 0, unauthClients: 0, ...pickUints(params, CLIENT_LIMIT_FIELDS) };
 }
 
 /** Client info parameters as an object. */
-export function clientInfoFromParams(params: TypedParam[]): ClientInfo {
+export function clientInfoFromParams(params: TypedParam[]): ClientInfoParams {
   const known = new Map<string, { key: string; type: number }>(
     Object.entries(CLIENT_INFO_FIELDS).map(([key, [wire, type]]) => [wire, { key, type }]),
   );
-  const out: ClientInfo = { extra: [] };
+  const out: ClientInfoParams = { extra: [] };
   for (const p of params) {
     const k = known.get(p.field);
     if (k && k.type === p.type) (out as unknown as Record<string, unknown>)[k.key] = p.value;
@@ -132,7 +138,7 @@ export function clientInfoFromParams(params: TypedParam[]): ClientInfo {
 }
 
 /** Client info as typed parameters, in libvirtd's order (used by the embedded daemon). */
-export function clientInfoToParams(info: Omit<ClientInfo, 'extra'>): TypedParam[] {
+export function clientInfoToParams(info: Omit<ClientInfoParams, 'extra'>): TypedParam[] {
   const params: TypedParam[] = [];
   for (const [key, [field, type]] of Object.entries(CLIENT_INFO_FIELDS)) {
     const value = (info as Record<string, unknown>)[key];
@@ -159,12 +165,12 @@ export function threadpoolToParams(figures: Omit<ThreadpoolParams, 'extra'>): Ty
 }
 
 /** Client limits and counts as libvirtd sends them (used by the embedded daemon). */
-export function clientLimitsToParams(limits: Omit<ClientLimits, 'extra'>): TypedParam[] {
+export function clientLimitsToParams(limits: Omit<ClientLimitParams, 'extra'>): TypedParam[] {
   return uintsToParams(CLIENT_LIMIT_FIELDS, limits);
 }
 
 /** The SET parameters for a threadpool change, in the order virt-admin sends them (max, min, prio). */
-export function threadpoolChangeToParams(change: ThreadpoolChange): TypedParam[] {
+export function threadpoolChangeToParams(change: ThreadpoolParamsChange): TypedParam[] {
   const params: TypedParam[] = [];
   if (change.maxWorkers !== undefined) params.push(uintParam(THREADPOOL_FIELDS.maxWorkers, change.maxWorkers));
   if (change.minWorkers !== undefined) params.push(uintParam(THREADPOOL_FIELDS.minWorkers, change.minWorkers));
@@ -173,7 +179,7 @@ export function threadpoolChangeToParams(change: ThreadpoolChange): TypedParam[]
 }
 
 /** The SET parameters for a client-limits change, in the order virt-admin sends them (max, unauth max). */
-export function clientLimitsChangeToParams(change: ClientLimitsChange): TypedParam[] {
+export function clientLimitsChangeToParams(change: ClientLimitParamsChange): TypedParam[] {
   const params: TypedParam[] = [];
   if (change.maxClients !== undefined) params.push(uintParam(CLIENT_LIMIT_FIELDS.maxClients, change.maxClients));
   if (change.maxUnauthClients !== undefined) {

@@ -5,7 +5,7 @@ import {
   clientInfoToParams,
   clientLimitsToParams,
   threadpoolToParams,
-  type ClientInfo,
+  type ClientInfoParams,
 } from '../admin/params.js';
 import { adminProcedures as P } from '../admin/procedures.js';
 import type { ServerRef } from '../admin/types.js';
@@ -119,7 +119,7 @@ export function adminProgram(daemon: AdminDaemon): RpcProgram {
       if (!identity) {
         throw virError(VirErrorNumber.INTERNAL_ERROR, VirErrorDomain.RPC, 'No identity information available for client');
       }
-      const info: Omit<ClientInfo, 'extra'> = { readonly: target.readonly };
+      const info: Omit<ClientInfoParams, 'extra'> = { readonly: target.readonly };
       const creds = identity.creds;
       // A unix client's uid, names, gid and pid, when the OS told us who the peer is.
       if (creds) {

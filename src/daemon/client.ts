@@ -17,7 +17,7 @@ import { groupName, userName } from './user-names.js';
  */
 
 /** The identity libvirt records for a local client: SO_PEERCRED plus the names of the uid and gid. */
-export interface ClientIdentity extends PeerCredentials {
+export interface PeerIdentity extends PeerCredentials {
   userName?: string;
   groupName?: string;
 }
@@ -49,7 +49,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   private readonly stream: FrameStream;
   private readonly maxRequests: number;
   private readonly log: DaemonLog;
-  private readonly credentials: Promise<ClientIdentity | null>;
+  private readonly credentials: Promise<PeerIdentity | null>;
   private readonly waiting: Message[] = [];
   private inFlight = 0;
   private warnedLimit = false;
@@ -103,7 +103,7 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   }
 
   /** The identity for client info: undefined when none was established, null inside when the OS did not tell. */
-  async identity(): Promise<{ creds: ClientIdentity | null } | undefined> {
+  async identity(): Promise<{ creds: PeerIdentity | null } | undefined> {
     if (!this.hasIdentity) return undefined;
     return { creds: await this.credentials };
   }
@@ -180,8 +180,8 @@ export class ServerClient extends EventEmitter<ServerClientEvents> {
   }
 }
 
-function withNames(creds: PeerCredentials): ClientIdentity {
-  const identity: ClientIdentity = { ...creds };
+function withNames(creds: PeerCredentials): PeerIdentity {
+  const identity: PeerIdentity = { ...creds };
   const user = userName(creds.uid);
   const group = groupName(creds.gid);
   if (user !== undefined) identity.userName = user;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { LogDestination, formatOutput, type LogOutput } from '../admin/logging/outputs.js';
+import { LogDestination, formatOutput, type VirLogOutput } from '../admin/logging/outputs.js';
 import { LogLevel } from '../admin/logging/priority.js';
 import { adminProgram } from './admin-program.js';
 import { AutoShutdown } from './auto-shutdown.js';
@@ -187,7 +187,7 @@ export class EmbeddedDaemon extends EventEmitter<EmbeddedDaemonEvents> {
   }
 }
 
-function defaultOutput(path: string): LogOutput {
-  const output: LogOutput = { priority: 'warning', level: LogLevel.WARNING, destination: LogDestination.FILE, path, raw: '' };
+function defaultOutput(path: string): VirLogOutput {
+  const output: VirLogOutput = { priority: 'warning', level: LogLevel.WARNING, destination: LogDestination.FILE, path, raw: '' };
   return { ...output, raw: formatOutput(output) };
 }

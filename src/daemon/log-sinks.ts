@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { LogDestination, type LogOutput } from '../admin/logging/outputs.js';
+import { LogDestination, type VirLogOutput } from '../admin/logging/outputs.js';
 import { systemError } from './errors.js';
 
 /**
@@ -8,7 +8,7 @@ import { systemError } from './errors.js';
  * and a hostname line before the first message an output receives; `fresh` tracks that.
  */
 export interface LogSink {
-  readonly output: LogOutput;
+  readonly output: VirLogOutput;
   /** True until the first line was written (libvirt's logInitMessage). */
   fresh: boolean;
   write(line: string): void;
@@ -28,7 +28,7 @@ export interface SinkStreams {
  * unix datagram socket (/dev/log, /run/systemd/journal/socket), which Node cannot open. libvirtd itself never
  * reports an error for either (syslog's openlog and journald's unconnected socket cannot fail).
  */
-export function openSink(output: LogOutput, streams: SinkStreams): LogSink {
+export function openSink(output: VirLogOutput, streams: SinkStreams): LogSink {
   switch (output.destination) {
     case LogDestination.FILE:
       return fileSink(output);
@@ -40,7 +40,7 @@ export function openSink(output: LogOutput, streams: SinkStreams): LogSink {
   }
 }
 
-function fileSink(output: LogOutput): LogSink {
+function fileSink(output: VirLogOutput): LogSink {
   const path = output.path ?? '';
   let fd: number;
   try {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import { formatFiltersReply, parseFilters, type LogFilter } from '../admin/logging/filters.js';
+import { formatFiltersReply, parseFilters, type VirLogFilter } from '../admin/logging/filters.js';
 import { splitLogList } from '../admin/logging/list.js';
-import { addOutput, formatOutputs, parseOutput, type LogOutput } from '../admin/logging/outputs.js';
+import { addOutput, formatOutputs, parseOutput, type VirLogOutput } from '../admin/logging/outputs.js';
 import { LogLevel, priorityName } from '../admin/logging/priority.js';
 import { LoggingSyntaxError } from '../admin/logging/syntax-error.js';
 import { VirErrorDomain, VirErrorNumber, unsetError, virError } from './errors.js';
@@ -33,14 +33,14 @@ const DEFAULT_PRIORITY = LogLevel.WARNING;
 
 export interface DaemonLogOptions {
   /** The output libvirtd falls back to when outputs are set to NULL or "" (already resolved, e.g. a file). */
-  defaultOutput: LogOutput;
+  defaultOutput: VirLogOutput;
   /** The version named in each output's first line. */
   libVersion: number;
   streams?: Partial<SinkStreams>;
 }
 
 interface CompiledFilter {
-  filter: LogFilter;
+  filter: VirLogFilter;
   pattern: RegExp;
 }
 

@@ -8,7 +8,8 @@ import { LogCategory, type DaemonLog } from './log.js';
 import type { PeerCredentialResolver, PeerCredentials } from './peer-credentials.js';
 import { processMessage, type RpcProgram } from './program.js';
 import type { UnixService } from './service.js';
-import { ThreadPool, type ThreadPoolSettings } from './threadpool.js';
+import type { ThreadpoolSettings } from '../admin/params.js';
+import { ThreadPool } from './threadpool.js';
 import type { VersionTraits } from './versions.js';
 
 /**
@@ -18,7 +19,7 @@ import type { VersionTraits } from './versions.js';
  */
 
 /** A server's configuration (libvirtd.conf's *_workers, *_clients, max_queued_clients, max_client_requests). */
-export interface NetServerConfig extends ThreadPoolSettings {
+export interface NetServerConfig extends ThreadpoolSettings {
   name: string;
   maxClients: number;
   maxUnauthClients: number;

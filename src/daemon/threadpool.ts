@@ -1,4 +1,4 @@
-import type { ThreadpoolParams } from '../admin/params.js';
+import type { ThreadpoolParams, ThreadpoolParamsChange, ThreadpoolSettings } from '../admin/params.js';
 import { VirErrorDomain, VirErrorNumber, virError } from './errors.js';
 
 /**
@@ -7,20 +7,6 @@ import { VirErrorDomain, VirErrorNumber, virError } from './errors.js';
  * state, including the worker its own GET call occupies. Workers are counters, not threads; the rules for
  * creating and retiring them are libvirt's.
  */
-
-/** Settings of a pool (virThreadPoolNewFull's min_workers, max_workers, prio_workers). */
-export interface ThreadPoolSettings {
-  minWorkers: number;
-  maxWorkers: number;
-  prioWorkers: number;
-}
-
-/** New values for virThreadPoolSetParameters; an omitted field keeps its value (libvirt's -1). */
-export interface ThreadPoolChange {
-  minWorkers?: number;
-  maxWorkers?: number;
-  prioWorkers?: number;
-}
 
 /** One unit of work; the worker stays busy until the returned promise settles. */
 export type Job = () => void | Promise<void>;
@@ -39,7 +25,7 @@ export class ThreadPool {
   private stopped = false;
 
   constructor(
-    settings: ThreadPoolSettings,
+    settings: ThreadpoolSettings,
     private readonly onJobError: (err: unknown) => void = () => {},
   ) {
     // virThreadPoolNewFull quietly clamps min to max, then starts min workers and the priority workers.
@@ -87,7 +73,7 @@ export class ThreadPool {
    * virThreadPoolSetParameters: all checks first, then min (spawning up to it), max (idle workers above it quit
    * at once, busy ones when their job ends), then priority workers (spawned or retired to match).
    */
-  setParameters(change: ThreadPoolChange): void {
+  setParameters(change: ThreadpoolParamsChange): void {
     const max = change.maxWorkers ?? this.max;
     const min = change.minWorkers ?? this.min;
     if (min > max) {

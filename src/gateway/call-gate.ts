@@ -1,4 +1,4 @@
-import { OverloadedError } from './errors.js';
+import { daemonOverloaded } from './errors.js';
 
 /** Settings of a call gate. */
 export interface CallGateOptions {
@@ -18,7 +18,7 @@ interface Waiter {
 
 /**
  * Admission of calls to one daemon: at most `maxInFlight` run at once, up to `queueLength` more wait in order,
- * and any further call fails at once with OverloadedError (503 + Retry-After). A daemon's admin server has a
+ * and any further call fails at once with ERR_OVERLOADED (503 + Retry-After). A daemon's admin server has a
  * handful of workers: a flood of requests must become a short queue here, not a pile inside the daemon.
  */
 export class CallGate {
@@ -64,7 +64,7 @@ export class CallGate {
     if (this.waiting.length >= this.options.queueLength) {
       const { daemon, maxInFlight, queueLength } = this.options;
       return Promise.reject(
-        new OverloadedError(daemon, `${maxInFlight} calls in flight and ${queueLength} waiting`, this.retryAfterMs),
+        daemonOverloaded(daemon, `${maxInFlight} calls in flight and ${queueLength} waiting`, this.retryAfterMs),
       );
     }
     return new Promise<void>((resolve, reject) => {

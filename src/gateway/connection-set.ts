@@ -1,7 +1,7 @@
 import { closeAdminConnection, type AdminConnectOptions } from '../admin/client.js';
 import type { RpcClient, RpcClientOptions } from '../rpc/client.js';
 import { CallTimeoutError, ConnectError, ConnectionClosedError, ProtocolError } from '../rpc/errors.js';
-import { DaemonUnavailableError } from './errors.js';
+import { daemonUnavailable, type RetryLaterError } from './errors.js';
 
 /**
  * Where a daemon connection stands. `idle`: no connection open, and none lost: not used yet (connections open on
@@ -63,7 +63,7 @@ const KEEPALIVE = { intervalSeconds: 5, count: 5 };
  * The admin connections (sockets) of one daemon: all of them open on first use, and one lost while others stay up
  * is replaced when load needs it. When the last one drops, the set reconnects at once, then with capped
  * exponential backoff; while no attempt is due, asking for a connection fails at once with
- * DaemonUnavailableError (retry hint included). It only holds sockets: which call goes out when is the
+ * daemonUnavailable() (retry hint included). It only holds sockets: which call goes out when is the
  * DaemonConnection's business.
  */
 export class ConnectionSet {
@@ -118,7 +118,7 @@ export class ConnectionSet {
 
   /** Resolves once a connection is open: at once, by the attempt under way, or by a new attempt when one is due. */
   ready(): Promise<RpcClient> {
-    if (this.closedFlag) return Promise.reject(new DaemonUnavailableError(this.o.name, 'the gateway is shutting down', 1000));
+    if (this.closedFlag) return Promise.reject(daemonUnavailable(this.o.name, 'the gateway is shutting down', 1000));
     const best = this.leastBusy();
     if (best) return Promise.resolve(best);
     if (this.opening) return this.opening;
@@ -126,13 +126,13 @@ export class ConnectionSet {
     return this.openFirst();
   }
 
-  /** DaemonUnavailableError with the time until the next attempt. */
-  unavailable(cause: Error | undefined): DaemonUnavailableError {
+  /** ERR_DAEMON_UNAVAILABLE with the time until the next attempt. */
+  unavailable(cause: Error | undefined): RetryLaterError {
     const retryAfterMs = Math.max(this.retryAt - Date.now(), 0);
     let message = cause?.message ?? 'not connected';
     // Without background reconnects (on-demand mode) a missing daemon is most often one that exited when idle.
     if (this.o.reconnect === false && cause instanceof ConnectError && notListening(cause)) message += NOT_RUNNING;
-    return new DaemonUnavailableError(this.o.name, message, retryAfterMs, { cause });
+    return daemonUnavailable(this.o.name, message, retryAfterMs, { cause });
   }
 
   /**

@@ -6,7 +6,7 @@ import { CallGate } from './call-gate.js';
 import { Coalescer, sharedKey } from './coalescer.js';
 import { ConnectionSet, type AdminConnector, type Backoff, type ConnectionLogger, type ConnectionStatus } from './connection-set.js';
 import { DeadlineSignals, untilAborted, type Deadlines } from './deadline-signals.js';
-import { DaemonUnavailableError } from './errors.js';
+import { daemonUnavailable, type RetryLaterError } from './errors.js';
 
 export type { AdminConnector, Backoff, ConnectionLogger, ConnectionState, ConnectionStatus } from './connection-set.js';
 export type { Deadlines } from './deadline-signals.js';
@@ -67,8 +67,11 @@ export interface ConnectionLoad {
 /** A function run under one deadline with the daemon's client (what routes pass to `call`). */
 export type DaemonRequest<T> = (admin: AdminClient, options: CallOptions) => Promise<T>;
 
-/** A background read found no connection open and, in on-demand mode, must not open one. */
-class NoOpenConnectionError extends DaemonUnavailableError {}
+/**
+ * The errors of background reads that found no connection open and, in on-demand mode, must not open one
+ * (ERR_DAEMON_UNAVAILABLE to whoever else sees them; callInBackground turns them into `undefined`).
+ */
+const notOpenErrors = new WeakSet<Error>();
 
 /**
  * Backoff used unless configured: 100 ms doubling up to 1 s. The cap is low on purpose: a daemon that comes
@@ -190,7 +193,7 @@ export class DaemonConnection implements AdminCaller {
   /**
    * Run `fn` with the daemon's client under one deadline (`callTimeoutMs`) that covers connecting, queueing and
    * every call `fn` makes; `fn` passes the given options to each AdminClient method. No connection (refused,
-   * dropped, waiting to retry) fails with DaemonUnavailableError, too many calls with OverloadedError, the
+   * dropped, waiting to retry) fails with ERR_DAEMON_UNAVAILABLE, too many calls with ERR_OVERLOADED (both RetryLaterError), the
    * deadline with CallTimeoutError; errors the daemon sends pass through.
    */
   call<T>(fn: DaemonRequest<T>): Promise<T>;
@@ -219,7 +222,7 @@ export class DaemonConnection implements AdminCaller {
     try {
       return await this.request(fn, true);
     } catch (err) {
-      if (err instanceof NoOpenConnectionError) return undefined;
+      if (err instanceof Error && notOpenErrors.has(err)) return undefined;
       throw err;
     } finally {
       this.background--;
@@ -266,8 +269,10 @@ export class DaemonConnection implements AdminCaller {
   }
 
   /** The error of a background read that would have to open a connection. */
-  private notOpen(): NoOpenConnectionError {
-    return new NoOpenConnectionError(this.name, 'no connection open (on-demand mode: background reads open none)', 0);
+  private notOpen(): RetryLaterError {
+    const err = daemonUnavailable(this.name, 'no connection open (on-demand mode: background reads open none)', 0);
+    notOpenErrors.add(err);
+    return err;
   }
 
   private request<T>(fn: DaemonRequest<T>, background = false): Promise<T> {
@@ -304,7 +309,7 @@ export class DaemonConnection implements AdminCaller {
    *   3. connect   (send) first use, or every socket lost: outside admission, so a burst waits for the one
    *                attempt instead of filling the queue; while unreachable, fails at once
    *   4. admit     (send) one of maxInFlight slots, else one of queueLength places, left at the deadline,
-   *                else OverloadedError (503 + Retry-After)
+   *                else ERR_OVERLOADED (503 + Retry-After)
    *   5. socket    (send) the least busy admin connection; beyond its window of 5 a call waits in its RpcClient
    *   6. answer    the caller stops waiting at its deadline (504); the call keeps its slot until the daemon
    *                answers or wireTimeoutMs passes

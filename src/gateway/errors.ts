@@ -14,19 +14,31 @@ export const GatewayErrorCode = {
 } as const;
 export type GatewayErrorCode = (typeof GatewayErrorCode)[keyof typeof GatewayErrorCode];
 
-/** The daemon cannot be reached now; `retryAfterMs` says when the next connection attempt is due. */
-export class DaemonUnavailableError extends Error {
-  override readonly name = 'DaemonUnavailableError';
-  readonly code = GatewayErrorCode.DAEMON_UNAVAILABLE;
-
+/**
+ * Try again later: the daemon cannot be reached now (ERR_DAEMON_UNAVAILABLE), or too many calls or changes are
+ * running and waiting already (the RPC layer's ERR_OVERLOADED). `retryAfterMs` says when a retry makes sense; the
+ * HTTP error table answers both with 503 and Retry-After.
+ */
+export class RetryLaterError extends Error {
+  override readonly name = 'RetryLaterError';
   constructor(
-    readonly daemon: string,
+    readonly code: typeof GatewayErrorCode.DAEMON_UNAVAILABLE | typeof ErrorCode.OVERLOADED,
     message: string,
     readonly retryAfterMs: number,
     options?: ErrorOptions,
   ) {
-    super(`daemon '${daemon}' is unavailable: ${message}`, options);
+    super(message, options);
   }
+}
+
+/** The daemon cannot be reached now; `retryAfterMs` is the time until the next connection attempt. */
+export function daemonUnavailable(daemon: string, message: string, retryAfterMs: number, options?: ErrorOptions): RetryLaterError {
+  return new RetryLaterError(GatewayErrorCode.DAEMON_UNAVAILABLE, `daemon '${daemon}' is unavailable: ${message}`, retryAfterMs, options);
+}
+
+/** Too many calls to the daemon are running and waiting already. */
+export function daemonOverloaded(daemon: string, message: string, retryAfterMs: number): RetryLaterError {
+  return new RetryLaterError(ErrorCode.OVERLOADED, `daemon '${daemon}' is overloaded: ${message}`, retryAfterMs);
 }
 
 /** A request named a daemon the gateway was not configured with. */
@@ -39,22 +51,5 @@ export class UnknownDaemonError extends Error {
     known: readonly string[],
   ) {
     super(`no daemon named '${daemon}' (known: ${known.join(', ')})`);
-  }
-}
-
-/**
- * Too many calls to the daemon are running and waiting already; `retryAfterMs` says when to try again. Its code
- * is the RPC layer's ERR_OVERLOADED, which the HTTP error table answers with 503 + Retry-After.
- */
-export class OverloadedError extends Error {
-  override readonly name = 'OverloadedError';
-  readonly code = ErrorCode.OVERLOADED;
-
-  constructor(
-    readonly daemon: string,
-    message: string,
-    readonly retryAfterMs: number,
-  ) {
-    super(`daemon '${daemon}' is overloaded: ${message}`);
   }
 }

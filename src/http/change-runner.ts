@@ -37,7 +37,7 @@ interface KnownSettings {
   readAt: number;
 }
 
-/** The subject of a request's audit records, as the security plugin builds it (action from the route's config). */
+/** The subject of a request's audit records, as the audit plugin builds it (action from the route's config). */
 export type AuditSubjectOf = (request: FastifyRequest) => AuditSubject;
 
 /**

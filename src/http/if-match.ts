@@ -3,11 +3,12 @@
  * compare-and-set, so the change runner reads the current state under the resource's lock, compares, and only
  * then writes.
  */
+import { HttpProblemCode } from './problems.js';
 
 /** Error raised when If-Match does not match the resource's current ETag; nothing was changed. */
 export class PreconditionFailedError extends Error {
   override readonly name = 'PreconditionFailedError';
-  readonly code = 'ERR_PRECONDITION_FAILED';
+  readonly code = HttpProblemCode.PRECONDITION_FAILED;
   readonly statusCode = 412;
 
   constructor(

@@ -1,17 +1,12 @@
+import { RetryLaterError } from '../gateway/errors.js';
 import { ErrorCode } from '../rpc/errors.js';
 
 /**
- * Too many changes of one resource are waiting already. Its code is ERR_OVERLOADED, which the HTTP error table
- * answers with 503 and Retry-After, like a daemon whose call queue is full.
+ * Too many changes of one resource are waiting already: ERR_OVERLOADED, which the HTTP error table answers with
+ * 503 and Retry-After, like a daemon whose call queue is full.
  */
-export class ResourceBusyError extends Error {
-  override readonly name = 'ResourceBusyError';
-  readonly code = ErrorCode.OVERLOADED;
-  readonly retryAfterMs = 1000;
-
-  constructor(readonly key: string) {
-    super(`too many changes of ${key} are waiting; retry shortly`);
-  }
+export function resourceBusy(key: string): RetryLaterError {
+  return new RetryLaterError(ErrorCode.OVERLOADED, `too many changes of ${key} are waiting; retry shortly`, 1000);
 }
 
 /**
@@ -24,13 +19,13 @@ export class KeyedLock {
 
   constructor(private readonly maxWaiting = 16) {}
 
-  /** Run `fn` once the key is free; ResourceBusyError when too many wait for it. */
+  /** Run `fn` once the key is free; resourceBusy() when too many wait for it. */
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const waiting = this.queues.get(key);
     if (waiting === undefined) {
       this.queues.set(key, []);
     } else {
-      if (waiting.length >= this.maxWaiting) throw new ResourceBusyError(key);
+      if (waiting.length >= this.maxWaiting) throw resourceBusy(key);
       await new Promise<void>((resolve) => waiting.push(resolve));
     }
     try {

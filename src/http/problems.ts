@@ -1,103 +1,116 @@
-import { LibvirtError, UnsupportedProcedureError, VirErrorNumber } from '../rpc/errors.js';
+import { GatewayErrorCode, RetryLaterError } from '../gateway/errors.js';
+import { PolicyErrorCode } from '../resources/change-policy.js';
+import { ErrorCode, LibvirtError, UnsupportedProcedureError, VirErrorNumber } from '../rpc/errors.js';
+import { SecurityErrorCode, type RefusalCode } from '../security/errors.js';
 
 /**
- * The one table from errors to HTTP statuses, and the RFC 9457 problem documents built from it. Every error
- * reaches a client as `application/problem+json` with a stable `code`; the daemon's own error, when there is
- * one, is kept in the `libvirt` member.
+ * The one registry from error codes to HTTP statuses, and the RFC 9457 problem documents built from it. Every
+ * error reaches a client as `application/problem+json` with a stable `code`; the daemon's own error, when there
+ * is one, is kept in the `libvirt` member. Each layer declares its codes next to its errors (rpc/errors.ts,
+ * gateway/errors.ts, security/errors.ts, resources/change-policy.ts, HttpProblemCode below); the registry names
+ * them all, and the compiler holds it to that list.
  */
 
-/** Stable codes of every problem the gateway answers with. */
-export const ProblemCode = {
+/** Codes of the problems only the HTTP layer raises (the other layers' codes are declared where they are raised). */
+export const HttpProblemCode = {
   VALIDATION: 'ERR_VALIDATION',
   MALFORMED_BODY: 'ERR_MALFORMED_BODY',
   BAD_REQUEST: 'ERR_BAD_REQUEST',
-  INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
   INVALID_CURSOR: 'ERR_INVALID_CURSOR',
-  UNAUTHENTICATED: 'ERR_UNAUTHENTICATED',
-  FORBIDDEN: 'ERR_FORBIDDEN',
-  CROSS_SITE_REQUEST: 'ERR_CROSS_SITE_REQUEST',
-  HOST_NOT_ALLOWED: 'ERR_HOST_NOT_ALLOWED',
-  AUTH_THROTTLED: 'ERR_AUTH_THROTTLED',
-  LOG_OUTPUT_REFUSED: 'ERR_LOG_OUTPUT_REFUSED',
-  ABOVE_CEILING: 'ERR_ABOVE_CEILING',
   NOT_FOUND: 'ERR_NOT_FOUND',
-  UNKNOWN_DAEMON: 'ERR_UNKNOWN_DAEMON',
   UNKNOWN_SERVER: 'ERR_UNKNOWN_SERVER',
   UNKNOWN_CLIENT: 'ERR_UNKNOWN_CLIENT',
   NO_TLS_LISTENER: 'ERR_NO_TLS_LISTENER',
-  WOULD_LOCK_OUT: 'ERR_WOULD_LOCK_OUT',
   PRECONDITION_FAILED: 'ERR_PRECONDITION_FAILED',
   PAYLOAD_TOO_LARGE: 'ERR_PAYLOAD_TOO_LARGE',
-  UNSUPPORTED_MEDIA_TYPE: 'ERR_UNSUPPORTED_MEDIA_TYPE',
-  RATE_LIMITED: 'ERR_RATE_LIMITED',
-  UNSUPPORTED_PROCEDURE: 'ERR_UNSUPPORTED_PROCEDURE',
-  DAEMON_ERROR: 'ERR_LIBVIRT',
-  PROTOCOL: 'ERR_PROTOCOL',
-  DAEMON_UNAVAILABLE: 'ERR_DAEMON_UNAVAILABLE',
-  CONNECT: 'ERR_CONNECT',
-  CONNECTION_CLOSED: 'ERR_CONNECTION_CLOSED',
-  CALL_ABORTED: 'ERR_CALL_ABORTED',
-  OVERLOADED: 'ERR_OVERLOADED',
-  TIMEOUT: 'ERR_CALL_TIMEOUT',
   INTERNAL: 'ERR_INTERNAL',
 } as const;
-export type ProblemCode = (typeof ProblemCode)[keyof typeof ProblemCode];
+export type HttpProblemCode = (typeof HttpProblemCode)[keyof typeof HttpProblemCode];
 
-/** HTTP status and short title of each problem code. */
-export const PROBLEMS: Record<ProblemCode, { status: number; title: string }> = {
-  ERR_VALIDATION: { status: 400, title: 'Request does not match the schema' },
-  ERR_MALFORMED_BODY: { status: 400, title: 'Malformed request body' },
-  ERR_BAD_REQUEST: { status: 400, title: 'Bad request' },
-  ERR_INVALID_ARGUMENT: { status: 400, title: 'Invalid argument' },
-  ERR_INVALID_CURSOR: { status: 400, title: 'Invalid cursor' },
-  ERR_UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
-  ERR_FORBIDDEN: { status: 403, title: 'Role too low for this operation' },
-  ERR_CROSS_SITE_REQUEST: { status: 403, title: 'Change without proof that it is not cross-site' },
-  ERR_HOST_NOT_ALLOWED: { status: 421, title: 'Host not served by this gateway' },
-  ERR_AUTH_THROTTLED: { status: 429, title: 'Too many failed authentications' },
-  ERR_LOG_OUTPUT_REFUSED: { status: 403, title: 'Log output not allowed' },
-  ERR_ABOVE_CEILING: { status: 403, title: "Above the gateway's ceiling" },
-  ERR_NOT_FOUND: { status: 404, title: 'No such resource' },
-  ERR_UNKNOWN_DAEMON: { status: 404, title: 'Unknown daemon' },
-  ERR_UNKNOWN_SERVER: { status: 404, title: 'Unknown server' },
-  ERR_UNKNOWN_CLIENT: { status: 404, title: 'Unknown client' },
-  ERR_NO_TLS_LISTENER: { status: 409, title: 'Server has no TLS listener' },
-  ERR_WOULD_LOCK_OUT: { status: 409, title: 'Would cut off the admin interface' },
-  ERR_PRECONDITION_FAILED: { status: 412, title: 'The resource changed since it was read' },
-  ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
-  ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
-  ERR_RATE_LIMITED: { status: 429, title: 'Too many changes' },
-  ERR_UNSUPPORTED_PROCEDURE: { status: 501, title: 'Not supported by this daemon' },
-  ERR_LIBVIRT: { status: 502, title: 'The daemon reported an error' },
-  ERR_PROTOCOL: { status: 502, title: 'The daemon broke the protocol' },
-  ERR_DAEMON_UNAVAILABLE: { status: 503, title: 'Daemon unavailable' },
-  ERR_CONNECT: { status: 503, title: 'Daemon unavailable' },
-  ERR_CONNECTION_CLOSED: { status: 503, title: 'Daemon unavailable' },
-  ERR_CALL_ABORTED: { status: 503, title: 'Call aborted' },
-  ERR_OVERLOADED: { status: 503, title: 'Too many calls in flight' },
-  ERR_CALL_TIMEOUT: { status: 504, title: 'Daemon did not answer in time' },
-  ERR_INTERNAL: { status: 500, title: 'Internal error' },
-};
+/** The RPC layer's codes a request can meet (an invalid URI is a start-up error: the gateway's own URIs). */
+type RpcProblemCode = Exclude<ErrorCode, typeof ErrorCode.INVALID_URI>;
 
-/** virErrorNumber values the table refines (virterror.h). */
+/** Stable codes of every problem the gateway answers with: each layer's request-time codes. */
+export type ProblemCode = HttpProblemCode | RpcProblemCode | GatewayErrorCode | RefusalCode | PolicyErrorCode;
+
+/**
+ * Whose side a problem is on: `client` (4xx: the request is wrong, not allowed, or names what is not there),
+ * `daemon` (the daemon failed the call or broke the protocol), `gateway` (the gateway could not serve it now:
+ * unreachable or overloaded daemon, timeout, or a fault of its own).
+ */
+export type ProblemFamily = 'client' | 'daemon' | 'gateway';
+
+/** What the registry says of a code: the HTTP status, the problem's short title, and its family. */
+export interface ProblemSpec {
+  readonly status: number;
+  readonly title: string;
+  readonly family: ProblemFamily;
+}
+
+/**
+ * The one registry of problems, checked by the compiler: a code a layer adds without an entry here, or an entry
+ * for a code no layer raises, fails to compile. The order is the order of the `code` enum in the OpenAPI document.
+ */
+export const PROBLEMS = {
+  [HttpProblemCode.VALIDATION]: { status: 400, title: 'Request does not match the schema', family: 'client' },
+  [HttpProblemCode.MALFORMED_BODY]: { status: 400, title: 'Malformed request body', family: 'client' },
+  [HttpProblemCode.BAD_REQUEST]: { status: 400, title: 'Bad request', family: 'client' },
+  [ErrorCode.INVALID_ARGUMENT]: { status: 400, title: 'Invalid argument', family: 'client' },
+  [HttpProblemCode.INVALID_CURSOR]: { status: 400, title: 'Invalid cursor', family: 'client' },
+  [SecurityErrorCode.UNAUTHENTICATED]: { status: 401, title: 'Authentication required', family: 'client' },
+  [SecurityErrorCode.FORBIDDEN]: { status: 403, title: 'Role too low for this operation', family: 'client' },
+  [SecurityErrorCode.CROSS_SITE_REQUEST]: { status: 403, title: 'Change without proof that it is not cross-site', family: 'client' },
+  [SecurityErrorCode.HOST_NOT_ALLOWED]: { status: 421, title: 'Host not served by this gateway', family: 'client' },
+  [SecurityErrorCode.AUTH_THROTTLED]: { status: 429, title: 'Too many failed authentications', family: 'client' },
+  [SecurityErrorCode.LOG_OUTPUT_REFUSED]: { status: 403, title: 'Log output not allowed', family: 'client' },
+  [PolicyErrorCode.ABOVE_CEILING]: { status: 403, title: "Above the gateway's ceiling", family: 'client' },
+  [HttpProblemCode.NOT_FOUND]: { status: 404, title: 'No such resource', family: 'client' },
+  [GatewayErrorCode.UNKNOWN_DAEMON]: { status: 404, title: 'Unknown daemon', family: 'client' },
+  [HttpProblemCode.UNKNOWN_SERVER]: { status: 404, title: 'Unknown server', family: 'client' },
+  [HttpProblemCode.UNKNOWN_CLIENT]: { status: 404, title: 'Unknown client', family: 'client' },
+  [HttpProblemCode.NO_TLS_LISTENER]: { status: 409, title: 'Server has no TLS listener', family: 'client' },
+  [PolicyErrorCode.WOULD_LOCK_OUT]: { status: 409, title: 'Would cut off the admin interface', family: 'client' },
+  [HttpProblemCode.PRECONDITION_FAILED]: { status: 412, title: 'The resource changed since it was read', family: 'client' },
+  [HttpProblemCode.PAYLOAD_TOO_LARGE]: { status: 413, title: 'Request body too large', family: 'client' },
+  [SecurityErrorCode.UNSUPPORTED_MEDIA_TYPE]: { status: 415, title: 'Unsupported media type', family: 'client' },
+  [SecurityErrorCode.RATE_LIMITED]: { status: 429, title: 'Too many changes', family: 'client' },
+  [ErrorCode.UNSUPPORTED]: { status: 501, title: 'Not supported by this daemon', family: 'daemon' },
+  [ErrorCode.LIBVIRT]: { status: 502, title: 'The daemon reported an error', family: 'daemon' },
+  [ErrorCode.PROTOCOL]: { status: 502, title: 'The daemon broke the protocol', family: 'daemon' },
+  [GatewayErrorCode.DAEMON_UNAVAILABLE]: { status: 503, title: 'Daemon unavailable', family: 'gateway' },
+  [ErrorCode.CONNECT]: { status: 503, title: 'Daemon unavailable', family: 'gateway' },
+  [ErrorCode.CONNECTION_CLOSED]: { status: 503, title: 'Daemon unavailable', family: 'gateway' },
+  [ErrorCode.ABORTED]: { status: 503, title: 'Call aborted', family: 'gateway' },
+  [ErrorCode.OVERLOADED]: { status: 503, title: 'Too many calls in flight', family: 'gateway' },
+  [ErrorCode.TIMEOUT]: { status: 504, title: 'Daemon did not answer in time', family: 'gateway' },
+  [HttpProblemCode.INTERNAL]: { status: 500, title: 'Internal error', family: 'gateway' },
+} as const satisfies Record<ProblemCode, ProblemSpec>;
+
+/** Every problem code, in the registry's order. */
+export const PROBLEM_CODES = Object.keys(PROBLEMS) as ProblemCode[];
+
+/** True for a code the registry has an entry for. */
+export function isProblemCode(code: string): code is ProblemCode {
+  return Object.hasOwn(PROBLEMS, code);
+}
 
 // Errors the daemon sends, by libvirt's number; any other number is the daemon failing the call (502).
 const BY_LIBVIRT_NUMBER: Partial<Record<number, ProblemCode>> = {
-  [VirErrorNumber.INVALID_ARG]: ProblemCode.INVALID_ARGUMENT,
-  [VirErrorNumber.ARGUMENT_UNSUPPORTED]: ProblemCode.INVALID_ARGUMENT,
-  [VirErrorNumber.NO_SERVER]: ProblemCode.UNKNOWN_SERVER,
-  [VirErrorNumber.NO_CLIENT]: ProblemCode.UNKNOWN_CLIENT,
+  [VirErrorNumber.INVALID_ARG]: ErrorCode.INVALID_ARGUMENT,
+  [VirErrorNumber.ARGUMENT_UNSUPPORTED]: ErrorCode.INVALID_ARGUMENT,
+  [VirErrorNumber.NO_SERVER]: HttpProblemCode.UNKNOWN_SERVER,
+  [VirErrorNumber.NO_CLIENT]: HttpProblemCode.UNKNOWN_CLIENT,
 };
 
 // Fastify's own client errors (request parsing), by its error code.
 const BY_FASTIFY_CODE: Partial<Record<string, ProblemCode>> = {
-  FST_ERR_VALIDATION: ProblemCode.VALIDATION,
-  FST_ERR_CTP_INVALID_JSON_BODY: ProblemCode.MALFORMED_BODY,
-  FST_ERR_CTP_EMPTY_JSON_BODY: ProblemCode.MALFORMED_BODY,
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ProblemCode.MALFORMED_BODY,
-  FST_ERR_CTP_BODY_TOO_LARGE: ProblemCode.PAYLOAD_TOO_LARGE,
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: ProblemCode.UNSUPPORTED_MEDIA_TYPE,
-  FST_ERR_CTP_INVALID_TYPE: ProblemCode.UNSUPPORTED_MEDIA_TYPE,
+  FST_ERR_VALIDATION: HttpProblemCode.VALIDATION,
+  FST_ERR_CTP_INVALID_JSON_BODY: HttpProblemCode.MALFORMED_BODY,
+  FST_ERR_CTP_EMPTY_JSON_BODY: HttpProblemCode.MALFORMED_BODY,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: HttpProblemCode.MALFORMED_BODY,
+  FST_ERR_CTP_BODY_TOO_LARGE: HttpProblemCode.PAYLOAD_TOO_LARGE,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: SecurityErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  FST_ERR_CTP_INVALID_TYPE: SecurityErrorCode.UNSUPPORTED_MEDIA_TYPE,
 };
 
 /** An error a route raises to answer with a given problem; `cause` may carry the daemon's error. */
@@ -146,30 +159,30 @@ export function problemType(code: ProblemCode): string {
 
 /** Classify any error thrown while serving a request. */
 export function problemCodeOf(err: unknown): ProblemCode {
-  if (err instanceof UnsupportedProcedureError) return ProblemCode.UNSUPPORTED_PROCEDURE;
-  if (err instanceof LibvirtError) return BY_LIBVIRT_NUMBER[err.libvirtCode] ?? ProblemCode.DAEMON_ERROR;
+  if (err instanceof UnsupportedProcedureError) return ErrorCode.UNSUPPORTED;
+  if (err instanceof LibvirtError) return BY_LIBVIRT_NUMBER[err.libvirtCode] ?? ErrorCode.LIBVIRT;
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return ProblemCode.INTERNAL;
-  if (code in PROBLEMS) return code as ProblemCode;
+  if (typeof code !== 'string') return HttpProblemCode.INTERNAL;
+  if (isProblemCode(code)) return code;
   const fromFastify = BY_FASTIFY_CODE[code];
   if (fromFastify) return fromFastify;
   // Any other fastify error with a 4xx status is about the request: never answer it with a 500.
   const status = (err as { statusCode?: unknown }).statusCode;
-  if (code.startsWith('FST_') && typeof status === 'number' && status >= 400 && status < 500) return ProblemCode.BAD_REQUEST;
-  return ProblemCode.INTERNAL;
+  if (code.startsWith('FST_') && typeof status === 'number' && status >= 400 && status < 500) return HttpProblemCode.BAD_REQUEST;
+  return HttpProblemCode.INTERNAL;
 }
 
 /** Build the problem reply for an error raised while serving `instance` (the request path). */
 export function toProblem(err: unknown, instance: string): ProblemReply {
   const code = problemCodeOf(err);
   const { status, title } = PROBLEMS[code];
-  const internal = code === ProblemCode.INTERNAL;
+  const internal = code === HttpProblemCode.INTERNAL;
   const fastifyStatus = (err as { statusCode?: unknown }).statusCode;
   const problem: ProblemDocument = {
     type: problemType(code),
     title,
     // Fastify's other 4xx errors keep their own status (e.g. 431, 414).
-    status: code === ProblemCode.BAD_REQUEST && typeof fastifyStatus === 'number' ? fastifyStatus : status,
+    status: code === HttpProblemCode.BAD_REQUEST && typeof fastifyStatus === 'number' ? fastifyStatus : status,
     // A fault of ours may carry internals in its message: say only that it happened.
     detail: internal ? 'The gateway failed to serve this request; the log has the details.' : messageOf(err),
     instance,
@@ -178,13 +191,13 @@ export function toProblem(err: unknown, instance: string): ProblemReply {
   const libvirt = libvirtInfo(err);
   if (libvirt) problem.libvirt = libvirt;
   const validation = (err as { validation?: Array<{ instancePath?: string; message?: string }> }).validation;
-  if (code === ProblemCode.VALIDATION && Array.isArray(validation)) {
+  if (code === HttpProblemCode.VALIDATION && Array.isArray(validation)) {
     const context = (err as { validationContext?: string }).validationContext ?? '';
     problem.errors = validation.map((v) => ({ path: `/${context}${v.instancePath ?? ''}`, message: v.message ?? 'invalid' }));
   }
   // Headers the error itself asks for (WWW-Authenticate on a 401).
   const own = (err as { headers?: unknown }).headers;
-  const headers: Record<string, string> = code !== ProblemCode.INTERNAL && isStringRecord(own) ? { ...own } : {};
+  const headers: Record<string, string> = code !== HttpProblemCode.INTERNAL && isStringRecord(own) ? { ...own } : {};
   if (problem.status === 503) headers['retry-after'] = String(retryAfterSeconds(err));
   return { problem, headers, internal };
 }
@@ -213,6 +226,5 @@ function libvirtInfo(err: unknown): LibvirtProblemInfo | undefined {
 
 /** Whole seconds until a retry makes sense: from the error when it knows, else 1. */
 function retryAfterSeconds(err: unknown): number {
-  const ms = (err as { retryAfterMs?: unknown }).retryAfterMs;
-  return typeof ms === 'number' ? Math.max(1, Math.ceil(ms / 1000)) : 1;
+  return err instanceof RetryLaterError ? Math.max(1, Math.ceil(err.retryAfterMs / 1000)) : 1;
 }

@@ -1,5 +1,5 @@
 import { CLIENT_TRANSPORT_NAMES } from '../admin/constants.js';
-import type { ClientInfo } from '../admin/params.js';
+import type { ClientInfoParams } from '../admin/params.js';
 import type { ClientRef, TypedParam } from '../admin/types.js';
 import type { ConnectionStatus } from '../gateway/daemon-connection.js';
 import type { ClientIdentity } from './schemas/clients.js';
@@ -50,7 +50,7 @@ export function clientId(client: ClientRef): number {
 }
 
 /** A client's identity: the lookup reply plus whatever CLIENT_GET_INFO reported. */
-export function clientIdentityJson(client: ClientRef, info: ClientInfo): ClientIdentity {
+export function clientIdentityJson(client: ClientRef, info: ClientInfoParams): ClientIdentity {
   const out: ClientIdentity = {
     id: clientId(client),
     server: client.server.name,

@@ -13,7 +13,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EventActor, ClientSummary } from './events.js';
+import type { EventActor, ConnectedClient } from './events.js';
 import { openStateFile, StateDirError } from './state-dir.js';
 
 /** File names in the state folder. */
@@ -39,7 +39,7 @@ export interface ClientHistoryEntry {
   time: string;
   daemon: string;
   server: string;
-  client: ClientSummary;
+  client: ConnectedClient;
   /** `disconnected` only: from the client's connect time (whole seconds, as libvirt keeps it) to `time`. */
   durationMs?: number;
   /** `disconnected` only: the caller who disconnected it through the gateway; absent when it left otherwise. */
@@ -259,7 +259,7 @@ export class ClientHistoryStore {
 }
 
 /** The key of one connection of a client: ids restart with the daemon, the connect time tells them apart. */
-function sessionKey(daemon: string, server: string, client: Pick<ClientSummary, 'id' | 'connectedAt'>): string {
+function sessionKey(daemon: string, server: string, client: Pick<ConnectedClient, 'id' | 'connectedAt'>): string {
   return `${daemon}\u0000${server}\u0000${client.id}@${client.connectedAt}`;
 }
 

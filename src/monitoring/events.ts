@@ -1,8 +1,7 @@
 import type { ClientTransportName } from '../admin/constants.js';
-import type { ClientInfo } from '../admin/params.js';
+import type { ClientInfoParams, ThreadpoolSettings } from '../admin/params.js';
 import type { ClientLimitSettings } from '../resources/client-limits.js';
 import type { LoggingSettings } from '../resources/logging.js';
-import type { ThreadpoolSettings } from '../resources/threadpool.js';
 
 /**
  * The events of the live stream. libvirt's admin protocol has no events at all: every one of these is a
@@ -25,12 +24,12 @@ export type EventType = (typeof EventType)[keyof typeof EventType];
 export const EVENT_TYPES = Object.values(EventType) as EventType[];
 
 /** A client as seen while it was connected; `identity` is null when the daemon could not tell it any more. */
-export interface ClientSummary {
+export interface ConnectedClient {
   id: number;
   transport: ClientTransportName | 'unknown';
   /** Connect time, ISO 8601. */
   connectedAt: string;
-  identity: Omit<ClientInfo, 'extra'> | null;
+  identity: Omit<ClientInfoParams, 'extra'> | null;
 }
 
 /** Who made a change through the gateway, as its audit records name them (kind, name, role). */
@@ -42,9 +41,9 @@ export interface EventActor {
 
 /** The payload of each event type. */
 export interface EventPayloads {
-  'client.connected': { server: string; client: ClientSummary };
+  'client.connected': { server: string; client: ConnectedClient };
   /** `disconnectedBy`: the caller who disconnected it through the gateway; absent when it left by itself or elsewhere. */
-  'client.disconnected': { server: string; client: ClientSummary; disconnectedBy?: EventActor };
+  'client.disconnected': { server: string; client: ConnectedClient; disconnectedBy?: EventActor };
   'threadpool.changed': { server: string; threadpool: ThreadpoolSettings; previous: ThreadpoolSettings | null; etag: string };
   'client-limits.changed': {
     server: string;

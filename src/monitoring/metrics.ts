@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isShutdownClose } from '../admin/client.js';
-import type { ClientLimits, ThreadpoolParams } from '../admin/params.js';
+import type { ClientLimitParams, ThreadpoolParams } from '../admin/params.js';
 import { adminProcedures } from '../admin/procedures.js';
 import { ErrorCode } from '../rpc/errors.js';
 import type { EventHub } from './event-hub.js';
@@ -18,7 +18,7 @@ export interface DaemonFigures {
   daemon: string;
   up: boolean;
   version?: string;
-  servers: Array<{ name: string; threadpool: ThreadpoolParams; clientLimits: ClientLimits }>;
+  servers: Array<{ name: string; threadpool: ThreadpoolParams; clientLimits: ClientLimitParams }>;
 }
 
 /** The daemons whose figures are exported, and the scrape's call timeout. */

@@ -1,10 +1,10 @@
 import { CLIENT_TRANSPORT_NAMES } from '../admin/constants.js';
-import type { ClientInfo } from '../admin/params.js';
+import type { ClientInfoParams } from '../admin/params.js';
 import type { ClientRef } from '../admin/types.js';
 import { settingsEtag } from '../resources/etag.js';
 import { DAEMON_RESOURCES, SERVER_RESOURCES } from '../resources/index.js';
 import { resourceKey, type AnySettingsResource, type ResourceTarget } from '../resources/resource.js';
-import { EventType, type ClientSummary, type EventInit } from './events.js';
+import { EventType, type ConnectedClient, type EventInit } from './events.js';
 
 /** Settings of resources by resource name (`threadpool`, `client-limits`, `logging`). */
 export type SettingsByResource = Map<string, object>;
@@ -14,7 +14,7 @@ export interface ServerSnapshot {
   /** The settings of each server resource (SERVER_RESOURCES). */
   settings: SettingsByResource;
   /** Connected clients by clientKey (id and connect time: ids restart when the daemon restarts). */
-  clients: Map<string, ClientSummary>;
+  clients: Map<string, ConnectedClient>;
 }
 
 /** What the watcher remembers of one daemon between polls. */
@@ -53,8 +53,8 @@ export function clientKey(ref: ClientRef): string {
 }
 
 /** A client as events show it; `info` is null when the daemon no longer knew it. */
-export function summarizeClient(ref: ClientRef, info: ClientInfo | null): ClientSummary {
-  let identity: ClientSummary['identity'] = null;
+export function summarizeClient(ref: ClientRef, info: ClientInfoParams | null): ConnectedClient {
+  let identity: ConnectedClient['identity'] = null;
   if (info) {
     const { extra: _extra, ...known } = info;
     identity = known;
@@ -68,7 +68,7 @@ export function summarizeClient(ref: ClientRef, info: ClientInfo | null): Client
 }
 
 /** A client whose identity was looked up, or that was gone by the time we asked. */
-export type Identified = { summary: ClientSummary; gone: boolean };
+export type Identified = { summary: ConnectedClient; gone: boolean };
 
 /** The clients of a poll that the snapshot does not know yet (their identity must be looked up). */
 export function newClients(prev: DaemonSnapshot | undefined, poll: Poll, fresh: (key: string) => boolean): ClientRef[] {

@@ -1,5 +1,5 @@
 import type { AdminClient } from '../admin/client.js';
-import type { ClientInfo } from '../admin/params.js';
+import type { ClientInfoParams } from '../admin/params.js';
 import type { ClientRef } from '../admin/types.js';
 import type { CallOptions } from '../rpc/client.js';
 import { ErrorCode, LibvirtError, VirErrorNumber } from '../rpc/errors.js';
@@ -7,7 +7,7 @@ import { settingsEtag } from '../resources/etag.js';
 import { DAEMON_RESOURCES, SERVER_RESOURCES } from '../resources/index.js';
 import type { AnySettingsResource, ResourceTarget } from '../resources/resource.js';
 import type { EventHub } from './event-hub.js';
-import { EventType, type ClientSummary, type EventActor, type EventInit } from './events.js';
+import { EventType, type ConnectedClient, type EventActor, type EventInit } from './events.js';
 import {
   clientKey,
   diffSnapshot,
@@ -33,7 +33,7 @@ const IDENTITY_RETRIES = 5;
 /** A change made through the gateway: new settings of a resource, or a client it disconnected. */
 export type GatewayChange =
   | { kind: 'settings'; resource: AnySettingsResource; target: ResourceTarget; settings: object }
-  | { kind: 'client-closed'; server: string; client: ClientRef; info?: ClientInfo | null; by?: EventActor };
+  | { kind: 'client-closed'; server: string; client: ClientRef; info?: ClientInfoParams | null; by?: EventActor };
 
 /** One server as a successful poll found it, for observers of every poll (the sample ring, the client history). */
 export interface PolledServerReport {
@@ -41,7 +41,7 @@ export interface PolledServerReport {
   /** What each server resource's fetch returned, by resource name (`threadpool`, `client-limits`). */
   states: ReadonlyMap<string, unknown>;
   /** The clients connected after this poll, as the watcher knows them (with their identity where known). */
-  clients: readonly ClientSummary[];
+  clients: readonly ConnectedClient[];
 }
 
 /** What one successful poll of a daemon read. */

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { ClientLimits as ClientLimitParams } from '../admin/params.js';
+import type { ClientLimitParams } from '../admin/params.js';
 import { EventType } from '../monitoring/events.js';
 import { Role } from '../security/roles.js';
 import { ADMIN_CLIENTS_RESERVE, ADMIN_SERVER, PolicyErrorCode, PolicyRefusedError } from './change-policy.js';

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { parseFiltersReply, type LogFilter as ParsedLogFilter } from '../admin/logging/filters.js';
-import { LogDestination, parseOutputsReply, type LogOutput as ParsedLogOutput } from '../admin/logging/outputs.js';
+import { parseFiltersReply, type VirLogFilter } from '../admin/logging/filters.js';
+import { LogDestination, parseOutputsReply, type VirLogOutput } from '../admin/logging/outputs.js';
 import { LOG_PRIORITY_NAMES } from '../admin/logging/priority.js';
 import { LoggingSyntaxError } from '../admin/logging/syntax-error.js';
 import { EventType } from '../monitoring/events.js';
@@ -238,7 +238,7 @@ function unopenableFileIsInvalid(err: unknown): never {
 }
 
 /** A parsed output as the API shows it (the raw string is shown whole beside the list). */
-function outputJson(o: ParsedLogOutput): Static<typeof LogOutput> {
+function outputJson(o: VirLogOutput): Static<typeof LogOutput> {
   return {
     priority: o.priority,
     level: o.level,
@@ -249,6 +249,6 @@ function outputJson(o: ParsedLogOutput): Static<typeof LogOutput> {
 }
 
 /** A parsed filter as the API shows it. */
-function filterJson(f: ParsedLogFilter): Static<typeof LogFilter> {
+function filterJson(f: VirLogFilter): Static<typeof LogFilter> {
   return { priority: f.priority, level: f.level, match: f.match, stackTrace: f.stackTrace };
 }

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { ThreadpoolParams } from '../admin/params.js';
+import type { ThreadpoolParams, ThreadpoolSettings } from '../admin/params.js';
 import { EventType } from '../monitoring/events.js';
 import { Role } from '../security/roles.js';
 import { PolicyErrorCode, PolicyRefusedError } from './change-policy.js';
@@ -37,13 +37,6 @@ export const ThreadpoolChange = Type.Object(
   { additionalProperties: false, minProperties: 1, examples: [{ minWorkers: 2, maxWorkers: 10 }] },
 );
 export type ThreadpoolChange = Static<typeof ThreadpoolChange>;
-
-/** The settable part of a threadpool: what a PATCH changes, its ETag versions and `threadpool.changed` reports. */
-export interface ThreadpoolSettings {
-  minWorkers: number;
-  maxWorkers: number;
-  prioWorkers: number;
-}
 
 /** The worker counts a change may set, in the order libvirt's error messages name them. */
 const WORKER_FIELDS = ['minWorkers', 'maxWorkers', 'prioWorkers'] as const;

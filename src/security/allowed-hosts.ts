@@ -12,32 +12,13 @@
  */
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-
-/** The stable code of the refusal (problem+json `code`). */
-export const HOST_NOT_ALLOWED_CODE = 'ERR_HOST_NOT_ALLOWED';
+import { hostNotAllowedError } from './errors.js';
 
 /** Names every gateway answers to (besides its own addresses). */
 export const LOOPBACK_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
 
 /** At most one re-read of the interface addresses per this many milliseconds (only when a Host is unknown). */
 export const INTERFACE_REFRESH_MS = 5_000;
-
-/**
- * A Host the gateway does not answer to: 421 Misdirected Request ("the server is not configured to produce
- * responses for this authority", RFC 9110 §15.5.20). Not 400: the request is well formed, it just names a
- * site this gateway is not.
- */
-export class HostNotAllowedError extends Error {
-  override readonly name = 'HostNotAllowedError';
-  readonly code = HOST_NOT_ALLOWED_CODE;
-  readonly statusCode = 421;
-  constructor(host: string) {
-    super(
-      `This gateway does not answer to the host name ${JSON.stringify(host.slice(0, 255))}: only loopback names, ` +
-        `its own addresses and the names given with --allowed-host are served (a defence against DNS rebinding)`,
-    );
-  }
-}
 
 /** A configured name that cannot be a host name or address; the message says why. */
 export class AllowedHostError extends Error {
@@ -123,9 +104,9 @@ export class HostAllowlist {
     return this.interfaceSet.has(host);
   }
 
-  /** Throws HostNotAllowedError unless allows(hostHeader). */
+  /** Throws hostNotAllowedError() unless allows(hostHeader). */
   check(hostHeader: string | undefined): void {
-    if (!this.allows(hostHeader)) throw new HostNotAllowedError(hostHeader ?? '');
+    if (!this.allows(hostHeader)) throw hostNotAllowedError(hostHeader ?? '');
   }
 }
 

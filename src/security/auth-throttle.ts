@@ -11,6 +11,7 @@
  * counting single addresses would give it 2^64 tries). Every caller on loopback is one source, and so is every
  * caller on the unix socket: a local user who keeps failing delays the other local callers' token checks too.
  */
+import { TooManyAuthFailuresError } from './errors.js';
 
 /** The throttle's limits. */
 export const AuthThrottle = {
@@ -21,22 +22,6 @@ export const AuthThrottle = {
   /** Sources remembered at most; beyond that the one touched longest ago is forgotten (bounded memory). */
   MAX_SOURCES: 10_000,
 } as const;
-
-/** The stable code of the refusal (problem+json `code`). */
-export const AUTH_THROTTLED_CODE = 'ERR_AUTH_THROTTLED';
-
-/** Too many failed authentications from this source: 429 with Retry-After (whole seconds). */
-export class TooManyAuthFailuresError extends Error {
-  override readonly name = 'TooManyAuthFailuresError';
-  readonly code = AUTH_THROTTLED_CODE;
-  readonly statusCode = 429;
-  /** Headers the response must carry. */
-  readonly headers: Record<string, string>;
-  constructor(readonly retryAfterSeconds: number) {
-    super(`Too many failed authentications from this address; retry in ${retryAfterSeconds} s`);
-    this.headers = { 'retry-after': String(retryAfterSeconds) };
-  }
-}
 
 /** Where the throttle says that it starts refusing a source (pino's signature). */
 export interface ThrottleLogger {

@@ -14,7 +14,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { peerCertificateStatus, type ClientRoles } from './client-certs.js';
 import { originOf } from './connection-origin.js';
 import type { LocalToken } from './local-token.js';
-import { AuthenticationError, ForbiddenError, Role, roleAllows } from './roles.js';
+import { AuthenticationError, ForbiddenError } from './errors.js';
+import { Role, roleAllows } from './roles.js';
 import type { TokenStore } from './tokens.js';
 
 /** The caller of one request. */

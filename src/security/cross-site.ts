@@ -18,43 +18,11 @@
  * Reads (GET, HEAD, OPTIONS) change nothing and are not checked: a cross-site page cannot read the answers.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { crossSiteRequestError, notJsonChangeError } from './errors.js';
 import { isMutation } from './limits.js';
-
-/** The stable code of the refusal of a body-less change (problem+json `code`). */
-export const CROSS_SITE_CODE = 'ERR_CROSS_SITE_REQUEST';
-
-/** The stable code of the refusal of a change with a body type other than JSON (as fastify's own 415). */
-export const NOT_JSON_CODE = 'ERR_UNSUPPORTED_MEDIA_TYPE';
 
 /** The header a body-less change can send when it has no bearer token. */
 export const CSRF_HEADER = 'x-requested-with';
-
-/**
- * A body-less change that a browser could have sent from another site without a preflight: 403. Forbidden
- * rather than 400: the request is well formed, but the gateway cannot tell it from a forged one.
- */
-export class CrossSiteRequestError extends Error {
-  override readonly name = 'CrossSiteRequestError';
-  readonly code = CROSS_SITE_CODE;
-  readonly statusCode = 403;
-  constructor() {
-    super(
-      'A change without a body must show that no web page of another site sent it: send an Authorization: Bearer ' +
-        'header, or an X-Requested-With header with any value (curl -H "X-Requested-With: cli")',
-    );
-  }
-}
-
-/** A change whose body is not JSON: 415, whether or not the body is empty. */
-export class NotJsonChangeError extends Error {
-  override readonly name = 'NotJsonChangeError';
-  readonly code = NOT_JSON_CODE;
-  readonly statusCode = 415;
-  constructor(contentType: string) {
-    const given = JSON.stringify(contentType.slice(0, 100));
-    super(`A change must send JSON (Content-Type: application/json or application/*+json), not ${given}`);
-  }
-}
 
 /** True for `application/json` and `application/<anything>+json`, parameters and case aside. */
 export function isJsonMediaType(contentType: string | undefined): boolean {
@@ -70,11 +38,11 @@ export function checkCrossSite(request: { method: string; headers: IncomingHttpH
   const contentType = headers['content-type'];
   if (contentType !== undefined) {
     if (isJsonMediaType(contentType)) return;
-    throw new NotJsonChangeError(contentType);
+    throw notJsonChangeError(contentType);
   }
   const authorization = headers.authorization;
   if (authorization !== undefined && /^Bearer[ ]+\S/i.test(authorization)) return;
   const requestedWith = headers[CSRF_HEADER];
   if (typeof requestedWith === 'string' && requestedWith.trim() !== '') return;
-  throw new CrossSiteRequestError();
+  throw crossSiteRequestError();
 }

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
-import { SecurityErrorCode } from './roles.js';
+import { SecurityErrorCode } from './errors.js';
 
 /** The security-related listen settings. */
 export interface ListenSecurity {

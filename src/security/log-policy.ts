@@ -13,12 +13,12 @@
  */
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { LogFilter } from '../admin/logging/filters.js';
+import type { VirLogFilter } from '../admin/logging/filters.js';
 import { canonicalizeLogPath } from '../admin/logging/file-path.js';
-import { LogDestination, type LogOutput } from '../admin/logging/outputs.js';
+import { LogDestination, type VirLogOutput } from '../admin/logging/outputs.js';
 import { formatFilterSpecs, formatOutputSpecs, type LogFilterSpec, type LogOutputSpec } from '../admin/logging/specs.js';
 import { readFilters, readOutputs } from './log-strings.js';
-import { LogOutputRefusedError } from './roles.js';
+import { LogOutputRefusedError } from './errors.js';
 
 /** The default allowed directory: where libvirt's daemons keep their logs. */
 export const DEFAULT_ALLOWED_LOG_DIRS: readonly string[] = ['/var/log/libvirt'];
@@ -40,7 +40,7 @@ export interface ApprovedOutputs {
   /** Send exactly this string (the raw string as given, or the objects formatted). */
   wire: string;
   /** The outputs the daemon will hold afterwards, as the gateway read them; null: the daemon's default output. */
-  outputs: LogOutput[] | null;
+  outputs: VirLogOutput[] | null;
   /** The files the daemon will open (canonical paths, each once, in order of first mention). */
   files: string[];
 }
@@ -50,7 +50,7 @@ export interface ApprovedFilters {
   /** Send exactly this string. */
   wire: string;
   /** The filters the daemon will hold afterwards, as the gateway read them. */
-  filters: LogFilter[];
+  filters: VirLogFilter[];
 }
 
 /** Checks log outputs and filters (raw libvirt strings or objects) before they are sent to a daemon. */

@@ -16,9 +16,9 @@
  *   path the kernel cannot take (longer than PATH_MAX, or a component longer than NAME_MAX).
  * Other non-ASCII text is fine: libvirt treats it as bytes, and paths in UTF-8 are legal.
  */
-import { parseFilter, type LogFilter } from '../admin/logging/filters.js';
+import { parseFilter, type VirLogFilter } from '../admin/logging/filters.js';
 import { splitLogList } from '../admin/logging/list.js';
-import { addOutput, LogDestination, parseOutput, type LogOutput } from '../admin/logging/outputs.js';
+import { addOutput, LogDestination, parseOutput, type VirLogOutput } from '../admin/logging/outputs.js';
 import { ErrorCode, LocalError } from '../rpc/errors.js';
 
 /** Linux limits a file path must fit (linux/limits.h), in bytes. */
@@ -96,9 +96,9 @@ function forbiddenBecause(cp: number): string | null {
 /** Outputs as the daemon will read them: every token in order, and the list it will then hold. */
 export interface ReadOutputs {
   /** Each token parsed, in order, duplicates included (libvirtd opens each file output while parsing). */
-  tokens: LogOutput[];
+  tokens: VirLogOutput[];
   /** The outputs the daemon will hold (a later identical output replaces an earlier one); null: its default. */
-  outputs: LogOutput[] | null;
+  outputs: VirLogOutput[] | null;
 }
 
 /** Reads an outputs string as libvirtd will; throws LogStringRefusedError or LoggingSyntaxError (both 400). */
@@ -113,7 +113,7 @@ export function readOutputs(text: string): ReadOutputs {
       text,
     );
   }
-  let outputs: LogOutput[] = [];
+  let outputs: VirLogOutput[] = [];
   for (const output of tokens) {
     if (output.destination === LogDestination.FILE) refuseLongPath(output);
     outputs = addOutput(outputs, output);
@@ -122,7 +122,7 @@ export function readOutputs(text: string): ReadOutputs {
 }
 
 /** Reads a filters string as libvirtd will (""/blanks: no filter); throws LogStringRefusedError or LoggingSyntaxError. */
-export function readFilters(text: string): LogFilter[] {
+export function readFilters(text: string): VirLogFilter[] {
   refuseForbiddenCharacters(text, 'filter');
   return splitLogList(text).map((token) => {
     const filter = parseFilter(token);
@@ -155,7 +155,7 @@ function refuseForbiddenCharacters(text: string, list: LogList): void {
 
 // The kernel refuses these paths anyway (ENAMETOOLONG): refusing them here keeps the gateway's reading and the
 // daemon's the same, and answers before the daemon is asked.
-function refuseLongPath(output: LogOutput): void {
+function refuseLongPath(output: VirLogOutput): void {
   const path = output.path ?? '';
   const refuse = (why: string): never => {
     throw new LogStringRefusedError(`Log output ${JSON.stringify(output.raw)} refused: ${why}`, output.raw);

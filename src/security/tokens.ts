@@ -8,7 +8,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ReloadableFile } from './reloadable.js';
-import { isRole, SecurityErrorCode, type Role } from './roles.js';
+import { SecurityErrorCode } from './errors.js';
+import { isRole, type Role } from './roles.js';
 
 /** One entry of the tokens file. */
 export interface TokenEntry {

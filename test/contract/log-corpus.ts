@@ -20,7 +20,7 @@ import { gatewayServerOptions } from '../../src/http/server-options.js';
 import { servingAnyone } from '../http/gateway.js';
 import { LogOutputPolicy } from '../../src/security/log-policy.js';
 import { LogStringRefusedError } from '../../src/security/log-strings.js';
-import { LogOutputRefusedError } from '../../src/security/roles.js';
+import { LogOutputRefusedError } from '../../src/security/errors.js';
 import { parseTokensFile, tokenLine, TokenStore } from '../../src/security/tokens.js';
 import { listTree, type LogTarget, type StartLogTarget } from '../harness/log-targets.js';
 

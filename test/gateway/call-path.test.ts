@@ -8,7 +8,7 @@ import { adminProcedures as P } from '../../src/admin/procedures.js';
 import type { CallOptions, ProcedureSpec, RpcClient } from '../../src/rpc/client.js';
 import { CallTimeoutError, ConnectionClosedError, ErrorCode } from '../../src/rpc/errors.js';
 import { DaemonConnection, type DaemonRequest, type Deadlines } from '../../src/gateway/daemon-connection.js';
-import { DaemonUnavailableError } from '../../src/gateway/errors.js';
+import { RetryLaterError } from '../../src/gateway/errors.js';
 
 interface WireCall {
   name: string;
@@ -287,14 +287,14 @@ describe('DaemonConnection: the deadline of a request', () => {
 });
 
 describe('DaemonConnection: a dropped connection', () => {
-  it('fails the request with DaemonUnavailableError, whose cause is the closed connection', async () => {
+  it('fails the request with ERR_DAEMON_UNAVAILABLE, whose cause is the closed connection', async () => {
     const { wire, conn, drop } = setup();
     const request = conn.call((admin, options) => admin.listServers(options));
     await tick();
     const reason = new ConnectionClosedError('connection closed by peer');
     drop(reason);
     wire[0]!.fail(new ConnectionClosedError(`CONNECT_LIST_SERVERS: ${reason.message}`, { cause: reason }));
-    await assert.rejects(request, (err: unknown) => err instanceof DaemonUnavailableError && err.cause instanceof ConnectionClosedError);
+    await assert.rejects(request, (err: unknown) => err instanceof RetryLaterError && err.code === 'ERR_DAEMON_UNAVAILABLE' && err.cause instanceof ConnectionClosedError);
     await conn.close();
   });
 
@@ -312,7 +312,7 @@ describe('DaemonConnection: a dropped connection', () => {
     await tick();
     drop(new ConnectionClosedError('connection closed by peer'));
     wire[0]!.fail(new ConnectionClosedError('CONNECT_LIST_SERVERS: connection closed by peer'));
-    await assert.rejects(request, DaemonUnavailableError);
+    await assert.rejects(request, { code: 'ERR_DAEMON_UNAVAILABLE' });
     assert.ok(seen instanceof ConnectionClosedError);
     await conn.close();
   });

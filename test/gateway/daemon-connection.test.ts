@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openAdminConnection } from '../../src/admin/client.js';
 import { DaemonConnection, type AdminConnector } from '../../src/gateway/daemon-connection.js';
-import { DaemonUnavailableError } from '../../src/gateway/errors.js';
+import { RetryLaterError } from '../../src/gateway/errors.js';
 import { CallTimeoutError, ConnectError, ErrorCode } from '../../src/rpc/errors.js';
 import { ADMIN_PROG, REPLY, frame, readHeader, u64 } from '../helpers/bytes.js';
 import { socketPair } from '../helpers/fake-peer.js';
@@ -37,13 +37,13 @@ describe('DaemonConnection without a daemon', () => {
     await conn.close();
   });
 
-  it('turns a refused connection into DaemonUnavailableError, with the cause and when to retry', async () => {
+  it('turns a refused connection into ERR_DAEMON_UNAVAILABLE, with the cause and when to retry', async () => {
     const conn = new DaemonConnection({ name: 'd', uri: MISSING, callTimeoutMs: 1000, backoff: { initialMs: 400, maxMs: 1000 } });
     const err = await conn.call((c, o) => c.getLibVersion(o)).then(
       () => assert.fail('no error'),
       (e: unknown) => e,
     );
-    assert.ok(err instanceof DaemonUnavailableError);
+    assert.ok(err instanceof RetryLaterError);
     assert.equal(err.code, 'ERR_DAEMON_UNAVAILABLE');
     assert.ok(err.cause instanceof ConnectError);
     assert.match(err.message, /No such file or directory/);
@@ -70,10 +70,10 @@ describe('DaemonConnection without a daemon', () => {
       backoff: { initialMs: 60, maxMs: 200 },
       connections: 1,
     });
-    await assert.rejects(conn.call(async () => 1), DaemonUnavailableError);
+    await assert.rejects(conn.call(async () => 1), { code: 'ERR_DAEMON_UNAVAILABLE' });
     // Within the backoff: no new attempt, an immediate refusal.
     const start = Date.now();
-    await assert.rejects(conn.call(async () => 1), DaemonUnavailableError);
+    await assert.rejects(conn.call(async () => 1), { code: 'ERR_DAEMON_UNAVAILABLE' });
     assert.ok(Date.now() - start < 30);
     assert.equal(times.length, 1);
     // Attempts continue on their own: 60, 120, 200, 200 ms apart.
@@ -97,7 +97,7 @@ describe('DaemonConnection without a daemon', () => {
     await sleep(100);
     assert.equal(attempts, seen);
     assert.equal(conn.status.state, 'closed');
-    await assert.rejects(conn.call(async () => 1), DaemonUnavailableError);
+    await assert.rejects(conn.call(async () => 1), { code: 'ERR_DAEMON_UNAVAILABLE' });
   });
 });
 
@@ -190,7 +190,7 @@ describe('DaemonConnection with a real libvirtd', () => {
     await conn.call((c, o) => c.listServers(o));
     await daemons.kill('libvirtd');
     await eventually(() => conn.status.state === 'unreachable', 'unreachable');
-    await assert.rejects(conn.call((c, o) => c.listServers(o)), DaemonUnavailableError);
+    await assert.rejects(conn.call((c, o) => c.listServers(o)), { code: 'ERR_DAEMON_UNAVAILABLE' });
     await daemons.start('libvirtd');
     await eventually(() => conn.status.state === 'connected', 'connected again', 10_000);
     assert.equal((await conn.call((c, o) => c.listServers(o))).length, 2);

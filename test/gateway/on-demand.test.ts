@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { connectAdmin } from '../../src/admin/client.js';
 import { ConnectionMode, DaemonConnection, type AdminConnector } from '../../src/gateway/daemon-connection.js';
-import { DaemonUnavailableError } from '../../src/gateway/errors.js';
+import { RetryLaterError } from '../../src/gateway/errors.js';
 import { ConnectError } from '../../src/rpc/errors.js';
 import type { RpcClient } from '../../src/rpc/client.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../harness/embedded.js';
@@ -153,7 +153,8 @@ describe('DaemonConnection in on-demand mode', () => {
       () => assert.fail('no error'),
       (e: unknown) => e,
     );
-    assert.ok(err instanceof DaemonUnavailableError);
+    assert.ok(err instanceof RetryLaterError);
+    assert.equal(err.code, 'ERR_DAEMON_UNAVAILABLE');
     assert.match(err.message, /the daemon is not running and nothing activates its socket \(in on-demand mode/);
     const tried = attempts;
     t.mock.timers.tick(60_000);
@@ -162,7 +163,7 @@ describe('DaemonConnection in on-demand mode', () => {
     // The backoff still spaces out the requests' attempts (retryAt says when the next may try); it has passed.
     assert.equal(conn.status.state, 'unreachable');
     assert.ok(conn.status.retryAt !== null && conn.status.retryAt.getTime() <= Date.now());
-    await assert.rejects(conn.call((c, o) => c.getLibVersion(o)), DaemonUnavailableError);
+    await assert.rejects(conn.call((c, o) => c.getLibVersion(o)), { code: 'ERR_DAEMON_UNAVAILABLE' });
     assert.ok(attempts > tried, 'the request tried again');
   });
 

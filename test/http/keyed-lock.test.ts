@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KeyedLock, ResourceBusyError } from '../../src/http/keyed-lock.js';
+import { RetryLaterError } from '../../src/gateway/errors.js';
+import { KeyedLock } from '../../src/http/keyed-lock.js';
 
 /** A promise and the function that resolves it. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -55,7 +56,7 @@ describe('KeyedLock', () => {
     const running = lock.run('k', () => held.promise);
     const waiting = [lock.run('k', async () => 'w1'), lock.run('k', async () => 'w2')];
     await assert.rejects(lock.run('k', async () => 'w3'), (err: unknown) => {
-      assert.ok(err instanceof ResourceBusyError);
+      assert.ok(err instanceof RetryLaterError);
       assert.equal(err.code, 'ERR_OVERLOADED');
       assert.ok(err.retryAfterMs >= 1000);
       return true;

@@ -1,7 +1,7 @@
 // An in-memory daemon behind the DaemonSource interface, for the monitoring units: tests change its state
 // directly (as virt-admin or a client would) and watch what the watcher, metrics or readiness make of it.
 import type { AdminClient } from '../../src/admin/client.js';
-import type { ClientInfo, ClientLimits, ThreadpoolParams } from '../../src/admin/params.js';
+import type { ClientInfoParams, ClientLimitParams, ThreadpoolParams } from '../../src/admin/params.js';
 import type { ClientRef } from '../../src/admin/types.js';
 import type { CallOptions } from '../../src/rpc/client.js';
 import { ConnectError, LibvirtError } from '../../src/rpc/errors.js';
@@ -9,7 +9,7 @@ import type { DaemonSource } from '../../src/monitoring/source.js';
 
 interface FakeServer {
   threadpool: ThreadpoolParams;
-  limits: ClientLimits;
+  limits: ClientLimitParams;
   clients: ClientRef[];
 }
 
@@ -103,7 +103,7 @@ export class FakeDaemon {
       getClientLimits: (server: string) =>
         answer('getClientLimits', () => ({ ...d.server(server).limits, clients: d.server(server).clients.length })),
       listClients: (server: string) => answer('listClients', () => [...d.server(server).clients]),
-      getClientInfo: (ref: ClientRef): Promise<ClientInfo> =>
+      getClientInfo: (ref: ClientRef): Promise<ClientInfoParams> =>
         answer('getClientInfo', () => {
           if (!d.server(ref.server.name).clients.some((c) => c.id === ref.id)) {
             throw libvirtError(96, `Client not found: no client with matching id '${ref.id}' found`);

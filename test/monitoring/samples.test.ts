@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { ClientLimits, ThreadpoolParams } from '../../src/admin/params.js';
+import type { ClientLimitParams, ThreadpoolParams } from '../../src/admin/params.js';
 import { BYTES_PER_POINT, SAMPLE_FIELDS, SampleRing, SampleStore, type Sample } from '../../src/monitoring/samples.js';
 import type { PollReport } from '../../src/monitoring/watcher.js';
 
@@ -17,7 +17,7 @@ function sample(i: number): Sample {
   return s;
 }
 
-function report(daemon: string, at: number, servers: Record<string, { pool: ThreadpoolParams; limits: ClientLimits }>): PollReport {
+function report(daemon: string, at: number, servers: Record<string, { pool: ThreadpoolParams; limits: ClientLimitParams }>): PollReport {
   return {
     daemon,
     at,
@@ -34,7 +34,7 @@ function report(daemon: string, at: number, servers: Record<string, { pool: Thre
 }
 
 const POOL: ThreadpoolParams = { minWorkers: 5, maxWorkers: 20, prioWorkers: 5, nWorkers: 7, freeWorkers: 3, jobQueueDepth: 2, extra: [] };
-const LIMITS: ClientLimits = { maxClients: 5000, maxUnauthClients: 20, clients: 12, unauthClients: 1, extra: [] };
+const LIMITS: ClientLimitParams = { maxClients: 5000, maxUnauthClients: 20, clients: 12, unauthClients: 1, extra: [] };
 
 describe('SampleRing', () => {
   it('keeps samples oldest first until full, then drops the oldest', () => {

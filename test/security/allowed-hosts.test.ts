@@ -6,11 +6,11 @@ import {
   AllowedHostError,
   HostAllowlist,
   hostOfHeader,
-  HostNotAllowedError,
   INTERFACE_REFRESH_MS,
   osInterfaceAddresses,
   parseAllowedHost,
 } from '../../src/security/allowed-hosts.js';
+import { SecurityError } from '../../src/security/errors.js';
 
 describe('hostOfHeader', () => {
   it('takes the host out of host[:port], lower-cased, IPv6 unbracketed and canonical', () => {
@@ -102,7 +102,7 @@ describe('HostAllowlist', () => {
     assert.throws(
       () => hosts.check('evil.example:8080'),
       (err: unknown) =>
-        err instanceof HostNotAllowedError &&
+        err instanceof SecurityError &&
         err.statusCode === 421 &&
         err.code === 'ERR_HOST_NOT_ALLOWED' &&
         err.message.startsWith('This gateway does not answer to the host name "evil.example:8080"'),

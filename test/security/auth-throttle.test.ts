@@ -1,7 +1,8 @@
 // The failed-authentication throttle on its own, with node:test's mocked clock (Date.now is the throttle's time).
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
-import { AuthFailureThrottle, AuthThrottle, throttleSource, TooManyAuthFailuresError } from '../../src/security/auth-throttle.js';
+import { AuthFailureThrottle, AuthThrottle, throttleSource } from '../../src/security/auth-throttle.js';
+import { TooManyAuthFailuresError } from '../../src/security/errors.js';
 
 const retryAfter = (throttle: AuthFailureThrottle, source: string): number | null => {
   try {

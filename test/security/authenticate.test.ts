@@ -10,7 +10,7 @@ import { recordOrigins } from '../../src/security/connection-origin.js';
 import { LocalToken } from '../../src/security/local-token.js';
 import { prepareRuntimeDir } from '../../src/security/runtime-dir.js';
 import { ClientRoles } from '../../src/security/client-certs.js';
-import { AuthenticationError, ForbiddenError } from '../../src/security/roles.js';
+import { AuthenticationError, ForbiddenError } from '../../src/security/errors.js';
 import { parseTokensFile, tokenLine, TokenStore } from '../../src/security/tokens.js';
 
 const tokens = TokenStore.fromEntries(

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { LoggingSyntaxError } from '../../src/admin/logging/syntax-error.js';
 import { DEFAULT_ALLOWED_LOG_DIRS, LogOutputPolicy, normaliseAllowedDir } from '../../src/security/log-policy.js';
 import { LogStringRefusedError } from '../../src/security/log-strings.js';
-import { LogOutputRefusedError } from '../../src/security/roles.js';
+import { LogOutputRefusedError } from '../../src/security/errors.js';
 
 describe('LogOutputPolicy', () => {
   let root: string; // a temp dir holding the allowed dir and the places attacks point at

@@ -45,6 +45,8 @@ const echoLength: RequestListener = (req, res) => {
 interface SlowResult {
   /** The status line the server sent, if any. */
   statusLine: string | undefined;
+  /** Whether the connection ended in a reset (ECONNRESET) rather than an orderly close. */
+  reset: boolean;
   /** From the first byte sent to the connection's close, in ms. */
   elapsedMs: number;
 }
@@ -59,7 +61,9 @@ async function slowRequest(connectTo: () => Socket, head: string, trickle: strin
   let received = '';
   socket.setEncoding('latin1');
   socket.on('data', (chunk: string) => (received += chunk));
-  socket.on('error', () => {}); // the server may reset the connection after its 408
+  let reset = false;
+  // The server may reset the connection after its 408.
+  socket.on('error', (err: NodeJS.ErrnoException) => (reset ||= err.code === 'ECONNRESET'));
   const started = performance.now();
   socket.write(head === '' ? trickle[0]! : head);
   let sent = head === '' ? 1 : 0;
@@ -72,7 +76,7 @@ async function slowRequest(connectTo: () => Socket, head: string, trickle: strin
   } finally {
     clearInterval(timer);
   }
-  return { statusLine: received.split('\r\n')[0] || undefined, elapsedMs: performance.now() - started };
+  return { statusLine: received.split('\r\n')[0] || undefined, reset, elapsedMs: performance.now() - started };
 }
 
 /** A request head announcing a body of `length` bytes. */
@@ -80,8 +84,15 @@ const headWithBody = (length: number) => `POST /echo HTTP/1.1\r\nhost: localhost
 /** Header lines that never end. */
 const endlessHeaders = `x-slow: ${'a'.repeat(4000)}`;
 
-function assertCutOffAt(result: SlowResult, limitMs: number, what: string): void {
-  assert.equal(result.statusLine, 'HTTP/1.1 408 Request Timeout', what);
+/**
+ * `lostAnswerOnReset`: on a unix socket, a server that closes with bytes of ours still unread resets the
+ * connection, and the reset may reach us before the 408 it wrote; then the cut-off is shown by the reset and
+ * its time.
+ */
+function assertCutOffAt(result: SlowResult, limitMs: number, what: string, lostAnswerOnReset = false): void {
+  if (!(lostAnswerOnReset && result.reset && result.statusLine === undefined)) {
+    assert.equal(result.statusLine, 'HTTP/1.1 408 Request Timeout', what);
+  }
   // Node counts from the first byte it parsed; the client's clock started a little earlier.
   assert.ok(result.elapsedMs >= limitMs - 20, `${what}: cut off after ${result.elapsedMs.toFixed(0)} ms, before its limit of ${limitMs} ms`);
   const latest = limitMs + CHECK_INTERVAL_MS + SLACK_MS;
@@ -150,12 +161,12 @@ describe('slow clients on the unix socket listener', () => {
 
   it('cuts a slow body off at the request timeout, as the TCP listener does', async () => {
     const result = await slowRequest(() => connect(listener.path), headWithBody(100_000), 'x'.repeat(100_000));
-    assertCutOffAt(result, SHORT.requestTimeout, 'slow body on the unix socket');
+    assertCutOffAt(result, SHORT.requestTimeout, 'slow body on the unix socket', true);
   });
 
   it('cuts slow headers off at the headers timeout', async () => {
     const result = await slowRequest(() => connect(listener.path), '', `GET / HTTP/1.1\r\nhost: localhost\r\n${endlessHeaders}`);
-    assertCutOffAt(result, SHORT.headersTimeout, 'slow headers on the unix socket');
+    assertCutOffAt(result, SHORT.headersTimeout, 'slow headers on the unix socket', true);
   });
 });
 

@@ -7,8 +7,8 @@ import { splitLogList } from './list.js';
 import { parseLogLevel, priorityName, type LogLevel, type LogPriorityName } from './priority.js';
 import { LoggingSyntaxError } from './syntax-error.js';
 
-/** One log filter, as parsed from a SET string or a GET reply. */
-export interface LogFilter {
+/** One log filter (libvirt's virLogFilter, src/util/virlog.c), as parsed from a SET string or a GET reply. */
+export interface VirLogFilter {
   priority: LogPriorityName;
   level: LogLevel;
   /** The match as a user writes it in a SET string, without '+' and without the '*' wrapping libvirtd adds. */
@@ -22,7 +22,7 @@ export interface LogFilter {
 }
 
 /** Parses one filter token like virLogParseFilter. */
-export function parseFilter(token: string): LogFilter {
+export function parseFilter(token: string): VirLogFilter {
   // Split at every ':'; only the first two parts count, so `1:a:b` is `1:a` (and `1:+:x` has the match '+').
   const tokens = token.split(':');
   const [levelToken = '', matchToken] = tokens;
@@ -37,12 +37,12 @@ export function parseFilter(token: string): LogFilter {
 }
 
 /** Parses a SET filters string like virLogSetFilters: null, "" or blanks clear all filters; duplicates are kept. */
-export function parseFilters(src: string | null): LogFilter[] {
+export function parseFilters(src: string | null): VirLogFilter[] {
   return src === null ? [] : splitLogList(src).map(parseFilter);
 }
 
 /** The GET filters reply of libvirtd (virLogGetFilters): `level:stored ` per filter, or null when there is none. */
-export function formatFiltersReply(filters: readonly LogFilter[]): string | null {
+export function formatFiltersReply(filters: readonly VirLogFilter[]): string | null {
   if (filters.length === 0) return null;
   return filters.map((filter) => `${filter.level}:${filter.stored} `).join('');
 }
@@ -52,7 +52,7 @@ export function formatFiltersReply(filters: readonly LogFilter[]): string | null
  * of stars, so formatting `match` back gives the same filter. Older libvirt (before glob matching) sent `L:match `
  * or `L:+match ` (stack trace); those are accepted too, with `match` = `stored` unless it happens to be wrapped.
  */
-export function parseFiltersReply(reply: string | null): LogFilter[] {
+export function parseFiltersReply(reply: string | null): VirLogFilter[] {
   if (reply === null) return [];
   return splitLogList(reply).map((token) => {
     const colon = token.indexOf(':');

@@ -18,8 +18,8 @@ export const LogDestination = {
 } as const;
 export type LogDestination = (typeof LogDestination)[keyof typeof LogDestination];
 
-/** One log output, as parsed from a SET string or a GET reply. */
-export interface LogOutput {
+/** One log output (libvirt's virLogOutput, src/util/virlog.c), as parsed from a SET string or a GET reply. */
+export interface VirLogOutput {
   priority: LogPriorityName;
   level: LogLevel;
   destination: LogDestination;
@@ -37,7 +37,7 @@ export function destinationOf(token: string): LogDestination | null {
   return all.includes(token) ? (token as LogDestination) : null;
 }
 
-function parseOutputToken(token: string, resolvePath: (path: string) => string): LogOutput {
+function parseOutputToken(token: string, resolvePath: (path: string) => string): VirLogOutput {
   // The output is split at every ':' (so a path or ident with ':' ends up with too many tokens); the checks run in
   // virLogParseOutput's order: token count, priority, destination, then token count for that destination.
   const tokens = token.split(':');
@@ -57,7 +57,7 @@ function parseOutputToken(token: string, resolvePath: (path: string) => string):
       `Log output '${token}' does not meet the format requirements for destination type '${destToken}'`,
     );
   }
-  const output: LogOutput = { priority: priorityName(level), level, destination, raw: token };
+  const output: VirLogOutput = { priority: priorityName(level), level, destination, raw: token };
   const name = tokens[2] ?? '';
   if (destination === LogDestination.FILE) output.path = resolvePath(name);
   if (destination === LogDestination.SYSLOG) output.ident = name;
@@ -69,17 +69,17 @@ function parseOutputToken(token: string, resolvePath: (path: string) => string):
  * path is not an error); opening the file is the daemon's job (libvirtd fails with code 38
  * `failed to open <path>: <strerror>`, checked per token, before later tokens are parsed).
  */
-export function parseOutput(token: string, cwd = '/'): LogOutput {
+export function parseOutput(token: string, cwd = '/'): VirLogOutput {
   return parseOutputToken(token, (path) => canonicalizeLogPath(path, cwd));
 }
 
 /** True when two outputs are "the same output" for libvirt (virLogFindOutput: same destination and name). */
-export function sameOutput(a: LogOutput, b: LogOutput): boolean {
+export function sameOutput(a: VirLogOutput, b: VirLogOutput): boolean {
   return a.destination === b.destination && a.path === b.path && a.ident === b.ident;
 }
 
 /** Appends an output like virLogParseOutputs: an earlier identical output is removed, the new one goes last. */
-export function addOutput(list: readonly LogOutput[], output: LogOutput): LogOutput[] {
+export function addOutput(list: readonly VirLogOutput[], output: VirLogOutput): VirLogOutput[] {
   return [...list.filter((existing) => !sameOutput(existing, output)), output];
 }
 
@@ -89,15 +89,15 @@ export function addOutput(list: readonly LogOutput[], output: LogOutput): LogOut
  * A daemon that opens files should loop over splitLogList/parseOutput/addOutput itself, opening each file right
  * after its token parses, so that errors come in libvirtd's order.
  */
-export function parseOutputs(src: string | null, cwd = '/'): LogOutput[] | null {
+export function parseOutputs(src: string | null, cwd = '/'): VirLogOutput[] | null {
   if (src === null || src === '') return null;
-  let list: LogOutput[] = [];
+  let list: VirLogOutput[] = [];
   for (const token of splitLogList(src)) list = addOutput(list, parseOutput(token, cwd));
   return list;
 }
 
 /** The libvirt form of one output: `level:destination[:name]`. */
-export function formatOutput(output: LogOutput): string {
+export function formatOutput(output: VirLogOutput): string {
   if (output.destination === LogDestination.FILE) return `${output.level}:file:${output.path ?? ''}`;
   if (output.destination === LogDestination.SYSLOG) return `${output.level}:syslog:${output.ident ?? ''}`;
   return `${output.level}:${output.destination}`;
@@ -109,11 +109,11 @@ export function formatOutput(output: LogOutput): string {
  * virLogGetOutputs returns NULL without reporting an error, so the reply carries whatever error that worker thread
  * recorded last, or 1/7 "Library function returned error but did not set virError" when there is none.
  */
-export function formatOutputs(outputs: readonly LogOutput[]): string {
+export function formatOutputs(outputs: readonly VirLogOutput[]): string {
   return outputs.map(formatOutput).join(' ');
 }
 
 /** Parses a GET outputs reply (no canonicalization or de-duplication: the daemon already did both). */
-export function parseOutputsReply(reply: string | null): LogOutput[] {
+export function parseOutputsReply(reply: string | null): VirLogOutput[] {
   return reply === null ? [] : splitLogList(reply).map((token) => parseOutputToken(token, (path) => path));
 }

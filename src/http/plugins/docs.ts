@@ -93,7 +93,7 @@ function holds(ifNoneMatch: string | undefined, etag: string): boolean {
 }
 
 /**
- * The security plugin marks every non-HTML answer `no-store` (API answers describe live state); the script is
+ * The security headers plugin marks every non-HTML answer `no-store` (API answers describe live state); the script is
  * the one static asset, which caches may keep. Route hooks run after the plugin's, so this restores its caching
  * on 200 and 304 alike.
  */

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ProblemCode, ProblemError, toProblem } from '../problems.js';
+import { HttpProblemCode, ProblemError, toProblem } from '../problems.js';
 
 /** The media type of every error body (RFC 9457). */
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
@@ -13,7 +13,7 @@ export default fp(
   async (fastify) => {
     fastify.setErrorHandler((err, request, reply) => sendProblem(err, request, reply));
     fastify.setNotFoundHandler((request, reply) =>
-      sendProblem(new ProblemError(ProblemCode.NOT_FOUND, `no resource ${request.method} ${pathOf(request)}`), request, reply),
+      sendProblem(new ProblemError(HttpProblemCode.NOT_FOUND, `no resource ${request.method} ${pathOf(request)}`), request, reply),
     );
   },
   { name: 'error-handler', fastify: '5.x' },

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import fp from 'fastify-plugin';
 import { VERSION } from '../../config.js';
 import { sharedSchemas } from '../schemas/index.js';
-import { SECURITY_SCHEMES } from './security.js';
+import { SECURITY_SCHEMES } from './route-access.js';
 
 /** The tags of the document, in the order the reference shows them. */
 export const TAGS = [
@@ -38,7 +38,7 @@ export default fp(
         servers: [{ url: 'http://127.0.0.1:8080', description: 'The default listen address.' }],
         tags: TAGS,
         // No authentication: said explicitly, so that an operation without security is a decision, not an omission.
-        // Each operation states its own requirement and role (plugins/security.ts), overriding this default.
+        // Each operation states its own requirement and role (plugins/route-access.ts), overriding this default.
         security: [],
         // `as never`: the plugin's types know OpenAPI 3.0 only, and mutualTLS is a 3.1 scheme.
         components: { securitySchemes: SECURITY_SCHEMES as never },

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fp from 'fastify-plugin';
-import { ProblemCode, ProblemError } from '../problems.js';
+import { HttpProblemCode, ProblemError } from '../problems.js';
 
 /** Where the dashboard is served. */
 export const UI_PREFIX = '/ui';
@@ -65,12 +65,12 @@ export default fp<UiPluginOptions>(
       const asset = assets.get(name);
       if (asset === undefined) {
         throw new ProblemError(
-          ProblemCode.NOT_FOUND,
+          HttpProblemCode.NOT_FOUND,
           assets.size === 0 ? `The dashboard was not built (no files in ${dir}): run \`npm run build\`` : `No file ${name} in the dashboard`,
         );
       }
       reply.header('content-type', asset.type);
-      // The security plugin leaves HTML responses without a CSP: this page gets its own, strict one.
+      // The security headers plugin leaves HTML responses without a CSP: this page gets its own, strict one.
       if (name === 'index.html') reply.header('content-security-policy', UI_CSP);
       reply.header('cache-control', 'no-cache');
       reply.header('x-content-type-options', 'nosniff');

@@ -56,7 +56,7 @@ const events: FastifyPluginAsyncTypebox = async (fastify) => {
       reply.raw.writeHead(200, { ...(Object.fromEntries(hooked) as OutgoingHttpHeaders), ...SSE_HEADERS });
       const stop = pipeSubscription(sub, reply.raw, fastify.monitoring.stream);
       // Closed when a credentials reload takes the caller's access away (issue 11 item 8); the comment says why.
-      const release = fastify.security.holdWhileAllowed(request, () => {
+      const release = fastify.holdWhileAllowed(request, () => {
         reply.raw.write(encodeComment('access revoked'));
         stop();
       });

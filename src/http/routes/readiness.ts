@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { checkReadiness } from '../../monitoring/readiness.js';
 import { Role } from '../../security/roles.js';
-import { ProblemCode, ProblemError } from '../problems.js';
+import { GatewayErrorCode } from '../../gateway/errors.js';
+import { ProblemError } from '../problems.js';
 import { ref } from '../../resources/ref.js';
 import { problemResponses } from '../schemas/common.js';
 import { Readiness, ReadinessDetails } from '../schemas/monitoring.js';
@@ -34,7 +35,7 @@ const readiness: FastifyPluginAsyncTypebox = async (fastify) => {
       const result = await probe();
       if (!result.ready) {
         const failing = result.daemons.filter((d) => !d.ready).map((d) => `'${d.daemon}'`);
-        throw new ProblemError(ProblemCode.DAEMON_UNAVAILABLE, `not ready: no answer from daemon ${failing.join(', ')}`);
+        throw new ProblemError(GatewayErrorCode.DAEMON_UNAVAILABLE, `not ready: no answer from daemon ${failing.join(', ')}`);
       }
       return { status: 'ready' as const, daemons: result.daemons.map((d) => ({ name: d.daemon })) };
     },

@@ -1,6 +1,9 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ref } from '../../resources/ref.js';
-import { PROBLEMS, ProblemCode, problemType } from '../problems.js';
+import { GatewayErrorCode } from '../../gateway/errors.js';
+import { ErrorCode } from '../../rpc/errors.js';
+import { SecurityErrorCode } from '../../security/errors.js';
+import { HttpProblemCode, PROBLEM_CODES, PROBLEMS, problemType, type ProblemCode } from '../problems.js';
 
 /** The daemon's own error, kept next to ours. */
 export const LibvirtErrorInfo = Type.Object(
@@ -21,7 +24,7 @@ export const Problem = Type.Object(
     detail: Type.String({ description: 'What went wrong with this request.' }),
     instance: Type.String({ description: 'The request path.' }),
     code: Type.Union(
-      Object.values(ProblemCode).map((c) => Type.Literal(c)),
+      PROBLEM_CODES.map((c) => Type.Literal(c)),
       { description: 'Stable machine-readable code of the problem.' },
     ),
     libvirt: Type.Optional(ref(LibvirtErrorInfo)),
@@ -55,13 +58,13 @@ const NO_SERVER_MESSAGE = "Server not found: No server named 'nosuch'";
 const EXAMPLES: Record<number, { description: string; example: ProblemBody; headers?: Record<string, TSchema> }> = {
   400: {
     description: 'The request is invalid (schema violation, malformed JSON, or rejected by libvirt).',
-    example: example(ProblemCode.VALIDATION, 'body/maxWorkers Expected integer', '/servers/libvirtd/threadpool', {
+    example: example(HttpProblemCode.VALIDATION, 'body/maxWorkers Expected integer', '/servers/libvirtd/threadpool', {
       errors: [{ path: '/body/maxWorkers', message: 'Expected integer' }],
     }),
   },
   401: {
     description: 'No credentials, or credentials that match nobody (bearer token or client certificate).',
-    example: example(ProblemCode.UNAUTHENTICATED, 'Authentication required: send a bearer token', '/servers'),
+    example: example(SecurityErrorCode.UNAUTHENTICATED, 'Authentication required: send a bearer token', '/servers'),
     headers: { 'www-authenticate': Type.String({ description: 'The scheme to use: `Bearer realm="libvirt-admin-gateway"`.' }) },
   },
   403: {
@@ -69,14 +72,14 @@ const EXAMPLES: Record<number, { description: string; example: ProblemBody; head
       "The caller's role is too low for this operation, or the gateway's policy refuses the change whatever the role: a " +
       'file log output outside the allowed directories, a worker count above the ceiling.',
     example: example(
-      ProblemCode.FORBIDDEN,
+      SecurityErrorCode.FORBIDDEN,
       "This operation needs the operator role; the token 'grafana' has the viewer role",
       '/servers/libvirtd/threadpool',
     ),
   },
   404: {
     description: 'No such daemon, server, client or route.',
-    example: example(ProblemCode.UNKNOWN_SERVER, NO_SERVER_MESSAGE, '/servers/nosuch', {
+    example: example(HttpProblemCode.UNKNOWN_SERVER, NO_SERVER_MESSAGE, '/servers/nosuch', {
       libvirt: { code: 95, domain: 7, message: NO_SERVER_MESSAGE },
     }),
   },
@@ -85,7 +88,7 @@ const EXAMPLES: Record<number, { description: string; example: ProblemBody; head
       'The daemon is not in a state that allows this: the server has no TLS listener (so no TLS files to reload), or ' +
       "the change would cut the gateway or virt-admin off the daemon's admin interface.",
     example: example(
-      ProblemCode.NO_TLS_LISTENER,
+      HttpProblemCode.NO_TLS_LISTENER,
       'internal error: no tls service found, unable to update tls files',
       '/servers/libvirtd/tls/reload',
       { libvirt: { code: 1, domain: 7, message: 'internal error: no tls service found, unable to update tls files' } },
@@ -94,32 +97,32 @@ const EXAMPLES: Record<number, { description: string; example: ProblemBody; head
   412: {
     description: 'If-Match no longer matches the resource\'s ETag: someone changed it since it was read. Nothing was changed.',
     example: example(
-      ProblemCode.PRECONDITION_FAILED,
+      HttpProblemCode.PRECONDITION_FAILED,
       'If-Match does not match the current ETag "h4DetUQR0BMA873SMWT8wTBZZc0": the resource was changed meanwhile',
       '/servers/libvirtd/threadpool',
     ),
   },
   413: {
     description: 'The request body is larger than the gateway accepts.',
-    example: example(ProblemCode.PAYLOAD_TOO_LARGE, 'Request body is too large', '/daemon/logging'),
+    example: example(HttpProblemCode.PAYLOAD_TOO_LARGE, 'Request body is too large', '/daemon/logging'),
   },
   415: {
     description: 'The request body is not `application/json`.',
-    example: example(ProblemCode.UNSUPPORTED_MEDIA_TYPE, 'Unsupported Media Type: text/plain', '/daemon/logging'),
+    example: example(SecurityErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Unsupported Media Type: text/plain', '/daemon/logging'),
   },
   429: {
     description: 'Too many changes from this caller; `Retry-After` says when to try again.',
-    example: example(ProblemCode.RATE_LIMITED, 'Too many changes from this caller; retry in 42 seconds', '/servers/libvirtd/threadpool'),
+    example: example(SecurityErrorCode.RATE_LIMITED, 'Too many changes from this caller; retry in 42 seconds', '/servers/libvirtd/threadpool'),
     headers: { 'retry-after': Type.Integer({ minimum: 0, description: 'Seconds until the limit resets.' }) },
   },
   500: {
     description: 'A fault of the gateway itself (never caused by the request).',
-    example: example(ProblemCode.INTERNAL, 'The gateway failed to serve this request; the log has the details.', '/servers'),
+    example: example(HttpProblemCode.INTERNAL, 'The gateway failed to serve this request; the log has the details.', '/servers'),
   },
   501: {
     description: 'The daemon does not know this procedure (it is older than the libvirt release that added it).',
     example: example(
-      ProblemCode.UNSUPPORTED_PROCEDURE,
+      ErrorCode.UNSUPPORTED,
       'CONNECT_DAEMON_SHUTDOWN is unsupported by this daemon (unknown procedure: 20)',
       '/daemon/shutdown',
       { libvirt: { code: 39, domain: 7, message: 'unknown procedure: 20' } },
@@ -127,14 +130,14 @@ const EXAMPLES: Record<number, { description: string; example: ProblemBody; head
   },
   502: {
     description: 'The daemon failed the call for a reason of its own.',
-    example: example(ProblemCode.DAEMON_ERROR, 'internal error: something failed in the daemon', '/servers', {
+    example: example(ErrorCode.LIBVIRT, 'internal error: something failed in the daemon', '/servers', {
       libvirt: { code: 1, domain: 7, message: 'internal error: something failed in the daemon' },
     }),
   },
   503: {
     description: 'The daemon cannot be reached now; `Retry-After` says when to try again.',
     example: example(
-      ProblemCode.DAEMON_UNAVAILABLE,
+      GatewayErrorCode.DAEMON_UNAVAILABLE,
       "daemon 'libvirtd' is unavailable: Failed to connect socket to '/run/libvirt/libvirt-admin-sock': No such file or directory",
       '/servers',
     ),
@@ -142,7 +145,7 @@ const EXAMPLES: Record<number, { description: string; example: ProblemBody; head
   },
   504: {
     description: 'The daemon did not answer within the call timeout.',
-    example: example(ProblemCode.TIMEOUT, "daemon 'libvirtd' did not answer within 10000 ms", '/servers'),
+    example: example(ErrorCode.TIMEOUT, "daemon 'libvirtd' did not answer within 10000 ms", '/servers'),
   },
 };
 

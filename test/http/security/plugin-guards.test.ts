@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import errorHandler from '../../../src/http/plugins/error-handler.js';
-import security, { type SecurityPluginOptions } from '../../../src/http/plugins/security.js';
+import { registerSecurity, type SecurityPluginOptions } from '../../../src/http/app.js';
 import { HostAllowlist } from '../../../src/security/allowed-hosts.js';
 import { Authenticator } from '../../../src/security/authenticate.js';
 import { CredentialReloads } from '../../../src/security/reloadable.js';
@@ -21,7 +21,7 @@ const tokens = TokenStore.fromEntries(parseTokensFile(['viewer', 'admin'].map((r
 async function build(options: SecurityPluginOptions): Promise<FastifyInstance> {
   const app = Fastify();
   await app.register(errorHandler);
-  await app.register(security, { defaultDaemon: () => 'libvirtd', ...options });
+  await registerSecurity(app, { defaultDaemon: () => 'libvirtd', ...options });
   app.get('/servers', { schema: { operationId: 'listServers' }, config: { access: 'viewer' } }, async () => ({ ok: true }));
   app.get('/healthz', { schema: { operationId: 'getHealth' }, config: { access: 'public' } }, async () => ({ ok: true }));
   app.post('/servers/:server/tls/reload', { schema: { operationId: 'reloadTls' }, config: { access: 'operator' } }, async (_request, reply) =>
@@ -105,19 +105,19 @@ describe('security plugin guards', () => {
       const closed: string[] = [];
       app.get('/stream', { config: { access: 'viewer' } }, async (request) => {
         const holder = request.identity!.name;
-        app.security.holdWhileAllowed(request, () => closed.push(holder));
+        app.holdWhileAllowed(request, () => closed.push(holder));
         return { holder };
       });
       for (const token of ['kept-token', 'gone-token']) {
         assert.equal((await app.inject({ url: '/stream', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
       }
-      assert.equal(app.security.streams.size, 2);
+      assert.equal(app.openStreams.size, 2);
       await reloads.reload('test');
       assert.deepEqual(closed, []);
       await writeFile(file, `${tokenLine('admin', 'kept-token', 'kept')}\n`);
       await reloads.reload('test');
       assert.deepEqual(closed, ['gone']);
-      assert.equal(app.security.streams.size, 1);
+      assert.equal(app.openStreams.size, 1);
       // Closing the app stops listening to reloads.
       await app.close();
       await writeFile(file, '');

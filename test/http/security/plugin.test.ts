@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import security, { type SecurityPluginOptions } from '../../../src/http/plugins/security.js';
+import { registerSecurity, type SecurityPluginOptions } from '../../../src/http/app.js';
 import { InvalidArgumentError } from '../../../src/rpc/errors.js';
-import { SecurityError } from '../../../src/security/roles.js';
+import { SecurityError } from '../../../src/security/errors.js';
 import { parseTokensFile, tokenLine, TokenStore } from '../../../src/security/tokens.js';
 import { servingAnyone } from '../gateway.js';
 
@@ -25,9 +25,9 @@ async function build(options: SecurityPluginOptions, lines: Record<string, unkno
   const app = Fastify({ logger: { level: 'info', stream } });
   // A stand-in for the app's error handler: typed errors become their status (the real one makes problem+json).
   app.setErrorHandler((err: Error & { statusCode?: number; headers?: Record<string, string> }, _request, reply) => {
-    void reply.code(err.statusCode ?? 500).headers(err instanceof SecurityError && 'headers' in err ? (err.headers as Record<string, string>) : {}).send({ message: err.message });
+    void reply.code(err.statusCode ?? 500).headers(err instanceof SecurityError ? err.headers : {}).send({ message: err.message });
   });
-  await app.register(security, { defaultDaemon: () => 'libvirtd', ...options });
+  await registerSecurity(app, { defaultDaemon: () => 'libvirtd', ...options });
   app.get('/servers', { config: { access: 'viewer' } }, async () => ({ ok: true }));
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ ok: true }));
   app.get('/docs/page', { config: { access: 'public' } }, async (_request, reply) => reply.type('text/html').send('<html></html>'));
@@ -63,7 +63,7 @@ describe('security plugin', () => {
 
   it('refuses to register a route that does not declare its access', async () => {
     const app = Fastify();
-    await app.register(security, {});
+    await registerSecurity(app, {});
     assert.throws(() => app.post('/undeclared', async () => ({ ok: true })), /POST \/undeclared does not declare its access/);
   });
 

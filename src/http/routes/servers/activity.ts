@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { emptyColumns } from '../../../monitoring/samples.js';
 import { ref } from '../../../resources/ref.js';
 import { Role } from '../../../security/roles.js';
-import { ProblemCode, ProblemError } from '../../problems.js';
+import { HttpProblemCode, ProblemError } from '../../problems.js';
 import { ClientHistory, ClientHistoryQuery, Samples, SamplesQuery } from '../../schemas/activity.js';
 import { ServerName } from '../../schemas/common.js';
 import { scopeOf, type ScopeOptions } from '../scope.js';
@@ -17,7 +17,7 @@ export function encodeHistoryCursor(seq: number): string {
 /** The seq a history cursor continues before; ProblemError (400) for anything that is not one of ours. */
 export function decodeHistoryCursor(cursor: string): number {
   const match = /^before:([1-9][0-9]{0,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new ProblemError(ProblemCode.INVALID_CURSOR, `cursor '${cursor}' was not made by this API`);
+  if (!match) throw new ProblemError(HttpProblemCode.INVALID_CURSOR, `cursor '${cursor}' was not made by this API`);
   return Number(match[1]);
 }
 

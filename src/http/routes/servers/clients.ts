@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ClientInfo } from '../../../admin/params.js';
+import type { ClientInfoParams } from '../../../admin/params.js';
 import { ADMIN_SERVER, PolicyErrorCode, PolicyRefusedError } from '../../../resources/change-policy.js';
 import { ref } from '../../../resources/ref.js';
 import { LibvirtError } from '../../../rpc/errors.js';
 import { Role } from '../../../security/roles.js';
-import { ProblemCode, ProblemError } from '../../problems.js';
+import { HttpProblemCode, ProblemError } from '../../problems.js';
 import { clientId, clientIdentityJson, connectedAt, transportName } from '../../representations.js';
 import { ClientId, ClientIdentity, ClientList, ClientListQuery } from '../../schemas/clients.js';
 import { ServerName } from '../../schemas/common.js';
@@ -23,7 +23,7 @@ export function encodeCursor(lastId: bigint): string {
 /** The id a cursor ends after; ProblemError (400) for anything that is not one of our cursors. */
 export function decodeCursor(cursor: string): bigint {
   const match = /^after:([0-9]{1,20})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new ProblemError(ProblemCode.INVALID_CURSOR, `cursor '${cursor}' was not made by this API`);
+  if (!match) throw new ProblemError(HttpProblemCode.INVALID_CURSOR, `cursor '${cursor}' was not made by this API`);
   return BigInt(match[1]!);
 }
 
@@ -149,7 +149,7 @@ const clients: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
  * (SO_PEERCRED), which is ours when the gateway and the daemon share a pid namespace, as on a host or in a pod
  * with hostPID.
  */
-function isOwnAdminConnection(server: string, info: ClientInfo | null): boolean {
+function isOwnAdminConnection(server: string, info: ClientInfoParams | null): boolean {
   return server === ADMIN_SERVER && info?.unixProcessId === process.pid;
 }
 

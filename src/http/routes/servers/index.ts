@@ -3,7 +3,7 @@ import { clientLimits } from '../../../resources/client-limits.js';
 import { ref } from '../../../resources/ref.js';
 import { threadpool } from '../../../resources/threadpool.js';
 import { Role } from '../../../security/roles.js';
-import { ProblemCode, ProblemError } from '../../problems.js';
+import { HttpProblemCode, ProblemError } from '../../problems.js';
 import { ServerName } from '../../schemas/common.js';
 import { Server, ServerList } from '../../schemas/servers.js';
 import { settingsRoutes } from '../../settings-routes.js';
@@ -57,7 +57,7 @@ const servers: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
       );
       const id = list.findIndex((srv) => srv.name === server);
       // Only if the server went away between the calls; the lookups above give libvirt's 404 otherwise.
-      if (id < 0) throw new ProblemError(ProblemCode.UNKNOWN_SERVER, `Server not found: No server named '${server}'`);
+      if (id < 0) throw new ProblemError(HttpProblemCode.UNKNOWN_SERVER, `Server not found: No server named '${server}'`);
       return { id, name: server, threadpool: threadpool.present(pool), clientLimits: clientLimits.present(limits) };
     },
   );

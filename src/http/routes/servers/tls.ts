@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LibvirtError, VirErrorNumber } from '../../../rpc/errors.js';
 import { Role } from '../../../security/roles.js';
-import { ProblemCode, ProblemError } from '../../problems.js';
+import { HttpProblemCode, ProblemError } from '../../problems.js';
 import { ServerName } from '../../schemas/common.js';
 import { scopeOf, type ScopeOptions } from '../scope.js';
 
@@ -37,7 +37,7 @@ export default tls;
 // the files is a system or TLS error): that is the state of the server, not a failure of the daemon.
 function noTlsListener(err: unknown): never {
   if (err instanceof LibvirtError && err.libvirtCode === VirErrorNumber.INTERNAL_ERROR) {
-    throw new ProblemError(ProblemCode.NO_TLS_LISTENER, err.message, { cause: err });
+    throw new ProblemError(HttpProblemCode.NO_TLS_LISTENER, err.message, { cause: err });
   }
   throw err;
 }
