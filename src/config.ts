@@ -15,7 +15,8 @@ import {
 } from './security/options.js';
 import { DEFAULT_ALLOWED_LOG_DIRS } from './security/log-policy.js';
 import { defaultRuntimeDir } from './security/runtime-dir.js';
-import { DEFAULT_LOAD_LIMITS } from './gateway/daemon-connection.js';
+import { DEFAULT_IDLE_MS, DEFAULT_LOAD_LIMITS } from './gateway/daemon-connection.js';
+import { daemonNames } from './gateway/daemon-registry.js';
 import { WorkerCeilings } from './resources/change-policy.js';
 import { DEFAULT_EMBEDDED_VERSION, EMBEDDED_VERSIONS } from './daemon/versions.js';
 import { HistoryLimits } from './monitoring/client-history-store.js';
@@ -35,6 +36,11 @@ export const ConfigSchema = Type.Object(
   {
     connect: Type.Array(Type.String({ minLength: 1 }), {
       description: 'Admin URIs of the daemons to serve; the first is the default daemon. Empty: the embedded daemon serves.',
+    }),
+    onDemand: Type.Array(Type.String({ pattern: '^[^\\s=]+(=(0|[1-9][0-9]{0,7}))?$' }), {
+      description:
+        'Daemons (by name) whose admin connections open per request and close after an idle time (`name` or `name=<idle ms>`), ' +
+        'so their --timeout still works; the others are held open.',
     }),
     listen: Type.String({
       // host:port, with an IPv6 host in brackets.
@@ -100,6 +106,15 @@ export const OPTIONS = {
     env: 'LIBVIRT_ADMIN_GATEWAY_CONNECT',
     arg: '<admin URI>',
     help: 'daemon to serve (repeatable; the first is the default daemon); env: space-separated URIs',
+  },
+  onDemand: {
+    flag: 'on-demand',
+    env: 'LIBVIRT_ADMIN_GATEWAY_ON_DEMAND',
+    arg: '<daemon>[=<idle ms>]',
+    help:
+      `connect to this daemon (its name in /daemons) per request and close after <idle ms> without one (default ${DEFAULT_IDLE_MS}), ` +
+      "so its --timeout still works; no background reconnects, and watchers and scrapes read it only while a request's connection is open " +
+      '(repeatable; default: every daemon is held); env: space-separated',
   },
   listen: { flag: 'listen', env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN', arg: '<host:port>', help: 'HTTP listen address' },
   runtimeDir: {
@@ -217,6 +232,7 @@ export function embeddedLogDirIn(runtimeDir: string): string {
 export function defaults(env: NodeJS.ProcessEnv, uid = process.getuid?.() ?? 0): Omit<Config, 'connect'> {
   const runtimeDir = defaultRuntimeDir(env, uid);
   return {
+    onDemand: [],
     listen: '127.0.0.1:8080',
     runtimeDir,
     embeddedSocket: embeddedSocketIn(runtimeDir),
@@ -297,6 +313,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       allowPositionals: false,
       options: {
         connect: { type: 'string', multiple: true },
+        'on-demand': { type: 'string', multiple: true },
         listen: { type: 'string' },
         'runtime-dir': { type: 'string' },
         'embedded-socket': { type: 'string' },
@@ -326,14 +343,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   env = withConfigFile(values[CONFIG_FILE_OPTION.flag] as string | undefined, env);
 
   const d = defaults(env);
-  const pick = (key: Exclude<keyof Config, 'connect'>): string | undefined =>
+  const pick = (key: Exclude<keyof Config, 'connect' | 'onDemand'>): string | undefined =>
     (values[OPTIONS[key].flag] as string | undefined) ?? nonEmpty(env[OPTIONS[key].env]);
   const connectEnv = nonEmpty(env[OPTIONS.connect.env]);
   const connect = (values['connect'] as string[] | undefined) ?? (connectEnv ? connectEnv.split(/\s+/) : []);
+  const onDemandEnv = nonEmpty(env[OPTIONS.onDemand.env]);
+  const onDemand = (values['on-demand'] as string[] | undefined) ?? (onDemandEnv ? onDemandEnv.split(/\s+/) : []);
   const runtimeDir = resolve(pick('runtimeDir') ?? d.runtimeDir);
   const security = securityRaw(values, env);
   const raw = {
     connect,
+    onDemand,
     listen: pick('listen') ?? d.listen,
     runtimeDir,
     embeddedSocket: pick('embeddedSocket') ?? embeddedSocketIn(runtimeDir),
@@ -371,6 +391,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       throw new ConfigError(`invalid --connect ${JSON.stringify(uri)}: ${(err as Error).message}`);
     }
   }
+  onDemandDaemons(config);
   return { kind: 'run', config };
 }
 
@@ -396,6 +417,24 @@ function withConfigFile(flag: string | undefined, env: NodeJS.ProcessEnv): NodeJ
   const merged: NodeJS.ProcessEnv = { ...env };
   for (const [name, value] of Object.entries(fromFile)) if (nonEmpty(env[name]) === undefined) merged[name] = value;
   return merged;
+}
+
+/**
+ * The idle time of each daemon given to --on-demand, by name; ConfigError for a name no --connect daemon has (the
+ * embedded daemon is the gateway's own and always held).
+ */
+export function onDemandDaemons(config: Pick<Config, 'connect' | 'onDemand'>): Map<string, number> {
+  const names = daemonNames(config.connect.map((uri) => ({ uri })));
+  const out = new Map<string, number>();
+  for (const entry of config.onDemand) {
+    const [name = '', idle] = entry.split('=');
+    if (!names.includes(name)) {
+      const known = names.length > 0 ? `the daemons are ${names.join(', ')}` : 'only --connect daemons can be on demand';
+      throw new ConfigError(`invalid --on-demand ${JSON.stringify(entry)}: no daemon named '${name}' (${known})`);
+    }
+    out.set(name, idle === undefined ? DEFAULT_IDLE_MS : Number(idle));
+  }
+  return out;
 }
 
 /** Split host:port (IPv6 hosts lose their brackets). */
@@ -435,6 +474,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 function describe(key: keyof Config, message: string): string {
   if (key === 'listen') return 'expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080';
+  if (key === 'onDemand') return 'expected <daemon> or <daemon>=<idle ms>, e.g. libvirtd=2000';
   if (key === 'logLevel') return `expected one of ${LOG_LEVELS.join(', ')}`;
   if (key === 'embeddedVersion') return `expected one of ${EMBEDDED_VERSIONS.join(', ')}`;
   if (key === 'callTimeoutMs') return `expected whole milliseconds from 1 to 3600000 (${message})`;

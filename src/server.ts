@@ -2,10 +2,11 @@ import type { AddressInfo } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { VERSION, listenAddress, type Config } from './config.js';
+import { VERSION, listenAddress, onDemandDaemons, type Config } from './config.js';
 import { EmbeddedDaemon } from './daemon/index.js';
 import { ensureStateDir } from './monitoring/state-dir.js';
-import type { DaemonSpec } from './gateway/daemon-registry.js';
+import { ConnectionMode } from './gateway/daemon-connection.js';
+import { daemonNames, type DaemonSpec } from './gateway/daemon-registry.js';
 import gateway from './http/app.js';
 import { answerClientError } from './http/client-errors.js';
 import { gatewayServerOptions } from './http/server-options.js';
@@ -28,6 +29,15 @@ export interface RunningGateway {
    * safe to call twice.
    */
   close(): Promise<void>;
+}
+
+/** The specs with the connection mode of each daemon: on demand with its idle time when named, else held. */
+function withModes(specs: DaemonSpec[], onDemand: ReadonlyMap<string, number>): DaemonSpec[] {
+  const names = daemonNames(specs);
+  return specs.map((spec, i) => {
+    const idleMs = onDemand.get(names[i]!);
+    return idleMs === undefined ? spec : { ...spec, mode: ConnectionMode.ON_DEMAND, idleMs };
+  });
 }
 
 /** Where the human-readable start-up lines go (stderr: stdout carries the JSON log). */
@@ -58,7 +68,7 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
   const embedded = config.connect.length > 0 ? null : await startEmbedded(config, app, runtimeDir);
   const daemons: DaemonSpec[] = embedded
     ? [{ uri: embedded.adminUri, name: 'embedded', embedded: true }]
-    : config.connect.map((uri) => ({ uri }));
+    : withModes(config.connect.map((uri) => ({ uri })), onDemandDaemons(config));
   const { poolSize, maxInFlight, queueLength } = config;
   const { authenticator, logPolicy, mutationRateLimit, authFailureLimit, hosts } = security;
   // SIGHUP, or a change on disk (file-watch.ts, Kubernetes' symlink swap included), re-reads the tokens, the
@@ -209,7 +219,8 @@ interface BannerFacts {
 function printBanner(print: Printer, { url, app, embedded, unixListener, security }: BannerFacts): void {
   print(`libvirt-admin-gateway ${VERSION} listening on ${url}`);
   for (const { connection, isDefault } of app.daemons.list()) {
-    print(`  daemon ${connection.name}${isDefault ? ' (default)' : ''}: ${connection.uri}`);
+    const onDemand = connection.mode === ConnectionMode.ON_DEMAND ? ` (on demand, closed after ${connection.idleMs} ms idle)` : '';
+    print(`  daemon ${connection.name}${isDefault ? ' (default)' : ''}: ${connection.uri}${onDemand}`);
   }
   if (embedded) {
     print(`  embedded daemon admin socket: ${embedded.adminSocketPath}`);

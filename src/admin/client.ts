@@ -44,6 +44,15 @@ export interface LoggingFilters {
  */
 export type DaemonShutdownOutcome = 'replied' | 'connection-closed';
 
+/**
+ * True when a CONNECT_DAEMON_SHUTDOWN call failed only because the daemon did what was asked: it ended the
+ * connection (EOF or reset) after our request was handed to the socket. A close of our own, or one before the
+ * request went out, is a real failure.
+ */
+export function isShutdownClose(err: unknown): boolean {
+  return err instanceof ConnectionClosedError && err.byPeer === true && err.requestWritten === true;
+}
+
 export interface AdminConnectOptions extends RpcClientOptions {
   /** Milliseconds allowed for opening the socket. */
   connectTimeoutMs?: number;
@@ -252,7 +261,7 @@ export class AdminClient<C extends AdminCaller = AdminCaller> {
       await this.rpc.call(P.connectDaemonShutdown, { flags: opts.preserve ? DaemonShutdownFlags.PRESERVE : 0 }, options);
       return 'replied';
     } catch (err) {
-      if (err instanceof ConnectionClosedError && err.byPeer && err.requestWritten) return 'connection-closed';
+      if (isShutdownClose(err)) return 'connection-closed';
       throw err;
     }
   }

@@ -3,7 +3,10 @@ import type { RpcClient, RpcClientOptions } from '../rpc/client.js';
 import { CallTimeoutError, ConnectError, ConnectionClosedError, ProtocolError } from '../rpc/errors.js';
 import { daemonUnavailable, type RetryLaterError } from './errors.js';
 
-/** Where a daemon connection stands. `idle`: not used yet (connections open on first use). */
+/**
+ * Where a daemon connection stands. `idle`: no connection open, and none lost: not used yet (connections open on
+ * first use), or closed after its idle time (on-demand mode).
+ */
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'closed';
 
 /** A snapshot of a daemon connection, for status resources and logs. */
@@ -45,6 +48,11 @@ export interface ConnectionSetOptions {
   log: ConnectionLogger;
   /** Told about every call of every connection (RPC latency metrics). */
   onCall?: RpcClientOptions['onCall'];
+  /**
+   * Reconnect in the background after the last connection dropped or an attempt failed (hold mode, the default).
+   * False in on-demand mode: only a request opens connections, so nothing keeps or brings a daemon up unasked.
+   */
+  reconnect?: boolean;
 }
 
 // libvirt's admin keepalive settings (admin_keepalive_interval/count); libvirtd answers our PINGs, so a daemon
@@ -121,7 +129,22 @@ export class ConnectionSet {
   /** ERR_DAEMON_UNAVAILABLE with the time until the next attempt. */
   unavailable(cause: Error | undefined): RetryLaterError {
     const retryAfterMs = Math.max(this.retryAt - Date.now(), 0);
-    return daemonUnavailable(this.o.name, cause?.message ?? 'not connected', retryAfterMs, { cause });
+    let message = cause?.message ?? 'not connected';
+    // Without background reconnects (on-demand mode) a missing daemon is most often one that exited when idle.
+    if (this.o.reconnect === false && cause instanceof ConnectError && notListening(cause)) message += NOT_RUNNING;
+    return daemonUnavailable(this.o.name, message, retryAfterMs, { cause });
+  }
+
+  /**
+   * Close every open connection with CONNECT_CLOSE and go back to `idle`, ready to open them again on the next
+   * ready() (on-demand mode, after the idle time). Calls still on those connections fail as closed.
+   */
+  async release(): Promise<void> {
+    const closing = this.connections.splice(0);
+    if (closing.length === 0) return;
+    this.connectedSince = null;
+    this.o.log.info({ daemon: this.o.name, uri: this.o.uri, connections: closing.length }, 'closed idle daemon connections');
+    await Promise.all(closing.map((c) => closeAdminConnection(c)));
   }
 
   /** Stop reconnecting and close every connection with CONNECT_CLOSE. */
@@ -210,7 +233,7 @@ export class ConnectionSet {
     this.retryAt = Date.now() + delay;
     this.lastError = { error: err, at: new Date() };
     this.o.log.warn({ daemon: this.o.name, uri: this.o.uri, err: err.message, retryInMs: delay }, 'cannot connect to daemon');
-    this.scheduleRetry(delay);
+    if (this.o.reconnect !== false) this.scheduleRetry(delay);
     // A peer that accepts but never answers is "too slow" (504), not "unreachable" (503).
     if (err instanceof CallTimeoutError) throw err;
     if (err instanceof ConnectError || err instanceof ConnectionClosedError || err instanceof ProtocolError) {
@@ -230,7 +253,7 @@ export class ConnectionSet {
     // The first attempt after losing the last connection is immediate: a restarted daemon is usually back at once.
     this.failures = 0;
     this.retryAt = 0;
-    this.scheduleRetry(0);
+    if (this.o.reconnect !== false) this.scheduleRetry(0);
   }
 
   private scheduleRetry(delay: number): void {
@@ -248,6 +271,16 @@ export class ConnectionSet {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
   }
+}
+
+const NOT_RUNNING =
+  ': the daemon is not running and nothing activates its socket (in on-demand mode it may have exited when idle, ' +
+  'after its --timeout); it is connected to again when it is back';
+
+/** The connect failed because nothing listens on the socket path (no file, or nobody accepting). */
+function notListening(err: ConnectError): boolean {
+  const errno = (err.cause as { code?: unknown } | undefined)?.code;
+  return errno === 'ENOENT' || errno === 'ECONNREFUSED';
 }
 
 /** Calls on a connection's wire and waiting for its window. */

@@ -1,10 +1,12 @@
 import { AdminClient, connectAdmin, type AdminCaller } from '../admin/client.js';
+import { resolveAdminUri } from '../admin/uri.js';
 import type { CallOptions, ProcedureSpec, RpcClientOptions } from '../rpc/client.js';
 import { CallAbortedError, CallTimeoutError, ConnectionClosedError } from '../rpc/errors.js';
 import { CallGate } from './call-gate.js';
 import { Coalescer, sharedKey } from './coalescer.js';
 import { ConnectionSet, type AdminConnector, type Backoff, type ConnectionLogger, type ConnectionStatus } from './connection-set.js';
 import { DeadlineSignals, untilAborted, type Deadlines } from './deadline-signals.js';
+import { daemonUnavailable, type RetryLaterError } from './errors.js';
 
 export type { AdminConnector, Backoff, ConnectionLogger, ConnectionState, ConnectionStatus } from './connection-set.js';
 export type { Deadlines } from './deadline-signals.js';
@@ -19,6 +21,21 @@ export interface LoadLimits {
   queueLength: number;
 }
 
+/**
+ * How the gateway keeps its admin connections to a daemon.
+ * - `hold`: open on first use and kept open, reconnecting in the background when they drop; the watchers and
+ *   metrics read whenever they like. A daemon started with `--timeout` never exits while the gateway runs
+ *   (libvirt counts admin clients as clients).
+ * - `on-demand`: opened by a request and closed (CONNECT_CLOSE) once no request has used them for the idle time;
+ *   nothing reconnects in the background, and background reads (watchers, metrics scrapes) only use connections
+ *   a request opened. So the daemon's `--timeout` works, and a socket-activated daemon is started by requests only.
+ */
+export const ConnectionMode = { HOLD: 'hold', ON_DEMAND: 'on-demand' } as const;
+export type ConnectionMode = (typeof ConnectionMode)[keyof typeof ConnectionMode];
+
+/** Milliseconds an on-demand connection stays open after its last request unless configured. */
+export const DEFAULT_IDLE_MS = 2000;
+
 /** Settings of one daemon connection. */
 export interface DaemonConnectionOptions extends Partial<LoadLimits> {
   /** The daemon's name in URLs (`/daemons/{name}`). */
@@ -32,6 +49,10 @@ export interface DaemonConnectionOptions extends Partial<LoadLimits> {
   log?: ConnectionLogger;
   /** Where requests' deadline signals come from; DeadlineSignals over `callTimeoutMs` unless given. */
   deadlines?: Deadlines;
+  /** `hold` (default) or `on-demand` (see ConnectionMode). */
+  mode?: ConnectionMode;
+  /** On-demand mode: milliseconds without requests before the connections close (default DEFAULT_IDLE_MS). */
+  idleMs?: number;
 }
 
 /** What a daemon connection is doing now (for metrics and tests). */
@@ -45,6 +66,12 @@ export interface ConnectionLoad {
 
 /** A function run under one deadline with the daemon's client (what routes pass to `call`). */
 export type DaemonRequest<T> = (admin: AdminClient, options: CallOptions) => Promise<T>;
+
+/**
+ * The errors of background reads that found no connection open and, in on-demand mode, must not open one
+ * (ERR_DAEMON_UNAVAILABLE to whoever else sees them; callInBackground turns them into `undefined`).
+ */
+const notOpenErrors = new WeakSet<Error>();
 
 /**
  * Backoff used unless configured: 100 ms doubling up to 1 s. The cap is low on purpose: a daemon that comes
@@ -84,11 +111,26 @@ export class DaemonConnection implements AdminCaller {
    */
   private readonly wireTimeoutMs: number;
   private callObserver: RpcClientOptions['onCall'];
+  /** `hold` or `on-demand`. */
+  readonly mode: ConnectionMode;
+  /** On-demand mode: milliseconds without requests before the connections close. */
+  readonly idleMs: number;
+  /** Requests (and lone calls) running now: while any runs, on-demand connections stay open. */
+  private foreground = 0;
+  /** Background reads running now on connections a request opened: they delay the idle close, never extend it. */
+  private background = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** The idle time has passed; the connections close as soon as nothing runs on them. */
+  private idleExpired = false;
+  /** The deadline signals of background reads (each made for one read, so never shared with a request). */
+  private readonly backgroundSignals = new WeakSet<AbortSignal>();
 
   constructor(options: DaemonConnectionOptions) {
     this.name = options.name;
     this.uri = options.uri;
     this.callTimeoutMs = options.callTimeoutMs;
+    this.mode = options.mode ?? ConnectionMode.HOLD;
+    this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     const connections = options.connections ?? DEFAULT_LOAD_LIMITS.connections;
     this.limits = {
       connections,
@@ -105,6 +147,7 @@ export class DaemonConnection implements AdminCaller {
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       log: options.log ?? silent,
       onCall: (procedure, ms, error) => this.callObserver?.(procedure, ms, error),
+      reconnect: this.mode === ConnectionMode.HOLD,
     });
     this.admission = new CallGate({ daemon: this.name, maxInFlight: this.limits.maxInFlight, queueLength: this.limits.queueLength });
     this.deadlines =
@@ -121,6 +164,15 @@ export class DaemonConnection implements AdminCaller {
   /** The connection's state now. */
   get status(): ConnectionStatus {
     return this.sockets.status;
+  }
+
+  /** The admin socket's path (from the URI); undefined when the URI does not resolve here. */
+  get adminSocketPath(): string | undefined {
+    try {
+      return resolveAdminUri(this.uri).socketPath;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Connections, calls in flight and waiting, coalesced reads. */
@@ -151,22 +203,94 @@ export class DaemonConnection implements AdminCaller {
    */
   call<A, R>(spec: ProcedureSpec<A, R>, args: A, options?: CallOptions): Promise<R>;
   call<T, A, R>(what: DaemonRequest<T> | ProcedureSpec<A, R>, args?: A, options?: CallOptions): Promise<T | R> {
-    return typeof what === 'function' ? this.request(what) : this.callOne(what, args as A, options);
+    if (typeof what === 'function') return this.foregroundOf(() => this.request(what));
+    // A lone call (no request's signal) is a request of its own; a request's calls are counted by the request.
+    if (options?.signal === undefined) return this.foregroundOf(() => this.callOne(what, args as A, options));
+    return this.callOne(what, args as A, options);
+  }
+
+  /**
+   * Run `fn` as background monitoring does (the watchers, metrics scrapes, readiness): in hold mode exactly as
+   * call(fn). In on-demand mode only over connections a request opened and that are still open: such a read
+   * neither opens a connection nor extends the idle time, and resolves `undefined` when none is open, so
+   * monitoring alone never keeps the daemon up (nor starts a socket-activated one).
+   */
+  async callInBackground<T>(fn: DaemonRequest<T>): Promise<T | undefined> {
+    if (this.mode === ConnectionMode.HOLD) return this.call(fn);
+    if (this.sockets.open === 0 || this.idleExpired) return undefined;
+    this.background++;
+    try {
+      return await this.request(fn, true);
+    } catch (err) {
+      if (err instanceof Error && notOpenErrors.has(err)) return undefined;
+      throw err;
+    } finally {
+      this.background--;
+      this.releaseIfIdle();
+    }
   }
 
   /** Stop reconnecting and close every connection with CONNECT_CLOSE; later calls fail as unavailable. */
   close(): Promise<void> {
+    clearTimeout(this.idleTimer);
     return this.sockets.close();
   }
 
-  private request<T>(fn: DaemonRequest<T>): Promise<T> {
-    // One deadline for the whole request: every call `fn` makes, however many at once, carries this signal.
-    const deadline = this.deadlines.next();
+  /** Count `run` as a request: on-demand connections stay open while it runs and for idleMs after. */
+  private foregroundOf<T>(run: () => Promise<T>): Promise<T> {
+    if (this.mode === ConnectionMode.HOLD) return run();
+    this.foreground++;
+    clearTimeout(this.idleTimer);
+    this.idleExpired = false;
+    const done = () => {
+      if (--this.foreground === 0) this.armIdle();
+    };
+    const result = run();
+    result.then(done, done);
+    return result;
+  }
+
+  private armIdle(): void {
+    if (this.sockets.closed) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleExpired = true;
+      this.releaseIfIdle();
+    }, this.idleMs);
+    // The idle close must never keep the gateway process alive on its own.
+    this.idleTimer.unref();
+  }
+
+  /** Close the on-demand connections once the idle time has passed and nothing runs on them. */
+  private releaseIfIdle(): void {
+    if (!this.idleExpired || this.foreground > 0 || this.background > 0) return;
+    this.idleExpired = false;
+    void this.sockets.release();
+  }
+
+  /** The error of a background read that would have to open a connection. */
+  private notOpen(): RetryLaterError {
+    const err = daemonUnavailable(this.name, 'no connection open (on-demand mode: background reads open none)', 0);
+    notOpenErrors.add(err);
+    return err;
+  }
+
+  private request<T>(fn: DaemonRequest<T>, background = false): Promise<T> {
+    // One deadline for the whole request: every call `fn` makes, however many at once, carries this signal. A
+    // background read gets a signal of its own (the deadline's, not shared), by which its calls are known.
+    let deadline = this.deadlines.next();
+    if (background) {
+      deadline = AbortSignal.any([deadline]);
+      this.backgroundSignals.add(deadline);
+    }
     const options: CallOptions = { signal: deadline, timeoutMs: this.callTimeoutMs };
     const run = async () => {
       try {
         // The first use opens the connections; while the daemon is unreachable this fails at once, before `fn`.
-        if (this.sockets.open === 0) await this.sockets.ready();
+        if (this.sockets.open === 0) {
+          if (background) throw this.notOpen();
+          await this.sockets.ready();
+        }
         return await fn(this.admin, options);
       } catch (err) {
         // Here, not per call: AdminClient methods may read a closed connection as an answer (daemonShutdown).
@@ -197,22 +321,28 @@ export class DaemonConnection implements AdminCaller {
     let answer: Promise<R>;
     if (key !== undefined) {
       // Not tied to the deadline of whoever started it: the requests that join may have more time left.
-      answer = this.coalescer.run(key, () => this.send(spec, args));
+      answer = this.coalescer.run(key, () => this.send(spec, args, undefined, this.backgroundSignals.has(deadline)));
     } else {
       // A read that starts once this write is done must not join one the daemon may have answered before it.
       this.coalescer.invalidate();
-      answer = this.send(spec, args, deadline);
+      answer = this.send(spec, args, deadline, this.backgroundSignals.has(deadline));
       const after = () => this.coalescer.invalidate();
       answer.then(after, after);
     }
     return untilAborted(answer, deadline, () => gaveUp(spec, deadline));
   }
 
-  private async send<A, R>(spec: ProcedureSpec<A, R>, args: A, deadline?: AbortSignal): Promise<R> {
-    if (this.sockets.open === 0) await this.sockets.ready();
+  /** Admission and a socket (see callOne); a background call never opens a connection. */
+  private async send<A, R>(spec: ProcedureSpec<A, R>, args: A, deadline: AbortSignal | undefined, background: boolean): Promise<R> {
+    if (this.sockets.open === 0) {
+      if (background) throw this.notOpen();
+      await this.sockets.ready();
+    }
     return this.admission.run(async () => {
       // The last socket may have dropped while this call waited for its slot.
-      const rpc = this.sockets.pick() ?? (await this.sockets.ready());
+      const open = this.sockets.pick();
+      if (open === undefined && background) throw this.notOpen();
+      const rpc = open ?? (await this.sockets.ready());
       return rpc.call(spec, args, { timeoutMs: this.wireTimeoutMs });
     }, deadline);
   }

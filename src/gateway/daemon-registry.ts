@@ -1,5 +1,12 @@
 import { resolveAdminUri } from '../admin/uri.js';
-import { DaemonConnection, type AdminConnector, type Backoff, type ConnectionLogger, type LoadLimits } from './daemon-connection.js';
+import {
+  DaemonConnection,
+  type AdminConnector,
+  type Backoff,
+  type ConnectionLogger,
+  type ConnectionMode,
+  type LoadLimits,
+} from './daemon-connection.js';
 import { UnknownDaemonError } from './errors.js';
 
 /** One daemon the gateway serves. */
@@ -9,6 +16,10 @@ export interface DaemonSpec {
   name?: string;
   /** True for the gateway's own embedded daemon. */
   embedded?: boolean;
+  /** `hold` (default) or `on-demand` (see ConnectionMode). */
+  mode?: ConnectionMode;
+  /** On-demand mode: milliseconds without requests before the connections close. */
+  idleMs?: number;
 }
 
 /** Settings shared by every daemon connection (each daemon gets its own connections, bound and queue). */
@@ -37,9 +48,11 @@ export class DaemonRegistry {
 
   constructor(specs: readonly DaemonSpec[], options: DaemonRegistryOptions) {
     if (specs.length === 0) throw new Error('at least one daemon is needed');
+    const names = daemonNames(specs);
     for (const [i, spec] of specs.entries()) {
-      const name = uniqueName(spec.name ?? resolveAdminUri(spec.uri).daemon, this.byName);
-      const connection = new DaemonConnection({ ...options, name, uri: spec.uri });
+      const name = names[i]!;
+      const modes = { ...(spec.mode ? { mode: spec.mode } : {}), ...(spec.idleMs !== undefined ? { idleMs: spec.idleMs } : {}) };
+      const connection = new DaemonConnection({ ...options, ...modes, name, uri: spec.uri });
       this.byName.set(name, { connection, isDefault: i === 0, embedded: spec.embedded ?? false });
     }
     this.default = [...this.byName.values()][0]!.connection;
@@ -66,6 +79,13 @@ export class DaemonRegistry {
   async close(): Promise<void> {
     await Promise.all(this.list().map((d) => d.connection.close()));
   }
+}
+
+/** The names the daemons get in URLs, in order: the spec's, or the URI scheme's made unique (`libvirtd-2`). */
+export function daemonNames(specs: readonly Pick<DaemonSpec, 'uri' | 'name'>[]): string[] {
+  const taken = new Map<string, true>();
+  for (const spec of specs) taken.set(uniqueName(spec.name ?? resolveAdminUri(spec.uri).daemon, taken), true);
+  return [...taken.keys()];
 }
 
 function uniqueName(base: string, taken: ReadonlyMap<string, unknown>): string {

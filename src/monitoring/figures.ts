@@ -1,6 +1,6 @@
 import type { ClientLimitParams, ThreadpoolParams } from '../admin/params.js';
 import type { Monitor } from './monitor.js';
-import type { DaemonSource } from './source.js';
+import { readInBackground, type DaemonSource } from './source.js';
 import type { PollReport } from './watcher.js';
 
 /**
@@ -129,12 +129,12 @@ export class FigureSnapshot {
   private readVersion(daemon: string, entry: Entry): void {
     const source = this.sources.find((s) => s.name === daemon);
     if (!source) return;
-    entry.reading = source
-      .call((client, options) => client.getLibVersion(options))
+    // In the background: an on-demand daemon with no connection open is not connected to for it.
+    entry.reading = readInBackground(source, (client, options) => client.getLibVersion(options))
       .then(
         (version) => {
           const current = this.entries.get(daemon);
-          if (current) current.version = version.text;
+          if (current && version) current.version = version.text;
         },
         () => undefined,
       )

@@ -1,4 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { isShutdownClose } from '../admin/client.js';
+import { adminProcedures } from '../admin/procedures.js';
 import { ErrorCode } from '../rpc/errors.js';
 import type { EventHub } from './event-hub.js';
 import type { DaemonFigures, ServerFigures } from './figures.js';
@@ -74,9 +76,16 @@ const SERVER_GAUGES: Array<[string, string, (s: ServerFigures) => number]> = [
 const LATENCY_BUCKETS = [0.005, 0.025, 0.1, 0.5, 1, 2.5, 10];
 const KNOWN_ERROR_CODES = new Set<string>(Object.values(ErrorCode));
 
-/** The outcome label of an RPC call: `ok`, or the error's stable code in lower case (`call_timeout`, `libvirt`). */
-export function rpcOutcome(error: Error | undefined): string {
+const SHUTDOWN = adminProcedures.connectDaemonShutdown.name;
+
+/**
+ * The outcome label of an RPC call: `ok`, or the error's stable code in lower case (`call_timeout`, `libvirt`).
+ * A CONNECT_DAEMON_SHUTDOWN that the daemon answered by closing the connection after reading it (libvirt ≥ 11.2
+ * never replies) is `ok`: the shutdown happened, as the 202 of POST /daemon/shutdown says.
+ */
+export function rpcOutcome(error: Error | undefined, procedure?: string): string {
   if (!error) return 'ok';
+  if (procedure === SHUTDOWN && isShutdownClose(error)) return 'ok';
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && KNOWN_ERROR_CODES.has(code) ? code.replace(/^ERR_/, '').toLowerCase() : 'error';
 }
@@ -145,7 +154,7 @@ export class GatewayMetrics {
   /** An RpcClientOptions.onCall observer that records calls to `daemon`. */
   rpcObserver(daemon: string): RpcCallObserver {
     return (procedure, durationMs, error) =>
-      this.rpcDuration.observe({ daemon, procedure, outcome: rpcOutcome(error) }, durationMs / 1000);
+      this.rpcDuration.observe({ daemon, procedure, outcome: rpcOutcome(error, procedure) }, durationMs / 1000);
   }
 
   /** One read of the snapshot per scrape: every gauge's collect runs in the same tick of Registry.metrics(). */

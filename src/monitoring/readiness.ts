@@ -1,4 +1,5 @@
-import type { DaemonSource } from './source.js';
+import { lstat } from 'node:fs/promises';
+import { readInBackground, type DaemonSource } from './source.js';
 
 /** One daemon's answer to the readiness probe. */
 export interface DaemonReadiness {
@@ -30,8 +31,9 @@ export async function checkReadiness(sources: readonly DaemonSource[], timeoutMs
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       });
       try {
-        const asked = source.call((c, given) => c.getLibVersion({ signal: given.signal, timeoutMs }));
+        const asked = readInBackground(source, (c, given) => c.getLibVersion({ signal: given.signal, timeoutMs }));
         const version = await Promise.race([asked, deadline]);
+        if (version === undefined) return await socketReadiness(source);
         return { daemon: source.name, ready: true, version: version.text };
       } catch (err) {
         return { daemon: source.name, ready: false, error: (err as Error).message };
@@ -41,4 +43,21 @@ export async function checkReadiness(sources: readonly DaemonSource[], timeoutMs
     }),
   );
   return { ready: daemons.every((d) => d.ready), daemons };
+}
+
+/**
+ * An on-demand daemon with no connection open is not connected to (a probe every few seconds would keep it up, or
+ * start a socket-activated one): it counts as ready while its admin socket exists. A daemon that exits (after its
+ * --timeout, or shut down) removes its socket; a socket-activated one's stays, held by systemd.
+ */
+async function socketReadiness(source: DaemonSource): Promise<DaemonReadiness> {
+  const path = source.adminSocketPath;
+  if (path === undefined) return { daemon: source.name, ready: true };
+  try {
+    if ((await lstat(path)).isSocket()) return { daemon: source.name, ready: true };
+    return { daemon: source.name, ready: false, error: `${path} is not a socket` };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { daemon: source.name, ready: false, error: `not running: its admin socket ${path} is gone (${code ?? 'error'})` };
+  }
 }

@@ -13,4 +13,20 @@ export interface DaemonSource {
    * calls by that signal alone: a shorter `timeoutMs` is honoured only by a plain AdminClient.
    */
   call<T>(fn: (client: AdminClient, options: CallOptions) => Promise<T>): Promise<T>;
+  /**
+   * Run `fn` as background monitoring (polls, scrapes): resolves `undefined` when the source would have to open a
+   * connection for it, which an on-demand daemon's does not (so monitoring alone never keeps it up). Sources
+   * without it are read with call().
+   */
+  /** The admin socket's path, when known: readiness checks it exists instead of connecting to an idle daemon. */
+  readonly adminSocketPath?: string;
+  callInBackground?<T>(fn: (client: AdminClient, options: CallOptions) => Promise<T>): Promise<T | undefined>;
+}
+
+/** Read `source` in the background: callInBackground when it has one, else call. */
+export function readInBackground<T>(
+  source: DaemonSource,
+  fn: (client: AdminClient, options: CallOptions) => Promise<T>,
+): Promise<T | undefined> {
+  return source.callInBackground ? source.callInBackground(fn) : source.call(fn);
 }

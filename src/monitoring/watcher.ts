@@ -21,7 +21,7 @@ import {
   type ServerSnapshot,
   type SettingsByResource,
 } from './snapshot.js';
-import type { DaemonSource } from './source.js';
+import { readInBackground, type DaemonSource } from './source.js';
 
 /**
  * Further polls that ask again for the identity of a client the daemon could not identify yet. libvirtd has no
@@ -203,9 +203,9 @@ export class DaemonWatcher {
     const startedAt = ++this.clock;
     const at = Date.now();
     const fresh = (key: string) => (this.touched.get(key) ?? 0) < startedAt;
-    let result: { poll: Poll; identified: Map<string, Identified>; states: Map<string, Map<string, unknown>> };
+    let result: { poll: Poll; identified: Map<string, Identified>; states: Map<string, Map<string, unknown>> } | undefined;
     try {
-      result = await this.source.call((client, options) => this.read(client, this.callOptions(options), fresh));
+      result = await readInBackground(this.source, (client, options) => this.read(client, this.callOptions(options), fresh));
     } catch (err) {
       if (this.run !== run) return;
       // The daemon answered (with an error), or the gateway itself had too many calls queued: not unreachable.
@@ -217,6 +217,9 @@ export class DaemonWatcher {
       return;
     }
     if (this.run !== run) return;
+    // An on-demand daemon with no connection open is not read (that would keep it up): this poll is skipped, and
+    // the next one made while a request holds a connection reports what changed meanwhile.
+    if (result === undefined) return;
     if (this.reachable === false) this.emit({ type: EventType.DAEMON_REACHABLE, daemon: this.source.name });
     this.reachable = true;
     const baseline = this.snapshot === undefined;

@@ -73,8 +73,9 @@ export const clientLimits: SettingsResource<
         operationId: 'updateClientLimits',
         summary: "Change a server's client limits",
         description:
-          'Like `virt-admin srv-clients-set`. libvirt refuses a maxClients below maxUnauthClients (with a message ' +
-          'that words the rule the other way round). On a daemon\'s `admin` server the gateway refuses a maxClients ' +
+          'Like `virt-admin srv-clients-set`. libvirt refuses a maxClients below maxUnauthClients (400 with the ' +
+          "daemon's own message: libvirt 9.0.0 words the rule the other way round, 11.3.0 the right way). " +
+          "On a daemon's `admin` server the gateway refuses a maxClients " +
           'that would leave no room for its own admin connections plus one for virt-admin (409). The current ' +
           'counts are read-only. Returns the new state. With If-Match, the change is made only if the limits still ' +
           'have that ETag (else 412).',

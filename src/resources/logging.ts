@@ -38,7 +38,7 @@ export const LogFilter = Type.Object(
     level: Level,
     match: Type.String({ description: 'Matched against the source file and log category (libvirt stores it as the glob `*match*`).' }),
     stackTrace: Type.Boolean({
-      description: 'The old `+` stack-trace marker; libvirt 9.0.0 drops it, so the daemon never reports it.',
+      description: 'The old `+` stack-trace marker; libvirt 9.0.0 and 11.3.0 drop it, so the daemon never reports it.',
     }),
   },
   { $id: 'LogFilter', additionalProperties: false },
@@ -90,7 +90,7 @@ const FilterSpec = Type.Object(
     priority: Type.Optional(Priority),
     level: Type.Optional(Level),
     match: Type.String({ minLength: 1, description: 'Source file or category to match; no spaces or colons.' }),
-    stackTrace: Type.Optional(Type.Boolean({ description: 'The old `+` marker (accepted and ignored by libvirt 9.0.0).' })),
+    stackTrace: Type.Optional(Type.Boolean({ description: 'The old `+` marker (accepted and ignored by libvirt 9.0.0 and 11.3.0).' })),
   },
   { additionalProperties: false, description: 'A filter; give `priority` or `level` (or both, agreeing).' },
 );

@@ -72,7 +72,8 @@ ${BOUND_DIRS.map(([sub, path]) => `mkdir -p ${path} && mount --bind "$d/${sub}" 
  * temp dir appears inside the root). The shared root is made read-only in here, so no daemon can change what
  * the next test file starts from; /proc, /sys and /dev are the host's; /run, /tmp and root's home are fresh
  * tmpfs; the temp dir's folders are bound over the system paths and the temp dir itself at $inside (config
- * and pid files).
+ * and pid files) and at its own path (so a file the test names there, such as a log output, is the same file for
+ * the daemon).
  */
 export const NAMESPACE_11 = `
 mount --make-rprivate /
@@ -84,8 +85,9 @@ mount --rbind /dev "$r/dev"
 mount -t tmpfs -o mode=0755 tmpfs "$r/run"
 mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
 mount -t tmpfs -o mode=0700 tmpfs "$r/root"
-mkdir -p "$r/run/libvirt" "$r/run/lock" "$r$inside"
+mkdir -p "$r/run/libvirt" "$r/run/lock" "$r$inside" "$r$d"
 mount --bind "$d" "$r$inside"
+mount --bind "$d" "$r$d"
 ${BOUND_DIRS.map(([sub, path]) => `mount --bind "$d/${sub}" "$r${path}"`).join('\n')}
 `;
 

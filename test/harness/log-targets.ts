@@ -6,7 +6,8 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedDaemon } from './embedded.js';
-import { startRealDaemons, type VirtAdminResult } from './libvirtd.js';
+import { libvirt11Root } from './generations.js';
+import { startRealDaemons, type DaemonGeneration, type VirtAdminResult } from './libvirtd.js';
 
 /** A running daemon and its log sandbox. */
 export interface LogTarget {
@@ -35,36 +36,48 @@ export interface LogTarget {
 export type StartLogTarget = () => Promise<LogTarget>;
 
 /**
- * The real libvirtd of ./libvirtd.ts. Its /var/log/libvirt is `<dir>/log` (a bind mount in its own mount
- * namespace), so the sandbox is `<dir>/log`, reachable at that same path by everyone; its default output
- * `/var/log/libvirt/libvirtd.log` is `<sandbox>/libvirtd.log` for the test.
+ * The real libvirtd of ./libvirtd.ts, of either generation. Its /var/log/libvirt is `<dir>/log` (a bind mount in
+ * its own mount namespace), so the sandbox is `<dir>/log`, reachable at that same path by everyone; its default
+ * output `/var/log/libvirt/libvirtd.log` is `<sandbox>/libvirtd.log` for the test.
  */
-export const startLibvirtdLogTarget: StartLogTarget = async () => {
-  const daemons = await startRealDaemons({ daemons: ['libvirtd'] });
-  if (daemons.mode !== 'system') {
-    await daemons.stop();
-    throw new Error('the libvirtd log target needs root: its sandbox is the bind mount of a private mount namespace');
-  }
-  const sandbox = join(daemons.dir, 'log');
-  await mkdir(join(sandbox, 'allowed'));
-  await mkdir(join(sandbox, 'outside'));
-  return {
-    adminUri: daemons.adminUri('libvirtd'),
-    sandbox,
-    allowed: join(sandbox, 'allowed'),
-    outside: join(sandbox, 'outside'),
-    defaultOutputs: '3:file:/var/log/libvirt/libvirtd.log',
-    defaultLogFile: join(sandbox, 'libvirtd.log'),
-    echoesFilters: true,
-    // The daemon names files it opened through the bind mount by their path in its namespace.
-    openFiles: () =>
-      openFilesOf(daemons.pid('libvirtd'))
-        .map((path) => (path.startsWith('/var/log/libvirt/') ? join(sandbox, path.slice('/var/log/libvirt/'.length)) : path))
-        .filter((path) => path.startsWith(`${sandbox}/`)),
-    virtAdmin: (...args) => daemons.virtAdmin('libvirtd', ...args),
-    stop: () => daemons.stop(),
+function libvirtdLogTarget(generation: DaemonGeneration): StartLogTarget {
+  return async () => {
+    const daemons = await startRealDaemons({ generation, daemons: ['libvirtd'] });
+    if (daemons.mode !== 'system') {
+      await daemons.stop();
+      throw new Error('the libvirtd log target needs root: its sandbox is the bind mount of a private mount namespace');
+    }
+    const sandbox = join(daemons.dir, 'log');
+    await mkdir(join(sandbox, 'allowed'));
+    await mkdir(join(sandbox, 'outside'));
+    // The daemon's open files show as paths in its namespace; a chrooted (generation 11) one's behind its root,
+    // where the temp dir is also bound at its own path.
+    const root = generation === '11' ? libvirt11Root() : '';
+    const logDir = '/var/log/libvirt/';
+    return {
+      adminUri: daemons.adminUri('libvirtd'),
+      sandbox,
+      allowed: join(sandbox, 'allowed'),
+      outside: join(sandbox, 'outside'),
+      defaultOutputs: '3:file:/var/log/libvirt/libvirtd.log',
+      defaultLogFile: join(sandbox, 'libvirtd.log'),
+      echoesFilters: true,
+      openFiles: () =>
+        openFilesOf(daemons.pid('libvirtd'))
+          .map((path) => (root !== '' && path.startsWith(`${root}/`) ? path.slice(root.length) : path))
+          .map((path) => (path.startsWith(logDir) ? join(sandbox, path.slice(logDir.length)) : path))
+          .filter((path) => path.startsWith(`${sandbox}/`)),
+      virtAdmin: (...args) => daemons.virtAdmin('libvirtd', ...args),
+      stop: () => daemons.stop(),
+    };
   };
-};
+}
+
+/** A private libvirtd 9.0.0 (the host's). */
+export const startLibvirtdLogTarget: StartLogTarget = libvirtdLogTarget('9');
+
+/** A private libvirtd 11.3.0, chrooted in the cached Debian 13 root; virt-admin 11.3 beside it. */
+export const startLibvirtd11LogTarget: StartLogTarget = libvirtdLogTarget('11');
 
 /** The embedded daemon, in this process, with its default log file in the sandbox. */
 export const startEmbeddedLogTarget: StartLogTarget = async () => {

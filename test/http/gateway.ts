@@ -6,7 +6,7 @@ import type { DaemonSpec } from '../../src/gateway/daemon-registry.js';
 import gateway, { type AppOptions } from '../../src/http/app.js';
 import { gatewayServerOptions } from '../../src/http/server-options.js';
 import { Authenticator, type AuthenticatorOptions } from '../../src/security/authenticate.js';
-import { startRealDaemons, type RealDaemonName, type RealDaemons } from '../harness/libvirtd.js';
+import { startRealDaemons, type DaemonGeneration, type RealDaemonName, type RealDaemons } from '../harness/libvirtd.js';
 
 /**
  * An authenticator that serves anyone, as --insecure does: requests that no listener accepted (fastify's inject)
@@ -40,9 +40,21 @@ export interface RealGateway {
   close(): Promise<void>;
 }
 
-/** Start libvirtd and virtlogd and a gateway serving both (libvirtd first, so it is the default). */
-export async function startRealGateway(options: Partial<AppOptions> = {}): Promise<RealGateway> {
-  const daemons = await startRealDaemons();
+/**
+ * The libvirt generations the HTTP contract suites (virt-admin comparisons, errors, events, metrics, ETags) run
+ * against, each with the words their describe titles carry: `for (const { generation, libvirt } of GENERATIONS)`.
+ */
+export const GENERATIONS: ReadonlyArray<{ generation: DaemonGeneration; libvirt: string }> = [
+  { generation: '9', libvirt: 'libvirt 9.0.0' },
+  { generation: '11', libvirt: 'libvirt 11.3.0' },
+];
+
+/**
+ * Start libvirtd and virtlogd of a generation (default '9', the host's) and a gateway serving both (libvirtd
+ * first, so it is the default). `virtAdmin` is the generation's own virt-admin.
+ */
+export async function startRealGateway(options: Partial<AppOptions> = {}, generation: DaemonGeneration = '9'): Promise<RealGateway> {
+  const daemons = await startRealDaemons({ generation });
   let app: FastifyInstance;
   try {
     app = await buildGateway([{ uri: daemons.adminUri('libvirtd') }, { uri: daemons.adminUri('virtlogd') }], options);

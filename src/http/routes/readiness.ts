@@ -25,7 +25,8 @@ const readiness: FastifyPluginAsyncTypebox = async (fastify) => {
         description:
           'Asks every configured daemon for its version (CONNECT_GET_LIB_VERSION) within a short timeout. 503 names ' +
           'the daemons that did not answer. Follows the daemons as they stop and come back, without a gateway restart. ' +
-          'Versions and reasons are in `/readyz/details`.',
+          'An on-demand daemon (`--on-demand`) with no connection open is not connected to (a probe would keep it up ' +
+          'or start it): it counts as ready while its admin socket exists. Versions and reasons are in `/readyz/details`.',
         tags: ['service'],
         response: { 200: { ...ref(Readiness), description: 'Every daemon answered.' }, ...problemResponses([500, 503]) },
       },

@@ -14,7 +14,12 @@ export const Connection = Type.Object(
         Type.Literal('unreachable'),
         Type.Literal('closed'),
       ],
-      { description: '`idle`: not used yet (connections open on first use); `unreachable`: see `lastError` and `retryAt`.' },
+      {
+        description:
+          '`idle`: no connection open and none lost (not used yet, or closed after its idle time in on-demand mode: ' +
+          'see `--on-demand`); `unreachable`: see `lastError` and `retryAt` (in on-demand mode only a ' +
+          'request connects again, from `retryAt` on).',
+      },
     ),
     connectedSince: Type.Union([Timestamp('When the current connection was opened.'), Type.Null()]),
     lastError: Type.Union([

@@ -9,6 +9,7 @@ import request from 'supertest';
 import { eventually } from '../../../contract/contract-helpers.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../../../harness/embedded.js';
 import { startRealDaemons, type DaemonGeneration, type RealDaemonName, type RealDaemons } from '../../../harness/libvirtd.js';
+import { parsePromText, promValue } from '../../../monitoring/prom-text.js';
 import { assertProblem, buildGateway } from '../../gateway.js';
 
 const NAMES: RealDaemonName[] = ['libvirtd', 'virtlogd', 'virtlockd'];
@@ -52,6 +53,16 @@ describe('POST /daemon/shutdown against libvirt 11.3.0: 202, the daemon exits an
       const res = await request(app.server).post(`${path}${preserve ? '?preserve=true' : ''}`).set('X-Requested-With', 'test');
       assert.equal(res.status, 202, JSON.stringify(res.body));
       assert.deepEqual(res.body, { daemon: name, preserve, outcome: 'connection-closed' });
+      // The metrics count the call as done, not as a failed RPC.
+      const metrics = parsePromText((await request(app.server).get('/metrics').expect(200)).text);
+      const count = (outcome: string) =>
+        promValue(metrics, 'libvirt_admin_gateway_rpc_call_duration_seconds_count', {
+          daemon: name,
+          procedure: 'CONNECT_DAEMON_SHUTDOWN',
+          outcome,
+        });
+      assert.equal(count('ok'), 1);
+      assert.throws(() => count('connection_closed'), /0 samples/);
 
       // The process ends (a zombie counts as gone: nobody here reaps it).
       await daemons.waitForExit(name, 15_000);
