@@ -5,17 +5,17 @@
 // program does.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OPENAPI_30_PATH } from '../../src/http/openapi-document.js';
 import { openRawClients, type RawClients } from '../harness/raw-clients.js';
+import { planCalls } from './openapi-plan.js';
 import { startRealGateway, type RealGateway } from '../http/gateway.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
 
 /** Runs a command; resolves with its exit code and output (never rejects). */
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout: number): Promise<{ code: number; out: string }> {
@@ -24,11 +24,6 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout: numbe
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
     );
   });
-}
-
-interface Doc {
-  paths: Record<string, Partial<Record<(typeof METHODS)[number], { requestBody?: { $ref: string } }>>>;
-  components: { requestBodies: Record<string, { content: { 'application/json': { example: unknown } } }> };
 }
 
 describe('a Go client (kin-openapi, from Debian) against a live gateway', () => {
@@ -59,36 +54,12 @@ describe('a Go client (kin-openapi, from Debian) against a live gateway', () => 
     const build = await run('go', ['build', '-o', join(dir, 'go-client'), 'contractclient'], env, 300_000);
     assert.equal(build.code, 0, `go build failed (run scripts/install-contract-clients.sh):\n${build.out}`);
 
-    const doc = JSON.parse(await readFile(join(ROOT, OPENAPI_30_PATH), 'utf8')) as Doc;
     const listed = (await (await fetch(`${base}/servers/libvirtd/clients`)).json()) as { clients: Array<{ id: number }> };
     const ids = listed.clients.map((c) => c.id);
     assert.ok(ids.length >= 3, `clients: ${ids}`);
     const [victim, victim2, kept] = ids.slice(-3) as [number, number, number];
-    const calls: Array<{ method: string; path: string; body?: unknown; expect: number }> = [];
-    const deletes: typeof calls = [];
-    for (const [template, item] of Object.entries(doc.paths)) {
-      if (template === '/events') continue; // read as a stream by the program
-      for (const method of METHODS) {
-        const op = item[method];
-        if (!op) continue;
-        const scoped = template.startsWith('/daemons/{daemon}');
-        const path = template
-          .replace('{daemon}', 'libvirtd')
-          .replace('{server}', 'libvirtd')
-          .replace('{id}', String(method === 'delete' ? (scoped ? victim2 : victim) : kept));
-        let body = op.requestBody ? doc.components.requestBodies[op.requestBody.$ref.split('/').pop()!]!.content['application/json'].example : undefined;
-        // The timeout example (600 s) would let the test daemon exit while idle: 0 turns auto-shutdown off.
-        if (template.endsWith('/timeout')) body = { seconds: 0 };
-        const expect =
-          method === 'delete' || template.endsWith('/timeout') ? 204
-          : template.endsWith('/shutdown') ? 501 // libvirtd 9.0.0 has no CONNECT_DAEMON_SHUTDOWN
-          : template.endsWith('/tls/reload') ? 409 // the test daemon has no TLS listener
-          : 200;
-        (method === 'delete' ? deletes : calls).push({ method: method.toUpperCase(), path, ...(body === undefined ? {} : { body }), expect });
-      }
-    }
-    // Deletions last: the clients they end are read before.
-    await writeFile(join(dir, 'plan.json'), JSON.stringify({ base, calls: [...calls, ...deletes] }));
+    const calls = await planCalls({ kept, victims: [victim, victim2] });
+    await writeFile(join(dir, 'plan.json'), JSON.stringify({ base, calls }));
     const result = await run(join(dir, 'go-client'), [join(ROOT, OPENAPI_30_PATH), join(dir, 'plan.json')], env, 120_000);
     assert.equal(result.code, 0, result.out);
     assert.match(result.out, /contract holds/);
