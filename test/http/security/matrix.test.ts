@@ -197,7 +197,11 @@ describe('access matrix', () => {
       const doc = JSON.parse(res.body) as {
         paths: Record<string, Record<string, { 'x-required-role': string; security: unknown[]; responses: Record<string, unknown> }>>;
         components: { securitySchemes: Record<string, { type: string; scheme?: string }> };
+        servers: Array<{ url: string }>;
       };
+      // Fetched over TLS: the document names the https address it came from.
+      assert.equal(doc.servers[0]!.url, gateway.url.replace(/\/$/, ''));
+      assert.match(doc.servers[0]!.url, /^https:\/\//);
       assert.deepEqual(
         Object.entries(doc.components.securitySchemes).map(([name, scheme]) => [name, scheme.type, scheme.scheme]),
         [['bearerAuth', 'http', 'bearer'], ['mutualTLS', 'mutualTLS', undefined]],
