@@ -21,7 +21,6 @@ export const ClientLimits = Type.Object(
   },
   {
     $id: 'ClientLimits',
-    additionalProperties: false,
     examples: [{ maxClients: 5000, maxUnauthClients: 20, currentClients: 1, currentUnauthClients: 0 }],
   },
 );

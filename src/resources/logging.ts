@@ -28,7 +28,7 @@ export const LogOutput = Type.Object(
     path: Type.Optional(Type.String({ description: '`file` only: the absolute path of the log file.' })),
     ident: Type.Optional(Type.String({ description: '`syslog` only: the tag of the messages.' })),
   },
-  { $id: 'LogOutput', additionalProperties: false },
+  { $id: 'LogOutput' },
 );
 
 /** One log filter as the daemon reports it. */
@@ -41,7 +41,7 @@ export const LogFilter = Type.Object(
       description: 'The old `+` stack-trace marker; libvirt 9.0.0 and 11.3.0 drop it, so the daemon never reports it.',
     }),
   },
-  { $id: 'LogFilter', additionalProperties: false },
+  { $id: 'LogFilter' },
 );
 
 /** GET /daemon/logging. */
@@ -57,12 +57,11 @@ export const Logging = Type.Object(
             'Filters exactly as the daemon reported them (`virt-admin daemon-log-filters`): each match wrapped in `*` and followed by a space; "" when there are none.',
         }),
       },
-      { additionalProperties: false, description: "libvirt's own strings." },
+      { description: "libvirt's own strings." },
     ),
   },
   {
     $id: 'Logging',
-    additionalProperties: false,
     examples: [
       {
         outputs: [{ priority: 'warning', level: 3, destination: 'file', path: '/var/log/libvirt/libvirtd.log' }],

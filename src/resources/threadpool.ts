@@ -19,7 +19,6 @@ export const Threadpool = Type.Object(
   },
   {
     $id: 'Threadpool',
-    additionalProperties: false,
     examples: [{ minWorkers: 5, maxWorkers: 20, prioWorkers: 5, currentWorkers: 5, freeWorkers: 5, jobQueueDepth: 0 }],
   },
 );

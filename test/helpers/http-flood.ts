@@ -18,6 +18,8 @@ export const PUBLIC_ROUTE_BURSTS: readonly (readonly string[])[] = [
   ['/docs/openapi.yaml'],
   ['/openapi.json'],
   ['/openapi.yaml'],
+  ['/openapi-3.0.json'],
+  ['/openapi-3.0.yaml'],
   ['/healthz'],
   ['/readyz'],
   ['/docs/nothing'],

@@ -70,8 +70,8 @@ export default fp(
       send(request, reply, (await load()).script),
     );
     // The document the page shows, beside it (the page names it relatively): this gateway's own.
-    fastify.get(`${PREFIX}/openapi.json`, hidden, async (_request, reply) => reply.type('application/json; charset=utf-8').send(openApiBytes(fastify).json));
-    fastify.get(`${PREFIX}/openapi.yaml`, hidden, async (_request, reply) => reply.type('application/yaml').send(openApiBytes(fastify).yaml));
+    fastify.get(`${PREFIX}/openapi.json`, hidden, async (request, reply) => reply.type('application/json; charset=utf-8').send(openApiBytes(fastify, request, '3.1', 'json')));
+    fastify.get(`${PREFIX}/openapi.yaml`, hidden, async (request, reply) => reply.type('application/yaml').send(openApiBytes(fastify, request, '3.1', 'yaml')));
   },
   { name: 'docs', fastify: '5.x', dependencies: ['swagger'] },
 );

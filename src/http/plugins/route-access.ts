@@ -32,9 +32,11 @@ export function applyAccess(route: RouteOptions): void {
   }
   if (route.schema !== undefined) {
     const schema = route.schema as Record<string, unknown>;
+    // A GET route's HEAD twin shares its schema object: say the role once.
+    const described = schema['x-required-role'] === role;
     schema['x-required-role'] = role;
     const said = role === 'public' ? 'No credentials needed.' : `Required role: \`${role}\` or higher.`;
-    schema['description'] = typeof schema['description'] === 'string' ? `${schema['description']}\n\n${said}` : said;
+    if (!described) schema['description'] = typeof schema['description'] === 'string' ? `${schema['description']}\n\n${said}` : said;
     schema['security'] = role === 'public' ? [] : SECURITY_REQUIREMENTS;
     const response = schema['response'] as Record<string, unknown> | undefined;
     if (role !== 'public' && response !== undefined) {
@@ -51,21 +53,26 @@ export const SECURITY_SCHEMES = {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A token from the gateway\'s tokens file (`--tokens-file`, stored as SHA-256). Each operation\'s `x-required-role` ' +
-      'names the lowest role allowed: viewer < operator < admin. Without any credentials configured, the gateway ' +
-      'listens on loopback only: callers on its unix socket need nothing, and TCP callers send the local token ' +
-      'the gateway writes at start to `<runtime folder>/local-token`.',
+      'With `--tokens-file`: a token from that file (stored as SHA-256), whose line gives its role. Without any ' +
+      'credentials configured (the default): the local token, which the gateway writes at start to ' +
+      '`<runtime folder>/local-token` and which TCP callers on loopback send (role admin). Each operation\'s ' +
+      '`x-required-role` names the lowest role allowed: viewer < operator < admin. A request that sends an ' +
+      'Authorization header is judged by it alone.',
   },
   mutualTLS: {
     type: 'mutualTLS',
     description:
-      'A client certificate signed by the CA given with `--tls-client-ca`; its subject CN gets a role from the ' +
-      'client roles file (`--tls-client-roles`).',
+      'With `--tls-client-ca`: a client certificate signed by that CA; its subject CN gets a role from the ' +
+      'client roles file (`--tls-client-roles`). Counts when the request sends no Authorization header.',
   },
 } as const;
 
-/** The OpenAPI security requirement of protected operations: a bearer token or a client certificate. */
-export const SECURITY_REQUIREMENTS = [{ bearerAuth: [] }, { mutualTLS: [] }];
+/**
+ * The OpenAPI security requirement of protected operations, one alternative per mode: a bearer token (tokens file
+ * or local token), a client certificate, or nothing at all (`{}`: the default mode's callers on the gateway's unix
+ * socket, and every caller with --insecure, are the anonymous admin).
+ */
+export const SECURITY_REQUIREMENTS = [{ bearerAuth: [] }, { mutualTLS: [] }, {}];
 
 /**
  * The role a request needs: its route's access. Requests that match no route (404s) are judged as the most

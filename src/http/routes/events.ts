@@ -3,6 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { encodeComment, pipeSubscription, SSE_HEADERS } from '../../monitoring/sse.js';
 import { problemResponses } from '../schemas/common.js';
+import { ref } from '../../resources/ref.js';
+import { Event, EVENT_EXAMPLE, eventStreamDescription, ResyncNotice } from '../schemas/events.js';
 import { EVENT_STREAM_EXAMPLE, EventsHeaders, EventsQuery } from '../schemas/monitoring.js';
 import { Role } from '../../security/roles.js';
 
@@ -29,8 +31,16 @@ const events: FastifyPluginAsyncTypebox = async (fastify) => {
         headers: EventsHeaders,
         response: {
           200: {
-            description: 'The stream; it lasts until the client or the gateway closes it.',
-            content: { 'text/event-stream': { schema: Type.String(), example: EVENT_STREAM_EXAMPLE } },
+            description: eventStreamDescription(EVENT_STREAM_EXAMPLE),
+            content: {
+              'text/event-stream': {
+                // The bytes are text; what is described is each event's `data:` (OpenAPI 3.2 calls this itemSchema).
+                schema: Type.Union([ref(Event), ref(ResyncNotice)], {
+                  description: 'Server-Sent Events: each `data:` line is an Event or, for `event: resync`, a ResyncNotice.',
+                }),
+                example: EVENT_EXAMPLE,
+              },
+            },
           },
           ...problemResponses([400, 404, 500]),
         },
@@ -40,7 +50,7 @@ const events: FastifyPluginAsyncTypebox = async (fastify) => {
       const { daemon: daemons, server: servers, type: types } = request.query;
       for (const name of daemons ?? []) fastify.daemons.get(name); // an unknown daemon is a 404, not a silent stream
       // HEAD (which fastify routes here too) gets the headers and an end, never a stream that never ends.
-      if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).send('');
+      if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).send('' as never);
       const raw = request.headers['last-event-id'];
       // Anything but an id we issued makes the hub answer with a resync.
       const lastEventId = raw === undefined ? undefined : /^\d{1,16}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;

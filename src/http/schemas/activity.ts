@@ -36,12 +36,11 @@ export const Samples = Type.Object(
         time: Type.Array(Type.Integer({ minimum: 0 }), { description: 'When each sample was taken (start of the poll), Unix milliseconds; increasing.' }),
         ...Object.fromEntries(SAMPLE_FIELDS.map((f) => [f, uintColumn(SAMPLE_FIELD_TEXT[f])])),
       },
-      { additionalProperties: false, description: 'One array per figure, all of the same length, oldest first: `currentWorkers[i]` was read at `time[i]`.' },
+      { description: 'One array per figure, all of the same length, oldest first: `currentWorkers[i]` was read at `time[i]`.' },
     ),
   },
   {
     $id: 'Samples',
-    additionalProperties: false,
     examples: [
       {
         server: 'libvirtd',
@@ -78,17 +77,18 @@ export const SamplesQuery = Type.Object(
 );
 export type SamplesQuery = Static<typeof SamplesQuery>;
 
-const Actor = Type.Object(
+/** Who made a change through the gateway (audit records, client history, events). */
+export const Actor = Type.Object(
   {
     kind: Type.Union([Type.Literal('anonymous'), Type.Literal('token'), Type.Literal('certificate')], { description: 'How the caller was identified.' }),
     name: Type.String({ description: "The token's name, the certificate's CN, or `anonymous`." }),
     role: Type.Union([...ROLES.map((r) => Type.Literal(r)), Type.Null()], { description: "The caller's role; null for a certificate without one." }),
   },
-  { $id: 'Caller', additionalProperties: false },
+  { $id: 'Caller' },
 );
 
 /** A client's identity as the daemon reported it (CLIENT_GET_INFO, libvirt's typed parameters). */
-const HistoryIdentity = Type.Object(
+export const HistoryIdentity = Type.Object(
   {
     readonly: Type.Optional(Type.Boolean({ description: '`readonly`' })),
     saslUserName: Type.Optional(Type.String({ description: '`sasl_user_name`' })),
@@ -101,7 +101,7 @@ const HistoryIdentity = Type.Object(
     unixProcessId: Type.Optional(Type.Integer({ description: '`unix_process_id`' })),
     selinuxContext: Type.Optional(Type.String({ description: '`selinux_context`' })),
   },
-  { additionalProperties: false, description: 'Who the client was, as read while it was connected (the same shape as in /events).' },
+  { $id: 'ObservedClientIdentity', description: 'Who the client was, as read while it was connected (the same shape as in /events).' },
 );
 
 /** One record of the client history. */
@@ -117,9 +117,8 @@ export const ClientHistoryEntry = Type.Object(
         id: Type.Integer({ minimum: 0, description: 'Client id (per server, never reused while the daemon runs).' }),
         transport: Type.Union([Type.Literal('unix'), Type.Literal('tcp'), Type.Literal('tls'), Type.Literal('unknown')]),
         connectedAt: Type.String({ format: 'date-time', description: 'When the client connected (whole seconds, as libvirt keeps it).' }),
-        identity: Type.Union([HistoryIdentity, Type.Null()], { description: 'Null when the daemon could not tell (it left before the gateway asked).' }),
+        identity: Type.Union([ref(HistoryIdentity), Type.Null()], { description: 'Null when the daemon could not tell (it left before the gateway asked).' }),
       },
-      { additionalProperties: false },
     ),
     durationMs: Type.Optional(Type.Integer({ minimum: 0, description: '`disconnected` only: milliseconds from `client.connectedAt` to `time`.' })),
     disconnectedBy: Type.Optional(ref(Actor)),
@@ -130,7 +129,7 @@ export const ClientHistoryEntry = Type.Object(
       }),
     ),
   },
-  { $id: 'ClientHistoryEntry', additionalProperties: false },
+  { $id: 'ClientHistoryEntry' },
 );
 
 /** GET /servers/{server}/client-history. */
@@ -142,7 +141,6 @@ export const ClientHistory = Type.Object(
   },
   {
     $id: 'ClientHistory',
-    additionalProperties: false,
     examples: [
       {
         enabled: true,
@@ -191,8 +189,8 @@ export const WhoAmI = Type.Object(
     name: Type.String({ description: "The token's name, the certificate's CN, or `anonymous`." }),
     role: Type.Union(ROLES.map((r) => Type.Literal(r)), { description: "The caller's role: what it may do (viewer < operator < admin)." }),
   },
-  { $id: 'WhoAmI', additionalProperties: false, examples: [{ kind: 'token', name: 'ops', role: 'operator' }] },
+  { $id: 'WhoAmI', examples: [{ kind: 'token', name: 'ops', role: 'operator' }] },
 );
 
 /** The shared schemas of this file (registered as OpenAPI components). */
-export const activitySchemas = [Samples, Actor, ClientHistoryEntry, ClientHistory, WhoAmI] as const;
+export const activitySchemas = [Samples, Actor, HistoryIdentity, ClientHistoryEntry, ClientHistory, WhoAmI] as const;

@@ -24,7 +24,7 @@ const ConnectedAt = Type.String({
 /** A client as `virt-admin srv-clients-list` lists it. */
 export const ClientSummary = Type.Object(
   { id: ClientId, transport: Transport, connectedAt: ConnectedAt, href: Type.String({ description: 'Path of this client.' }) },
-  { $id: 'ClientSummary', additionalProperties: false },
+  { $id: 'ClientSummary' },
 );
 
 /** GET /servers/{server}/clients: one page of clients, oldest first. */
@@ -37,7 +37,6 @@ export const ClientList = Type.Object(
   },
   {
     $id: 'ClientList',
-    additionalProperties: false,
     examples: [
       {
         clients: [{ id: 3, transport: 'unix', connectedAt: '2025-01-01T12:00:00.000Z', href: '/servers/libvirtd/clients/3' }],
@@ -86,7 +85,6 @@ export const ClientIdentity = Type.Object(
   },
   {
     $id: 'ClientIdentity',
-    additionalProperties: false,
     examples: [
       {
         id: 3,

@@ -12,7 +12,7 @@ export const LibvirtErrorInfo = Type.Object(
     domain: Type.Integer({ description: 'libvirt error domain (`virErrorDomain`), e.g. 7 for VIR_FROM_RPC.' }),
     message: Type.String({ description: "libvirt's message, as virt-admin would print it." }),
   },
-  { $id: 'LibvirtError', additionalProperties: false, description: 'The error the daemon sent.' },
+  { $id: 'LibvirtError', description: 'The error the daemon sent.' },
 );
 
 /** RFC 9457 problem details, the body of every error response. */
@@ -23,10 +23,14 @@ export const Problem = Type.Object(
     status: Type.Integer({ minimum: 400, maximum: 599, description: 'The HTTP status code.' }),
     detail: Type.String({ description: 'What went wrong with this request.' }),
     instance: Type.String({ description: 'The request path.' }),
-    code: Type.Union(
-      PROBLEM_CODES.map((c) => Type.Literal(c)),
-      { description: 'Stable machine-readable code of the problem.' },
-    ),
+    // An open string, not an enum: a client generated from this document must not fail on a code added later.
+    code: Type.Unsafe<ProblemCode>({
+      type: 'string',
+      description:
+        'Stable machine-readable code of the problem. Known codes (more may be added; treat an unknown one by the ' +
+        `HTTP status): ${PROBLEM_CODES.map((c) => `\`${c}\``).join(', ')}.`,
+      'x-extensible-enum': PROBLEM_CODES,
+    }),
     libvirt: Type.Optional(ref(LibvirtErrorInfo)),
     errors: Type.Optional(
       Type.Array(
@@ -35,7 +39,7 @@ export const Problem = Type.Object(
             path: Type.String({ description: 'JSON pointer into the request part (`/body/maxWorkers`).' }),
             message: Type.String(),
           },
-          { additionalProperties: false },
+          {},
         ),
         { description: 'Schema violations (ERR_VALIDATION only).' },
       ),
@@ -165,8 +169,10 @@ export function problemResponses(statuses: readonly number[]): Record<number, un
 }
 
 // No C0 control, DEL or C1 control: the daemon reads names as C strings, so `admin<NUL>x` would change the server
-// `admin` while the audit record names another, and a newline would forge lines in logs.
-const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$';
+// `admin` while the audit record names another, and a newline would forge lines in logs. Written with `\xHH`
+// escapes, which ECMA-262, Go's RE2, Perl and PCRE all read alike (RE2 has no `\uHHHH`): clients in other
+// languages compile the document's patterns.
+const NO_CONTROL_CHARACTERS = '^[^\\x00-\\x1F\\x7F-\\x9F]*$';
 
 /** Name of a server of a daemon (`libvirtd`, `admin`, ...). */
 export const ServerName = Type.String({

@@ -29,7 +29,7 @@ export const Connection = Type.Object(
           message: Type.String(),
           at: Timestamp('When it happened.'),
         },
-        { additionalProperties: false, description: 'Why the last attempt failed or the last connection ended.' },
+        { description: 'Why the last attempt failed or the last connection ended.' },
       ),
       Type.Null(),
     ]),
@@ -37,7 +37,6 @@ export const Connection = Type.Object(
   },
   {
     $id: 'Connection',
-    additionalProperties: false,
     examples: [{ state: 'connected', connectedSince: '2025-01-01T12:00:00.000Z', lastError: null, retryAt: null }],
   },
 );
@@ -52,7 +51,7 @@ export const DaemonSummary = Type.Object(
     connection: ref(Connection),
     href: Type.String({ description: 'Path of this daemon under /daemons.' }),
   },
-  { $id: 'DaemonSummary', additionalProperties: false },
+  { $id: 'DaemonSummary' },
 );
 
 /** GET /daemons. */
@@ -60,7 +59,6 @@ export const DaemonList = Type.Object(
   { daemons: Type.Array(ref(DaemonSummary), { description: 'Every daemon, the default one first.' }) },
   {
     $id: 'DaemonList',
-    additionalProperties: false,
     examples: [
       {
         daemons: [
@@ -97,7 +95,6 @@ export const Daemon = Type.Object(
   },
   {
     $id: 'Daemon',
-    additionalProperties: false,
     examples: [
       {
         name: 'libvirtd',
@@ -152,7 +149,6 @@ export const DaemonShutdownAccepted = Type.Object(
     }),
   },
   {
-    additionalProperties: false,
     examples: [{ daemon: 'libvirtd', preserve: false, outcome: 'connection-closed' }],
   },
 );
@@ -176,7 +172,7 @@ export const Index = Type.Object(
     version: Type.String({ description: 'Version of the gateway.' }),
     defaultDaemon: Type.String({ description: 'Name of the daemon the unprefixed resources address.' }),
     daemons: Type.Array(
-      Type.Object({ name: Type.String(), href: Type.String() }, { additionalProperties: false }),
+      Type.Object({ name: Type.String(), href: Type.String() }),
       { description: 'Every daemon served, the default first.' },
     ),
     links: Type.Object(
@@ -189,12 +185,10 @@ export const Index = Type.Object(
         openapiYaml: Type.String({ description: 'OpenAPI document (YAML).' }),
         health: Type.String(),
       },
-      { additionalProperties: false },
     ),
   },
   {
     $id: 'Index',
-    additionalProperties: false,
     examples: [
       {
         service: 'libvirt-admin-gateway',
@@ -210,5 +204,5 @@ export const Index = Type.Object(
 /** GET /healthz. */
 export const Health = Type.Object(
   { status: Type.Literal('ok', { description: 'The process is alive and serving HTTP.' }) },
-  { $id: 'Health', additionalProperties: false, examples: [{ status: 'ok' }] },
+  { $id: 'Health', examples: [{ status: 'ok' }] },
 );

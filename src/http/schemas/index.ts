@@ -5,6 +5,7 @@ import { ClientLimits } from '../../resources/client-limits.js';
 import { LogFilter, LogOutput, Logging } from '../../resources/logging.js';
 import { Threadpool } from '../../resources/threadpool.js';
 import { activitySchemas } from './activity.js';
+import { eventSchemas } from './events.js';
 import { Readiness, ReadinessDetails } from './monitoring.js';
 import { Server, ServerList, ServerSummary } from './servers.js';
 
@@ -32,4 +33,5 @@ export const sharedSchemas = [
   ClientList,
   ClientIdentity,
   ...activitySchemas,
+  ...eventSchemas,
 ] as const;

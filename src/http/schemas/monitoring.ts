@@ -7,13 +7,12 @@ export const Readiness = Type.Object(
   {
     status: Type.Literal('ready', { description: 'Every configured daemon answered CONNECT_GET_LIB_VERSION.' }),
     daemons: Type.Array(
-      Type.Object({ name: Type.String({ description: 'Daemon name.' }) }, { additionalProperties: false }),
+      Type.Object({ name: Type.String({ description: 'Daemon name.' }) }),
       { description: 'Every configured daemon, in configuration order.' },
     ),
   },
   {
     $id: 'Readiness',
-    additionalProperties: false,
     examples: [{ status: 'ready', daemons: [{ name: 'libvirtd' }] }],
   },
 );
@@ -33,14 +32,12 @@ export const ReadinessDetails = Type.Object(
           version: Type.Optional(Type.String({ description: "The daemon's libvirt version, when it answered." })),
           error: Type.Optional(Type.String({ description: 'Why not, when it did not.' })),
         },
-        { additionalProperties: false },
       ),
       { description: 'Every configured daemon, in configuration order.' },
     ),
   },
   {
     $id: 'ReadinessDetails',
-    additionalProperties: false,
     examples: [
       {
         status: 'not-ready',

@@ -10,7 +10,7 @@ export const ServerSummary = Type.Object(
     name: Type.String({ description: 'Server name (Name).' }),
     href: Type.String({ description: 'Path of this server.' }),
   },
-  { $id: 'ServerSummary', additionalProperties: false },
+  { $id: 'ServerSummary' },
 );
 
 /** GET /servers. */
@@ -18,7 +18,6 @@ export const ServerList = Type.Object(
   { servers: Type.Array(ref(ServerSummary), { description: 'In the order the daemon lists them (CONNECT_LIST_SERVERS).' }) },
   {
     $id: 'ServerList',
-    additionalProperties: false,
     examples: [
       {
         servers: [
@@ -40,7 +39,6 @@ export const Server = Type.Object(
   },
   {
     $id: 'Server',
-    additionalProperties: false,
     examples: [
       {
         id: 0,

@@ -45,6 +45,9 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
   check((await client.GET('/openapi.json')).data?.['openapi'] === '3.1.0', 'GET /openapi.json');
   const yaml = await client.GET('/openapi.yaml', { parseAs: 'text' });
   check(yaml.data?.includes('openapi: 3.1.0'), 'GET /openapi.yaml');
+  check((await client.GET('/openapi-3.0.json')).data?.['openapi'] === '3.0.3', 'GET /openapi-3.0.json');
+  const yaml30 = await client.GET('/openapi-3.0.yaml', { parseAs: 'text' });
+  check(yaml30.data?.includes('openapi: 3.0.3'), 'GET /openapi-3.0.yaml');
   const daemons = await client.GET('/daemons');
   check(daemons.data?.daemons.some((d) => d.name === daemon), 'GET /daemons');
 

@@ -40,11 +40,16 @@ describe('/, /healthz, /openapi.*, /docs', () => {
     assertProblem(await request(app.server).get('/daemon'), 503, 'ERR_DAEMON_UNAVAILABLE');
   });
 
-  it('GET /openapi.json and /openapi.yaml serve the same document', async () => {
-    const json = await request(app.server).get('/openapi.json').expect(200).expect('content-type', /json/);
-    const yaml = await request(app.server).get('/openapi.yaml').expect(200).expect('content-type', /yaml/);
-    assert.equal(json.body.openapi, '3.1.0');
-    assert.deepEqual(parse(yaml.text), json.body);
+  it('GET /openapi.json and /openapi.yaml serve the same document, naming the address they were fetched from', async () => {
+    for (const [name, version] of [['openapi', '3.1.0'], ['openapi-3.0', '3.0.3']]) {
+      const json = await app.inject({ url: `/${name}.json`, headers: { host: 'localhost:8443' } });
+      const yaml = await app.inject({ url: `/${name}.yaml`, headers: { host: 'localhost:8443' } });
+      assert.match(String(json.headers['content-type']), /json/);
+      assert.match(String(yaml.headers['content-type']), /yaml/);
+      assert.equal(json.json().openapi, version);
+      assert.deepEqual(json.json().servers, [{ url: 'http://localhost:8443', description: 'The address this document was fetched from.' }]);
+      assert.deepEqual(parse(yaml.body), json.json());
+    }
   });
 
   it('GET /docs serves the interactive reference', async () => {

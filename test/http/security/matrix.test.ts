@@ -54,6 +54,8 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/events', role: 'viewer', ok: 200 },
   { method: 'GET', path: '/openapi.json', role: 'public', ok: 200 },
   { method: 'GET', path: '/openapi.yaml', role: 'public', ok: 200 },
+  { method: 'GET', path: '/openapi-3.0.json', role: 'public', ok: 200 },
+  { method: 'GET', path: '/openapi-3.0.yaml', role: 'public', ok: 200 },
   { method: 'GET', path: '/docs/', role: 'public', ok: 200 },
   { method: 'GET', path: '/daemons', role: 'viewer', ok: 200 },
   { method: 'GET', path: '/whoami', role: 'viewer', ok: 200 },
@@ -195,7 +197,11 @@ describe('access matrix', () => {
       const doc = JSON.parse(res.body) as {
         paths: Record<string, Record<string, { 'x-required-role': string; security: unknown[]; responses: Record<string, unknown> }>>;
         components: { securitySchemes: Record<string, { type: string; scheme?: string }> };
+        servers: Array<{ url: string }>;
       };
+      // Fetched over TLS: the document names the https address it came from.
+      assert.equal(doc.servers[0]!.url, gateway.url.replace(/\/$/, ''));
+      assert.match(doc.servers[0]!.url, /^https:\/\//);
       assert.deepEqual(
         Object.entries(doc.components.securitySchemes).map(([name, scheme]) => [name, scheme.type, scheme.scheme]),
         [['bearerAuth', 'http', 'bearer'], ['mutualTLS', 'mutualTLS', undefined]],
@@ -203,7 +209,8 @@ describe('access matrix', () => {
       for (const [path, ops] of Object.entries(doc.paths)) {
         for (const [method, op] of Object.entries(ops)) {
           const open = op['x-required-role'] === 'public';
-          assert.deepEqual(op.security, open ? [] : [{ bearerAuth: [] }, { mutualTLS: [] }], `${method} ${path}`);
+          // Every mode: a bearer token, a client certificate, or nothing (the default mode's unix socket, --insecure).
+          assert.deepEqual(op.security, open ? [] : [{ bearerAuth: [] }, { mutualTLS: [] }, {}], `${method} ${path}`);
           assert.equal('401' in op.responses && '403' in op.responses, !open, `${method} ${path} documents 401 and 403`);
         }
       }
