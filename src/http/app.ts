@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import changes, { type ChangesPluginOptions } from './plugins/changes.js';
 import daemons, { type DaemonsPluginOptions } from './plugins/daemons.js';
+import desiredState, { type DesiredStatePluginOptions } from './plugins/desired-state.js';
 import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
 import history, { type HistoryPluginOptions } from './plugins/history.js';
@@ -17,6 +18,7 @@ export type AppOptions = DaemonsPluginOptions & {
   monitoring?: MonitoringPluginOptions;
   security?: SecurityPluginOptions;
   changes?: ChangesPluginOptions;
+  desiredState?: DesiredStatePluginOptions;
   history?: HistoryPluginOptions;
   ui?: UiPluginOptions;
 };
@@ -43,6 +45,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(daemons, opts);
   await fastify.register(monitoring, opts.monitoring ?? {});
   await fastify.register(changes, opts.changes ?? {});
+  await fastify.register(desiredState, opts.desiredState ?? {});
   await fastify.register(history, opts.history ?? {});
   await fastify.register(ui, opts.ui ?? {});
   await fastify.register(routes);
