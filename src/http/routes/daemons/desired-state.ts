@@ -6,7 +6,11 @@ import { DaemonName, problemResponses } from '../../schemas/common.js';
 import { ETagHeader, IfMatchHeaders } from '../../schemas/monitoring.js';
 
 const params = Type.Object({ daemon: DaemonName }, { additionalProperties: false });
-const TAG = 'desired-state';
+// Under the `daemon` tag: the declaration is one more thing about a daemon.
+const TAG = 'daemon';
+// Documented like every route under /daemons/{daemon} (test/http/openapi.test.ts), though the reconciler records
+// a daemon that fails or cannot be reached in the status instead of answering with it.
+const DAEMON = [500, 502, 503, 504];
 
 /**
  * `/daemons/{daemon}/desired-state`: the settings the gateway keeps true on a daemon across its restarts
@@ -28,7 +32,7 @@ const desiredState: FastifyPluginAsyncTypebox = async (fastify) => {
         description: 'The document in force (`{}` when nothing is declared), with its ETag for If-Match on PUT.',
         tags: [TAG],
         params,
-        response: { 200: { ...DesiredState, description: 'The declaration.', headers: ETagHeader }, ...problemResponses([400, 404, 500]) },
+        response: { 200: { ...DesiredState, description: 'The declaration.', headers: ETagHeader }, ...problemResponses([400, 404, ...DAEMON]) },
       },
     },
     async (request, reply) => {
@@ -57,7 +61,7 @@ const desiredState: FastifyPluginAsyncTypebox = async (fastify) => {
         body: DesiredState,
         response: {
           200: { ...DesiredState, description: 'The declaration now in force.', headers: ETagHeader },
-          ...problemResponses([400, 404, 409, 412, 413, 415, 500]),
+          ...problemResponses([400, 404, 409, 412, 413, 415, ...DAEMON]),
         },
       },
     },
@@ -84,7 +88,7 @@ const desiredState: FastifyPluginAsyncTypebox = async (fastify) => {
           'daemon converged, each difference (path, desired, actual), what could not be read or applied, and when.',
         tags: [TAG],
         params,
-        response: { 200: { ...DesiredStatus, description: 'The status.' }, ...problemResponses([400, 404, 500]) },
+        response: { 200: { ...DesiredStatus, description: 'The status.' }, ...problemResponses([400, 404, ...DAEMON]) },
       },
     },
     async (request) => service.reconciler(request.params.daemon).snapshot(),
@@ -102,7 +106,7 @@ const desiredState: FastifyPluginAsyncTypebox = async (fastify) => {
           'without making them (whatever the mode). Parts that cannot be read are listed as failures.',
         tags: [TAG],
         params,
-        response: { 200: { ...DesiredPlan, description: 'The plan.' }, ...problemResponses([400, 404, 500]) },
+        response: { 200: { ...DesiredPlan, description: 'The plan.' }, ...problemResponses([400, 404, ...DAEMON]) },
       },
     },
     async (request) => service.reconciler(request.params.daemon).plan(),
