@@ -6,12 +6,15 @@ import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import { Writable } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import gateway from '../../src/http/app.js';
+import { gatewayServerOptions } from '../../src/http/server-options.js';
 import request from 'supertest';
 import type { GatewayEvent } from '../../src/monitoring/events.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../harness/embedded.js';
 import { eventually } from '../helpers/wait.js';
-import { assertProblem, buildGateway } from '../http/gateway.js';
+import { assertProblem, servingAnyone } from '../http/gateway.js';
 
 describe('--desired-state file mounted as a ConfigMap', () => {
   let daemon: EmbeddedDaemonHandle;
@@ -19,6 +22,7 @@ describe('--desired-state file mounted as a ConfigMap', () => {
   let dir: string;
   let version = 0;
   const events: GatewayEvent[] = [];
+  const audit: Array<Record<string, unknown>> = [];
 
   /** Publishes a new version of the file the way the kubelet does: a new folder, then `..data` swapped. */
   async function publish(text: string): Promise<void> {
@@ -37,7 +41,24 @@ describe('--desired-state file mounted as a ConfigMap', () => {
     await publish('daemons:\n  libvirtd:\n    servers:\n      libvirtd:\n        threadpool: { maxWorkers: 31 }\n');
     await symlink('..data/desired.yaml', join(dir, 'desired.yaml'));
     // A period far longer than the test: only the watch can notice the swap in time.
-    app = await buildGateway([{ uri: daemon.adminUri }], { desiredState: { file: join(dir, 'desired.yaml'), intervalMs: 3_600_000 } });
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) {
+          if (line === '') continue;
+          const record = JSON.parse(line) as Record<string, unknown>;
+          if (record['audit'] === true) audit.push(record);
+        }
+        done();
+      },
+    });
+    app = Fastify(gatewayServerOptions({ level: 'info', stream }));
+    await app.register(gateway, {
+      daemons: [{ uri: daemon.adminUri }],
+      callTimeoutMs: 5000,
+      security: { authenticator: servingAnyone() },
+      desiredState: { file: join(dir, 'desired.yaml'), intervalMs: 3_600_000 },
+    });
+    await app.ready();
     app.monitoring.monitor.hub.observe((e) => void events.push(e));
   });
   after(async () => {
@@ -69,6 +90,15 @@ describe('--desired-state file mounted as a ConfigMap', () => {
     assert.deepEqual(applied && 'differences' in applied ? applied.differences : null, [
       { path: '/servers/libvirtd/threadpool/maxWorkers', desired: 37, actual: 31 },
     ]);
+    // Audited like a PATCH, with the file as the actor.
+    const records = audit.filter((r) => r['action'] === 'threadpool.update' && (r['new'] as { maxWorkers?: number }).maxWorkers === 37);
+    assert.deepEqual(
+      records.map((r) => [r['phase'], r['result'], r['actor'], r['old'], r['daemon'], r['server']]),
+      [
+        ['attempt', undefined, { kind: 'desired-state', name: join(dir, 'desired.yaml'), role: null }, { maxWorkers: 31 }, 'libvirtd', 'libvirtd'],
+        ['outcome', 'success', { kind: 'desired-state', name: join(dir, 'desired.yaml'), role: null }, { maxWorkers: 31 }, 'libvirtd', 'libvirtd'],
+      ],
+    );
   });
 
   it('keeps the declaration in force when a new file is refused, and says why in the status', async () => {
