@@ -60,7 +60,11 @@ export class DesiredStateService {
       await this.readFile();
       this.watchFile(this.o.file);
     } else {
-      const docs = await this.store.load();
+      // A state folder that cannot be trusted (another user's, writable by others) is not read: nothing declared.
+      const docs = await this.store.load().catch((err: unknown) => {
+        this.o.log.warn({ err }, 'cannot read the declarations in the state folder: none in force');
+        return {};
+      });
       for (const [daemon, doc] of Object.entries(docs)) {
         const r = this.reconcilers.get(daemon);
         if (r === undefined) this.o.log.warn({ daemon }, 'desired state declared for a daemon this gateway does not serve: ignored');
