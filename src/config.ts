@@ -86,6 +86,14 @@ export const ConfigSchema = Type.Object(
       description: 'Bytes the client history files may take together; the oldest records go first.',
     }),
     samplesPerServer: Type.Integer({ minimum: 1, maximum: 86_400, description: 'Samples of each server kept in memory for /samples.' }),
+    desiredState: Type.Optional(
+      Type.String({ pattern: '^/', description: 'YAML or JSON file declaring each daemon\'s settings (then the only source of them).' }),
+    ),
+    reconcileIntervalMs: Type.Integer({
+      minimum: 100,
+      maximum: 3_600_000,
+      description: 'Milliseconds between two reconciliations of a daemon with its desired state.',
+    }),
     logLevel: Type.Union(
       LOG_LEVELS.map((level) => Type.Literal(level)),
       { description: 'Lowest level of the JSON log lines written to stdout.' },
@@ -195,6 +203,18 @@ export const OPTIONS = {
     arg: '<n>',
     help: 'worker-pool and client samples kept in memory per server (48 bytes each)',
   },
+  desiredState: {
+    flag: 'desired-state',
+    env: 'LIBVIRT_ADMIN_GATEWAY_DESIRED_STATE',
+    arg: '<file>',
+    help: "YAML/JSON file of each daemon's declared settings ({daemons: {name: doc}}), watched; PUT /daemons/{d}/desired-state is then refused (409)",
+  },
+  reconcileIntervalMs: {
+    flag: 'reconcile-interval',
+    env: 'LIBVIRT_ADMIN_GATEWAY_RECONCILE_INTERVAL_MS',
+    arg: '<ms>',
+    help: 'milliseconds between two reconciliations of each daemon with its desired state (also on every reconnection)',
+  },
   logLevel: {
     flag: 'log-level',
     env: 'LIBVIRT_ADMIN_GATEWAY_LOG_LEVEL',
@@ -249,6 +269,7 @@ export function defaults(env: NodeJS.ProcessEnv, uid = process.getuid?.() ?? 0):
     clientHistory: false,
     clientHistoryMaxBytes: HistoryLimits.MAX_BYTES,
     samplesPerServer: SampleLimits.CAPACITY,
+    reconcileIntervalMs: 10_000,
     logLevel: 'info',
     ...securityDefaults(),
   };
@@ -273,6 +294,7 @@ export function usage(env: NodeJS.ProcessEnv = process.env): string {
     stateDir: d.stateDir,
     clientHistoryMaxBytes: String(d.clientHistoryMaxBytes),
     samplesPerServer: String(d.samplesPerServer),
+    reconcileIntervalMs: String(d.reconcileIntervalMs),
     logLevel: d.logLevel,
     allowedLogDirs: `<runtime dir>/log with the embedded daemon, else ${DEFAULT_ALLOWED_LOG_DIRS.join(':')}`,
     listenSocket: '<runtime dir>/http.sock when neither credentials nor --insecure are given, else none',
@@ -328,6 +350,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'client-history': { type: 'boolean' },
         'client-history-max-bytes': { type: 'string' },
         'samples-per-server': { type: 'string' },
+        'desired-state': { type: 'string' },
+        'reconcile-interval': { type: 'string' },
         'log-level': { type: 'string' },
         ...SECURITY_ARGS,
         [CONFIG_FILE_OPTION.flag]: { type: 'string' },
@@ -368,6 +392,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     clientHistory: (values['client-history'] as boolean | undefined) ?? nonEmpty(env[OPTIONS.clientHistory.env]) ?? d.clientHistory,
     clientHistoryMaxBytes: pick('clientHistoryMaxBytes') ?? d.clientHistoryMaxBytes,
     samplesPerServer: pick('samplesPerServer') ?? d.samplesPerServer,
+    ...(pick('desiredState') === undefined ? {} : { desiredState: resolve(pick('desiredState') as string) }),
+    reconcileIntervalMs: pick('reconcileIntervalMs') ?? d.reconcileIntervalMs,
     logLevel: pick('logLevel') ?? d.logLevel,
     ...security,
     // The embedded daemon's log files belong in its own folder; a daemon of the host logs under /var/log/libvirt.

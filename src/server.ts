@@ -83,6 +83,11 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
     security: { authenticator, logPolicy, mutationRateLimit, authFailureLimit, hosts, reloads },
     monitoring: { watchIntervalMs: config.watchIntervalMs },
     changes: { maxWorkers: config.maxWorkers },
+    desiredState: {
+      stateDir: config.stateDir,
+      intervalMs: config.reconcileIntervalMs,
+      ...(config.desiredState === undefined ? {} : { file: config.desiredState }),
+    },
     history: {
       samples: { capacity: config.samplesPerServer },
       ...(config.clientHistory ? { clientHistory: { stateDir: config.stateDir, maxBytes: config.clientHistoryMaxBytes } } : {}),

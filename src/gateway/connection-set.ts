@@ -53,6 +53,8 @@ export interface ConnectionSetOptions {
    * False in on-demand mode: only a request opens connections, so nothing keeps or brings a daemon up unasked.
    */
   reconnect?: boolean;
+  /** Told each time the set goes from no connection to connected (first use, or back after a drop). */
+  onConnected?: () => void;
 }
 
 // libvirt's admin keepalive settings (admin_keepalive_interval/count); libvirtd answers our PINGs, so a daemon
@@ -196,6 +198,8 @@ export class ConnectionSet {
       this.lastError = null;
       for (const rpc of opened) this.adopt(rpc);
       this.o.log.info({ daemon: this.o.name, uri: this.o.uri, connections: opened.length }, 'connected to daemon');
+      // After this attempt has settled, so a listener's own calls find the connections open.
+      if (this.o.onConnected) queueMicrotask(this.o.onConnected);
       if (failure) this.growBlockedUntil = Date.now() + this.o.backoff.maxMs;
       return this.leastBusy() ?? opened[0]!;
     });

@@ -124,6 +124,7 @@ export class DaemonConnection implements AdminCaller {
   private idleExpired = false;
   /** The deadline signals of background reads (each made for one read, so never shared with a request). */
   private readonly backgroundSignals = new WeakSet<AbortSignal>();
+  private readonly connectedListeners = new Set<() => void>();
 
   constructor(options: DaemonConnectionOptions) {
     this.name = options.name;
@@ -148,6 +149,9 @@ export class DaemonConnection implements AdminCaller {
       log: options.log ?? silent,
       onCall: (procedure, ms, error) => this.callObserver?.(procedure, ms, error),
       reconnect: this.mode === ConnectionMode.HOLD,
+      onConnected: () => {
+        for (const listener of this.connectedListeners) listener();
+      },
     });
     this.admission = new CallGate({ daemon: this.name, maxInFlight: this.limits.maxInFlight, queueLength: this.limits.queueLength });
     this.deadlines =
@@ -159,6 +163,15 @@ export class DaemonConnection implements AdminCaller {
   /** Observe every RPC call sent to this daemon from now on (the metrics' latency by procedure). */
   observeCalls(observer: RpcClientOptions['onCall']): void {
     this.callObserver = observer;
+  }
+
+  /**
+   * Call `listener` each time the daemon is connected again after having no connection (the first use, or a
+   * reconnect: the daemon may have restarted and forgotten its runtime settings). Returns the function that stops it.
+   */
+  onConnected(listener: () => void): () => void {
+    this.connectedListeners.add(listener);
+    return () => void this.connectedListeners.delete(listener);
   }
 
   /** The connection's state now. */

@@ -4,6 +4,7 @@ import audit, { type AuditOptions } from './plugins/audit.js';
 import authentication, { type AuthenticationOptions } from './plugins/authentication.js';
 import changes, { type ChangesPluginOptions } from './plugins/changes.js';
 import daemons, { type DaemonsPluginOptions } from './plugins/daemons.js';
+import desiredState, { type DesiredStatePluginOptions } from './plugins/desired-state.js';
 import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
 import history, { type HistoryPluginOptions } from './plugins/history.js';
@@ -34,6 +35,7 @@ export type AppOptions = DaemonsPluginOptions & {
   monitoring?: MonitoringPluginOptions;
   security?: SecurityPluginOptions;
   changes?: ChangesPluginOptions;
+  desiredState?: DesiredStatePluginOptions;
   history?: HistoryPluginOptions;
   ui?: UiPluginOptions;
 };
@@ -61,6 +63,7 @@ async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   await fastify.register(daemons, opts);
   await fastify.register(monitoring, opts.monitoring ?? {});
   await fastify.register(changes, { logPolicy: opts.security?.logPolicy, ...opts.changes });
+  await fastify.register(desiredState, opts.desiredState ?? {});
   await fastify.register(history, opts.history ?? {});
   await fastify.register(ui, opts.ui ?? {});
   await fastify.register(routes);

@@ -3,7 +3,7 @@ import type { GatewayEvent } from '../monitoring/events.js';
 import type { Monitor } from '../monitoring/monitor.js';
 import type { ChangePolicy } from '../resources/change-policy.js';
 import { settingsEtag } from '../resources/etag.js';
-import { resourceKey, type ChangeOperation, type ResourceTarget, type SettingsResource } from '../resources/resource.js';
+import { resourceKey, type AnySettingsResource, type ChangeOperation, type ResourceTarget, type SettingsResource } from '../resources/resource.js';
 import { auditResult, type AuditLog, type AuditSubject } from '../security/audit.js';
 import { ifMatchPasses, PreconditionFailedError } from './if-match.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -37,6 +37,12 @@ interface KnownSettings {
   readAt: number;
 }
 
+/**
+ * A check every change must pass before anything else (the desired state refuses changes to settings it enforces):
+ * throws the refusal. It sees the resource, the target and the request body.
+ */
+export type ChangeGuard = (resource: AnySettingsResource, target: ResourceTarget, body: unknown) => void;
+
 /** The subject of a request's audit records, as the audit plugin builds it (action from the route's config). */
 export type AuditSubjectOf = (request: FastifyRequest) => AuditSubject;
 
@@ -56,6 +62,7 @@ export type AuditSubjectOf = (request: FastifyRequest) => AuditSubject;
 export class ChangeRunner {
   private readonly lock: KeyedLock;
   private readonly known = new Map<string, KnownSettings>();
+  private readonly guards: ChangeGuard[] = [];
 
   constructor(
     private readonly o: ChangeRunnerOptions,
@@ -63,6 +70,16 @@ export class ChangeRunner {
   ) {
     this.lock = new KeyedLock(o.maxWaiting);
     o.monitor.hub.observe((event) => this.forgetIfChangedElsewhere(event));
+  }
+
+  /** The policy every change passes (the desired state checks declarations with it too). */
+  get policy(): ChangePolicy {
+    return this.o.policy;
+  }
+
+  /** Add a check every change of a settings resource must pass (its refusal is audited like any other). */
+  addGuard(guard: ChangeGuard): void {
+    this.guards.push(guard);
   }
 
   /** Changes a settings resource (PATCH/PUT): returns the new state and its ETag. */
@@ -78,6 +95,7 @@ export class ChangeRunner {
     const key = `${target.daemon}/${resourceKey(resource, target)}`;
     let old: object | undefined;
     try {
+      for (const guard of this.guards) guard(resource as AnySettingsResource, target, body);
       const prepared = await resource.prepare(body, target, this.o.policy);
       const state = await this.lock.run(key, async () => {
         const ifMatch = request.headers['if-match'];

@@ -17,6 +17,12 @@ export const EventType = {
   LOGGING_CHANGED: 'logging.changed',
   DAEMON_UNREACHABLE: 'daemon.unreachable',
   DAEMON_REACHABLE: 'daemon.reachable',
+  /** The desired-state reconciler changed the daemon (src/desired/). */
+  DESIRED_APPLIED: 'desired.applied',
+  /** The daemon's settings differ from the declared ones (a restart, virt-admin, a change in observe mode). */
+  DRIFT_DETECTED: 'drift.detected',
+  /** A reconciliation could not read or apply part of the declaration. */
+  RECONCILE_FAILED: 'reconcile.failed',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
@@ -54,6 +60,16 @@ export interface EventPayloads {
   'logging.changed': { logging: LoggingSettings; previous: LoggingSettings | null; etag: string };
   'daemon.unreachable': { error: string };
   'daemon.reachable': Record<never, never>;
+  'desired.applied': { reason: string; differences: DesiredDifference[] };
+  'drift.detected': { mode: 'enforce' | 'observe'; differences: DesiredDifference[] };
+  'reconcile.failed': { reason: string; failures: Array<{ path: string; code: string; message: string }> };
+}
+
+/** A declared setting and the daemon's value (src/desired/schema.ts `Difference`). */
+export interface DesiredDifference {
+  path: string;
+  desired: unknown;
+  actual: unknown;
 }
 
 /** An event before the hub numbers it: its type, the daemon it concerns and its payload. */

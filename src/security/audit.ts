@@ -34,6 +34,12 @@ export interface AuditSource {
 /** Which record of a change: before the daemon call goes out, or how the change ended. */
 export type AuditPhase = 'attempt' | 'outcome';
 
+/**
+ * Who made a change: a caller, or the desired-state reconciler (src/desired/), named by the declaration's source
+ * (`api` or the file's path).
+ */
+export type AuditActor = Pick<Identity, 'kind' | 'name' | 'role'> | { kind: 'desired-state'; name: string; role: null };
+
 /** What a change is: the action, who asked, from where, and what it addresses. */
 export interface AuditSubject {
   /** What was attempted, e.g. 'threadpool.update', 'logging.update', 'client.disconnect'. */
@@ -43,7 +49,7 @@ export interface AuditSubject {
   url: string;
   requestId: string;
   /** Who: null when the request was refused before anybody was identified (401). */
-  actor: Pick<Identity, 'kind' | 'name' | 'role'> | null;
+  actor: AuditActor | null;
   source: AuditSource;
   /** The daemon addressed (its name in the gateway). */
   daemon?: string;

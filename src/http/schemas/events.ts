@@ -121,6 +121,36 @@ export const DaemonUnreachableEvent = eventSchema('daemon.unreachable', 'DaemonU
 /** `daemon.reachable`. */
 export const DaemonReachableEvent = eventSchema('daemon.reachable', 'DaemonReachableEvent', 'The gateway reached the daemon again.', {});
 
+/** A declared setting next to the daemon's value. */
+export const DesiredDifference = Type.Object(
+  {
+    path: Type.String({ description: 'The setting, e.g. `servers/libvirtd/threadpool/maxWorkers`.' }),
+    desired: Type.Unknown({ description: 'The declared value.' }),
+    actual: Type.Unknown({ description: "The daemon's value." }),
+  },
+  { $id: 'DesiredDifference' },
+);
+
+/** `desired.applied`. */
+export const DesiredAppliedEvent = eventSchema('desired.applied', 'DesiredAppliedEvent', 'The desired-state reconciler changed the daemon.', {
+  reason: Type.String({ description: 'What started the reconciliation (a connection, the period, a new declaration).' }),
+  differences: Type.Array(ref(DesiredDifference), { description: 'What it changed.' }),
+});
+
+/** `drift.detected`. */
+export const DriftDetectedEvent = eventSchema('drift.detected', 'DriftDetectedEvent', 'The daemon differs from its declared settings.', {
+  mode: Type.Union([Type.Literal('enforce'), Type.Literal('observe')], { description: '`enforce`: the differences are being applied.' }),
+  differences: Type.Array(ref(DesiredDifference)),
+});
+
+/** `reconcile.failed`. */
+export const ReconcileFailedEvent = eventSchema('reconcile.failed', 'ReconcileFailedEvent', 'Parts of the declared settings could not be applied.', {
+  reason: Type.String({ description: 'What started the reconciliation.' }),
+  failures: Type.Array(
+    Type.Object({ path: Type.String(), code: Type.String({ description: 'A problem code.' }), message: Type.String() }),
+  ),
+});
+
 /** The `resync` notice: events may have been lost, re-read the resources. */
 export const ResyncNotice = Type.Object(
   {
@@ -143,6 +173,9 @@ export const EVENT_SCHEMAS = {
   'logging.changed': LoggingChangedEvent,
   'daemon.unreachable': DaemonUnreachableEvent,
   'daemon.reachable': DaemonReachableEvent,
+  'desired.applied': DesiredAppliedEvent,
+  'drift.detected': DriftDetectedEvent,
+  'reconcile.failed': ReconcileFailedEvent,
 } as const satisfies Record<EventType, TSchema>;
 
 /** An event as its `data:` line carries it. */
@@ -178,6 +211,7 @@ export const eventSchemas = [
   ThreadpoolSettings,
   ClientLimitSettings,
   LoggingSettings,
+  DesiredDifference,
   ...Object.values(EVENT_SCHEMAS),
   ResyncNotice,
   Event,
@@ -216,6 +250,9 @@ const eventSchemasMatch: Checks = {
   'logging.changed': true,
   'daemon.unreachable': true,
   'daemon.reachable': true,
+  'desired.applied': true,
+  'drift.detected': true,
+  'reconcile.failed': true,
 };
 const resyncMatches: Same<Static<typeof ResyncNotice>, Resync> = true;
 void eventSchemasMatch;

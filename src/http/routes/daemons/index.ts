@@ -4,6 +4,7 @@ import { ref } from '../../../resources/ref.js';
 import { DaemonList } from '../../schemas/daemons.js';
 import { problemResponses } from '../../schemas/common.js';
 import daemonTree from '../daemon-tree.js';
+import desiredState from './desired-state.js';
 import { Role } from '../../../security/roles.js';
 
 /** `/daemons`: the daemons served, and every daemon resource under `/daemons/{daemon}`. */
@@ -32,6 +33,7 @@ const daemons: FastifyPluginAsyncTypebox = async (fastify) => {
     }),
   );
   await fastify.register(daemonTree, { scoped: true, prefix: '/:daemon' });
+  await fastify.register(desiredState, { prefix: '/:daemon/desired-state' });
 };
 
 export default daemons;
