@@ -46,6 +46,8 @@ export async function planCalls(clients: { kept: number; victims: [number, numbe
       let body = op.requestBody ? doc.components.requestBodies[op.requestBody.$ref.split('/').pop()!]!.content['application/json'].example : undefined;
       // The timeout example (600 s) would let the test daemon exit while idle: 0 turns auto-shutdown off.
       if (template.endsWith('/timeout')) body = { seconds: 0 };
+      // Declared in observe mode: enforced, the example would undo the threadpool change the tests check after.
+      if (template.endsWith('/desired-state') && method === 'put') body = { ...(body as object), mode: 'observe' };
       const expect =
         method === 'delete' || template.endsWith('/timeout') ? 204
         : template.endsWith('/shutdown') ? 501 // libvirtd 9.0.0 has no CONNECT_DAEMON_SHUTDOWN
