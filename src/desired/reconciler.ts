@@ -38,7 +38,7 @@ export interface ReconcileReport {
 
 /** What a reconciler needs. */
 export interface ReconcilerOptions {
-  connection: Pick<DaemonConnection, 'name' | 'call' | 'onConnected'>;
+  connection: Pick<DaemonConnection, 'name' | 'call' | 'onConnected' | 'idle'>;
   policy: ChangePolicy;
   audit: AuditLog;
   monitor: Monitor;
@@ -87,7 +87,11 @@ export class Reconciler {
   /** Start reconciling on every (re)connection and every period. */
   start(): void {
     this.stopConnected = this.o.connection.onConnected(() => void this.reconcile('connected').catch(() => undefined));
-    this.timer = setInterval(() => void this.reconcile('period').catch(() => undefined), this.o.intervalMs);
+    // The period skips an idle on-demand daemon: connecting would keep it from exiting when idle, and the next
+    // request's connection reconciles it ('connected').
+    this.timer = setInterval(() => {
+      if (!this.o.connection.idle) void this.reconcile('period').catch(() => undefined);
+    }, this.o.intervalMs);
     this.timer.unref();
   }
 

@@ -143,3 +143,19 @@ export const DesiredPlan = Type.Object(
   { additionalProperties: false },
 );
 export type DesiredPlan = Static<typeof DesiredPlan>;
+
+/**
+ * `schema` as an answer: without `additionalProperties: false` anywhere, so that clients generated from the
+ * document accept fields added later. Requests keep it: there an unknown key is a typo to refuse.
+ */
+export function openForAdditions<T>(schema: T): T {
+  if (Array.isArray(schema)) return schema.map((item: unknown) => openForAdditions(item)) as T;
+  if (schema === null || typeof schema !== 'object') return schema;
+  const source = schema as Record<string | symbol, unknown>;
+  const out: Record<string | symbol, unknown> = {};
+  for (const key of Reflect.ownKeys(source)) {
+    if (key === 'additionalProperties' && source[key] === false) continue;
+    out[key] = openForAdditions(source[key]);
+  }
+  return out as T;
+}

@@ -174,6 +174,11 @@ export class DaemonConnection implements AdminCaller {
     return () => void this.connectedListeners.delete(listener);
   }
 
+  /** On-demand mode with no connection open: nothing is known of the daemon now, and nothing asks it. */
+  get idle(): boolean {
+    return this.mode === ConnectionMode.ON_DEMAND && (this.sockets.open === 0 || this.idleExpired);
+  }
+
   /** The connection's state now. */
   get status(): ConnectionStatus {
     return this.sockets.status;

@@ -76,7 +76,8 @@ export class FigureSnapshot {
     if (missing.length > 0) {
       await Promise.all(missing.map((s) => this.monitor.watcher(s.name)?.whenPrimed(this.firstPollWaitMs)));
     }
-    return this.sources.map((source) => this.figuresOf(source.name));
+    // An idle on-demand daemon has no series: its last figures may be of a daemon that has since exited.
+    return this.sources.filter((source) => source.idle !== true).map((source) => this.figuresOf(source.name));
   }
 
   /** Stop holding the watchers (gateway shutdown). */

@@ -7,6 +7,8 @@ import type { CallOptions } from '../rpc/client.js';
  */
 export interface DaemonSource {
   readonly name: string;
+  /** True for an on-demand daemon with no connection open (see DaemonConnection.idle). */
+  readonly idle?: boolean;
   /**
    * Run `fn` with the daemon's client and the options its calls should carry; rejects when the daemon cannot be
    * reached, as routes see it. `options.signal` is the deadline of all of `fn`'s calls. A DaemonConnection bounds

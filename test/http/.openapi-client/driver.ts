@@ -163,6 +163,16 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
   const history2 = await client.GET('/daemons/{daemon}/servers/{server}/client-history', { params: { path: { daemon, server: otherServer }, query: { cursor: 'bm9wZQ' } } });
   check(history2.response.status === 400 && history2.error?.code === 'ERR_INVALID_CURSOR', 'GET /daemons/{daemon}/servers/{server}/client-history');
 
+  // The desired state, declared in observe mode (nothing is changed), its status and the plan.
+  const declared = await client.PUT('/daemons/{daemon}/desired-state', { params: { path: { daemon } }, body: { mode: 'observe' } });
+  check(declared.data?.mode === 'observe', 'PUT /daemons/{daemon}/desired-state');
+  const desired = await client.GET('/daemons/{daemon}/desired-state', { params: { path: { daemon } } });
+  check(desired.data?.mode === 'observe', 'GET /daemons/{daemon}/desired-state');
+  const status = await client.GET('/daemons/{daemon}/desired-state/status', { params: { path: { daemon } } });
+  check(status.data?.daemon === daemon && typeof status.data.converged === 'boolean', 'GET /daemons/{daemon}/desired-state/status');
+  const plan = await client.POST('/daemons/{daemon}/desired-state/plan', { params: { path: { daemon } } });
+  check(plan.data?.mode === 'observe' && Array.isArray(plan.data.steps), 'POST /daemons/{daemon}/desired-state/plan');
+
   // TLS: the harness's servers have no TLS listener.
   const tls = await client.POST('/servers/{server}/tls/reload', { params: { path: { server: 'libvirtd' } } });
   check(tls.response.status === 409 && tls.error?.code === 'ERR_NO_TLS_LISTENER', 'POST /servers/{server}/tls/reload');

@@ -61,6 +61,11 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/whoami', role: 'viewer', ok: 200 },
   ...daemonTree(''),
   ...daemonTree('/daemons/{daemon}'),
+  // Declared in observe mode with nothing in it: the other cells' changes stay free.
+  { method: 'GET', path: '/daemons/{daemon}/desired-state', role: 'viewer', ok: 200 },
+  { method: 'PUT', path: '/daemons/{daemon}/desired-state', role: 'admin', ok: 200, body: () => ({ mode: 'observe' }) },
+  { method: 'GET', path: '/daemons/{daemon}/desired-state/status', role: 'viewer', ok: 200 },
+  { method: 'POST', path: '/daemons/{daemon}/desired-state/plan', role: 'viewer', ok: 200 },
 ];
 
 /** The routes of one daemon, at the root (default daemon) or under /daemons/{daemon}. */
@@ -138,6 +143,8 @@ describe('access matrix', () => {
       '--tls-client-roles', join(files, 'client-roles'),
       '--tokens-file', join(files, 'tokens'),
       '--allowed-log-dir', logDir,
+      // The desired state is kept in the test's folder, not the host's /var/lib.
+      '--state-dir', join(logDir, 'state'),
       // The bad-token and unknown-CA callers fail on every route; the throttle has tests of its own.
       '--auth-failure-limit', '0',
     ], {});

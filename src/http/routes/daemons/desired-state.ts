@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { DesiredPlan, DesiredState, DesiredStatus } from '../../../desired/schema.js';
+import { DesiredPlan, DesiredState, DesiredStatus, openForAdditions } from '../../../desired/schema.js';
 import { Role } from '../../../security/roles.js';
 import { DaemonName, problemResponses } from '../../schemas/common.js';
 import { ETagHeader, IfMatchHeaders } from '../../schemas/monitoring.js';
@@ -32,7 +32,7 @@ const desiredState: FastifyPluginAsyncTypebox = async (fastify) => {
         description: 'The document in force (`{}` when nothing is declared), with its ETag for If-Match on PUT.',
         tags: [TAG],
         params,
-        response: { 200: { ...DesiredState, description: 'The declaration.', headers: ETagHeader }, ...problemResponses([400, 404, ...DAEMON]) },
+        response: { 200: { ...openForAdditions(DesiredState), description: 'The declaration.', headers: ETagHeader }, ...problemResponses([400, 404, ...DAEMON]) },
       },
     },
     async (request, reply) => {
@@ -60,7 +60,7 @@ const desiredState: FastifyPluginAsyncTypebox = async (fastify) => {
         headers: IfMatchHeaders,
         body: DesiredState,
         response: {
-          200: { ...DesiredState, description: 'The declaration now in force.', headers: ETagHeader },
+          200: { ...openForAdditions(DesiredState), description: 'The declaration now in force.', headers: ETagHeader },
           ...problemResponses([400, 404, 409, 412, 413, 415, ...DAEMON]),
         },
       },
@@ -88,7 +88,7 @@ const desiredState: FastifyPluginAsyncTypebox = async (fastify) => {
           'daemon converged, each difference (path, desired, actual), what could not be read or applied, and when.',
         tags: [TAG],
         params,
-        response: { 200: { ...DesiredStatus, description: 'The status.' }, ...problemResponses([400, 404, ...DAEMON]) },
+        response: { 200: { ...openForAdditions(DesiredStatus), description: 'The status.' }, ...problemResponses([400, 404, ...DAEMON]) },
       },
     },
     async (request) => service.reconciler(request.params.daemon).snapshot(),
@@ -106,7 +106,7 @@ const desiredState: FastifyPluginAsyncTypebox = async (fastify) => {
           'without making them (whatever the mode). Parts that cannot be read are listed as failures.',
         tags: [TAG],
         params,
-        response: { 200: { ...DesiredPlan, description: 'The plan.' }, ...problemResponses([400, 404, ...DAEMON]) },
+        response: { 200: { ...openForAdditions(DesiredPlan), description: 'The plan.' }, ...problemResponses([400, 404, ...DAEMON]) },
       },
     },
     async (request) => service.reconciler(request.params.daemon).plan(),
