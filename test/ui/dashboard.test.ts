@@ -202,11 +202,12 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
     await eventually(async () => (await outputs.inputValue()) !== '', 'the editor filled');
     await outputs.fill('3:carrier-pigeon');
     await page.locator('#log-outputs-error', { hasText: "Invalid log destination 'carrier-pigeon'" }).waitFor(WAIT);
-    assert.equal(await outputs.getAttribute('aria-invalid'), 'true');
+    // The message and the field's state are set by the same validation pass; wait for both.
+    await eventually(async () => (await outputs.getAttribute('aria-invalid')) === 'true', 'the field marked invalid');
     assert.equal(await page.locator('#log-save').isDisabled(), true);
     await outputs.fill('3:stderr');
     await page.locator('#log-filters').fill('2:rpc 4:event');
-    assert.equal(await outputs.getAttribute('aria-invalid'), 'false');
+    await eventually(async () => (await outputs.getAttribute('aria-invalid')) === 'false', 'the field valid again');
     await shot(page, 'logging');
     await page.locator('#log-save').click();
     await page.locator('#confirm-ok').click();
