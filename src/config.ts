@@ -94,6 +94,9 @@ export const ConfigSchema = Type.Object(
       maximum: 3_600_000,
       description: 'Milliseconds between two reconciliations of a daemon with its desired state.',
     }),
+    readyRequiresConvergence: Type.Boolean({
+      description: '/readyz answers 503 while a daemon with a declared desired state is not converged with it.',
+    }),
     logLevel: Type.Union(
       LOG_LEVELS.map((level) => Type.Literal(level)),
       { description: 'Lowest level of the JSON log lines written to stdout.' },
@@ -215,6 +218,12 @@ export const OPTIONS = {
     arg: '<ms>',
     help: 'milliseconds between two reconciliations of each daemon with its desired state (also on every reconnection)',
   },
+  readyRequiresConvergence: {
+    flag: 'ready-requires-convergence',
+    env: 'LIBVIRT_ADMIN_GATEWAY_READY_REQUIRES_CONVERGENCE',
+    arg: '',
+    help: '/readyz answers 503 while a daemon with a declared desired state (either mode) is not converged with it; env: true|false',
+  },
   logLevel: {
     flag: 'log-level',
     env: 'LIBVIRT_ADMIN_GATEWAY_LOG_LEVEL',
@@ -270,6 +279,7 @@ export function defaults(env: NodeJS.ProcessEnv, uid = process.getuid?.() ?? 0):
     clientHistoryMaxBytes: HistoryLimits.MAX_BYTES,
     samplesPerServer: SampleLimits.CAPACITY,
     reconcileIntervalMs: 10_000,
+    readyRequiresConvergence: false,
     logLevel: 'info',
     ...securityDefaults(),
   };
@@ -352,6 +362,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'samples-per-server': { type: 'string' },
         'desired-state': { type: 'string' },
         'reconcile-interval': { type: 'string' },
+        'ready-requires-convergence': { type: 'boolean' },
         'log-level': { type: 'string' },
         ...SECURITY_ARGS,
         [CONFIG_FILE_OPTION.flag]: { type: 'string' },
@@ -394,6 +405,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     samplesPerServer: pick('samplesPerServer') ?? d.samplesPerServer,
     ...(pick('desiredState') === undefined ? {} : { desiredState: resolve(pick('desiredState') as string) }),
     reconcileIntervalMs: pick('reconcileIntervalMs') ?? d.reconcileIntervalMs,
+    readyRequiresConvergence:
+      (values['ready-requires-convergence'] as boolean | undefined) ??
+      nonEmpty(env[OPTIONS.readyRequiresConvergence.env]) ??
+      d.readyRequiresConvergence,
     logLevel: pick('logLevel') ?? d.logLevel,
     ...security,
     // The embedded daemon's log files belong in its own folder; a daemon of the host logs under /var/log/libvirt.

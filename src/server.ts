@@ -81,7 +81,7 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
     callTimeoutMs: config.callTimeoutMs,
     limits: { connections: poolSize, maxInFlight, queueLength },
     security: { authenticator, logPolicy, mutationRateLimit, authFailureLimit, hosts, reloads },
-    monitoring: { watchIntervalMs: config.watchIntervalMs },
+    monitoring: { watchIntervalMs: config.watchIntervalMs, readyRequiresConvergence: config.readyRequiresConvergence },
     changes: { maxWorkers: config.maxWorkers },
     desiredState: {
       stateDir: config.stateDir,

@@ -9,6 +9,8 @@ export interface DaemonReadiness {
   version?: string;
   /** Why not, when it did not. */
   error?: string;
+  /** false when it answered but is not converged with its desired state (--ready-requires-convergence). */
+  converged?: boolean;
 }
 
 /** The readiness of the whole gateway: ready when every configured daemon answered. */

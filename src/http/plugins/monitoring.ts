@@ -13,6 +13,8 @@ export interface MonitoringPluginOptions {
   watchLingerMs?: number;
   /** Milliseconds /readyz waits for each daemon (default 1000, within a Kubernetes probe's default 1 s). */
   readyTimeoutMs?: number;
+  /** /readyz also requires every daemon with a declared desired state to be converged with it (default false). */
+  readyRequiresConvergence?: boolean;
   /** Event buffer and per-subscriber queue sizes. */
   hub?: EventHubOptions;
   /** Heartbeat, stall limit and retry hint of the event stream. */
@@ -27,6 +29,8 @@ export interface Monitoring {
   metrics: GatewayMetrics;
   /** Milliseconds /readyz waits for each daemon. */
   readyTimeoutMs: number;
+  /** /readyz also requires every daemon with a declared desired state to be converged with it. */
+  readyRequiresConvergence: boolean;
   /** Timings of each event stream. */
   stream: SseWriterOptions;
 }
@@ -59,6 +63,7 @@ export default fp<MonitoringPluginOptions>(
       monitor,
       metrics,
       readyTimeoutMs: opts.readyTimeoutMs ?? 1000,
+      readyRequiresConvergence: opts.readyRequiresConvergence ?? false,
       stream: { retryMs: 2000, ...opts.stream },
     } satisfies Monitoring);
 

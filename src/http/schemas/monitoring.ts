@@ -31,6 +31,13 @@ export const ReadinessDetails = Type.Object(
           ready: Type.Boolean({ description: 'It answered within the timeout.' }),
           version: Type.Optional(Type.String({ description: "The daemon's libvirt version, when it answered." })),
           error: Type.Optional(Type.String({ description: 'Why not, when it did not.' })),
+          converged: Type.Optional(
+            Type.Boolean({
+              description:
+                'With `--ready-requires-convergence`: false when the daemon answered but its last reconciliation did not ' +
+                'find it as its desired state declares (the status route has the differences).',
+            }),
+          ),
         },
       ),
       { description: 'Every configured daemon, in configuration order.' },
