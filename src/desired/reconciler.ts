@@ -4,6 +4,9 @@
  * - on every (re)connection to the daemon: a restarted daemon is answered as soon as the gateway is back on it;
  * - every period: a change made behind the gateway's back (virt-admin) shows as drift and is reverted;
  * - when the declaration changes.
+ * The daemon timeout is the exception: libvirt can set it but not read it, so it is never compared. It is applied on
+ * every (re)connection and by any run that finds it not yet applied on this connection (or declared anew), and the
+ * status says when it was last applied.
  * Runs never overlap; requests for a run while one is under way share one follow-up run.
  */
 import type { DaemonConnection } from '../gateway/daemon-connection.js';
@@ -66,6 +69,9 @@ export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private stopConnected: (() => void) | undefined;
   private stopped = false;
+  /** The timeout set on the current connection (reset on every reconnection: the daemon may have restarted). */
+  private timeoutApplied: number | null = null;
+  private timeoutLastApplied: string | null = null;
 
   constructor(private readonly o: ReconcilerOptions) {}
 
@@ -86,7 +92,10 @@ export class Reconciler {
 
   /** Start reconciling on every (re)connection and every period. */
   start(): void {
-    this.stopConnected = this.o.connection.onConnected(() => void this.reconcile('connected').catch(() => undefined));
+    this.stopConnected = this.o.connection.onConnected(() => {
+      this.timeoutApplied = null;
+      void this.reconcile('connected').catch(() => undefined);
+    });
     // The period skips an idle on-demand daemon: connecting would keep it from exiting when idle, and the next
     // request's connection reconciles it ('connected').
     this.timer = setInterval(() => {
@@ -116,7 +125,25 @@ export class Reconciler {
 
   /** The status as the API shows it. */
   snapshot(): DesiredStatus {
-    return { daemon: this.daemon, source: this.declaration?.source ?? null, mode: this.mode, ...this.status };
+    const seconds = this.declaration?.doc.timeout;
+    const timeout =
+      seconds === undefined
+        ? {}
+        : {
+            timeout: {
+              seconds,
+              state:
+                this.mode === DesiredMode.OBSERVE
+                  ? ('observe-only' as const)
+                  : this.timeoutApplied === seconds
+                    ? ('applied' as const)
+                    : this.status.failures.some((f) => f.path === '/timeout')
+                      ? ('failed' as const)
+                      : ('pending' as const),
+              lastApplied: this.timeoutLastApplied,
+            },
+          };
+    return { daemon: this.daemon, source: this.declaration?.source ?? null, mode: this.mode, ...this.status, ...timeout };
   }
 
   /** What a reconciliation would do now, without doing it (dry run). */
@@ -124,7 +151,9 @@ export class Reconciler {
     const mode = doc?.mode ?? DesiredMode.ENFORCE;
     if (doc === undefined) return { daemon: this.daemon, mode, steps: [], failures: [] };
     const { steps, failures } = await this.compare(doc);
-    return { daemon: this.daemon, mode, steps, failures };
+    const out: PlanStep[] = steps.map(({ part: _part, ...step }) => step);
+    if (this.timeoutDue(doc) && doc.timeout !== undefined) out.push(timeoutStep(doc.timeout));
+    return { daemon: this.daemon, mode, steps: out, failures };
   }
 
   /** Reconcile now (after the run under way, if any; concurrent requests share one run). */
@@ -204,6 +233,15 @@ export class Reconciler {
         remaining.push(...step.differences);
       }
     }
+    const seconds = declaration.doc.timeout;
+    if (seconds !== undefined && this.timeoutDue(declaration.doc)) {
+      try {
+        await this.applyTimeout(seconds, declaration);
+        applied.push(...timeoutStep(seconds).differences);
+      } catch (err) {
+        failures.push(failureOf('/timeout', err));
+      }
+    }
     if (applied.length > 0) this.emit({ type: EventType.DESIRED_APPLIED, daemon: this.daemon, reason, differences: applied });
     if (failures.length > 0 && JSON.stringify(failures) !== JSON.stringify(this.status.failures)) {
       this.emit({ type: EventType.RECONCILE_FAILED, daemon: this.daemon, reason, failures });
@@ -256,6 +294,34 @@ export class Reconciler {
     }
   }
 
+  /** The timeout is declared, enforced, and not yet set to that value on this connection. */
+  private timeoutDue(doc: DesiredState): boolean {
+    return doc.timeout !== undefined && (doc.mode ?? DesiredMode.ENFORCE) === DesiredMode.ENFORCE && this.timeoutApplied !== doc.timeout;
+  }
+
+  /** Set the daemon timeout, audited as PUT /daemon/timeout is (libvirt cannot read it: no old value). */
+  private async applyTimeout(seconds: number, declaration: Declaration): Promise<void> {
+    const subject: AuditSubject = {
+      action: 'daemon.timeout.set',
+      method: 'RECONCILE',
+      url: `/daemons/${encodeURIComponent(this.daemon)}/desired-state`,
+      requestId: `reconcile-${++runs}`,
+      actor: { kind: 'desired-state', name: declaration.sourceName, role: null },
+      source: { transport: 'in-process' },
+      daemon: this.daemon,
+    };
+    this.o.audit.record({ ...subject, phase: 'attempt', new: { seconds } });
+    try {
+      await this.o.connection.call((admin, options) => admin.setDaemonTimeout(seconds, options));
+    } catch (err) {
+      this.o.audit.record({ ...subject, phase: 'outcome', new: { seconds }, result: 'failure', reason: failureOf('/timeout', err).message });
+      throw err;
+    }
+    this.o.audit.record({ ...subject, phase: 'outcome', new: { seconds }, result: 'success', statusCode: 204 });
+    this.timeoutApplied = seconds;
+    this.timeoutLastApplied = new Date().toISOString();
+  }
+
   private emit(event: EventInit): void {
     this.o.monitor.hub.publish(event);
   }
@@ -265,6 +331,11 @@ export class Reconciler {
 function auditAction(part: PreparedPart): string {
   const patch = part.resource.changes.find((c) => c.method === 'PATCH') ?? part.resource.changes[0];
   return patch?.audit ?? `${part.resource.name}.update`;
+}
+
+/** The step that sets the timeout: it has no actual value (libvirt cannot read it), so `actual` is null. */
+function timeoutStep(seconds: number): PlanStep {
+  return { path: '/timeout', action: 'daemon.timeout.set', change: { seconds }, differences: [{ path: '/timeout', desired: seconds, actual: null }] };
 }
 
 function failureOf(path: string, err: unknown): Failure {

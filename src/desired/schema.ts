@@ -42,6 +42,17 @@ export const DesiredState = Type.Object(
       }),
     ),
     logging: Type.Optional(LoggingChange),
+    timeout: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 4294967295,
+        description:
+          "The daemon's auto-shutdown timeout in seconds, as PUT /daemon/timeout sets it (0: never). libvirt cannot read " +
+          'it back, so it never shows as drift: in enforce mode it is applied on every (re)connection to the daemon ' +
+          '(a restarted daemon has lost it) and by a period or declaration that finds it not yet applied on this ' +
+          'connection; the status says when it was last applied. In observe mode it is not applied.',
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -111,6 +122,21 @@ export const DesiredStatus = Type.Object(
       Type.Null(),
     ]),
     lastConverged: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    timeout: Type.Optional(
+      Type.Object(
+        {
+          seconds: Type.Integer({ description: 'The declared timeout.' }),
+          state: Type.Union([Type.Literal('applied'), Type.Literal('pending'), Type.Literal('failed'), Type.Literal('observe-only')], {
+            description:
+              '`applied` on the current connection (libvirt cannot read it back: unobservable, never drift), `pending` ' +
+              'until the next connection or period applies it, `failed` when the daemon refused it (see `failures`, ' +
+              'path `/timeout`), `observe-only` in observe mode (not applied).',
+          }),
+          lastApplied: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it was last set on the daemon.' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     lastError: Type.Union([
       Type.Object({ at: Type.String({ format: 'date-time' }), message: Type.String() }, { additionalProperties: false }),
       Type.Null(),

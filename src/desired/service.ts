@@ -7,7 +7,8 @@
  *
  * A PATCH/PUT of a setting that a daemon in enforce mode declares is refused with 409
  * (ERR_DESIRED_STATE_CONFLICT) naming the source, unless it asks for the declared value: the reconciler would undo
- * it within a period anyway. In observe mode the change is made and shows as drift.
+ * it within a period anyway. In observe mode the change is made and shows as drift. PUT /daemon/timeout gets the
+ * same answer for a declared timeout (guardTimeout).
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -135,6 +136,22 @@ export class DesiredStateService {
         `(declared by ${source}); change the declaration, or set its mode to observe`,
     );
   };
+
+  /**
+   * The same answer for PUT /daemon/timeout: refused with 409 while the daemon's document declares another timeout
+   * in enforce mode (every reconnection would set the declared one again, silently undoing the request).
+   */
+  guardTimeout(daemon: string, seconds: number): void {
+    const declared = this.reconcilers.get(daemon)?.declared;
+    if (!declared || (declared.doc.mode ?? DesiredMode.ENFORCE) !== DesiredMode.ENFORCE) return;
+    if (declared.doc.timeout === undefined || declared.doc.timeout === seconds) return;
+    const source = declared.source === 'file' ? `the file ${declared.sourceName}` : 'PUT /daemons/{daemon}/desired-state';
+    throw new ProblemError(
+      HttpProblemCode.DESIRED_STATE_CONFLICT,
+      `/timeout is enforced by the desired state of daemon '${daemon}' (declared by ${source}: ${declared.doc.timeout} s); ` +
+        'change the declaration, or set its mode to observe',
+    );
+  }
 
   private watchFile(file: string): void {
     // The folder, not the file: Kubernetes updates a mounted ConfigMap by swapping a symlink (`..data`), which a
