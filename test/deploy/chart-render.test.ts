@@ -150,15 +150,19 @@ describe('rendered objects', () => {
         assert.equal(pod[key], undefined, `${key} must stay unset`);
       }
       assert.equal(pod.automountServiceAccountToken, false);
-      // The only host folder is the libvirt run folder, mounted read-only at /run/libvirt.
-      const hostVolumes = (pod.volumes as Obj[]).filter((v) => v.hostPath);
+      // The host folders are the libvirt run folder, mounted read-only at /run/libvirt, and the gateway's own
+      // state folder (declarations made through the API, client history), writable at its fixed path.
+      const state = (pod.volumes as Obj[]).find((v) => v.name === 'state');
+      assert.deepEqual(state?.hostPath, { path: '/var/lib/libvirt-admin-gateway', type: 'DirectoryOrCreate' });
+      assert.deepEqual((c.volumeMounts as Obj[]).find((m) => m.name === 'state'), { name: 'state', mountPath: '/var/lib/libvirt-admin-gateway' });
+      const hostVolumes = (pod.volumes as Obj[]).filter((v) => v.hostPath && v.name !== 'state');
       assert.equal(hostVolumes.length, 1);
       assert.match(hostVolumes[0]!.hostPath.path, /^\/(var\/)?run\/libvirt$/);
       assert.equal(hostVolumes[0]!.hostPath.type, 'Directory');
       const runMount = (c.volumeMounts as Obj[]).find((m) => m.name === hostVolumes[0]!.name)!;
       assert.deepEqual(runMount, { name: hostVolumes[0]!.name, mountPath: '/run/libvirt', readOnly: true });
-      // Every mount other than the in-memory /tmp is read-only (the root filesystem is too).
-      for (const m of c.volumeMounts as Obj[]) assert.ok(m.readOnly || m.mountPath === '/tmp', m.mountPath);
+      // Every mount other than the in-memory /tmp and the state folder is read-only (the root filesystem is too).
+      for (const m of c.volumeMounts as Obj[]) assert.ok(m.readOnly || m.mountPath === '/tmp' || m.name === 'state', m.mountPath);
     });
   }
 

@@ -120,9 +120,40 @@ message that says which value to set.
 {{- if and .Values.tls.clientRoles (not .Values.tls.verifyClients) }}
 {{- fail "libvirt-admin-gateway: tls.clientRoles needs tls.verifyClients: roles go to verified client certificates only." }}
 {{- end }}
+{{- if and .Values.desiredStateOverrides (.Values.affinity | default dict).nodeAffinity }}
+{{- fail "libvirt-admin-gateway: desiredStateOverrides sets each DaemonSet's nodeAffinity (to keep the node groups disjoint); choose nodes with nodeSelector instead of affinity.nodeAffinity." }}
+{{- end }}
+{{- $seen := dict }}
+{{- range .Values.desiredStateOverrides }}
+{{- if hasKey $seen .name }}
+{{- fail (printf "libvirt-admin-gateway: desiredStateOverrides: the name %s is used twice" .name) }}
+{{- end }}
+{{- $_ := set $seen .name true }}
+{{- end }}
 {{- range .Values.daemons }}
 {{- if and (contains "?socket=" .) (not (contains "?socket=/run/libvirt/" .)) }}
 {{- fail (printf "libvirt-admin-gateway: daemon %s: a ?socket= path must lie under /run/libvirt/, the only host folder mounted" .) }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{- /*
+The node groups, as JSON {"groups": [...]}: the default group first (name "", .Values.desiredState), then one per
+desiredStateOverrides entry. First match wins: override i runs where its label matches and no earlier override's
+does; the default group runs where none does (NotIn also matches a node without the label). So the groups are
+disjoint and cover every node the chart's nodeSelector picks: no node runs two gateways, none is left out.
+*/}}
+{{- define "libvirt-admin-gateway.groups" -}}
+{{- $fullname := include "libvirt-admin-gateway.fullname" . }}
+{{- $excluded := list }}
+{{- $groups := list }}
+{{- range $o := .Values.desiredStateOverrides }}
+{{- $key := keys $o.nodeSelector | first }}
+{{- $value := get $o.nodeSelector $key | toString }}
+{{- $exprs := prepend $excluded (dict "key" $key "operator" "In" "values" (list $value)) }}
+{{- $groups = append $groups (dict "name" $o.name "workload" (printf "%s-%s" $fullname $o.name | trunc 63 | trimSuffix "-") "desiredState" ($o.desiredState | default dict) "exprs" $exprs) }}
+{{- $excluded = append $excluded (dict "key" $key "operator" "NotIn" "values" (list $value)) }}
+{{- end }}
+{{- $groups = prepend $groups (dict "name" "" "workload" $fullname "desiredState" (.Values.desiredState | default dict) "exprs" $excluded) }}
+{{- toJson (dict "groups" $groups) }}
 {{- end }}
