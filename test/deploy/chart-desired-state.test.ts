@@ -123,6 +123,18 @@ describe('chart: desired state per node group', () => {
     }
   });
 
+  it("helm/examples/kvm-fleet.yaml: its declarations pass the gateway's own checks too", async () => {
+    const example = render(['-f', join(chartDir, '..', 'examples', 'kvm-fleet.yaml')]);
+    const policy: ChangePolicy = { logOutputs: new LogOutputPolicy(['/var/log/libvirt']), maxWorkers: 4096, adminConnections: () => 4 };
+    const docs = example.filter((o) => o.kind === 'ConfigMap' && (o.metadata.name as string).endsWith('-desired-state'));
+    assert.equal(docs.length, 2);
+    for (const cm of docs) {
+      const file = parseYaml(cm.data['desired-state.yaml']) as unknown;
+      assert.equal(Value.Errors(DesiredStateFile, file).First(), undefined, cm.metadata.name);
+      for (const [daemon, doc] of Object.entries((file as DesiredStateFile).daemons)) await prepareDocument(daemon, doc, policy);
+    }
+  });
+
   it('without overrides: one DaemonSet, no nodeAffinity of its own, no desired-state mount when nothing is declared', () => {
     const plain = render(['--set', 'insecure=true', '--set', 'tls.enabled=false']);
     const only = plain.filter((o) => o.kind === 'DaemonSet');
@@ -132,13 +144,31 @@ describe('chart: desired state per node group', () => {
     assert.equal(plain.filter((o) => o.kind === 'ConfigMap').length, 0);
   });
 
-  it('refuses affinity.nodeAffinity with overrides, a repeated group name, and a nodeSelector of two labels', () => {
+  it("keeps the user's nodeAffinity terms: each gets the group's expressions, so both choose the nodes", () => {
+    const withAffinity = render(['-f', FIXTURE, '--set-json',
+      'affinity={"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[' +
+        '{"matchExpressions":[{"key":"cpu.VMX","operator":"In","values":["true"]}]},' +
+        '{"matchExpressions":[{"key":"cpu.SVM","operator":"In","values":["true"]}]}]}}}']);
+    const groups = withAffinity.filter((o) => o.kind === 'DaemonSet');
+    for (const ds of groups) new DaemonSet(ds).validate();
+    const base = { 'kubernetes.io/os': 'linux', 'libvirt-admin-gateway/hypervisor': 'true' };
+    const cpus: Array<Record<string, string>> = [{}, { 'cpu.VMX': 'true' }, { 'cpu.SVM': 'true' }];
+    const groupLabels: Array<Record<string, string>> = [{}, { 'example.com/profile': 'busy' }, { 'example.com/incident': 'true' }];
+    for (const cpu of cpus) {
+      for (const group of groupLabels) {
+        const labels = { ...base, ...cpu, ...group };
+        const running = groups.filter((s) => schedulable(s, labels)).length;
+        assert.equal(running, Object.keys(cpu).length === 0 ? 0 : 1, JSON.stringify(labels));
+      }
+    }
+  });
+
+  it('refuses a repeated group name and a nodeSelector of two labels', () => {
     const bad = (args: string[], re: RegExp) => {
       const run = runHelm(['template', 'gw', chartDir, '-f', FIXTURE, ...args]);
       assert.notEqual(run.status, 0);
       assert.match(run.stderr, re);
     };
-    bad(['--set', 'affinity.nodeAffinity.x=1'], /desiredStateOverrides sets each DaemonSet's nodeAffinity/);
     bad(['--set', 'desiredStateOverrides[1].name=busy'], /the name busy is used twice/);
     bad(['--set', 'desiredStateOverrides[0].nodeSelector.other=x'], /maximum|maxProperties|Too many|at most/i);
   });

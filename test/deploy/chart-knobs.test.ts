@@ -123,8 +123,11 @@ describe('helm/examples/kvm-fleet.yaml', () => {
 
   it('renders a fleet-wide DaemonSet on hypervisor nodes chosen by CPU label, scraped per node', () => {
     const objects = render(['-f', EXAMPLE]);
-    const ds = kind(objects, 'DaemonSet');
-    new DaemonSet(ds).validate();
+    // The default DaemonSet, and the `busy` node group's of desiredStateOverrides (chart-desired-state.test.ts).
+    const sets = objects.filter((o) => o.kind === 'DaemonSet');
+    assert.deepEqual(sets.map((s) => s.metadata.name), ['gw-libvirt-admin-gateway', 'gw-libvirt-admin-gateway-busy']);
+    for (const s of sets) new DaemonSet(s).validate();
+    const ds = sets[0]!;
     const spec = ds.spec.template.spec;
     assert.deepEqual(spec.nodeSelector, { 'kubernetes.io/os': 'linux' }, 'the default label removed by null');
     const terms = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;

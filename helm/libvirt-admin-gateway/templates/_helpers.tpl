@@ -120,9 +120,6 @@ message that says which value to set.
 {{- if and .Values.tls.clientRoles (not .Values.tls.verifyClients) }}
 {{- fail "libvirt-admin-gateway: tls.clientRoles needs tls.verifyClients: roles go to verified client certificates only." }}
 {{- end }}
-{{- if and .Values.desiredStateOverrides (.Values.affinity | default dict).nodeAffinity }}
-{{- fail "libvirt-admin-gateway: desiredStateOverrides sets each DaemonSet's nodeAffinity (to keep the node groups disjoint); choose nodes with nodeSelector instead of affinity.nodeAffinity." }}
-{{- end }}
 {{- $seen := dict }}
 {{- range .Values.desiredStateOverrides }}
 {{- if hasKey $seen .name }}
