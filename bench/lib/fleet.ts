@@ -15,6 +15,7 @@ import type { DesiredState } from '../../src/desired/schema.js';
 import { REPO_ROOT } from './gateway-process.js';
 import { ConfigMapFolder, DaemonProcess, FleetGateway, rssOf, type ReceivedEvent } from './fleet-processes.js';
 import { percentiles } from './measure.js';
+import { runVirtAdmin } from '../../test/harness/libvirtd.js';
 
 /** The daemon name every gateway gives its daemon (from the socket name, as for a real libvirtd). */
 const DAEMON = 'libvirtd';
@@ -49,9 +50,12 @@ export interface FleetOptions {
   gatewayCli?: string;
   /** --reconcile-interval of every gateway. */
   reconcileIntervalMs: number;
-  /** Daemons SIGKILLed and restarted during each change (distinct daemons within one change). */
+  /**
+   * Daemons SIGKILLed and restarted during each change (distinct daemons within one change): the first is killed
+   * just before the swap (down when the file changes), the others at random times within restartWindowMs after it.
+   */
   restartsPerChange: number;
-  /** The kills of a change happen at uniformly random times within this many ms after the swap. */
+  /** The kills of a change after the first happen at uniformly random times within this many ms after the swap. */
   restartWindowMs: number;
   /** Processes started at once. */
   startConcurrency: number;
@@ -88,6 +92,8 @@ export interface ChangeResult {
   /** From the swap until every gateway had converged (the max), or null when one did not. */
   allConvergedMs: number | null;
   notConverged: number[];
+  /** The same figures for the gateways whose daemon was not restarted during this change. */
+  undisturbed: { p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
   restarts: RestartRecord[];
 }
 
@@ -112,15 +118,21 @@ export interface FleetResult {
   /** Every change together. */
   converge: { p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
   restored: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null; notRestored: number };
-  /** Per daemon, from its gateway's /metrics at the end. */
+  /** Per daemon, from its gateway's /metrics: counted from just before the first change to the end. */
   perDaemon: Array<{ reconciles: number; reconcileFailures: number; adminCalls: number }>;
+  /** How long that was (the periodic reconciliations alone make about changesPhaseMs / reconcileIntervalMs). */
+  changesPhaseMs: number;
   reconcilesPerDaemon: Summary;
   adminCallsPerDaemon: Summary;
   reconcileFailuresTotal: number;
+  /** The same counts since each gateway started (its start and first convergence included). */
+  sinceStart: { reconcilesPerDaemon: Summary; adminCallsPerDaemon: Summary };
   /** Resident memory summed over the fleet, in MiB: at the end, and the highest sample during the run. */
   rssMiB: { gatewaysEnd: number; daemonsEnd: number; totalEnd: number; totalPeak: number; perGatewayEnd: number; perDaemonEnd: number };
-  /** Settings read directly from every daemon at the end that were not as last declared. */
+  /** Settings read directly from every daemon at the end (AdminClient, then virt-admin) that were not as last declared. */
   lost: LostSetting[];
+  /** Daemons read at the end, by each reader. */
+  checked: { adminClient: number; virtAdmin: number };
   durationMs: number;
   /** Everything that went wrong; empty when the run passed. */
   failures: string[];
@@ -175,24 +187,41 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     log(`every gateway converged on the first declaration ${initialMs} ms later`);
     await inBatches(gateways, o.startConcurrency, (g) => g.subscribe());
 
+    const before = await Promise.all(gateways.map(async (g) => countsOf(await g.metrics())));
+    const changesFrom = Date.now();
     const changes: ChangeResult[] = [];
     for (let k = 1; k < FLEET_DOCUMENTS.length; k++) {
       changes.push(await runChange(k, { o, random, configMap, daemons, gateways, failures, log }));
     }
 
-    // The final word: every daemon read directly (not through its gateway) against the last declaration.
+    const after = await Promise.all(gateways.map(async (g) => countsOf(await g.metrics())));
+    const changesPhaseMs = Date.now() - changesFrom;
+    const perDaemon = after.map((a, i) => ({
+      reconciles: a.reconciles - before[i]!.reconciles,
+      reconcileFailures: a.reconcileFailures - before[i]!.reconcileFailures,
+      adminCalls: a.adminCalls - before[i]!.adminCalls,
+    }));
+
+    // The final word: every daemon read directly (not through its gateway) against the last declaration, with our
+    // AdminClient and with libvirt's own virt-admin (independent of our codec).
     const last = FLEET_DOCUMENTS[FLEET_DOCUMENTS.length - 1]!;
     const lost: LostSetting[] = [];
+    const checked = { adminClient: 0, virtAdmin: 0 };
     await inBatches(daemons, o.startConcurrency, async (d) => {
-      try {
-        for (const l of await differencesOnDaemon(d.uri, last)) lost.push({ daemon: d.index, ...l });
-      } catch (err) {
-        lost.push({ daemon: d.index, path: '/', desired: 'readable', actual: (err as Error).message });
+      for (const [reader, read] of [
+        ['adminClient', differencesOnDaemon],
+        ['virtAdmin', differencesByVirtAdmin],
+      ] as const) {
+        try {
+          for (const l of await read(d.uri, last)) lost.push({ daemon: d.index, ...l, path: `${reader}:${l.path}` });
+          checked[reader]++;
+        } catch (err) {
+          lost.push({ daemon: d.index, path: `${reader}:/`, desired: 'readable', actual: (err as Error).message });
+        }
       }
     });
     if (lost.length > 0) failures.push(`${lost.length} declared settings lost: ${JSON.stringify(lost.slice(0, 5))}`);
 
-    const perDaemon = await Promise.all(gateways.map(async (g) => countsOf(await g.metrics())));
     sampleRss();
     const gatewaysRss = gateways.reduce((s, g) => s + rssOf(g.pid), 0);
     const daemonsRss = daemons.reduce((s, d) => s + rssOf(d.pid), 0);
@@ -212,9 +241,11 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       converge: stats(all),
       restored: { count: restores.length, ...stats(restoredMs), notRestored: restores.length - restoredMs.length },
       perDaemon,
+      changesPhaseMs,
       reconcilesPerDaemon: summary(perDaemon.map((p) => p.reconciles)),
       adminCallsPerDaemon: summary(perDaemon.map((p) => p.adminCalls)),
       reconcileFailuresTotal: perDaemon.reduce((s, p) => s + p.reconcileFailures, 0),
+      sinceStart: { reconcilesPerDaemon: summary(after.map((p) => p.reconciles)), adminCallsPerDaemon: summary(after.map((p) => p.adminCalls)) },
       rssMiB: {
         gatewaysEnd: round(gatewaysRss / MiB),
         daemonsEnd: round(daemonsRss / MiB),
@@ -224,6 +255,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         perDaemonEnd: round(daemonsRss / MiB / o.size),
       },
       lost,
+      checked,
       durationMs: Date.now() - began,
       failures,
     };
@@ -251,15 +283,24 @@ async function runChange(k: number, c: ChangeContext): Promise<ChangeResult> {
   const changed = changedLeaves(FLEET_DOCUMENTS[k - 1]!, doc);
   const seen = gateways.map((g) => g.events.length);
   const victims = pick(o.size, Math.min(o.restartsPerChange, o.size), c.random);
-  const killTimes = victims.map(() => Math.round(c.random() * o.restartWindowMs)).sort((a, b) => a - b);
+  // The first victim is down when the file changes; the others die at random during the change.
+  const killTimes = victims.map((_, n) => (n === 0 ? 0 : Math.round(c.random() * o.restartWindowMs)));
+  let firstKilledAt = 0;
+  if (victims.length > 0) {
+    firstKilledAt = Date.now();
+    await daemons[victims[0]!]!.kill();
+  }
   const swapAt = await c.configMap.publish({ [DAEMON]: doc });
-  c.log(`change ${k}: file swapped; killing daemons ${victims.join(', ')} at +${killTimes.join(', +')} ms`);
+  c.log(`change ${k}: file swapped; killing daemons ${victims.join(', ')} at +${killTimes.join(', +')} ms (the first just before the swap)`);
   const deadline = swapAt + o.convergeTimeoutMs;
 
   const restarts = victims.map(async (i, n): Promise<RestartRecord> => {
-    await sleepUntil(swapAt + killTimes[n]!);
-    const killedAt = Date.now();
-    await daemons[i]!.kill();
+    let killedAt = firstKilledAt;
+    if (n > 0) {
+      await sleepUntil(swapAt + killTimes[n]!);
+      killedAt = Date.now();
+      await daemons[i]!.kill();
+    }
     const readyAt = await daemons[i]!.start();
     const record: RestartRecord = { change: k, daemon: i, killedAfterSwapMs: killedAt - swapAt, downMs: readyAt - killedAt, restoredMs: null };
     // Read directly from the daemon until it has every declared value again (the declaration of this change: any
@@ -300,6 +341,7 @@ async function runChange(k: number, c: ChangeContext): Promise<ChangeResult> {
   const reached = convergeMs.flatMap((ms) => (ms === null ? [] : [ms]));
   const notConverged = convergeMs.flatMap((ms, i) => (ms === null ? [i] : []));
   const s = stats(reached);
+  const undisturbed = stats(convergeMs.filter((_, i) => !victims.includes(i)));
   c.log(
     `change ${k}: converged p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, max ${s.maxMs} ms; restored after restart: ` +
       `${records.map((r) => `${r.restoredMs ?? 'never'} ms`).join(', ')}`,
@@ -311,6 +353,7 @@ async function runChange(k: number, c: ChangeContext): Promise<ChangeResult> {
     ...s,
     allConvergedMs: notConverged.length === 0 ? s.maxMs : null,
     notConverged,
+    undisturbed,
     restarts: records,
   };
 }
@@ -390,6 +433,42 @@ export async function differencesOnDaemon(uri: string, doc: DesiredState): Promi
   } finally {
     await admin.close();
   }
+}
+
+/** The same comparison through libvirt's virt-admin 9.0.0, reading its text output. */
+export async function differencesByVirtAdmin(uri: string, doc: DesiredState): Promise<Array<{ path: string; desired: unknown; actual: unknown }>> {
+  const read = async (...args: string[]): Promise<string> => {
+    const { code, stdout, stderr } = await runVirtAdmin(uri, args);
+    if (code !== 0) throw new Error(`virt-admin ${args.join(' ')}: exit ${code}: ${stderr.trim()}`);
+    return stdout;
+  };
+  const fields = (text: string) => new Map([...text.matchAll(/^(\w+)\s*: (\S+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+  // virt-admin's names for the client limits (srv-clients-info).
+  const limitNames: Record<string, string> = { maxClients: 'nclients_max', maxUnauthClients: 'nclients_unauth_max' };
+  const out: Array<{ path: string; desired: unknown; actual: unknown }> = [];
+  for (const [server, settings] of Object.entries(doc.servers ?? {})) {
+    if (settings.threadpool) {
+      const actual = fields(await read('srv-threadpool-info', server));
+      for (const [field, desired] of Object.entries(settings.threadpool)) {
+        if (actual.get(field) !== desired) out.push({ path: `/servers/${server}/threadpool/${field}`, desired, actual: actual.get(field) });
+      }
+    }
+    if (settings.clientLimits) {
+      const actual = fields(await read('srv-clients-info', server));
+      for (const [field, desired] of Object.entries(settings.clientLimits)) {
+        const value = actual.get(limitNames[field] ?? field);
+        if (value !== desired) out.push({ path: `/servers/${server}/clientLimits/${field}`, desired, actual: value });
+      }
+    }
+  }
+  const declaredFilters = doc.logging?.filters;
+  if (typeof declaredFilters === 'string') {
+    const text = (await read('daemon-log-filters')).replace(/^\s*Logging filters:\s*/, '').trim();
+    const want = parseFilters(declaredFilters).map((f) => `${f.level}:${f.match}`);
+    const have = parseFiltersReply(text === '' ? null : text).map((f) => `${f.level}:${f.match}`);
+    if (!isDeepStrictEqual(want, have)) out.push({ path: '/logging/filters', desired: declaredFilters, actual: text });
+  }
+  return out;
 }
 
 /** The settings (JSON pointer → value) of `next` whose value differs from `previous`. */

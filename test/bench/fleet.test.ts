@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { changedLeaves, countsOf, FLEET_DOCUMENTS, runFleet } from '../../bench/lib/fleet.js';
+import { changedLeaves, countsOf, differencesByVirtAdmin, differencesOnDaemon, FLEET_DOCUMENTS, runFleet } from '../../bench/lib/fleet.js';
+import { startEmbeddedDaemon } from '../harness/embedded.js';
 
 describe('fleet benchmark harness', () => {
   it('runs 3 gateways through every change with a restart each, and loses nothing', { timeout: 120_000 }, async () => {
@@ -29,15 +30,50 @@ describe('fleet benchmark harness', () => {
         assert.equal(change.convergeMs.length, 3);
         assert.ok(change.convergeMs.every((ms) => ms !== null && ms >= 0), JSON.stringify(change.convergeMs));
         assert.equal(change.allConvergedMs, Math.max(...(change.convergeMs as number[])));
+        // One restart per change: its daemon is killed just before the swap.
         assert.equal(change.restarts.length, 1);
+        assert.ok(change.restarts[0]!.killedAfterSwapMs <= 0, JSON.stringify(change.restarts[0]));
         assert.ok(change.restarts[0]!.restoredMs !== null);
       }
       assert.equal(result.restored.count, FLEET_DOCUMENTS.length - 1);
-      // Each gateway reconciled at least at its start and once per change; each restart adds a failed one or more.
-      for (const counts of result.perDaemon) assert.ok(counts.reconciles >= FLEET_DOCUMENTS.length, JSON.stringify(counts));
+      assert.deepEqual(result.checked, { adminClient: 3, virtAdmin: 3 });
+      // Each gateway reconciled at least once per change during the changes, and at its start before them.
+      for (const counts of result.perDaemon) assert.ok(counts.reconciles >= FLEET_DOCUMENTS.length - 1, JSON.stringify(counts));
+      assert.ok(result.sinceStart.reconcilesPerDaemon.min >= FLEET_DOCUMENTS.length, JSON.stringify(result.sinceStart));
       assert.ok(result.rssMiB.totalEnd > 0);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds every declared setting a daemon does not have, through AdminClient and through virt-admin', async () => {
+    const daemon = await startEmbeddedDaemon();
+    try {
+      // A daemon on libvirtd's defaults (workers 5/20/5, 5000 and 20 clients, admin 20 workers, no filters).
+      const expected = [
+        { path: '/servers/libvirtd/threadpool/minWorkers', desired: 8, actual: 5 },
+        { path: '/servers/libvirtd/threadpool/maxWorkers', desired: 40, actual: 20 },
+        { path: '/servers/libvirtd/threadpool/prioWorkers', desired: 9, actual: 5 },
+        { path: '/servers/libvirtd/clientLimits/maxClients', desired: 1200, actual: 5000 },
+        { path: '/servers/libvirtd/clientLimits/maxUnauthClients', desired: 30, actual: 20 },
+        { path: '/servers/admin/threadpool/maxWorkers', desired: 12, actual: 20 },
+      ];
+      const doc = FLEET_DOCUMENTS[2]!;
+      const byClient = await differencesOnDaemon(daemon.adminUri, doc);
+      const byVirtAdmin = await differencesByVirtAdmin(daemon.adminUri, doc);
+      assert.deepEqual(byClient.slice(0, -1), expected);
+      assert.deepEqual(byVirtAdmin.slice(0, -1), expected);
+      for (const found of [byClient, byVirtAdmin]) assert.deepEqual(found.at(-1)?.path, '/logging/filters');
+      // Once set as declared, neither reader finds anything.
+      const { virtAdmin } = daemon;
+      await virtAdmin('srv-threadpool-set', 'libvirtd', '--min-workers', '8', '--max-workers', '40', '--priority-workers', '9');
+      await virtAdmin('srv-clients-set', 'libvirtd', '--max-clients', '1200', '--max-unauth-clients', '30');
+      await virtAdmin('srv-threadpool-set', 'admin', '--max-workers', '12');
+      await virtAdmin('daemon-log-filters', '--filters', '2:rpc 3:remote 4:event');
+      assert.deepEqual(await differencesOnDaemon(daemon.adminUri, doc), []);
+      assert.deepEqual(await differencesByVirtAdmin(daemon.adminUri, doc), []);
+    } finally {
+      await daemon.stop();
     }
   });
 
