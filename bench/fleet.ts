@@ -1,4 +1,4 @@
-// npm run bench:fleet [-- --size 50 --reconcile-interval 5000 --restarts 5 --window 4000 --seed 15 --name fleet-50]
+// npm run bench:fleet [-- --size 50 --reconcile-interval 5000 --restarts 8 --window 10000 --hold 20000 --seed 15 --name fleet-50]
 // The fleet simulation of issue 15 (bench/lib/fleet.ts says what it does). Writes bench/results/fleet/<name>.json
 // (every figure) and <name>.md (the summary), prints the summary, and exits 1 when a gateway did not converge, a
 // restarted daemon was not brought back, or any daemon lost a declared setting.
@@ -13,8 +13,9 @@ const { values } = parseArgs({
   options: {
     size: { type: 'string', default: '50' },
     'reconcile-interval': { type: 'string', default: '5000' },
-    restarts: { type: 'string', default: '5' },
-    window: { type: 'string', default: '4000' },
+    restarts: { type: 'string', default: '8' },
+    window: { type: 'string', default: '10000' },
+    hold: { type: 'string', default: '20000' },
     seed: { type: 'string', default: '15' },
     concurrency: { type: 'string', default: '6' },
     timeout: { type: 'string', default: '60000' },
@@ -43,6 +44,7 @@ try {
     reconcileIntervalMs: Number(values['reconcile-interval']),
     restartsPerChange: Number(values.restarts),
     restartWindowMs: Number(values.window),
+    holdMs: Number(values.hold),
     startConcurrency: Number(values.concurrency),
     convergeTimeoutMs: Number(values.timeout),
     seed: Number(values.seed),
@@ -80,9 +82,10 @@ function summarize(r: FleetResult, c: typeof conditions): string {
       `${c.loadAverageAfter.join('/')} after), ${c.memoryGiB} GiB. Gateways: ${c.gateways}. ` +
       `--reconcile-interval ${r.reconcileIntervalMs} ms. ${r.restartsPerChange} daemons SIGKILLed and restarted per change: ` +
       `the first just before the swap (down when the file changes), the others at random times within ${r.restartWindowMs} ms ` +
-      `after it (seed ${r.seed}). Run took ${Math.round(r.durationMs / 1000)} s.`,
+      `after it (seed ${r.seed}); at least ${r.holdMs} ms from one swap to the next. Run took ${Math.round(r.durationMs / 1000)} s.`,
     '',
-    'Convergence: ms from the atomic swap of `..data` to the `desired.applied` event (gateway clock) that completed the ' +
+    `Changes: ${c.documents.length - 1} (the declarations are in the JSON; the last is a rollback to the first change). ` +
+      'Convergence: ms from the atomic swap of `..data` to the `desired.applied` event (gateway clock) that completed the ' +
       "change on that gateway, each then confirmed by the gateway's status (converged, the new declaration, source file). " +
       'Restored: ms from a restarted daemon listening again to its settings read back as declared, directly from its ' +
       'admin socket (AdminClient, polled every 50 ms).',

@@ -21,7 +21,8 @@ import { runVirtAdmin } from '../../test/harness/libvirtd.js';
 const DAEMON = 'libvirtd';
 
 /**
- * The declarations, in order: the first is in the file at start, each next one is a change. Every value differs from
+ * The declarations, in order: the first is in the file at start, each next one is a change, the last a rollback to the
+ * second (as `helm rollback` would publish; the admin server's threadpool is then no longer managed). Every value differs from
  * libvirtd's defaults (workers 5/20/5, 5000 clients, no filters), so a daemon restarted with its defaults is visibly
  * not as declared until the gateway has re-applied the declaration.
  */
@@ -37,6 +38,10 @@ export const FLEET_DOCUMENTS: readonly DesiredState[] = [
       admin: { threadpool: { maxWorkers: 12 } },
     },
     logging: { filters: '2:rpc 3:remote 4:event' },
+  },
+  {
+    servers: { libvirtd: { threadpool: { minWorkers: 6, maxWorkers: 32, prioWorkers: 7 }, clientLimits: { maxClients: 800 } } },
+    logging: { filters: '3:remote 4:event' },
   },
 ];
 
@@ -57,6 +62,8 @@ export interface FleetOptions {
   restartsPerChange: number;
   /** The kills of a change after the first happen at uniformly random times within this many ms after the swap. */
   restartWindowMs: number;
+  /** The least time from one swap to the next (the fleet runs on meanwhile: periodic reconciliations). */
+  holdMs: number;
   /** Processes started at once. */
   startConcurrency: number;
   /** How long a gateway may take to converge, or a daemon to get its settings back, before it counts as failed. */
@@ -111,6 +118,7 @@ export interface FleetResult {
   reconcileIntervalMs: number;
   restartsPerChange: number;
   restartWindowMs: number;
+  holdMs: number;
   seed: number;
   node: string;
   startMs: { daemons: number; gateways: number; initialConvergence: number };
@@ -234,6 +242,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       reconcileIntervalMs: o.reconcileIntervalMs,
       restartsPerChange: o.restartsPerChange,
       restartWindowMs: o.restartWindowMs,
+      holdMs: o.holdMs,
       seed: o.seed,
       node: process.version,
       startMs: { daemons: daemonsMs, gateways: gatewaysMs, initialConvergence: initialMs },
@@ -337,6 +346,7 @@ async function runChange(k: number, c: ChangeContext): Promise<ChangeResult> {
 
   const figures = await Promise.all(converged);
   const records = await Promise.all(restarts);
+  await sleepUntil(swapAt + o.holdMs);
   const convergeMs = figures.map((f) => f.converge);
   const reached = convergeMs.flatMap((ms) => (ms === null ? [] : [ms]));
   const notConverged = convergeMs.flatMap((ms, i) => (ms === null ? [i] : []));

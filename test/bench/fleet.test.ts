@@ -19,6 +19,7 @@ describe('fleet benchmark harness', () => {
         reconcileIntervalMs: 2000,
         restartsPerChange: 1,
         restartWindowMs: 500,
+        holdMs: 0,
         startConcurrency: 3,
         convergeTimeoutMs: 30_000,
         seed: 1,
