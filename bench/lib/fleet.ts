@@ -9,13 +9,11 @@ import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { build } from 'esbuild';
-import { AdminClient } from '../../src/admin/client.js';
-import { parseFilters, parseFiltersReply } from '../../src/admin/logging/filters.js';
 import type { DesiredState } from '../../src/desired/schema.js';
 import { REPO_ROOT } from './gateway-process.js';
 import { ConfigMapFolder, DaemonProcess, FleetGateway, rssOf, type ReceivedEvent } from './fleet-processes.js';
 import { percentiles } from './measure.js';
-import { runVirtAdmin } from '../../test/harness/libvirtd.js';
+import { differencesByVirtAdmin, differencesOnDaemon } from './fleet-check.js';
 
 /** The daemon name every gateway gives its daemon (from the socket name, as for a real libvirtd). */
 const DAEMON = 'libvirtd';
@@ -408,77 +406,6 @@ async function waitStatus(g: FleetGateway, doc: DesiredState, deadline: number):
     if (Date.now() > deadline) throw new Error(`not converged by the deadline; last status: ${last}`);
     await sleep(100);
   }
-}
-
-/** The declared settings of `doc` that the daemon behind `uri` does not have, read through our AdminClient. */
-export async function differencesOnDaemon(uri: string, doc: DesiredState): Promise<Array<{ path: string; desired: unknown; actual: unknown }>> {
-  const admin = await AdminClient.connect(uri, { callTimeoutMs: 10_000, connectTimeoutMs: 10_000 });
-  try {
-    const out: Array<{ path: string; desired: unknown; actual: unknown }> = [];
-    for (const [server, settings] of Object.entries(doc.servers ?? {})) {
-      if (settings.threadpool) {
-        const actual = (await admin.getThreadpool(server)) as unknown as Record<string, unknown>;
-        for (const [field, desired] of Object.entries(settings.threadpool)) {
-          if (actual[field] !== desired) out.push({ path: `/servers/${server}/threadpool/${field}`, desired, actual: actual[field] });
-        }
-      }
-      if (settings.clientLimits) {
-        const actual = (await admin.getClientLimits(server)) as unknown as Record<string, unknown>;
-        for (const [field, desired] of Object.entries(settings.clientLimits)) {
-          if (actual[field] !== desired) out.push({ path: `/servers/${server}/clientLimits/${field}`, desired, actual: actual[field] });
-        }
-      }
-    }
-    const declaredFilters = doc.logging?.filters;
-    if (declaredFilters !== undefined) {
-      // FLEET_DOCUMENTS declare filters as text; the list form is not compared here.
-      if (typeof declaredFilters !== 'string') throw new Error('differencesOnDaemon compares filters declared as text only');
-      // The daemon answers `3:*remote* ` for a declared `3:remote` (glob form): compared as level and match.
-      const { filters } = await admin.getLoggingFilters();
-      const want = parseFilters(declaredFilters).map((f) => `${f.level}:${f.match}`);
-      const have = parseFiltersReply(filters).map((f) => `${f.level}:${f.match}`);
-      if (!isDeepStrictEqual(want, have)) out.push({ path: '/logging/filters', desired: declaredFilters, actual: filters });
-    }
-    return out;
-  } finally {
-    await admin.close();
-  }
-}
-
-/** The same comparison through libvirt's virt-admin 9.0.0, reading its text output. */
-export async function differencesByVirtAdmin(uri: string, doc: DesiredState): Promise<Array<{ path: string; desired: unknown; actual: unknown }>> {
-  const read = async (...args: string[]): Promise<string> => {
-    const { code, stdout, stderr } = await runVirtAdmin(uri, args);
-    if (code !== 0) throw new Error(`virt-admin ${args.join(' ')}: exit ${code}: ${stderr.trim()}`);
-    return stdout;
-  };
-  const fields = (text: string) => new Map([...text.matchAll(/^(\w+)\s*: (\S+)/gm)].map((m) => [m[1]!, Number(m[2])]));
-  // virt-admin's names for the client limits (srv-clients-info).
-  const limitNames: Record<string, string> = { maxClients: 'nclients_max', maxUnauthClients: 'nclients_unauth_max' };
-  const out: Array<{ path: string; desired: unknown; actual: unknown }> = [];
-  for (const [server, settings] of Object.entries(doc.servers ?? {})) {
-    if (settings.threadpool) {
-      const actual = fields(await read('srv-threadpool-info', server));
-      for (const [field, desired] of Object.entries(settings.threadpool)) {
-        if (actual.get(field) !== desired) out.push({ path: `/servers/${server}/threadpool/${field}`, desired, actual: actual.get(field) });
-      }
-    }
-    if (settings.clientLimits) {
-      const actual = fields(await read('srv-clients-info', server));
-      for (const [field, desired] of Object.entries(settings.clientLimits)) {
-        const value = actual.get(limitNames[field] ?? field);
-        if (value !== desired) out.push({ path: `/servers/${server}/clientLimits/${field}`, desired, actual: value });
-      }
-    }
-  }
-  const declaredFilters = doc.logging?.filters;
-  if (typeof declaredFilters === 'string') {
-    const text = (await read('daemon-log-filters')).replace(/^\s*Logging filters:\s*/, '').trim();
-    const want = parseFilters(declaredFilters).map((f) => `${f.level}:${f.match}`);
-    const have = parseFiltersReply(text === '' ? null : text).map((f) => `${f.level}:${f.match}`);
-    if (!isDeepStrictEqual(want, have)) out.push({ path: '/logging/filters', desired: declaredFilters, actual: text });
-  }
-  return out;
 }
 
 /** The settings (JSON pointer → value) of `next` whose value differs from `previous`. */

@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { changedLeaves, countsOf, differencesByVirtAdmin, differencesOnDaemon, FLEET_DOCUMENTS, runFleet } from '../../bench/lib/fleet.js';
+import { differencesByVirtAdmin, differencesOnDaemon } from '../../bench/lib/fleet-check.js';
+import { changedLeaves, countsOf, FLEET_DOCUMENTS, runFleet } from '../../bench/lib/fleet.js';
 import { startEmbeddedDaemon } from '../harness/embedded.js';
 
 describe('fleet benchmark harness', () => {
