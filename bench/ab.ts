@@ -1,6 +1,6 @@
-// `npm run bench:ab -- --variant NAME=ROOT[@FLAGS] --variant ... [--rounds 3] [--seconds 5] [--rss] [--out DIR]`:
-// two (or more) builds or node-flag sets of the gateway measured alternately on the same daemons, for
-// before/after figures on a shared machine.
+// `npm run bench:ab -- --variant NAME=ROOT[@FLAGS] --variant ... [--rounds 3] [--seconds 5] [--rss]
+// [--calls 200] [--out DIR]`: two (or more) builds or node-flag sets of the gateway measured alternately on the
+// same daemons, for before/after figures on a shared machine.
 //
 // A variant is a checkout to build (ROOT: this repository, or a worktree of an older commit) and the node flags
 // to run it with (FLAGS, space-separated; the shipped ones of src/cli.ts when absent, `none` for node's
