@@ -14,20 +14,21 @@ export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..
 /**
  * Compiles src/ with the project's build config into `dir`/dist, beside a copy of package.json (the version is
  * read from it) and a link to node_modules; returns the path of cli.js. The repository's own dist/ is left alone.
+ * `root` is the checkout to build (this one by default; bench/ab.ts builds an older commit's worktree too).
  */
-export async function buildGateway(dir: string): Promise<string> {
-  const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+export async function buildGateway(dir: string, root: string = REPO_ROOT): Promise<string> {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   await new Promise<void>((resolve, reject) => {
     execFile(
       process.execPath,
-      [tsc, '-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist'), '--sourceMap', 'false'],
-      { cwd: REPO_ROOT, timeout: 180_000 },
+      [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist'), '--sourceMap', 'false'],
+      { cwd: root, timeout: 180_000 },
       // Type errors still emit JavaScript; only a missing entry point is fatal (checked below).
       (err, stdout) => (err && err.code !== 1 && err.code !== 2 ? reject(new Error(`tsc failed: ${err.message}\n${stdout}`)) : resolve()),
     );
   });
-  await copyFile(join(REPO_ROOT, 'package.json'), join(dir, 'package.json'));
-  await symlink(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+  await copyFile(join(root, 'package.json'), join(dir, 'package.json'));
+  await symlink(join(root, 'node_modules'), join(dir, 'node_modules'));
   const cli = join(dir, 'dist', 'cli.js');
   readFileSync(cli); // throws when the build produced no entry point
   return cli;
