@@ -1,5 +1,5 @@
-// Byte-exact frames captured from a real virt-admin <-> libvirtd 9.0.0 exchange
-// (/work/shared/reference/libvirt-admin-protocol.md §6), as `call` and `reply` buffers.
+// Byte-exact frames captured from a real virt-admin <-> libvirtd 9.0.0 exchange on the admin socket, as `call`
+// and `reply` buffers; their layout is libvirt's src/rpc/virnetprotocol.x and src/admin/admin_protocol.x.
 import { hex } from './bytes.js';
 
 /** V1: CONNECT_OPEN (flags 0, serial 0) and its empty OK reply. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it, type TestContext } from 'node:test';
 import { ConnectionClosedError } from '../../src/rpc/errors.js';
 import { FrameStream } from '../../src/rpc/frame-stream.js';
 import { KeepaliveTimer, PING_FRAME, PONG_FRAME, isKeepalive } from '../../src/rpc/keepalive.js';
@@ -32,13 +32,31 @@ describe('KeepaliveTimer', () => {
     return { t, log };
   };
 
-  it('sends count PINGs to a silent peer, then declares it dead one interval later', async () => {
-    const { t, log } = make(0.02, 3);
-    t.start();
-    await sleep(200);
+  // Time is the subject: node:test's fake setTimeout moves only when a test ticks it. The clock is advanced a
+  // millisecond at a time, so a timer re-armed from a callback runs within the same advance.
+  const fakeClock = (t: TestContext) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    return (ms: number) => {
+      for (let i = 0; i < ms; i++) t.mock.timers.tick(1);
+    };
+  };
+  it('sends count PINGs to a silent peer, then declares it dead one interval later', (t) => {
+    const tick = fakeClock(t);
+    const { t: timer, log } = make(0.02, 3);
+    timer.start();
+    tick(19);
+    assert.deepEqual(log, []);
+    tick(1);
+    assert.deepEqual(log, ['ping']);
+    tick(40);
+    assert.deepEqual(log, ['ping', 'ping', 'ping']);
+    tick(20);
     assert.deepEqual(log, ['ping', 'ping', 'ping', 'dead']);
+    tick(1000);
+    assert.deepEqual(log, ['ping', 'ping', 'ping', 'dead'], 'nothing after dead');
   });
 
+  // Real time here: touch() uses Timeout.refresh(), which node:test's fake timers do not reset.
   it('any packet resets the countdown and the miss counter', async () => {
     const { t, log } = make(0.1, 1);
     t.start();
@@ -56,14 +74,15 @@ describe('KeepaliveTimer', () => {
     assert.deepEqual(log, ['ping', 'ping', 'dead']);
   });
 
-  it('does nothing with interval 0, and nothing after stop()', async () => {
+  it('does nothing with interval 0, and nothing after stop()', (t) => {
+    const tick = fakeClock(t);
     const off = make(0, 1);
     off.t.start();
     off.t.touch();
     const stopped = make(0.01, 1);
     stopped.t.start();
     stopped.t.stop();
-    await sleep(60);
+    tick(60_000);
     assert.deepEqual(off.log, []);
     assert.deepEqual(stopped.log, []);
   });
