@@ -12,7 +12,10 @@ export const Threadpool = Type.Object(
   {
     minWorkers: Uint('Workers kept even when idle: libvirt typed parameter `minWorkers`.'),
     maxWorkers: Uint('Most workers there may be: libvirt typed parameter `maxWorkers`.'),
-    prioWorkers: Uint('Workers reserved for high-priority calls: libvirt typed parameter `prioWorkers`.'),
+    prioWorkers: Uint(
+      'Workers reserved for high-priority calls, as running: libvirt typed parameter `prioWorkers`. After it is lowered the ' +
+        'figure falls as the surplus workers exit, which may be just after the change is answered.',
+    ),
     currentWorkers: Uint('Workers that exist now (read-only): libvirt typed parameter `nWorkers`.'),
     freeWorkers: Uint('Workers idle now (read-only): libvirt typed parameter `freeWorkers`.'),
     jobQueueDepth: Uint('Calls waiting for a worker (read-only): libvirt typed parameter `jobQueueDepth`.'),
