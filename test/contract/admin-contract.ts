@@ -9,7 +9,8 @@ import { adminProcedures as P } from '../../src/admin/procedures.js';
 import type { ClientRef } from '../../src/admin/types.js';
 import { LibvirtError, UnsupportedProcedureError } from '../../src/rpc/errors.js';
 import { parseVirtAdminKeyValues, parseVirtAdminTable, type DaemonGeneration, type VirtAdminResult } from '../harness/libvirtd.js';
-import { eventually, lastVirtAdminError, openRawClient, parseVirtAdminTime, virtAdminLine, type RawClient } from './contract-helpers.js';
+import { lastVirtAdminError, openRawClient, parseVirtAdminTime, virtAdminLine, type RawClient } from './contract-helpers.js';
+import { eventually } from '../helpers/wait.js';
 
 /** What a contract target must offer: an admin URI, libvirtd-like client sockets and virt-admin bound to it. */
 export interface AdminTarget {

@@ -95,12 +95,3 @@ export function virtAdminLine(stdout: string, label: string): string {
   if (line === undefined) throw new Error(`no '${label}' line in:\n${stdout}`);
   return line.trimStart().slice(label.length + 2);
 }
-
-/** Poll `check` until it returns true or `ms` pass. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 10_000, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}

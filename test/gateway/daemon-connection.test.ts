@@ -8,20 +8,9 @@ import { ADMIN_PROG, REPLY, frame, readHeader, u64 } from '../helpers/bytes.js';
 import { socketPair } from '../helpers/fake-peer.js';
 import { startCountingProxy, type CountingProxy } from '../harness/counting-proxy.js';
 import { startRealDaemons, type RealDaemons } from '../harness/libvirtd.js';
+import { eventually, holdsFor } from '../helpers/wait.js';
 
 const MISSING = 'libvirtd:///system?socket=/nonexistent/libvirt-admin-sock';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function eventually(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('DaemonConnection without a daemon', () => {
   it('connects on first use only', async () => {
@@ -31,8 +20,7 @@ describe('DaemonConnection without a daemon', () => {
       throw new ConnectError('refused');
     };
     const conn = new DaemonConnection({ name: 'd', uri: MISSING, callTimeoutMs: 1000, connector });
-    await sleep(50);
-    assert.equal(attempts, 0);
+    await holdsFor('no connection attempt before the first call', 50, () => attempts === 0);
     assert.equal(conn.status.state, 'idle');
     await conn.close();
   });
@@ -94,8 +82,7 @@ describe('DaemonConnection without a daemon', () => {
     await assert.rejects(conn.call(async () => 1));
     await conn.close();
     const seen = attempts;
-    await sleep(100);
-    assert.equal(attempts, seen);
+    await holdsFor('no connection attempt after close', 100, () => attempts === seen);
     assert.equal(conn.status.state, 'closed');
     await assert.rejects(conn.call(async () => 1), { code: 'ERR_DAEMON_UNAVAILABLE' });
   });

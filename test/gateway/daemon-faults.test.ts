@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { startCountingProxy } from '../harness/counting-proxy.js';
 import { startRealDaemons, type RealDaemons } from '../harness/libvirtd.js';
 import { buildGateway } from '../http/gateway.js';
-import { eventually, liveHeap, openFds } from './process-resources.js';
+import { liveHeap, openFds } from './process-resources.js';
+import { eventually } from '../helpers/wait.js';
 
 const TP = '/servers/libvirtd/threadpool';
 

@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Monitor } from '../../src/monitoring/monitor.js';
 import { FakeDaemon } from './fake-daemon.js';
 import { logging } from '../../src/resources/logging.js';
+import { holdsFor, until } from '../helpers/wait.js';
 
 const INTERVAL = 20;
-
-/** Wait until `check` holds, failing after `ms`. */
-async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
 
 function monitor(lingerMs = 50) {
   const a = new FakeDaemon('libvirtd');
@@ -26,9 +17,7 @@ function monitor(lingerMs = 50) {
 describe('Monitor', () => {
   it('does not poll before the first subscriber', async () => {
     const { a, m } = monitor();
-    await sleep(INTERVAL * 3);
-    assert.equal(a.calls.size, 0);
-    assert.equal(m.isWatching, false);
+    await holdsFor('no poll and no watching without a subscriber', INTERVAL * 3, () => a.calls.size === 0 && !m.isWatching);
     m.close();
   });
 
@@ -37,7 +26,7 @@ describe('Monitor', () => {
     const subs = await Promise.all(Array.from({ length: 50 }, () => m.subscribe()));
     assert.equal(m.isWatching, true);
     assert.equal(m.watcher('libvirtd')!.lastReachable, true, 'baseline taken');
-    await sleep(INTERVAL * 5);
+    await holdsFor('five intervals pass', INTERVAL * 5);
     // One poll per interval for each daemon, whatever the number of subscribers.
     for (const d of [a, b]) assert.ok(d.calls.get('listServers')! <= 7, String(d.calls.get('listServers')));
     a.connect('libvirtd');
@@ -52,7 +41,7 @@ describe('Monitor', () => {
     a.connect('libvirtd');
     b.connect('admin');
     await until(() => onlyLogd.pending === 1);
-    await sleep(INTERVAL * 3);
+    await holdsFor('no libvirtd event reaches the virtlogd-only subscriber', INTERVAL * 3, () => onlyLogd.pending === 1);
     assert.deepEqual(onlyLogd.take().map((e) => e.daemon), ['virtlogd']);
     m.close();
   });
@@ -70,16 +59,14 @@ describe('Monitor', () => {
     const { a, m } = monitor(300);
     const sub = await m.subscribe();
     sub.close();
-    await sleep(20);
-    assert.equal(m.isWatching, true);
+    await holdsFor('still watching within the linger time', 20, () => m.isWatching);
     // A subscriber coming back within the linger time resumes with no gap.
     const back = await m.subscribe({ lastEventId: m.hub.lastId });
     assert.equal(back.resync, null);
     back.close();
     await until(() => !m.isWatching);
     const calls = a.calls.get('listServers');
-    await sleep(INTERVAL * 3);
-    assert.equal(a.calls.get('listServers'), calls);
+    await holdsFor('no poll once stopped', INTERVAL * 3, () => a.calls.get('listServers') === calls);
     m.close();
   });
 

@@ -8,6 +8,7 @@ import { FakeDaemon, libvirtError } from './fake-daemon.js';
 import { clientLimits } from '../../src/resources/client-limits.js';
 import { logging } from '../../src/resources/logging.js';
 import { threadpool } from '../../src/resources/threadpool.js';
+import { until } from '../helpers/wait.js';
 
 const INTERVAL = 20;
 const watchers: DaemonWatcher[] = [];
@@ -24,15 +25,6 @@ async function watch(daemon = new FakeDaemon(), intervalMs = INTERVAL) {
   watcher.start();
   await watcher.whenPrimed(1000);
   return { daemon, hub, watcher, events, errors, types: () => events.map((e) => e.type) };
-}
-
-/** Wait until `check` holds (polling every few ms), failing after `ms`. */
-async function until(check: () => boolean, ms = 1000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(2);
-  }
 }
 
 afterEach(() => {
