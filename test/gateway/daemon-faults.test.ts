@@ -10,7 +10,7 @@ import { startCountingProxy } from '../harness/counting-proxy.js';
 import { startRealDaemons, type RealDaemons } from '../harness/libvirtd.js';
 import { buildGateway } from '../http/gateway.js';
 import { liveHeap, openFds } from './process-resources.js';
-import { eventually } from '../helpers/wait.js';
+import { eventually, holdsFor } from '../helpers/wait.js';
 
 const TP = '/servers/libvirtd/threadpool';
 
@@ -61,7 +61,7 @@ function load(base: string, workers: number): { outcomes: Outcome[]; stop: () =>
     for (let n = w; running; n++) {
       outcomes.push(await get(base, paths[n % paths.length]!, agent));
       // While the daemon is away every answer is immediate: leave the event loop some air.
-      if (outcomes.at(-1)!.status !== 200) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (outcomes.at(-1)!.status !== 200) await holdsFor('a pause in the load', 5);
     }
   });
   return {
