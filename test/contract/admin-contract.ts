@@ -9,7 +9,8 @@ import { adminProcedures as P } from '../../src/admin/procedures.js';
 import type { ClientRef } from '../../src/admin/types.js';
 import { LibvirtError, UnsupportedProcedureError } from '../../src/rpc/errors.js';
 import { parseVirtAdminKeyValues, parseVirtAdminTable, type DaemonGeneration, type VirtAdminResult } from '../harness/libvirtd.js';
-import { lastVirtAdminError, openRawClient, parseVirtAdminTime, virtAdminLine, type RawClient } from './contract-helpers.js';
+import { lastVirtAdminError, parseVirtAdminTime, virtAdminLine } from './contract-helpers.js';
+import { openRawClient, type RawClient } from '../harness/raw-clients.js';
 import { eventually, holdsFor } from '../helpers/wait.js';
 
 /** What a contract target must offer: an admin URI, libvirtd-like client sockets and virt-admin bound to it. */
@@ -67,7 +68,7 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
     /** Open a raw client and find the id the daemon gave it. */
     const connectClient = async (path: string): Promise<{ raw: RawClient; ref: ClientRef }> => {
       const before = new Set(await clientIds());
-      const raw = await openRawClient(path);
+      const raw = await openRawClient(path, { replyTimeoutMs: 2000, replyRequired: false });
       let ref: ClientRef | undefined;
       await eventually(async () => {
         ref = (await admin.listClients(server)).find((c) => !before.has(c.id));
