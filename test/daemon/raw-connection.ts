@@ -2,6 +2,7 @@
 // back whole frames, split by the tests' own FrameSplitter (not by the FrameDecoder of src/rpc).
 import { createConnection, type Socket } from 'node:net';
 import { FrameSplitter } from '../helpers/bytes.js';
+import { holdsFor } from '../helpers/wait.js';
 
 /** One connection to a daemon socket, driven byte by byte. */
 export class RawConnection {
@@ -82,7 +83,7 @@ export class RawConnection {
 
   /** Waits `ms` and returns every frame that arrived meanwhile (for "nothing is sent back" checks). */
   async drain(ms: number): Promise<Buffer[]> {
-    await new Promise((r) => setTimeout(r, ms));
+    await holdsFor('frames are collected', ms);
     return this.frames.splice(0);
   }
 
