@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { VERSION } from '../src/config.js';
 import { startRealDaemons, type RealDaemons } from './harness/libvirtd.js';
 import { startRecordingProxy, type RecordingProxy } from './helpers/recording-proxy.js';
+import { eventually } from './helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = ['--import', 'tsx', 'src/cli.ts'];
@@ -149,8 +150,10 @@ describe('libvirt-admin-gateway --connect <real libvirtd>', () => {
 
       // A request held in flight by a slow daemon, then SIGTERM: the request still gets its answer.
       proxy.delayMs = 1500;
+      const seen = proxy.procs.length;
       const slow = fetch(`${gw.url}/servers/libvirtd/threadpool`, { headers: await gw.auth() });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // In flight once its SERVER_GET_THREADPOOL_PARAMETERS (6) went out to the daemon.
+      await eventually(() => proxy.procs.indexOf(6, seen) !== -1, 'the threadpool call to reach the daemon', 10_000, 10);
       gw.child.kill('SIGTERM');
       const res = await slow;
       assert.equal(res.status, 200);

@@ -9,7 +9,9 @@ import { adminProcedures as P } from '../../src/admin/procedures.js';
 import type { ClientRef } from '../../src/admin/types.js';
 import { LibvirtError, UnsupportedProcedureError } from '../../src/rpc/errors.js';
 import { parseVirtAdminKeyValues, parseVirtAdminTable, type DaemonGeneration, type VirtAdminResult } from '../harness/libvirtd.js';
-import { eventually, lastVirtAdminError, openRawClient, parseVirtAdminTime, virtAdminLine, type RawClient } from './contract-helpers.js';
+import { lastVirtAdminError, parseVirtAdminTime, virtAdminLine } from './contract-helpers.js';
+import { openRawClient, type RawClient } from '../harness/raw-clients.js';
+import { eventually, holdsFor } from '../helpers/wait.js';
 
 /** What a contract target must offer: an admin URI, libvirtd-like client sockets and virt-admin bound to it. */
 export interface AdminTarget {
@@ -66,7 +68,7 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
     /** Open a raw client and find the id the daemon gave it. */
     const connectClient = async (path: string): Promise<{ raw: RawClient; ref: ClientRef }> => {
       const before = new Set(await clientIds());
-      const raw = await openRawClient(path);
+      const raw = await openRawClient(path, { replyTimeoutMs: 2000, replyRequired: false });
       let ref: ClientRef | undefined;
       await eventually(async () => {
         ref = (await admin.listClients(server)).find((c) => !before.has(c.id));
@@ -389,7 +391,9 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
       await admin.setDaemonTimeout(1);
       await admin.setDaemonTimeout(0);
       await admin.close();
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      // A negative, shown by watching past the 1 s it would have waited; virt-admin's own connection would count as
+      // a client, so the daemon is asked only afterwards.
+      await holdsFor('the daemon stays with its timeout reset to 0', 2500);
       assert.equal((await t.virtAdmin('version')).code, 0, 'the daemon quit although the timeout was reset to 0');
 
       const again = await AdminClient.connect(t.adminUri);

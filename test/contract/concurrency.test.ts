@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { AdminClient } from '../../src/admin/client.js';
 import { ConnectionClosedError, LibvirtError } from '../../src/rpc/errors.js';
 import { startRealDaemons, type RealDaemons } from '../harness/libvirtd.js';
+import { until } from '../helpers/wait.js';
 
 describe('concurrency against the real libvirtd', () => {
   let daemons: RealDaemons;
@@ -55,7 +56,7 @@ describe('concurrency against the real libvirtd', () => {
     process.kill(pid, 'SIGSTOP');
     const calls = Array.from({ length: 20 }, (_, i) =>
       i % 2 ? admin.getLibVersion({ timeoutMs: 30_000 }) : admin.listServers({ timeoutMs: 30_000 }));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => admin.rpc.inFlight + admin.rpc.queued === 20);
     assert.equal(admin.rpc.inFlight, 5);
     assert.equal(admin.rpc.queued, 15);
     // Watch the calls before the kill: they may fail while the harness still waits for the process to go.

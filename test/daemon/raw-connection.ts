@@ -1,10 +1,12 @@
 // A raw unix-socket connection for wire-level daemon tests: the test writes whatever bytes it likes and reads
-// back whole frames, split here with a few lines of its own (not with the FrameDecoder of src/rpc).
+// back whole frames, split by the tests' own FrameSplitter (not by the FrameDecoder of src/rpc).
 import { createConnection, type Socket } from 'node:net';
+import { FrameSplitter } from '../helpers/bytes.js';
+import { holdsFor } from '../helpers/wait.js';
 
 /** One connection to a daemon socket, driven byte by byte. */
 export class RawConnection {
-  private buffered = Buffer.alloc(0);
+  private readonly splitter = new FrameSplitter();
   private readonly frames: Buffer[] = [];
   private waiters: Array<() => void> = [];
   private ended = false;
@@ -13,13 +15,7 @@ export class RawConnection {
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      while (this.buffered.length >= 4 && this.buffered.length >= this.buffered.readUInt32BE(0)) {
-        const len = this.buffered.readUInt32BE(0);
-        if (len < 4) break;
-        this.frames.push(this.buffered.subarray(0, len));
-        this.buffered = this.buffered.subarray(len);
-      }
+      this.frames.push(...this.splitter.push(chunk));
       this.wake();
     });
     socket.on('error', () => {});
@@ -87,7 +83,7 @@ export class RawConnection {
 
   /** Waits `ms` and returns every frame that arrived meanwhile (for "nothing is sent back" checks). */
   async drain(ms: number): Promise<Buffer[]> {
-    await new Promise((r) => setTimeout(r, ms));
+    await holdsFor('frames are collected', ms);
     return this.frames.splice(0);
   }
 

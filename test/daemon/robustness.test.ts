@@ -8,8 +8,8 @@ import { AdminClient } from '../../src/admin/client.js';
 import { ADMIN_PROG, CALL, KEEPALIVE_PROG, MESSAGE, frame, i32, optStr, str, u32, u64 } from '../helpers/bytes.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../harness/embedded.js';
 import { RawConnection } from './raw-connection.js';
+import { eventually, holdsFor, retryUntil } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // Valid frames of every procedure (and a few other programs) to start mutations from.
 const SEEDS: Buffer[] = [
@@ -95,14 +95,13 @@ describe('embedded daemon robustness', { timeout: 240_000 }, () => {
         await c.setThreadpool(server, { minWorkers: 5, maxWorkers: 20, prioWorkers: prio });
         await c.setClientLimits(server, { maxClients: 5000, maxUnauthClients: unauth });
       }
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        const admin = (await c.listClients('admin')).length;
-        const libvirtd = (await c.listClients('libvirtd')).length;
-        if (admin === 1 && libvirtd === 0) break;
-        assert.ok(Date.now() < deadline, `clients left behind: admin ${admin}, libvirtd ${libvirtd}`);
-        await sleep(20);
-      }
+      await retryUntil(
+        async () => ({ admin: (await c.listClients('admin')).length, libvirtd: (await c.listClients('libvirtd')).length }),
+        (left) => left.admin === 1 && left.libvirtd === 0,
+        'no clients left behind (admin: only ours, libvirtd: none)',
+        5000,
+        20,
+      );
     } finally {
       await c.close();
     }
@@ -116,7 +115,7 @@ describe('embedded daemon robustness', { timeout: 240_000 }, () => {
       for (const chunk of chunks) {
         if (conn.isClosed) break;
         conn.send(chunk);
-        await sleep(1);
+        await holdsFor('a pause between chunks, so that they arrive as separate reads', 1);
       }
       await conn.drain(10);
     } finally {
@@ -153,7 +152,7 @@ describe('embedded daemon robustness', { timeout: 240_000 }, () => {
         assert.equal(await conn.closesWithin(2000), true);
         const half = await RawConnection.open(d.adminSocket);
         half.send(u32(declared), Buffer.alloc(Math.min(sent, declared - 4)));
-        await sleep(5);
+        await holdsFor('a moment for the daemon to read what was sent before the hang-up', 5);
         half.destroy();
         await healthy();
       }),
@@ -176,14 +175,11 @@ describe('embedded daemon robustness', { timeout: 240_000 }, () => {
           for (const conn of conns) conn.send(SEEDS[1]!);
           // Past the admin server's backlog of 20, connections are closed at once (give the daemon time to accept).
           const mustClose = adminConns.length - max - 20;
-          const deadline = Date.now() + 5000;
-          while (adminConns.filter((x) => x.isClosed).length < mustClose && Date.now() < deadline) await sleep(20);
-          const closed = adminConns.filter((x) => x.isClosed).length;
-          assert.ok(closed >= mustClose, `${closed} of ${adminConns.length} admin connections closed, expected ${mustClose}`);
-          await sleep(50);
-          const admitted = { admin: (await c.listClients('admin')).length, libvirtd: (await c.listClients('libvirtd')).length };
-          assert.ok(admitted.admin <= max + 1, `admin clients ${admitted.admin} > ${max + 1}`);
-          assert.ok(admitted.libvirtd <= max, `libvirtd clients ${admitted.libvirtd} > ${max}`);
+          const closed = () => adminConns.filter((x) => x.isClosed).length;
+          await eventually(() => closed() >= mustClose, `${mustClose} of ${adminConns.length} admin connections closed`, 5000, 20);
+          const withinLimits = async () =>
+            (await c.listClients('admin')).length <= max + 1 && (await c.listClients('libvirtd')).length <= max;
+          await holdsFor(`at most ${max + 1} admin and ${max} libvirtd clients admitted`, 50, withinLimits, 25);
         } finally {
           for (const conn of conns) conn.destroy();
           await c.setClientLimits('admin', { maxClients: 5000 });

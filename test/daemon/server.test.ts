@@ -19,6 +19,7 @@ import { UnixService } from '../../src/daemon/service.js';
 import { VERSION_TRAITS } from '../../src/daemon/versions.js';
 import { CALL, frame, readHeader, u32 } from '../helpers/bytes.js';
 import { RawConnection } from './raw-connection.js';
+import { eventually, holdsFor } from '../helpers/wait.js';
 
 const TEST_PROG = 0x7e57;
 const SLOW: ProcedureSpec<void, void> = { name: 'SLOW', prog: TEST_PROG, vers: 1, proc: 1, args: voidCodec, ret: voidCodec };
@@ -95,24 +96,16 @@ describe('NetServer', () => {
     };
   }
 
-  async function until(check: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (!check()) {
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
   test('client ids start at 1, count up per connection and are never reused; clients list in connection order', async () => {
     const { server, connect } = await startServer();
     const a = await connect();
     await connect();
-    await until(() => server.clients().length === 2, 'two clients');
+    await eventually(() => server.clients().length === 2, 'two clients');
     a.destroy();
-    await until(() => server.clients().length === 1, 'one client left');
+    await eventually(() => server.clients().length === 1, 'one client left');
     await connect();
     await connect();
-    await until(() => server.clients().length === 3, 'three clients');
+    await eventually(() => server.clients().length === 3, 'three clients');
     assert.deepEqual(server.clients().map((c) => c.id), [2n, 3n, 4n]);
     assert.equal(server.client(3n).ref().server.name, 'test');
     assert.throws(() => server.client(1n), (e: DaemonError) => e.message === "Client not found: No client with matching ID '1'" && e.payload.domain === 7);
@@ -123,16 +116,15 @@ describe('NetServer', () => {
     const { server, connect } = await startServer();
     const conn = await connect();
     conn.send(...Array.from({ length: 8 }, (_, i) => slowCall(i)));
-    await until(() => started.length === 5, 'five calls started');
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(started.length, 5);
+    await eventually(() => started.length === 5, 'five calls started');
+    await holdsFor('no sixth call starts', 100, () => started.length === 5);
     assert.equal(server.pool.figures().freeWorkers, 0);
     started[3]!();
     const first = await conn.next();
     assert.equal(readHeader(first).serial, 3);
-    await until(() => started.length === 6, 'the sixth call started');
+    await eventually(() => started.length === 6, 'the sixth call started');
     for (const release of started) release();
-    await until(() => started.length === 8, 'every call started');
+    await eventually(() => started.length === 8, 'every call started');
     for (const release of started) release();
     const serials = (await conn.take(7)).map((f) => readHeader(f).serial).sort();
     assert.deepEqual(serials, [0, 1, 2, 4, 5, 6, 7]);
@@ -150,17 +142,15 @@ describe('NetServer', () => {
     const { server, connect } = await startServer({ maxClients: 2, maxQueuedClients: 2 });
     const a = await connect();
     await connect();
-    await until(() => server.clients().length === 2, 'two clients');
+    await eventually(() => server.clients().length === 2, 'two clients');
     const waiting = await connect();
     waiting.send(slowCall(42));
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(started.length, 0, 'a queued connection is not read');
-    assert.equal(server.clients().length, 2);
+    await holdsFor('a queued connection is not read', 200, () => started.length === 0 && server.clients().length === 2);
     await connect();
     const beyondBacklog = await connect();
     assert.equal(await beyondBacklog.closesWithin(2000), true, 'past max_queued_clients a connection is refused');
     a.destroy();
-    await until(() => started.length === 1, 'the queued call runs once a client left');
+    await eventually(() => started.length === 1, 'the queued call runs once a client left');
     assert.equal(server.clients().length, 2);
     assert.deepEqual(server.clients().map((c) => c.id), [2n, 3n]);
   });
@@ -168,11 +158,10 @@ describe('NetServer', () => {
   test('client limits: max must not fall below the unauthenticated max; raising max accepts again', async () => {
     const { server, connect } = await startServer({ maxClients: 1 });
     await connect();
-    await until(() => server.clients().length === 1, 'one client');
+    await eventually(() => server.clients().length === 1, 'one client');
     const second = await connect();
     second.send(slowCall(1));
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(started.length, 0);
+    await holdsFor('the second connection is not read', 100, () => started.length === 0);
     assert.throws(
       () => server.setClientLimits(undefined, 2),
       (e: DaemonError) =>
@@ -183,7 +172,7 @@ describe('NetServer', () => {
     );
     server.setClientLimits(3, 3);
     assert.deepEqual(server.limits(), { maxClients: 3, clients: 2, maxUnauthClients: 3, unauthClients: 0 });
-    await until(() => started.length === 1, 'the waiting client is accepted');
+    await eventually(() => started.length === 1, 'the waiting client is accepted');
   });
 
   test('a call to a program the server does not serve gets "Cannot find program"; other messages get nothing', async () => {
@@ -211,7 +200,7 @@ describe('NetServer', () => {
     assert.equal(out.trim(), 'closed');
     assert.equal(started.length, 0);
     await connect();
-    await until(() => server.clients().length === 1, 'our own client is admitted');
+    await eventually(() => server.clients().length === 1, 'our own client is admitted');
     assert.deepEqual(server.clients().map((c) => c.id), [2n]);
   });
 });

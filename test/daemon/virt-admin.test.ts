@@ -12,6 +12,7 @@ import { AdminClient } from '../../src/admin/client.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../harness/embedded.js';
 import { parseVirtAdminTable, startRealDaemons, type RealDaemons, type VirtAdminResult } from '../harness/libvirtd.js';
 import { openRawClients, type RawClients } from '../harness/raw-clients.js';
+import { eventually, holdsFor } from '../helpers/wait.js';
 
 /** The two daemons, each with what tests need to address it. */
 interface Target {
@@ -199,7 +200,7 @@ describe('virt-admin: embedded daemon versus libvirtd 9.0.0', { timeout: 300_000
       await sameWith((_t, i) => ['client-disconnect', 'libvirtd', roIds[i]!]);
       await same('srv-clients-info', 'libvirtd');
       await sameWith((_t, i) => ['client-disconnect', 'admin', adminIds[i]!]);
-      for (const c of admins) await waitFor(() => c.closed, 'the disconnected admin client sees its socket close');
+      for (const c of admins) await eventually(() => c.closed, 'the disconnected admin client sees its socket close', 5000);
       await sameWith((_t, i) => ['client-disconnect', 'admin', adminIds[i]!]);
       await same('srv-clients-list', 'admin');
     } finally {
@@ -254,8 +255,7 @@ describe('virt-admin: embedded daemon versus libvirtd 9.0.0', { timeout: 300_000
     const holders = await Promise.all(targets.map((t) => AdminClient.connect(t.adminUri)));
     try {
       const waiting = targets.map((t) => startVirtAdmin(t.adminUri, ['version']));
-      await sleep(1500);
-      for (const w of waiting) assert.equal(w.done, false, 'virt-admin waits in the backlog');
+      await holdsFor('virt-admin waits in the backlog', 1500, () => waiting.every((w) => !w.done));
       for (const h of holders) await h.close();
       const results = await Promise.all(waiting.map((w) => w.result));
       assert.deepEqual(results[0], results[1]);
@@ -284,16 +284,4 @@ function startVirtAdmin(uri: string, args: string[]): { done: boolean; result: P
     });
   });
   return state;
-}
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(20);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from './helpers/helm.js';
 import { installGlobally, type Installed } from './helpers/install.js';
+import { eventually, retryUntil } from '../helpers/wait.js';
 
 const unitPath = join(repoRoot, 'contrib', 'systemd', 'libvirt-admin-gateway.service');
 const envPath = join(repoRoot, 'contrib', 'systemd', 'libvirt-admin-gateway.env');
@@ -210,21 +211,18 @@ describe('systemd unit with the gateway installed', () => {
     gateway.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => gateway!.once('exit', (code) => resolve(code)));
 
-    const deadline = Date.now() + 30_000;
-    let status = 0;
-    while (Date.now() < deadline && status !== 200) {
-      const done = await Promise.race([exited.then((code) => ({ code })), new Promise((r) => setTimeout(r, 250))]);
-      if (done && typeof done === 'object' && 'code' in done) {
-        assert.fail(`the gateway exited with ${String(done.code)}:\n${output}`);
-      }
-      status = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
-    }
-    assert.equal(status, 200, `no 200 from /healthz within 30 s:\n${output}`);
+    let exitCode: number | null | undefined;
+    void exited.then((code) => (exitCode = code));
+    const withOutput = (err: Error) => {
+      throw new Error(`${err.message}:\n${output}`);
+    };
+    const healthz = async () => {
+      if (exitCode !== undefined) assert.fail(`the gateway exited with ${String(exitCode)}`);
+      return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+    };
+    await retryUntil(healthz, (status) => status === 200, 'a 200 from /healthz', 30_000, 250).catch(withOutput);
     // Without credentials: the unix socket and the local token in the runtime folder, there once the banner is out.
-    while (!/\n {2}docs: /.test(output)) {
-      assert.ok(Date.now() < deadline, `no banner within 30 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(() => /\n {2}docs: /.test(output), 'the banner', 30_000).catch(withOutput);
     assert.equal(statSync(join(runtimeDirectory, 'http.sock')).mode & 0o777, 0o600);
     assert.equal(statSync(join(runtimeDirectory, 'local-token')).mode & 0o777, 0o600);
     gateway.kill('SIGTERM');

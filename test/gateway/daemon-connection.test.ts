@@ -8,20 +8,10 @@ import { ADMIN_PROG, REPLY, frame, readHeader, u64 } from '../helpers/bytes.js';
 import { socketPair } from '../helpers/fake-peer.js';
 import { startCountingProxy, type CountingProxy } from '../harness/counting-proxy.js';
 import { startRealDaemons, type RealDaemons } from '../harness/libvirtd.js';
+import { fakeClock } from '../helpers/fake-clock.js';
+import { eventually, holdsFor } from '../helpers/wait.js';
 
 const MISSING = 'libvirtd:///system?socket=/nonexistent/libvirt-admin-sock';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function eventually(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('DaemonConnection without a daemon', () => {
   it('connects on first use only', async () => {
@@ -31,8 +21,7 @@ describe('DaemonConnection without a daemon', () => {
       throw new ConnectError('refused');
     };
     const conn = new DaemonConnection({ name: 'd', uri: MISSING, callTimeoutMs: 1000, connector });
-    await sleep(50);
-    assert.equal(attempts, 0);
+    await holdsFor('no connection attempt before the first call', 50, () => attempts === 0);
     assert.equal(conn.status.state, 'idle');
     await conn.close();
   });
@@ -55,7 +44,9 @@ describe('DaemonConnection without a daemon', () => {
     await conn.close();
   });
 
-  it('fails fast while waiting to retry, and backs off exponentially up to the cap', async () => {
+  it('fails fast while waiting to retry, and backs off exponentially up to the cap', async (t) => {
+    // The backoff's timers are the subject: on the fake clock the gaps are exact.
+    const clock = fakeClock(t);
     const times: number[] = [];
     const connector: AdminConnector = async () => {
       times.push(Date.now());
@@ -72,16 +63,14 @@ describe('DaemonConnection without a daemon', () => {
     });
     await assert.rejects(conn.call(async () => 1), { code: 'ERR_DAEMON_UNAVAILABLE' });
     // Within the backoff: no new attempt, an immediate refusal.
-    const start = Date.now();
+    await clock.advance(59);
     await assert.rejects(conn.call(async () => 1), { code: 'ERR_DAEMON_UNAVAILABLE' });
-    assert.ok(Date.now() - start < 30);
     assert.equal(times.length, 1);
     // Attempts continue on their own: 60, 120, 200, 200 ms apart.
-    await eventually(() => times.length >= 5, 'five attempts');
+    await clock.advanceUntil(() => times.length >= 5, 'five attempts', 1000);
     await conn.close();
-    const gaps = times.slice(1).map((t, i) => t - times[i]!);
-    const expected = [60, 120, 200, 200];
-    gaps.slice(0, 4).forEach((gap, i) => assert.ok(gap >= expected[i]! - 5 && gap < expected[i]! + 150, `gaps ${gaps}`));
+    const gaps = times.slice(1).map((at, i) => at - times[i]!);
+    assert.deepEqual(gaps, [60, 120, 200, 200]);
   });
 
   it('stops retrying once closed, and refuses calls', async () => {
@@ -94,8 +83,7 @@ describe('DaemonConnection without a daemon', () => {
     await assert.rejects(conn.call(async () => 1));
     await conn.close();
     const seen = attempts;
-    await sleep(100);
-    assert.equal(attempts, seen);
+    await holdsFor('no connection attempt after close', 100, () => attempts === seen);
     assert.equal(conn.status.state, 'closed');
     await assert.rejects(conn.call(async () => 1), { code: 'ERR_DAEMON_UNAVAILABLE' });
   });

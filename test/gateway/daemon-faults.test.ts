@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { startCountingProxy } from '../harness/counting-proxy.js';
 import { startRealDaemons, type RealDaemons } from '../harness/libvirtd.js';
 import { buildGateway } from '../http/gateway.js';
-import { eventually, liveHeap, openFds } from './process-resources.js';
+import { liveHeap, openFds } from './process-resources.js';
+import { eventually, holdsFor } from '../helpers/wait.js';
 
 const TP = '/servers/libvirtd/threadpool';
 
@@ -60,7 +61,7 @@ function load(base: string, workers: number): { outcomes: Outcome[]; stop: () =>
     for (let n = w; running; n++) {
       outcomes.push(await get(base, paths[n % paths.length]!, agent));
       // While the daemon is away every answer is immediate: leave the event loop some air.
-      if (outcomes.at(-1)!.status !== 200) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (outcomes.at(-1)!.status !== 200) await holdsFor('a pause in the load', 5);
     }
   });
   return {

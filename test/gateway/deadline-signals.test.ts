@@ -1,33 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineSignals, untilAborted } from '../../src/gateway/deadline-signals.js';
+import { fakeClock } from '../helpers/fake-clock.js';
+import { holdsFor } from '../helpers/wait.js';
 
 class Late extends Error {}
 
+// Time is the subject: windows and deadlines run on the fake clock. DeadlineSignals reads performance.now(),
+// which the fake clock then follows too.
 describe('DeadlineSignals', () => {
-  it('gives calls that start together one signal, and later calls another', async () => {
+  it('gives calls that start in one window one signal, and calls of the next window another', (t) => {
+    const { tick } = fakeClock(t, { now: 981, performanceNow: true });
     const deadlines = new DeadlineSignals(1000, () => new Late(), 20);
-    deadlines.next(); // node loads AbortController's code on first use: that may take a window of its own
-    await sleep(25);
-    const first = deadlines.next();
+    const first = deadlines.next(); // the window of calls started in (980, 1000], due at 2000
+    tick(19);
     assert.equal(deadlines.next(), first);
-    await sleep(30);
+    tick(1);
     assert.notEqual(deadlines.next(), first);
   });
 
-  it('aborts a signal with the reason between timeoutMs and timeoutMs + granularity after it was handed out', async () => {
+  it('aborts a signal with the reason between timeoutMs and timeoutMs + granularity after it was handed out', (t) => {
+    const { tick } = fakeClock(t, { now: 1003, performanceNow: true });
     const deadlines = new DeadlineSignals(50, () => new Late('too late'), 10);
-    const started = performance.now();
-    const signal = deadlines.next();
-    // The deadline's timer does not keep the process alive (the calls it bounds do): this one stands in for them.
-    const keepAlive = setTimeout(() => {}, 1000);
-    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-    clearTimeout(keepAlive);
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 49 && elapsed < 200, `aborted after ${elapsed} ms`);
+    const signal = deadlines.next(); // 1053, rounded up to the window's end: 1060
+    tick(56);
+    assert.equal(signal.aborted, false);
+    tick(1);
+    assert.equal(signal.aborted, true, 'at timeoutMs + 4 ms (within timeoutMs + granularity)');
     assert.ok(signal.reason instanceof Late);
     assert.equal((signal.reason as Error).message, 'too late');
+    assert.notEqual(deadlines.next(), signal, 'a new window gets a new signal');
   });
 
   it('takes many listeners without a warning', async () => {
@@ -39,8 +41,7 @@ describe('DeadlineSignals', () => {
       const listeners = Array.from({ length: 50 }, () => () => {});
       for (const l of listeners) signal.addEventListener('abort', l);
       for (const l of listeners) signal.removeEventListener('abort', l);
-      await sleep(10);
-      assert.deepEqual(warnings, []);
+      await holdsFor('no MaxListenersExceededWarning', 10, () => warnings.length === 0);
     } finally {
       process.off('warning', onWarning);
     }

@@ -18,12 +18,3 @@ export function liveHeap(): number {
   gc();
   return process.memoryUsage().heapUsed;
 }
-
-/** Polls `check` every 50 ms until it holds; fails with `what` after `ms` (a bound on waiting, not a timing test). */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readdir } from 'node:fs/promises';
 import { libvirt11Root } from './generations.js';
+import { eventually } from '../helpers/wait.js';
 import {
   parseVirtAdminKeyValues,
   parseVirtAdminTable,
@@ -23,14 +24,6 @@ function alive(pid: number): boolean {
     return !/^Z|^X/.test(stat.slice(stat.lastIndexOf(')') + 2));
   } catch {
     return false;
-  }
-}
-
-async function eventually(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

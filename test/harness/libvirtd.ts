@@ -22,6 +22,7 @@ import {
   type DaemonGeneration,
   type RealDaemonName,
 } from './generations.js';
+import { eventually } from '../helpers/wait.js';
 
 export type { DaemonGeneration, RealDaemonName } from './generations.js';
 
@@ -319,16 +320,15 @@ class RealDaemonSet implements RealDaemons {
     for (const sock of wanted) {
       // In system mode the daemon bound the path as it sees it, inside its namespace.
       const path = join(this.mode === 'system' ? '/run/libvirt' : this.socketDir, sock);
-      for (;;) {
-        if (listeningPaths(pid).has(path)) break;
-        if (!isAlive(pid)) {
-          this.pids.delete(name);
-          throw new Error(`${name} (pid ${pid}) exited during start-up\n${launched}${await this.logs()}`);
-        }
-        if (Date.now() > deadline) {
-          throw new Error(`${name} socket ${path} not ready after ${START_TIMEOUT_MS} ms\n${await this.logs()}`);
-        }
-        await sleep(POLL_MS);
+      const what = `${name} socket ${path} ready (start-up bound ${START_TIMEOUT_MS} ms)`;
+      await eventually(() => listeningPaths(pid).has(path) || !isAlive(pid), what, Math.max(0, deadline - Date.now()), POLL_MS).catch(
+        async (err: Error) => {
+          throw new Error(`${err.message}\n${await this.logs()}`);
+        },
+      );
+      if (!listeningPaths(pid).has(path)) {
+        this.pids.delete(name);
+        throw new Error(`${name} (pid ${pid}) exited during start-up\n${launched}${await this.logs()}`);
       }
     }
   }
@@ -453,12 +453,8 @@ function isAlive(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
-async function waitUntilGone(pid: number, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) throw new Error(`${what} still running after ${timeoutMs} ms`);
-    await sleep(POLL_MS);
-  }
+function waitUntilGone(pid: number, what: string, timeoutMs: number): Promise<void> {
+  return eventually(() => !isAlive(pid), `${what} gone`, timeoutMs, POLL_MS);
 }
 
 // __SO_ACCEPTCON in /proc/net/unix's Flags column: the socket is listening (accepts connections).
@@ -493,10 +489,6 @@ function listeningPaths(pid: number): Set<string> {
     }
   }
   return paths;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

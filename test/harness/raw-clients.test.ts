@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { AdminClient } from '../../src/admin/client.js';
 import { startRealDaemons, type RealDaemons } from './libvirtd.js';
 import { openRawClients } from './raw-clients.js';
+import { retryUntil } from '../helpers/wait.js';
 
 describe('raw clients of libvirtd', () => {
   let daemons: RealDaemons;
@@ -22,11 +23,8 @@ describe('raw clients of libvirtd', () => {
       assert.equal(limits.clients, 60);
       clients.close(25);
       assert.equal(clients.count, 35);
-      // The daemon notices closed sockets on its own schedule: poll (bounded) rather than sleep.
-      for (let i = 0; i < 100 && (await admin.listClients('libvirtd')).length !== 35; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      assert.equal((await admin.listClients('libvirtd')).length, 35);
+      // The daemon notices closed sockets on its own schedule: poll.
+      await retryUntil(async () => (await admin.listClients('libvirtd')).length, (n) => n === 35, 'the daemon to list 35 clients', 5000);
       clients.close();
       assert.equal(clients.count, 0);
     } finally {

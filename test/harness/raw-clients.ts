@@ -4,24 +4,10 @@
 // max_anonymous_clients (20 by default) are pending; the rest wait in the listen backlog (1000), and past
 // that connect() fails with EAGAIN. So each client asks REMOTE_PROC_AUTH_LIST (which, on a socket whose auth
 // is "none", marks the client authenticated: remote_daemon_dispatch.c, remoteDispatchAuthList), and clients
-// are opened in batches smaller than that limit.
+// are opened in batches smaller than that limit. openRawClient is one such client, for tests that need one.
 import { createConnection, type Socket } from 'node:net';
-import { MessageStatus, MessageType } from '../../src/rpc/constants.js';
-import { FrameDecoder } from '../../src/rpc/frame-decoder.js';
-import { encodeMessage } from '../../src/rpc/message.js';
+import { AUTH_LIST_CALL, FrameSplitter } from '../helpers/bytes.js';
 
-// remote_protocol.x: REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, REMOTE_PROC_AUTH_LIST.
-const REMOTE_PROGRAM = 0x20008086;
-const REMOTE_VERSION = 1;
-const REMOTE_PROC_AUTH_LIST = 66;
-const AUTH_LIST_FRAME = encodeMessage({
-  prog: REMOTE_PROGRAM,
-  vers: REMOTE_VERSION,
-  proc: REMOTE_PROC_AUTH_LIST,
-  type: MessageType.CALL,
-  serial: 1,
-  status: MessageStatus.OK,
-});
 const BATCH = 16;
 const REPLY_TIMEOUT_MS = 10_000;
 
@@ -36,22 +22,22 @@ export interface RawClients {
 
 /** Opens `n` clients to a daemon's client socket (auth "none", e.g. libvirt-sock-ro). */
 export async function openRawClients(path: string, n: number): Promise<RawClients> {
-  const sockets: Socket[] = [];
+  const opened: RawClient[] = [];
   const clients: RawClients = {
     get count() {
-      return sockets.length;
+      return opened.length;
     },
     async add(more) {
       for (let done = 0; done < more; done += BATCH) {
         const batch = Math.min(BATCH, more - done);
-        const opened = await Promise.allSettled(Array.from({ length: batch }, () => openOne(path)));
-        for (const r of opened) if (r.status === 'fulfilled') sockets.push(r.value);
-        const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        const results = await Promise.allSettled(Array.from({ length: batch }, () => openRawClient(path)));
+        for (const r of results) if (r.status === 'fulfilled') opened.push(r.value);
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
       }
     },
-    close(count = sockets.length) {
-      for (const socket of sockets.splice(Math.max(0, sockets.length - count))) socket.destroy();
+    close(count = opened.length) {
+      for (const client of opened.splice(Math.max(0, opened.length - count))) client.close();
     },
   };
   try {
@@ -63,35 +49,64 @@ export async function openRawClients(path: string, n: number): Promise<RawClient
   return clients;
 }
 
-/** One client: connect, AUTH_LIST, wait for its reply, then stay idle. */
-function openOne(path: string): Promise<Socket> {
+/** A connection to a daemon's client socket (libvirt-sock or libvirt-sock-ro), as a real client would hold. */
+export interface RawClient {
+  socket: Socket;
+  /** Resolves once the daemon closed the connection (EOF or reset). */
+  ended: Promise<void>;
+  readonly isEnded: boolean;
+  close(): void;
+}
+
+/**
+ * One client: connect, call AUTH_LIST, wait for its reply (a whole frame), then stay idle. Without a reply within
+ * `replyTimeoutMs` it fails, unless `replyRequired` is false: then the client is kept as it is (the contract tests
+ * want a client on the socket, and the admin API, not the remote program, is what they test).
+ */
+export function openRawClient(path: string, { replyTimeoutMs = REPLY_TIMEOUT_MS, replyRequired = true } = {}): Promise<RawClient> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ path });
-    const decoder = new FrameDecoder();
+    const splitter = new FrameSplitter();
+    let ended = false;
+    const endedPromise = new Promise<void>((done) => {
+      const end = () => {
+        ended = true;
+        done();
+      };
+      socket.once('end', end);
+      socket.once('close', end);
+    });
+    const client: RawClient = {
+      socket,
+      ended: endedPromise,
+      get isEnded() {
+        return ended;
+      },
+      close: () => socket.destroy(),
+    };
     const fail = (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
       reject(err);
     };
-    const timer = setTimeout(() => fail(new Error(`no AUTH_LIST reply on ${path}`)), REPLY_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      let frames: Buffer[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (err) {
-        return fail(err as Error);
-      }
-      if (frames.length === 0) return;
+    const idle = () => {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('error', fail);
       // Idle from now on; the daemon never writes to a client that made no call, except to close it.
       socket.on('error', () => socket.destroy());
       socket.resume();
-      resolve(socket);
+      resolve(client);
+    };
+    const timer = setTimeout(
+      () => (replyRequired ? fail(new Error(`no AUTH_LIST reply on ${path}`)) : idle()),
+      replyTimeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      if (splitter.push(chunk).length > 0) idle();
     };
     socket.once('error', fail);
     socket.on('data', onData);
-    socket.once('connect', () => socket.write(AUTH_LIST_FRAME));
+    socket.once('connect', () => socket.write(AUTH_LIST_CALL));
   });
 }

@@ -99,3 +99,32 @@ export const KEEPALIVE_PROG = 0x6b656570;
 export const CALL = 0;
 export const REPLY = 1;
 export const MESSAGE = 2;
+
+/**
+ * Splits a byte stream into whole frames by their length word, keeping the partial tail between chunks: the
+ * tests' own reader, not the FrameDecoder under test. A length word below 4 could never advance the stream, so
+ * splitting stops there (what follows stays buffered; the test sees no further frame).
+ */
+export class FrameSplitter {
+  private tail: Buffer = Buffer.alloc(0);
+
+  /** Adds `chunk` and returns every frame it completed, in order. */
+  push(chunk: Buffer): Buffer[] {
+    this.tail = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
+    const frames: Buffer[] = [];
+    while (this.tail.length >= 4) {
+      const len = this.tail.readUInt32BE(0);
+      if (len < 4 || this.tail.length < len) break;
+      frames.push(this.tail.subarray(0, len));
+      this.tail = this.tail.subarray(len);
+    }
+    return frames;
+  }
+}
+
+/**
+ * remote_protocol.x: REMOTE_PROGRAM 0x20008086, version 1, REMOTE_PROC_AUTH_LIST (66), CALL, serial 1, status OK,
+ * no arguments. A client's first call: libvirtd records its identity only once it dispatched one
+ * (virnetserverprogram.c), and on a socket with auth "none" this one always succeeds.
+ */
+export const AUTH_LIST_CALL = hex('0000001c 20008086 00000001 00000042 00000000 00000001 00000000');

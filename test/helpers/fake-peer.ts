@@ -1,10 +1,11 @@
 // The far end of a real unix socket, driven by hand: tests read the frames our code writes and answer with
-// whatever bytes they like (valid, out of order, broken). Frames are split with a few lines of its own, not
-// with the FrameDecoder under test.
+// whatever bytes they like (valid, out of order, broken). Frames are split by the tests' own FrameSplitter, not
+// by the FrameDecoder under test.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FrameSplitter } from './bytes.js';
 
 /** One connected pair: `local` goes to the code under test, `peer` is driven by the test. */
 export interface SocketPair {
@@ -16,7 +17,7 @@ export interface SocketPair {
 
 /** The hand-driven end of a connection. */
 export class FakePeer {
-  private buffered = Buffer.alloc(0);
+  private readonly splitter = new FrameSplitter();
   private readonly frames: Buffer[] = [];
   private waiters: Array<() => void> = [];
   /** Resolves when the other side closed (EOF or reset). */
@@ -25,12 +26,7 @@ export class FakePeer {
 
   constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      while (this.buffered.length >= 4 && this.buffered.length >= this.buffered.readUInt32BE(0)) {
-        const len = this.buffered.readUInt32BE(0);
-        this.frames.push(this.buffered.subarray(0, len));
-        this.buffered = this.buffered.subarray(len);
-      }
+      this.frames.push(...this.splitter.push(chunk));
       this.wake();
     });
     socket.on('error', () => undefined);

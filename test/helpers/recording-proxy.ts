@@ -1,10 +1,11 @@
 // A unix-socket proxy in front of a daemon's admin socket that records the procedure of every CALL the client
 // sends (to see, say, that CONNECT_CLOSE went out) and can hold each reply back for a while (to keep a request
-// in flight). Frames are split with readUInt32BE, not with the code under test.
+// in flight). Frames are split by the tests' own FrameSplitter, not by the code under test.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FrameSplitter, readHeader } from './bytes.js';
 
 /** A running recording proxy. */
 export interface RecordingProxy {
@@ -46,13 +47,12 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
         upstream.destroy();
       });
     }
-    let pending = Buffer.alloc(0);
+    const splitter = new FrameSplitter();
     client.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 28 && pending.length >= pending.readUInt32BE(0)) {
-        const len = pending.readUInt32BE(0);
-        if (pending.readUInt32BE(4) === ADMIN_PROGRAM && pending.readInt32BE(16) === CALL) proxy.procs.push(pending.readInt32BE(12));
-        pending = pending.subarray(len);
+      for (const f of splitter.push(chunk)) {
+        if (f.length < 28) continue;
+        const { prog, type, proc } = readHeader(f);
+        if (prog === ADMIN_PROGRAM && type === CALL) proxy.procs.push(proc);
       }
       upstream.write(chunk);
     });

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { startCountingProxy, type CountingProxy } from '../harness/counting-proxy.js';
+import { retryUntil } from '../helpers/wait.js';
 import { assertProblem, buildGateway, GENERATIONS, startRealGateway, type RealGateway } from './gateway.js';
 
 for (const { generation, libvirt } of GENERATIONS)
@@ -86,14 +87,13 @@ for (const { generation, libvirt } of GENERATIONS)
       await request(gw.app.server).get('/daemons/virtlogd/servers').expect(200);
 
       await gw.daemons.start('libvirtd');
-      const deadline = Date.now() + 15_000;
-      let status = 0;
-      while (Date.now() < deadline) {
-        status = (await request(gw.app.server).get('/servers')).status;
-        if (status === 200) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      assert.equal(status, 200, 'the gateway did not reconnect to the restarted daemon');
+      await retryUntil(
+        async () => (await request(gw.app.server).get('/servers')).status,
+        (status) => status === 200,
+        'the gateway to reconnect to the restarted daemon',
+        15_000,
+        200,
+      );
     });
   });
 

@@ -1,8 +1,8 @@
 // /readyz follows a real daemon as it stops and comes back, without restarting the gateway.
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { retryUntil } from '../helpers/wait.js';
 import { assertProblem, startRealGateway, type RealGateway } from '../http/gateway.js';
 
 describe('/readyz against real daemons', () => {
@@ -14,15 +14,9 @@ describe('/readyz against real daemons', () => {
 
   const readyz = () => request(gw.app.server).get('/readyz');
 
-  /** Polls /readyz until it answers `status`, for at most `ms`; returns the last response. */
-  async function until(status: number, ms: number) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const res = await readyz();
-      if (res.status === status || Date.now() > deadline) return res;
-      await sleep(100);
-    }
-  }
+  /** Polls /readyz until it answers `status`, for at most `ms`; returns that response. */
+  const readyzAnswers = (status: number, ms: number) =>
+    retryUntil(async () => await readyz(), (res) => res.status === status, `/readyz to answer ${status}`, ms, 100);
 
   it('is ready while every daemon answers, and lists them (their versions are in /readyz/details)', async () => {
     const res = await readyz().expect(200);
@@ -39,7 +33,7 @@ describe('/readyz against real daemons', () => {
 
   it('turns 503 naming the daemon when it is stopped, and 200 once it is back', async () => {
     await gw.daemons.kill('libvirtd');
-    const down = await until(503, 5000);
+    const down = await readyzAnswers(503, 5000);
     const problem = assertProblem(down, 503, 'ERR_DAEMON_UNAVAILABLE');
     assert.match(problem.detail, /'libvirtd'/);
     assert.doesNotMatch(problem.detail, /'virtlogd'/, 'only the failing daemon is named');
@@ -49,7 +43,7 @@ describe('/readyz against real daemons', () => {
 
     await gw.daemons.start('libvirtd');
     const started = Date.now();
-    const up = await until(200, 10_000);
+    const up = await readyzAnswers(200, 10_000);
     assert.equal(up.status, 200, `still ${up.status} ${up.text}`);
     // The gateway retries with a capped backoff: back within a few seconds, the same process.
     assert.ok(Date.now() - started < 10_000);
@@ -61,13 +55,13 @@ describe('/readyz against real daemons', () => {
     await gw.daemons.kill('libvirtd');
     await gw.daemons.kill('virtlogd');
     try {
-      const problem = assertProblem(await until(503, 5000), 503, 'ERR_DAEMON_UNAVAILABLE');
+      const problem = assertProblem(await readyzAnswers(503, 5000), 503, 'ERR_DAEMON_UNAVAILABLE');
       assert.match(problem.detail, /'libvirtd'.*'virtlogd'/);
     } finally {
       await gw.daemons.start('virtlogd');
       await gw.daemons.start('libvirtd');
     }
-    assert.equal((await until(200, 10_000)).status, 200);
+    assert.equal((await readyzAnswers(200, 10_000)).status, 200);
   });
 
   it('answers within its timeout even when a daemon hangs', async () => {
@@ -82,6 +76,6 @@ describe('/readyz against real daemons', () => {
     } finally {
       process.kill(gw.daemons.pid('virtlogd'), 'SIGCONT');
     }
-    assert.equal((await until(200, 10_000)).status, 200);
+    assert.equal((await readyzAnswers(200, 10_000)).status, 200);
   });
 });

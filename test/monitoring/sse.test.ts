@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { EventHub } from '../../src/monitoring/event-hub.js';
 import { EventType, type GatewayEvent } from '../../src/monitoring/events.js';
 import { encodeComment, encodeEvent, encodeResync, pipeSubscription } from '../../src/monitoring/sse.js';
+import { fakeClock } from '../helpers/fake-clock.js';
+import { until } from '../helpers/wait.js';
 
 /** A sink that records what it got; with `hold`, it never finishes a write (a reader that stopped). */
 function sink(options: { hold?: boolean; highWaterMark?: number } = {}) {
@@ -57,7 +58,7 @@ describe('pipeSubscription', () => {
     pipeSubscription(hub.subscribe(), out.stream, { retryMs: 2500 });
     hub.publish(unreachable);
     hub.publish({ type: EventType.DAEMON_REACHABLE, daemon: 'libvirtd' });
-    await sleep(5);
+    await until(() => messages(out.text()).length === 4);
     const msgs = messages(out.text());
     assert.deepEqual(msgs[0], ['retry: 2500']);
     assert.deepEqual(msgs[1], [': stream open']);
@@ -74,18 +75,23 @@ describe('pipeSubscription', () => {
     pipeSubscription(hub.subscribe({ lastEventId: 2 }), resumed.stream);
     const expired = sink();
     pipeSubscription(hub.subscribe({ lastEventId: 1 }), expired.stream);
-    await sleep(5);
+    await until(() => messages(resumed.text()).length === 3 && messages(expired.text()).length === 2);
     assert.deepEqual(messages(resumed.text()).slice(1).map((m) => m[0]), ['id: 3', 'id: 4']);
     assert.deepEqual(messages(expired.text()).slice(1), [['id: 4', 'event: resync', 'data: {"reason":"expired","lastEventId":4}']]);
   });
 
-  it('sends heartbeat comments', async () => {
+  it('sends heartbeat comments', async (t) => {
+    const clock = fakeClock(t);
     const hub = new EventHub();
     const out = sink();
     const end = pipeSubscription(hub.subscribe(), out.stream, { heartbeatMs: 10 });
-    await sleep(45);
+    const heartbeats = () => messages(out.text()).filter((m) => m[0] === ': heartbeat').length;
+    await clock.advanceHolding(() => heartbeats() === 0, 'no heartbeat before heartbeatMs', 9);
+    await clock.advance(36);
+    assert.equal(heartbeats(), 4, 'one every heartbeatMs');
     end();
-    assert.ok(messages(out.text()).filter((m) => m[0] === ': heartbeat').length >= 2);
+    await clock.advance(30);
+    assert.equal(heartbeats(), 4, 'none after the end');
   });
 
   it('stops writing while the sink is full and drops the subscriber when its queue overflows', async () => {
@@ -97,7 +103,7 @@ describe('pipeSubscription', () => {
     const other = hub.subscribe();
     pipeSubscription(other, reading.stream);
     for (let i = 0; i < 20; i++) hub.publish(unreachable);
-    await sleep(5);
+    await until(() => sub.closeReason === 'queue-full' && messages(reading.text()).length === 21);
     assert.equal(sub.closeReason, 'queue-full');
     assert.equal(stopped.stream.destroyed, true);
     // The held sink got the opening comment only: nothing more was written while it was full.
@@ -106,12 +112,14 @@ describe('pipeSubscription', () => {
     assert.equal(messages(reading.text()).length, 21);
   });
 
-  it('drops a subscriber whose sink stays full for stallMs, even without new events', async () => {
+  it('drops a subscriber whose sink stays full for stallMs, even without new events', async (t) => {
+    const clock = fakeClock(t);
     const hub = new EventHub();
     const stopped = sink({ hold: true, highWaterMark: 1 });
     const sub = hub.subscribe();
     pipeSubscription(sub, stopped.stream, { stallMs: 20 });
-    await sleep(60);
+    await clock.advanceHolding(() => !sub.closed, 'kept for stallMs', 19);
+    await clock.advance(1);
     assert.equal(sub.closeReason, 'stalled');
     assert.equal(stopped.stream.destroyed, true);
   });
@@ -122,7 +130,7 @@ describe('pipeSubscription', () => {
     const sub = hub.subscribe();
     pipeSubscription(sub, out.stream);
     out.stream.destroy();
-    await sleep(5);
+    await until(() => sub.closed);
     assert.equal(sub.closeReason, 'unsubscribed');
     assert.equal(hub.subscriberCount, 0);
   });
@@ -132,7 +140,7 @@ describe('pipeSubscription', () => {
     const out = sink();
     pipeSubscription(hub.subscribe(), out.stream);
     hub.close();
-    await sleep(5);
+    await until(() => out.stream.destroyed);
     assert.equal(out.stream.writableEnded, true);
     assert.equal(out.stream.destroyed, true, 'a finished Writable is destroyed by autoDestroy, after end()');
   });

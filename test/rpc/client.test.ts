@@ -15,6 +15,7 @@ import { XdrError, voidCodec, type Codec } from '../../src/xdr/index.js';
 import { ADMIN_PROG, CALL, REPLY, frame, i32, optStr, readHeader, u32, u64, withSerial } from '../helpers/bytes.js';
 import { socketPair, type SocketPair } from '../helpers/fake-peer.js';
 import { V3, V5, V7 } from '../helpers/vectors.js';
+import { holdsFor } from '../helpers/wait.js';
 
 // Procedures of our own, so these tests do not depend on the admin table.
 const u64Codec: Codec<bigint> = { encode: (w, v) => void w.uhyper(v), decode: (r) => r.uhyper() };
@@ -34,7 +35,6 @@ const errorReply = (proc: number, serial: number, code: number, domain: number, 
     i32(code), i32(domain), optStr(message), i32(2), u32(0), optStr('%s'), optStr(message), optStr(null),
     i32(-1), i32(-1), u32(0),
   );
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let pair: SocketPair;
 let client: RpcClient;
@@ -228,15 +228,13 @@ describe('RpcClient: timeouts and aborts', () => {
     ac.abort(new Error('user gave up'));
     await assert.rejects(call, (e: unknown) => e instanceof CallAbortedError && /ECHO was aborted/.test(e.message));
     peer.send(echoReply(0, 1));
-    await sleep(30);
-    assert.equal(client.closed, false);
+    await holdsFor('the late reply is dropped; the connection stays', 30, () => !client.closed);
   });
 
   it('refuses a call whose signal is already aborted without sending it', async () => {
     const { client, peer } = await open();
     await assert.rejects(client.call(ECHO, 1, { signal: AbortSignal.abort() }), CallAbortedError);
-    await sleep(30);
-    assert.equal(peer.received, 0);
+    await holdsFor('nothing is sent', 30, () => peer.received === 0);
   });
 
   it('aborts a call still waiting for a window slot; it is never sent', async () => {
@@ -251,8 +249,7 @@ describe('RpcClient: timeouts and aborts', () => {
     const f = await peer.nextFrame();
     peer.send(echoReply(readHeader(f).serial, 1));
     assert.equal(await first, 1);
-    await sleep(30);
-    assert.equal(peer.received, 0);
+    await holdsFor('nothing is sent', 30, () => peer.received === 0);
   });
 
   it('a timed-out call keeps its window slot until its late reply arrives', async () => {
@@ -262,8 +259,7 @@ describe('RpcClient: timeouts and aborts', () => {
     const a = client.call(ECHO, 2);
     const b = client.call(ECHO, 3);
     const fa = await peer.nextFrame();
-    await sleep(30);
-    assert.equal(peer.received, 0, 'the daemon would hold three calls');
+    await holdsFor('no third call is sent: the daemon would hold three calls', 30, () => peer.received === 0);
     assert.equal(client.queued, 1);
     peer.send(echoReply(0, 1)); // the late reply frees the slot
     const fb = await peer.nextFrame();
@@ -284,8 +280,7 @@ describe('RpcClient: window and connection end', () => {
     const { client, peer } = await open();
     const calls = Array.from({ length: 12 }, (_, i) => client.call(ECHO, i));
     const firstFive = await peer.nextFrames(5);
-    await sleep(50);
-    assert.equal(peer.received, 0, 'a sixth call went out before any reply');
+    await holdsFor('no sixth call goes out before a reply', 50, () => peer.received === 0);
     assert.equal(client.inFlight, 5);
     assert.equal(client.queued, 7);
     let outstanding = firstFive;
@@ -304,8 +299,7 @@ describe('RpcClient: window and connection end', () => {
     const { client, peer } = await open({ maxInFlight: 2 });
     const calls = [1, 2, 3].map((v) => client.call(ECHO, v));
     const [a, b] = await peer.nextFrames(2);
-    await sleep(30);
-    assert.equal(peer.received, 0);
+    await holdsFor('no third call goes out', 30, () => peer.received === 0);
     peer.send(echoReply(readHeader(b!).serial, 2));
     const c = await peer.nextFrame();
     peer.send(echoReply(readHeader(a!).serial, 1), echoReply(readHeader(c).serial, 3));

@@ -6,8 +6,8 @@ import { KeepaliveTimer, PING_FRAME, PONG_FRAME, isKeepalive } from '../../src/r
 import { decodeMessage } from '../../src/rpc/message.js';
 import { socketPair, type SocketPair } from '../helpers/fake-peer.js';
 import { V1, V7 } from '../helpers/vectors.js';
+import { holdsFor, until } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('keepalive frames', () => {
   it('PING and PONG are the captured 28-byte frames', () => {
@@ -61,16 +61,13 @@ describe('KeepaliveTimer', () => {
     const { t, log } = make(0.1, 1);
     t.start();
     for (let i = 0; i < 8; i++) {
-      await sleep(30);
+      await holdsFor('no PING while packets keep arriving', 30, () => log.length === 0);
       t.touch();
     }
-    assert.deepEqual(log, []);
-    await sleep(150); // one PING at +100 ms, the next tick would be at +200 ms
-    assert.deepEqual(log, ['ping']);
-    t.touch(); // the PONG
-    await sleep(150);
-    assert.deepEqual(log, ['ping', 'ping']);
-    await sleep(100);
+    await until(() => log.length === 1); // one PING 100 ms after the last packet
+    t.touch(); // the PONG: the miss counter starts again, so the next tick PINGs instead of giving up
+    await until(() => log.length === 2);
+    await until(() => log.length === 3);
     assert.deepEqual(log, ['ping', 'ping', 'dead']);
   });
 
@@ -101,9 +98,8 @@ describe('FrameStream keepalive', () => {
     assert.deepEqual(await pair.peer.nextFrame(), V7.pong);
     pair.peer.send(V7.pong); // an unsolicited PONG is only a sign of life
     pair.peer.send(V1.reply);
-    await sleep(50);
-    assert.equal(messages.length, 1);
-    assert.equal(pair.peer.received, 0);
+    await until(() => messages.length === 1);
+    await holdsFor('only the reply is a message, and nothing answers the PONG', 50, () => messages.length === 1 && pair.peer.received === 0);
     stream.close(new ConnectionClosedError('done'));
   });
 

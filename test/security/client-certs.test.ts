@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { ClientRoles, parseClientRolesFile, peerCertificateStatus } from '../../src/security/client-certs.js';
 import { CredentialReloads, reloadOnSighup } from '../../src/security/reloadable.js';
 import { NOBODY } from '../harness/other-user.js';
+import { until } from '../helpers/wait.js';
 
 /** A stand-in for a TLSSocket after the handshake. */
 function tlsSocket(cert: object, authorized: boolean, authorizationError?: Error): object {
@@ -73,10 +74,10 @@ describe('ClientRoles', () => {
       try {
         await writeFile(file, 'admin grafana\n');
         process.kill(process.pid, 'SIGHUP');
-        await waitFor(() => roles.roleOf('grafana') === 'admin');
+        await until(() => roles.roleOf('grafana') === 'admin');
         await writeFile(file, 'root grafana\n');
         process.kill(process.pid, 'SIGHUP');
-        await waitFor(() => logged.some((line) => line.startsWith('error ')));
+        await until(() => logged.some((line) => line.startsWith('error ')));
         assert.equal(roles.roleOf('grafana'), 'admin');
         assert.ok(logged.includes('error client roles file not reloaded; keeping the previous one'), logged.join('\n'));
       } finally {
@@ -106,11 +107,3 @@ describe('ClientRoles', () => {
     }
   });
 });
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { parsePromText, promValue } from '../../monitoring/prom-text.js';
 import { SseClient } from '../../monitoring/sse-client.js';
+import { retryUntil } from '../../helpers/wait.js';
 import { startRealGateway, type RealGateway } from '../gateway.js';
 
 describe('/events: the HTTP side', () => {
@@ -36,10 +37,13 @@ describe('/events: the HTTP side', () => {
     const s = await SseClient.open(`${base}/events?type=daemon.reachable`);
     s.close();
     await s.closed;
-    await new Promise((r) => setTimeout(r, 50));
-    const m = parsePromText((await request(gw.app.server).get('/metrics').expect(200)).text);
+    // The stream is counted when its response ends, which the client may see first: poll the metrics.
     const labels = { method: 'GET', route: '/events', status_code: '200' };
-    assert.ok(promValue(m, 'libvirt_admin_gateway_http_requests_total', labels) >= 1);
+    const m = await retryUntil(
+      async () => parsePromText((await request(gw.app.server).get('/metrics').expect(200)).text),
+      (metrics) => promValue(metrics, 'libvirt_admin_gateway_http_requests_total', labels) >= 1,
+      'the closed stream counted in libvirt_admin_gateway_http_requests_total',
+    );
     const timed = m
       .get('libvirt_admin_gateway_http_request_duration_seconds')!
       .samples.filter((x) => x.labels['route'] === '/events' && x.labels['method'] === 'GET');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Authenticator } from '../../../src/security/authenticate.js';
 import { parseTokensFile, tokenLine, TokenStore } from '../../../src/security/tokens.js';
-import { eventually } from '../../contract/contract-helpers.js';
+import { eventually } from '../../helpers/wait.js';
 import { startRealDaemons, type RealDaemons } from '../../harness/libvirtd.js';
 import { requestAsNobody } from '../../harness/other-user.js';
 import { startAttackGateway, type AttackGateway } from './attack-gateway.js';

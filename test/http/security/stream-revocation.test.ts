@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config.js';
 import { startGateway, type RunningGateway } from '../../../src/server.js';
 import { tokenLine } from '../../../src/security/tokens.js';
-import { eventually } from '../../contract/contract-helpers.js';
+import { eventually } from '../../helpers/wait.js';
 import { startRealDaemons, type RealDaemons } from '../../harness/libvirtd.js';
 import { send } from './https-client.js';
 import { makePki, type KeyPair, type TestPki } from './pki.js';

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
-import { eventually } from '../../../contract/contract-helpers.js';
+import { eventually } from '../../../helpers/wait.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../../../harness/embedded.js';
 import { startRealDaemons, type DaemonGeneration, type RealDaemonName, type RealDaemons } from '../../../harness/libvirtd.js';
 import { parsePromText, promValue } from '../../../monitoring/prom-text.js';

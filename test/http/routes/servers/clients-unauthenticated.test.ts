@@ -9,6 +9,7 @@ import request from 'supertest';
 import { startEmbeddedDaemon } from '../../../harness/embedded.js';
 import { parseVirtAdminKeyValues, parseVirtAdminTable, startRealDaemons, type VirtAdminResult } from '../../../harness/libvirtd.js';
 import { retryUntil } from '../../../helpers/wait.js';
+import { AUTH_LIST_CALL } from '../../../helpers/bytes.js';
 import { assertProblem, buildGateway } from '../../gateway.js';
 
 interface Target {
@@ -18,8 +19,6 @@ interface Target {
   stop(): Promise<void>;
 }
 
-// remote_protocol.x: REMOTE_PROGRAM 0x20008086, version 1, REMOTE_PROC_AUTH_LIST (66), CALL, serial 1, status OK.
-const AUTH_LIST_CALL = Buffer.from('0000001c200080860000000100000042000000000000000100000000', 'hex');
 const NO_IDENTITY = 'internal error: No identity information available for client';
 
 const targets: Array<[string, () => Promise<Target>]> = [
