@@ -59,10 +59,22 @@ export default defineConfig(
     },
   },
   {
-    // Tests read response bodies as `any` (`res.json()`, parsed YAML) and check them with assertions: the assertion
-    // is the type check there. The code under test keeps these rules.
+    // One generic function registers the routes of every settings resource, each with its own state type; the
+    // resource declarations (src/resources) are typed, this registrar sees them through `any` on purpose.
+    files: ['src/http/settings-routes.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
+  {
+    // Tests read response bodies as `any` (`res.json()`, parsed YAML, which the chart tests type as
+    // `Record<string, any>`) and check them with assertions: the assertion is the type check there. The code under
+    // test keeps these rules.
     files: ['test/**/*.ts'],
     rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
