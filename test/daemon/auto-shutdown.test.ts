@@ -6,7 +6,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('AutoShutdown (virNetDaemonShutdownTimerUpdate)', () => {
   test('fires after the timeout with no clients; 0 disables; only once the daemon runs', async () => {
-    let clients = 0;
+    const clients = 0;
     let fired = 0;
     const timer = new AutoShutdown(
       () => clients > 0,
