@@ -39,7 +39,9 @@ export default defineConfig(
         'error',
         // node:test's describe/it return a promise that the runner itself tracks.
         {
-          allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }],
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
         },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
@@ -47,7 +49,10 @@ export default defineConfig(
       // verbatimModuleSyntax already requires `import type` for types; this makes the fix automatic.
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       // Passing on a reason we were given (a caught `unknown`, an AbortSignal's reason) is not inventing a non-Error.
-      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+      '@typescript-eslint/prefer-promise-reject-errors': [
+        'error',
+        { allowThrowingAny: true, allowThrowingUnknown: true },
+      ],
       // Off: fastify handlers, hooks and injected connectors are async for their signature (they return a promise
       // to their caller) whether or not they await; a missing await that matters is caught by the rules above.
       '@typescript-eslint/require-await': 'off',
