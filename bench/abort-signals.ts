@@ -101,7 +101,7 @@ async function round(way: Way): Promise<Round> {
     }),
   );
   const seconds = (performance.now() - start) / 1000;
-  const { statistics } = profiler.stop()!;
+  const { statistics } = profiler.stop();
   // gcType names from v8's GCType: Scavenge (and MinorMarkSweep, its successor) collect the young generation.
   const young = statistics.filter((s) => s.gcType === 'Scavenge' || s.gcType === 'MinorMarkSweep');
   const promoted = young.reduce((sum, s) => sum + Math.max(0, oldBytes(s.afterGC.heapSpaceStatistics) - oldBytes(s.beforeGC.heapSpaceStatistics)), 0);

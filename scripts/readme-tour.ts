@@ -23,6 +23,7 @@ const TOUR_END = '## Configuration';
 function sh(command: string, env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('bash', ['-c', command], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an Error, typed through Omit<> by @types/node
       if (err && typeof err.code !== 'number') reject(err);
       else resolve(stdout + stderr);
     });
@@ -52,7 +53,7 @@ try {
   const config = (invocation as { config: Config }).config;
   await mkdir(join(runtimeDir, 'log'), { recursive: true });
   const gateway = await startGateway(config, () => undefined);
-  stop = gateway.close;
+  stop = () => gateway.close();
   const token = (await readFile(join(runtimeDir, 'local-token'), 'utf8')).trim();
   // The tour's own curl() (README: "first define"), with this run's token.
   const prelude = `curl() { command curl -H "Authorization: Bearer ${token}" "$@"; }\n`;
@@ -72,7 +73,7 @@ try {
     if (command.includes('retry-after')) await daemons.kill('libvirtd');
     const output = shown(await sh(prelude + command.replaceAll(SHOWN_RUNTIME_DIR, runtimeDir), process.env)).replace(/\n*$/, '\n');
     out += tour.slice(last, block.index) + '```console\n' + block[1] + '\n' + output + '```';
-    last = block.index! + block[0].length;
+    last = block.index + block[0].length;
   }
   out += tour.slice(last);
   if (write) {

@@ -114,7 +114,7 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
   await app.listen({ host, port }).catch((err: unknown) => fail(`cannot listen on ${config.listen}`, err));
   if (security.unixSocket) {
     const { path, mode } = security.unixSocket;
-    unixListener = await serveOnUnixSocket(app.routing, path, mode, HTTP_SERVER_LIMITS, (err, socket) =>
+    unixListener = await serveOnUnixSocket((req, res) => app.routing(req, res), path, mode, HTTP_SERVER_LIMITS, (err, socket) =>
       answerClientError(app.log, err, socket),
     ).catch((err: unknown) =>
       fail(`cannot listen on unix socket ${path}`, err),

@@ -29,8 +29,8 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
     const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...cleanEnv(), ...env } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -52,12 +52,12 @@ async function startCli(args: string[], runtimeDir: string): Promise<Gateway> {
   const child = spawn(process.execPath, [...CLI, '--listen', '127.0.0.1:0', '--runtime-dir', runtimeDir, ...args], { cwd: ROOT, env: cleanEnv() });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no start-up line in 30 s:\n${stderr}`)), 30_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(stderr);
       // The whole banner ends with the docs line.
       if (m && /docs: /.test(stderr)) {
@@ -197,7 +197,7 @@ describe('libvirt-admin-gateway without --connect (embedded daemon)', () => {
       const cli = await new Promise<string>((resolve, reject) => {
         const child = spawn('virt-admin', ['-c', command[2]!, 'srv-list']);
         let out = '';
-        child.stdout.on('data', (d: Buffer) => (out += d));
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         child.on('error', reject);
         child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`virt-admin exited ${code}`))));
       });

@@ -37,7 +37,7 @@ describe('SECURITY.md states the limits the code enforces', () => {
   });
 
   it('rate limits and the authentication throttle', () => {
-    const window = MutationRateLimit.WINDOW_MS === 60_000 ? 'minute' : `${MutationRateLimit.WINDOW_MS} ms`;
+    const window = MutationRateLimit.WINDOW_MS === 60_000 ? 'minute' : `${String(MutationRateLimit.WINDOW_MS)} ms`;
     assert.ok(defaultsRow('Change rate').includes(`${MutationRateLimit.MAX} changes per identity per ${window}`));
     assert.ok(defaultsRow('Failed authentication').includes(`${AuthThrottle.MAX_FAILURES} per source per minute`));
     assert.equal(AuthThrottle.WINDOW_MS, 60_000);

@@ -65,8 +65,8 @@ function spawnUntil(argv: string[], ready: RegExp, what: string, timeoutMs: numb
         resolve({ child, match, output: () => text });
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`${what} exited (${code ?? signal}) during start-up:\n${text}`));

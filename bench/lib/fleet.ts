@@ -391,7 +391,7 @@ async function waitEvents(g: FleetGateway, from: number, changed: Map<string, un
 
 /** Poll the gateway until it declares `doc` from the file and its status is converged; throws at the deadline. */
 async function waitStatus(g: FleetGateway, doc: DesiredState, deadline: number): Promise<void> {
-  let last = '';
+  let last: string;
   for (;;) {
     try {
       const declared = await g.get<DesiredState>(`/daemons/${DAEMON}/desired-state`);

@@ -101,8 +101,8 @@ export async function startGateway(options: GatewayProcessOptions): Promise<Gate
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-16_000);
   });
   const base = `http://127.0.0.1:${port}`;
@@ -112,7 +112,7 @@ export async function startGateway(options: GatewayProcessOptions): Promise<Gate
   } catch (err) {
     child.kill('SIGKILL');
     await exited;
-    throw new Error(`${(err as Error).message}\n${stderr}`);
+    throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
   }
   const pid = child.pid!;
   return {

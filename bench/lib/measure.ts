@@ -98,6 +98,7 @@ export async function httpLoad(o: HttpLoadOptions): Promise<Figures> {
           ...(r.body !== undefined ? { body: r.body, headers: { 'content-type': 'application/json' } } : {}),
         })),
       },
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- autocannon passes an Error or null
       (err: unknown, result) => (err ? reject(err) : resolve(result)),
     );
   });

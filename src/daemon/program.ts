@@ -31,7 +31,7 @@ export interface RpcProgram {
 
 /** Make a handler entry; the generic ties `run` to the table entry's argument and result types. */
 export function handler<A, R>(spec: ProcedureSpec<A, R>, run: (args: A, client: ServerClient) => R | Promise<R>): ProcedureHandler {
-  return { spec, run } as unknown as ProcedureHandler;
+  return { spec, run };
 }
 
 /**

@@ -43,7 +43,7 @@ export function partsOf(daemon: string, doc: DesiredState): Part[] {
 
 /** The differences between a part as prepared (what would be sent) and the daemon's settings now. */
 export function differencesOf(part: Part, prepared: object, actual: Record<string, unknown>): Difference[] {
-  if (part.resource === logging) return loggingDifferences(part.path, prepared as LoggingStrings, actual as { outputs: string; filters: string });
+  if (part.resource === logging) return loggingDifferences(part.path, prepared, actual as { outputs: string; filters: string });
   const out: Difference[] = [];
   for (const [field, desired] of Object.entries(prepared)) {
     if (actual[field] !== desired) out.push({ path: `${part.path}/${field}`, desired, actual: actual[field] ?? null });

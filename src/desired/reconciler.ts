@@ -183,7 +183,7 @@ export class Reconciler {
     await Promise.all(
       parts.map(async (part) => {
         try {
-          const state = await this.o.connection.call((admin, options) => part.resource.fetch(admin, part.target, options));
+          const state: unknown = await this.o.connection.call((admin, options): Promise<unknown> => part.resource.fetch(admin, part.target, options));
           const differences = differencesOf(part, part.prepared, part.resource.settings(state) as Record<string, unknown>);
           if (differences.length > 0) steps.push({ path: part.path, action: auditAction(part), change: part.declared, differences, part });
         } catch (err) {
@@ -279,7 +279,7 @@ export class Reconciler {
     const old = Object.fromEntries(step.differences.map((d) => [d.path.slice(part.path.length + 1), d.actual]));
     this.o.audit.record({ ...subject, phase: 'attempt', old, new: part.declared });
     try {
-      const state = await this.o.connection.call(async (admin, options) => {
+      const state: unknown = await this.o.connection.call(async (admin, options): Promise<unknown> => {
         await part.resource.apply(admin, part.target, part.prepared, options);
         return part.resource.fetch(admin, part.target, options);
       });

@@ -202,7 +202,7 @@ export class DesiredStateService {
     }
     this.o.log.info({ file }, 'desired-state file read');
     await Promise.all(
-      [...this.reconcilers].map(([daemon, r]) => {
+      [...this.reconcilers].map(async ([daemon, r]) => {
         const doc = docs[daemon];
         const next: Declaration | null = doc === undefined ? null : { doc, source: 'file', sourceName: file };
         if (JSON.stringify(next?.doc) === JSON.stringify(r.declared?.doc)) return undefined;

@@ -80,7 +80,7 @@ export function toOpenApi30(doc31: Json): Json {
   for (const name of mtls) delete schemes[name];
   if (mtls.length > 0) {
     info['description'] =
-      `${String(info['description'] ?? '')}\n\nOpenAPI 3.0 cannot describe mutual TLS: where an operation accepts a ` +
+      `${typeof info['description'] === 'string' ? info['description'] : ''}\n\nOpenAPI 3.0 cannot describe mutual TLS: where an operation accepts a ` +
       'bearer token it also accepts a client certificate when the gateway is started with `--tls-client-ca` ' +
       '(the OpenAPI 3.1 document, `/openapi.json`, names it as the `mutualTLS` scheme).';
   }

@@ -28,7 +28,7 @@ export function gatewayServerOptions(logger: FastifyServerOptions['logger'] = fa
 
 // Fastify calls it with the instance as `this`.
 function clientErrorHandler(this: unknown, err: Error, socket: Socket): void {
-  answerClientError((this as FastifyInstance | undefined)?.log, err as NodeJS.ErrnoException, socket);
+  answerClientError((this as FastifyInstance | undefined)?.log, err, socket);
 }
 
 /**
@@ -38,7 +38,7 @@ function clientErrorHandler(this: unknown, err: Error, socket: Socket): void {
  */
 export function redactingLogger(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
   if (logger === false || logger === undefined) return logger;
-  const options: LoggerOptions = logger === true ? {} : (logger as LoggerOptions);
+  const options: LoggerOptions = logger === true ? {} : logger;
   const formatLog = options.formatters?.log;
   return {
     ...options,
@@ -73,7 +73,7 @@ export function redactingLogger(logger: FastifyServerOptions['logger']): Fastify
         return method.apply(this, redacted);
       },
     },
-  } as FastifyServerOptions['logger'];
+  };
 }
 
 // Fastify's request fields (lib/logger-pino.js), with the URL redacted.

@@ -10,7 +10,7 @@
  * is reconciled with the first poll after: clients found connected and clients found gone are recorded with
  * `gap: true`.
  */
-import type { ClientHistoryEntry, ClientHistoryStore, HistoryPage, HistoryQuery } from './client-history-store.js';
+import type { ClientHistoryStore, HistoryPage, HistoryQuery } from './client-history-store.js';
 import { EventType, type GatewayEvent } from './events.js';
 import type { Monitor } from './monitor.js';
 import type { PollReport } from './watcher.js';
@@ -73,7 +73,7 @@ export class ClientHistory {
     }
     for (const [k, entry] of open) {
       if (found.has(k)) continue;
-      const { daemon, server, client } = entry as ClientHistoryEntry;
+      const { daemon, server, client } = entry;
       this.store.append({
         event: 'disconnected',
         time,

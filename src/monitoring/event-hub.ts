@@ -129,7 +129,7 @@ export class EventHub {
   private readonly dropped = new Map<CloseReason, number>();
 
   constructor(options: EventHubOptions = {}) {
-    this.ring = new Array(Math.max(1, options.bufferSize ?? 1024));
+    this.ring = new Array<GatewayEvent | undefined>(Math.max(1, options.bufferSize ?? 1024));
     this.queueLimit = Math.max(1, options.queueLimit ?? 1024);
     this.now = options.now ?? (() => new Date());
     // Milliseconds × 1000 leaves room for a thousand events per millisecond of uptime and stays a safe integer
@@ -166,7 +166,7 @@ export class EventHub {
 
   /** Number an event, buffer it and hand it to every subscriber whose filter it passes. */
   publish(init: EventInit): GatewayEvent {
-    const event = { ...init, id: this.nextId++, time: this.now().toISOString() } as GatewayEvent;
+    const event = { ...init, id: this.nextId++, time: this.now().toISOString() };
     this.published++;
     const capacity = this.ring.length;
     if (this.ringCount < capacity) {

@@ -74,7 +74,7 @@ export class FigureSnapshot {
     this.keepWatching();
     const missing = this.sources.filter((s) => !this.entries.has(s.name) && this.monitor.watcher(s.name)?.lastReachable === undefined);
     if (missing.length > 0) {
-      await Promise.all(missing.map((s) => this.monitor.watcher(s.name)?.whenPrimed(this.firstPollWaitMs)));
+      await Promise.all(missing.map(async (s) => this.monitor.watcher(s.name)?.whenPrimed(this.firstPollWaitMs)));
     }
     // An idle on-demand daemon has no series: its last figures may be of a daemon that has since exited.
     return this.sources.filter((source) => source.idle !== true).map((source) => this.figuresOf(source.name));

@@ -163,7 +163,7 @@ export class SampleStore {
   /** Records one poll: a sample per server it read, and drops the rings of servers it no longer lists. */
   record(report: PollReport): void {
     let daemon = this.rings.get(report.daemon);
-    if (daemon === undefined) this.rings.set(report.daemon, (daemon = new Map()));
+    if (daemon === undefined) this.rings.set(report.daemon, (daemon = new Map<string, SampleRing>()));
     const listed = new Set(report.servers.map((s) => s.name));
     for (const name of [...daemon.keys()]) {
       if (listed.has(name)) continue;

@@ -97,6 +97,6 @@ export function limitedServerFactory(
 ): (handler: RequestListener) => HttpServer {
   return (handler) => {
     const server = tls === undefined ? createHttpServer(limits, handler) : createHttpsServer({ ...tls, ...limits }, handler);
-    return server as HttpServer;
+    return server;
   };
 }

@@ -4,7 +4,7 @@
  * config.ts stays the only module that reads the environment; it passes `env` in.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { AllowedHostError, parseAllowedHost } from './allowed-hosts.js';
+import { type AllowedHostError, parseAllowedHost } from './allowed-hosts.js';
 import { MutationRateLimit } from './limits.js';
 
 const path = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
@@ -147,6 +147,7 @@ function nonEmpty(value: string | undefined): string | undefined {
   return trimmed ? trimmed : undefined;
 }
 
-const SecurityConfigSchema = Type.Object(SecurityConfigProperties);
+/** The schema of the security part of the configuration. */
+export const SecurityConfigSchema = Type.Object(SecurityConfigProperties);
 /** The security part of the validated configuration. */
 export type SecurityConfig = Static<typeof SecurityConfigSchema>;

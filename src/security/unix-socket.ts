@@ -142,7 +142,7 @@ function setUmask(mask: number): number {
   try {
     return process.umask(mask);
   } catch (err) {
-    throw new Error(`cannot set the umask to bind a unix socket with its mode: ${(err as Error).message}`);
+    throw new Error(`cannot set the umask to bind a unix socket with its mode: ${(err as Error).message}`, { cause: err });
   }
 }
 

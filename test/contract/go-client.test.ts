@@ -56,7 +56,7 @@ describe('a Go client (kin-openapi, from Debian) against a live gateway', () => 
 
     const listed = (await (await fetch(`${base}/servers/libvirtd/clients`)).json()) as { clients: Array<{ id: number }> };
     const ids = listed.clients.map((c) => c.id);
-    assert.ok(ids.length >= 3, `clients: ${ids}`);
+    assert.ok(ids.length >= 3, `clients: ${ids.join(',')}`);
     const [victim, victim2, kept] = ids.slice(-3) as [number, number, number];
     const calls = await planCalls({ kept, victims: [victim, victim2] });
     await writeFile(join(dir, 'plan.json'), JSON.stringify({ base, calls }));

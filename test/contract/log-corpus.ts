@@ -314,8 +314,8 @@ export function defineLogCorpus(startTarget: StartLogTarget): void {
             .then(() => null, (err: unknown) => err);
           assert.ok(decision !== null, 'the policy let it through');
           const [kind, status] =
-            decision instanceof LogOutputRefusedError ? ['403', 403] : decision instanceof LogStringRefusedError || decision instanceof LoggingSyntaxError ? ['400', 400] : [String(decision), 0];
-          assert.equal(status, expect.status, `${kind}: ${String(decision)}`);
+            decision instanceof LogOutputRefusedError ? ['403', 403] : decision instanceof LogStringRefusedError || decision instanceof LoggingSyntaxError ? ['400', 400] : [`${decision as Error}`, 0];
+          assert.equal(status, expect.status, `${kind}: ${String(decision as Error)}`);
           const message = (decision as Error).message;
           assert.ok(message.includes(JSON.stringify(token)) || message.includes(`'${token}'`), `${message} should name ${JSON.stringify(token)}`);
           if (expect.unsafeToSend !== undefined) return;

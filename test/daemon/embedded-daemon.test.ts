@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { AdminClient } from '../../src/admin/client.js';
 import { adminProcedures as P } from '../../src/admin/procedures.js';
 import { EmbeddedDaemon, adminUriFor } from '../../src/daemon/index.js';
-import { LibvirtError, UnsupportedProcedureError } from '../../src/rpc/errors.js';
+import { type LibvirtError, UnsupportedProcedureError } from '../../src/rpc/errors.js';
 import { ADMIN_PROG, CALL, KEEPALIVE_PROG, MESSAGE, frame, readHeader, u32 } from '../helpers/bytes.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../harness/embedded.js';
 import { RawConnection } from './raw-connection.js';

@@ -10,7 +10,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { parseOutput } from '../../src/admin/logging/outputs.js';
 import type { ProcedureSpec } from '../../src/rpc/client.js';
 import { voidCodec } from '../../src/xdr/index.js';
-import { DaemonError } from '../../src/daemon/errors.js';
+import { type DaemonError } from '../../src/daemon/errors.js';
 import { DaemonLog } from '../../src/daemon/log.js';
 import { PeerCredentialResolver } from '../../src/daemon/peer-credentials.js';
 import { handler, type RpcProgram } from '../../src/daemon/program.js';

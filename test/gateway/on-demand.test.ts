@@ -96,7 +96,7 @@ describe('DaemonConnection in on-demand mode', () => {
   });
 
   it('background reads use open connections only, and neither open one nor extend the idle time', async (t) => {
-    const { connector, opened, open } = recording();
+    const { connector, opened } = recording();
     const conn = onDemand(t, connector);
     // Nothing open: the read is not made (and no connection attempted).
     assert.equal(await conn.callInBackground((c, o) => c.getLibVersion(o)), undefined);

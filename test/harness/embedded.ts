@@ -19,9 +19,9 @@ export interface EmbeddedDaemonHandle {
   /** The default log file (`3:file:<dir>/libvirtd.log`). */
   logFile: string;
   /** Runs `virt-admin -c <adminUri> ...args` (20 s timeout; a timeout throws). */
-  virtAdmin(...args: string[]): Promise<VirtAdminResult>;
+  virtAdmin(this: void, ...args: string[]): Promise<VirtAdminResult>;
   /** Stops the daemon and removes the temp dir; safe to call twice. */
-  stop(): Promise<void>;
+  stop(this: void): Promise<void>;
 }
 
 /** Starts an embedded daemon whose sockets and log live in a new temp dir. */

@@ -46,6 +46,7 @@ function runCommand(argv: string[], env?: NodeJS.ProcessEnv): Promise<VirtAdminR
       if (err && err.killed) {
         reject(new Error(`${argv.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
       } else if (err && typeof err.code !== 'number') {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an Error, typed through Omit<> by @types/node
         reject(err);
       } else {
         resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
@@ -229,22 +230,22 @@ class RealDaemonSet implements RealDaemons {
       const timer = setTimeout(() => finish(new Error(`namespace set-up timed out\n${out}${err}`)), START_TIMEOUT_MS);
       const finish = (failure?: Error) => {
         clearTimeout(timer);
-        holder.stdout!.removeAllListeners('data');
+        holder.stdout.removeAllListeners('data');
         holder.removeAllListeners('exit');
         if (failure) reject(failure);
         else resolve();
       };
-      holder.stdout!.on('data', (chunk: Buffer) => {
+      holder.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         if (out.includes('ready\n')) finish();
       });
-      holder.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      holder.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
       holder.once('exit', (code, signal) => finish(new Error(`namespace set-up failed (${code ?? signal})\n${out}${err}`)));
       holder.once('error', (e) => finish(e));
     });
     // Neither the holder nor its pipes may keep the test process alive.
-    holder.stdout!.destroy();
-    holder.stderr!.destroy();
+    holder.stdout.destroy();
+    holder.stderr.destroy();
     holder.unref();
     (holder.stdin as unknown as Socket).unref();
   }

@@ -79,7 +79,7 @@ describe('HTTP conventions', () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as { port: number }).port;
     dir = await mkdtemp(join(tmpdir(), 'conventions-'));
-    unix = await serveOnUnixSocket(app.routing, join(dir, 'http.sock'), 0o600, LIMITS, (err, socket) => answerClientError(app.log, err, socket));
+    unix = await serveOnUnixSocket((req, res) => app.routing(req, res), join(dir, 'http.sock'), 0o600, LIMITS, (err, socket) => answerClientError(app.log, err, socket));
   });
   after(async () => {
     await unix?.close();

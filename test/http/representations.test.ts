@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ClientRef } from '../../src/admin/types.js';
 import { connectedAt } from '../../src/http/representations.js';
 
-const client = (timestamp: bigint): ClientRef => ({ id: 1n, timestamp, transport: 0, server: { name: 'libvirtd' } }) as ClientRef;
+const client = (timestamp: bigint): ClientRef => ({ id: 1n, timestamp, transport: 0, server: { name: 'libvirtd' } });
 
 describe('connectedAt', () => {
   it('writes the Unix time as ISO 8601, the same on every call', () => {

@@ -117,7 +117,7 @@ describe('client history against a real libvirtd', () => {
     assert.equal(left!.durationMs, Date.parse(left!.time) - Date.parse(left!.client.connectedAt));
     // libvirt keeps connect times in whole seconds; the gateway sees the departure within a poll.
     const stayed = closedAt - Date.parse(came!.client.connectedAt);
-    assert.ok(left!.durationMs! >= stayed - 50 && left!.durationMs! <= stayed + 1000 + 4 * INTERVAL, `${left!.durationMs} ms for ${stayed} ms`);
+    assert.ok(left!.durationMs >= stayed - 50 && left!.durationMs <= stayed + 1000 + 4 * INTERVAL, `${left!.durationMs} ms for ${stayed} ms`);
     assert.ok(openedFor <= closedAt);
     assert.deepEqual(left!.client.identity, came!.client.identity, 'the identity read while it was connected');
     assert.equal(left!.disconnectedBy, undefined);

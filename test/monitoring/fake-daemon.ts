@@ -82,6 +82,7 @@ export class FakeDaemon {
   }
 
   private client(): AdminClient {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- `d` reads as `this` in the arrows below; kept to keep test/ edits small
     const d = this;
     const answer = async <T>(method: string, value: () => T): Promise<T> => {
       d.count(method);

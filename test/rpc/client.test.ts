@@ -283,7 +283,7 @@ describe('RpcClient: window and connection end', () => {
     await holdsFor('no sixth call goes out before a reply', 50, () => peer.received === 0);
     assert.equal(client.inFlight, 5);
     assert.equal(client.queued, 7);
-    let outstanding = firstFive;
+    const outstanding = firstFive;
     let answered = 0;
     while (outstanding.length > 0) {
       const f = outstanding.shift()!;
@@ -316,7 +316,7 @@ describe('RpcClient: window and connection end', () => {
     assert.ok(Date.now() - started < 500, 'pending calls were not failed promptly');
     for (const r of results) {
       assert.equal(r.status, 'rejected');
-      assert.ok((r as PromiseRejectedResult).reason instanceof ConnectionClosedError);
+      assert.ok((r).reason instanceof ConnectionClosedError);
     }
     // A call made afterwards fails at once.
     await assert.rejects(client.call(ECHO, 1), (e: unknown) => e instanceof ConnectionClosedError && /ECHO:/.test(e.message));

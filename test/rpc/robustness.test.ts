@@ -17,7 +17,7 @@ import { socketPair, type SocketPair } from '../helpers/fake-peer.js';
 import { ALL_FRAMES, V2, V3, V5, V6, V7 } from '../helpers/vectors.js';
 
 const SPECS = [...adminProceduresByNumber.values()];
-const CODECS: Codec<unknown>[] = [...SPECS.flatMap((s) => [s.args, s.ret]), errorPayloadCodec as Codec<unknown>];
+const CODECS: Codec<unknown>[] = [...SPECS.flatMap((s) => [s.args, s.ret]), errorPayloadCodec];
 
 /** Valid result payloads for the procedures that return data (the others return nothing). */
 const clientBytes = Buffer.concat([str('libvirtd'), u64(3n), i64(1764179190n), u32(0)]);

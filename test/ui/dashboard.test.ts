@@ -235,9 +235,9 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
     const axe = await readFile(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
     // Evaluated through the DevTools protocol, which the page's CSP does not govern.
     await page.evaluate(axe);
-    const violations = (await page.evaluate(
+    const violations = await page.evaluate<Array<{ id: string; impact: string; help: string; targets: string[] }>>(
       'axe.run().then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) })))',
-    )) as Array<{ id: string; impact: string; help: string; targets: string[] }>;
+    );
     // Every rule ran: the page was checked, not skipped.
     assert.equal(await page.evaluate('typeof axe.version'), 'string');
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

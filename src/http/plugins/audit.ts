@@ -5,7 +5,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { auditResult, auditSource, createAuditLog, type AuditLog, type AuditSubject, type ParentLogger } from '../../security/audit.js';
+import { auditResult, auditSource, createAuditLog, type AuditLog, type AuditSubject } from '../../security/audit.js';
 import { originOf } from '../../security/connection-origin.js';
 import { toProblem } from '../problems.js';
 
@@ -29,7 +29,7 @@ export interface AuditOptions {
 
 export default fp<AuditOptions>(
   async (app, options) => {
-    const audit = createAuditLog(app.log as unknown as ParentLogger);
+    const audit = createAuditLog(app.log);
     app.decorate('audit', audit);
 
     app.addHook('onError', async (request, _reply, error) => {

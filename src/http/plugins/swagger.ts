@@ -83,7 +83,7 @@ export default fp(
       // The document is copied first: its schemas may be the very objects the routes validate with.
       transformObject: (doc) => {
         const copy = JSON.parse(JSON.stringify('openapiObject' in doc ? doc.openapiObject : doc)) as OpenApiObject;
-        return collapseLiteralUnions(nameRequestBodies(shareProblemResponses(copy))) as never;
+        return collapseLiteralUnions(nameRequestBodies(shareProblemResponses(copy)));
       },
       refResolver: {
         // Components keep the names of the shared schemas instead of def-0, def-1, ...

@@ -31,7 +31,7 @@ const DAEMON_CALL_STATUSES = [500, 502, 503, 504];
 export function scopeOf({ scoped }: ScopeOptions): Scope {
   return {
     params: <P extends TProperties>(props: P) =>
-      Type.Object(scoped ? { daemon: DaemonName, ...props } : props, { additionalProperties: false }) as unknown as TObject<P>,
+      Type.Object(scoped ? { daemon: DaemonName, ...props } : props, { additionalProperties: false }),
     operationId: (base) => (scoped ? `${base}OnDaemon` : base),
     // Scoped routes add 404 for an unknown daemon and 400 for a bad daemon name.
     problems: (...statuses) => problemResponses([...statuses, ...DAEMON_CALL_STATUSES, ...(scoped ? [400, 404] : [])]),

@@ -55,7 +55,7 @@ describe('whoami, samples and client history routes', () => {
       const { body } = await get(open, '/servers/libvirtd/samples');
       assert.equal(body.watching, true);
       const n = body.series.time.length;
-      for (const column of Object.values(body.series) as number[][]) assert.equal(column.length, n);
+      for (const column of Object.values<number[]>(body.series)) assert.equal(column.length, n);
       const pool = (await get(open, '/servers/libvirtd/threadpool')).body;
       assert.equal(body.series.maxWorkers[n - 1], pool.maxWorkers);
       assert.equal(body.series.minWorkers[n - 1], pool.minWorkers);

@@ -34,12 +34,12 @@ export async function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no banner in 30 s:\n${stderr}`)), 30_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
       if (/\n {2}docs: .*\n/.test(stderr)) {
         clearTimeout(timer);
         resolve();
@@ -75,7 +75,7 @@ export function runGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {}): 
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: cleanEnv(env) });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.resume();
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('error', reject);

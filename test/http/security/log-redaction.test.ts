@@ -67,7 +67,7 @@ describe('log redaction', () => {
     assert.ok(urls.includes('/servers?x=1&[REDACTED]'));
     const audit = gw.audit().find((record) => record['action'] === 'threadpool.update');
     assert.equal(audit?.['url'], '/servers/admin/threadpool?token=[REDACTED]');
-    const rejected = gw.records().find((record) => String(record['detail'] ?? '').includes('%zz'));
+    const rejected = gw.records().find((record) => JSON.stringify(record['detail'] ?? '').includes('%zz'));
     assert.ok(rejected, 'the bad URL was logged');
     assert.match(String(rejected['detail']), /api_key=\[REDACTED\]/);
   });
