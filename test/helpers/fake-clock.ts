@@ -3,16 +3,19 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 
-/** A test's fake clock (setTimeout, setInterval and Date; `now` is where Date starts). Undone when the test ends. */
+/**
+ * A test's fake clock (setTimeout, setInterval and Date; `now` is where Date starts). Undone when the test ends.
+ * Its functions use no `this`: tests take them apart (`const { tick } = fakeClock(t)`).
+ */
 export interface FakeClock {
   /** Moves the clock `ms` at once, running the timers that fall due (synchronous callbacks only). */
-  tick(ms: number): void;
+  tick(this: void, ms: number): void;
   /** Moves the clock 1 ms at a time, letting promises settle after each step: for timers that start async work. */
-  advance(ms: number): Promise<void>;
+  advance(this: void, ms: number): Promise<void>;
   /** `advance`s until `check` holds; fails naming `what` if it does not within `ms` of fake time. */
-  advanceUntil(check: () => boolean, what: string, ms: number): Promise<void>;
+  advanceUntil(this: void, check: () => boolean, what: string, ms: number): Promise<void>;
   /** `advance`s `ms`, failing naming `what` at the first step where `check` does not hold (a negative). */
-  advanceHolding(check: () => boolean, what: string, ms: number): Promise<void>;
+  advanceHolding(this: void, check: () => boolean, what: string, ms: number): Promise<void>;
 }
 
 /** Puts setTimeout, setInterval and Date (and `performance.now`, if asked, following Date) on a fake clock for test `t`. */
