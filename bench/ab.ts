@@ -20,7 +20,13 @@ import { parseArgs } from 'node:util';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../test/harness/embedded.js';
 import { startRealDaemons, type RealDaemons } from '../test/harness/libvirtd.js';
 import { startCallTally } from './lib/call-tally.js';
-import { buildGateway, REPO_ROOT, SHIPPED_NODE_FLAGS, startGateway, type GatewayProcess } from './lib/gateway-process.js';
+import {
+  buildGateway,
+  REPO_ROOT,
+  SHIPPED_NODE_FLAGS,
+  startGateway,
+  type GatewayProcess,
+} from './lib/gateway-process.js';
 import { httpLoad, type Figures, type HttpRequest } from './lib/measure.js';
 
 const { values: cli } = parseArgs({
@@ -92,26 +98,72 @@ function statusKb(pid: number, field: string): number {
 }
 
 const tp: HttpRequest = { method: 'GET', path: `/servers/${SERVER}/threadpool` };
-const patch: HttpRequest = { method: 'PATCH', path: `/servers/${SERVER}/threadpool`, body: JSON.stringify({ maxWorkers: 20 }) };
+const patch: HttpRequest = {
+  method: 'PATCH',
+  path: `/servers/${SERVER}/threadpool`,
+  body: JSON.stringify({ maxWorkers: 20 }),
+};
 
 async function measure(gateway: GatewayProcess, variant: Variant, round: number, embeddedPrefix: string): Promise<Run> {
-  const run: Run = { variant: variant.name, round, node: process.version, flags: variant.flags, loadAverageBefore: loadavg()[0]!, rows: [], memory: {} };
+  const run: Run = {
+    variant: variant.name,
+    round,
+    node: process.version,
+    flags: variant.flags,
+    loadAverageBefore: loadavg()[0]!,
+    rows: [],
+    memory: {},
+  };
   const base = gateway.base;
   const record = async (f: Promise<Figures>) => {
     const figures = await f;
     run.rows.push(figures);
-    log(`${variant.name} #${round} ${figures.operation} c=${figures.concurrency}: ${figures.perSecond.toFixed(0)}/s, p50 ${figures.p50Ms?.toFixed(2)} p99 ${figures.p99Ms?.toFixed(2)} ms, errors ${figures.errors}`);
+    log(
+      `${variant.name} #${round} ${figures.operation} c=${figures.concurrency}: ${figures.perSecond.toFixed(0)}/s, p50 ${figures.p50Ms?.toFixed(2)} p99 ${figures.p99Ms?.toFixed(2)} ms, errors ${figures.errors}`,
+    );
   };
   run.memory['rssAfterStartBytes'] = gateway.rss();
   run.memory['rssAnonAfterStartBytes'] = statusKb(gateway.pid, 'RssAnon');
   run.memory['rssFileAfterStartBytes'] = statusKb(gateway.pid, 'RssFile');
   // The warm-up of `npm run bench`.
-  const warmup: HttpRequest[] = [tp, patch, { method: 'GET', path: `/servers/${SERVER}/clients?limit=100` }, { method: 'GET', path: `${embeddedPrefix}/servers/${SERVER}/threadpool` }];
+  const warmup: HttpRequest[] = [
+    tp,
+    patch,
+    { method: 'GET', path: `/servers/${SERVER}/clients?limit=100` },
+    { method: 'GET', path: `${embeddedPrefix}/servers/${SERVER}/threadpool` },
+  ];
   await httpLoad({ operation: 'warm-up', daemon: 'both', base, requests: warmup, connections: C, durationS: 3 });
   await httpLoad({ operation: 'warm-up', daemon: 'libvirtd', base, requests: [tp], connections: C, durationS: 2 });
-  await record(httpLoad({ operation: 'GET threadpool', daemon: 'libvirtd', base, requests: [tp], connections: C, durationS: SECONDS }));
-  await record(httpLoad({ operation: 'PATCH threadpool', daemon: 'libvirtd', base, requests: [patch], connections: C, durationS: SECONDS }));
-  await record(httpLoad({ operation: 'PATCH threadpool', daemon: 'libvirtd', base, requests: [patch], connections: 1, durationS: SECONDS }));
+  await record(
+    httpLoad({
+      operation: 'GET threadpool',
+      daemon: 'libvirtd',
+      base,
+      requests: [tp],
+      connections: C,
+      durationS: SECONDS,
+    }),
+  );
+  await record(
+    httpLoad({
+      operation: 'PATCH threadpool',
+      daemon: 'libvirtd',
+      base,
+      requests: [patch],
+      connections: C,
+      durationS: SECONDS,
+    }),
+  );
+  await record(
+    httpLoad({
+      operation: 'PATCH threadpool',
+      daemon: 'libvirtd',
+      base,
+      requests: [patch],
+      connections: 1,
+      durationS: SECONDS,
+    }),
+  );
   if (cli.rss) {
     gateway.resetPeak();
     // VmHWM is the peak of the whole; sampled during the load, the anonymous part (the heaps, what the flags
@@ -122,7 +174,17 @@ async function measure(gateway: GatewayProcess, variant: Variant, round: number,
       peaks.file = Math.max(peaks.file, statusKb(gateway.pid, 'RssFile'));
     }, 20);
     try {
-      await record(httpLoad({ operation: 'GET threadpool (1,000 connections)', daemon: 'libvirtd', base, requests: [tp], connections: 1000, durationS: SECONDS + 2, ok: (s) => s === 200 || s === 503 }));
+      await record(
+        httpLoad({
+          operation: 'GET threadpool (1,000 connections)',
+          daemon: 'libvirtd',
+          base,
+          requests: [tp],
+          connections: 1000,
+          durationS: SECONDS + 2,
+          ok: (s) => s === 200 || s === 503,
+        }),
+      );
     } finally {
       clearInterval(sampler);
     }
@@ -134,13 +196,25 @@ async function measure(gateway: GatewayProcess, variant: Variant, round: number,
 }
 
 /** Daemon calls per PATCH through a counting proxy: sequential requests, then an idle window as long. */
-async function countCalls(variant: Variant, realUri: string, realSocket: string, embeddedUri: string): Promise<CallCount[]> {
+async function countCalls(
+  variant: Variant,
+  realUri: string,
+  realSocket: string,
+  embeddedUri: string,
+): Promise<CallCount[]> {
   const tally = await startCallTally(realSocket);
-  const gateway = await startGateway({ cli: variant.cli, connect: [realUri.replace(/socket=[^&]*/, `socket=${tally.path}`), embeddedUri], nodeFlags: variant.flags });
+  const gateway = await startGateway({
+    cli: variant.cli,
+    connect: [realUri.replace(/socket=[^&]*/, `socket=${tally.path}`), embeddedUri],
+    nodeFlags: variant.flags,
+  });
   const results: CallCount[] = [];
   try {
     const url = `${gateway.base}${patch.path}`;
-    for (let i = 0; i < 20; i++) await (await fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: patch.body })).arrayBuffer();
+    for (let i = 0; i < 20; i++)
+      await (
+        await fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: patch.body })
+      ).arrayBuffer();
     for (const ifMatch of [false, true]) {
       const statuses: Record<string, number> = {};
       const calls: Record<string, number> = {};
@@ -163,8 +237,18 @@ async function countCalls(variant: Variant, realUri: string, realSocket: string,
       await new Promise((r) => setTimeout(r, elapsed));
       const idleCalls = tally.take();
       const total = Object.values(calls).reduce((a, b) => a + b, 0);
-      results.push({ variant: variant.name, ifMatch, requests: CALLS_N, statuses, calls, perRequest: total / CALLS_N, idleCalls });
-      log(`${variant.name} calls per PATCH${ifMatch ? ' with If-Match' : ''}: ${(total / CALLS_N).toFixed(3)} ${JSON.stringify(calls)} statuses ${JSON.stringify(statuses)}; idle window ${JSON.stringify(idleCalls)}`);
+      results.push({
+        variant: variant.name,
+        ifMatch,
+        requests: CALLS_N,
+        statuses,
+        calls,
+        perRequest: total / CALLS_N,
+        idleCalls,
+      });
+      log(
+        `${variant.name} calls per PATCH${ifMatch ? ' with If-Match' : ''}: ${(total / CALLS_N).toFixed(3)} ${JSON.stringify(calls)} statuses ${JSON.stringify(statuses)}; idle window ${JSON.stringify(idleCalls)}`,
+      );
     }
   } finally {
     await gateway.stop();
@@ -179,32 +263,87 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 const spread = (values: number[], digits: number) =>
-  values.length === 0 ? '-' : `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)})`;
+  values.length === 0
+    ? '-'
+    : `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)})`;
 
 function summary(runs: Run[], counts: CallCount[]): string {
   const names = VARIANTS.map((v) => v.name);
   const lines = [`| median (min-max) | ${names.join(' | ')} |`, `|---|${names.map(() => '---|').join('')}`];
   const keys = [...new Set(runs.flatMap((r) => r.rows.map((row) => `${row.operation}, ${row.concurrency} conn`)))];
   for (const key of keys) {
-    const pick = (name: string) => runs.filter((r) => r.variant === name).flatMap((r) => r.rows.filter((row) => `${row.operation}, ${row.concurrency} conn` === key));
-    lines.push(`| ${key}, req/s | ${names.map((n) => spread(pick(n).map((f) => f.perSecond), 0)).join(' | ')} |`);
-    lines.push(`| ${key}, p50 ms | ${names.map((n) => spread(pick(n).flatMap((f) => (f.p50Ms === null ? [] : [f.p50Ms])), 2)).join(' | ')} |`);
-    lines.push(`| ${key}, p99 ms | ${names.map((n) => spread(pick(n).flatMap((f) => (f.p99Ms === null ? [] : [f.p99Ms])), 2)).join(' | ')} |`);
+    const pick = (name: string) =>
+      runs
+        .filter((r) => r.variant === name)
+        .flatMap((r) => r.rows.filter((row) => `${row.operation}, ${row.concurrency} conn` === key));
+    lines.push(
+      `| ${key}, req/s | ${names
+        .map((n) =>
+          spread(
+            pick(n).map((f) => f.perSecond),
+            0,
+          ),
+        )
+        .join(' | ')} |`,
+    );
+    lines.push(
+      `| ${key}, p50 ms | ${names
+        .map((n) =>
+          spread(
+            pick(n).flatMap((f) => (f.p50Ms === null ? [] : [f.p50Ms])),
+            2,
+          ),
+        )
+        .join(' | ')} |`,
+    );
+    lines.push(
+      `| ${key}, p99 ms | ${names
+        .map((n) =>
+          spread(
+            pick(n).flatMap((f) => (f.p99Ms === null ? [] : [f.p99Ms])),
+            2,
+          ),
+        )
+        .join(' | ')} |`,
+    );
   }
   for (const key of [...new Set(runs.flatMap((r) => Object.keys(r.memory)))]) {
-    lines.push(`| ${key.replace(/Bytes$/, '')}, MiB | ${names.map((n) => spread(runs.filter((r) => r.variant === n).map((r) => r.memory[key]! / MiB), 1)).join(' | ')} |`);
+    lines.push(
+      `| ${key.replace(/Bytes$/, '')}, MiB | ${names
+        .map((n) =>
+          spread(
+            runs.filter((r) => r.variant === n).map((r) => r.memory[key]! / MiB),
+            1,
+          ),
+        )
+        .join(' | ')} |`,
+    );
   }
   for (const ifMatch of [false, true]) {
     const cells = names.map((n) => counts.find((c) => c.variant === n && c.ifMatch === ifMatch));
     if (cells.every((c) => c === undefined)) continue;
-    lines.push(`| daemon calls per PATCH${ifMatch ? ', with If-Match' : ''} | ${cells.map((c) => (c ? `${c.perRequest.toFixed(2)} (${Object.entries(c.calls).map(([p, k]) => `${p} ${k}`).join(', ')}; ${c.requests} requests, statuses ${Object.entries(c.statuses).map(([s, k]) => `${s}: ${k}`).join(', ')})` : '-')).join(' | ')} |`);
+    lines.push(
+      `| daemon calls per PATCH${ifMatch ? ', with If-Match' : ''} | ${cells
+        .map((c) =>
+          c
+            ? `${c.perRequest.toFixed(2)} (${Object.entries(c.calls)
+                .map(([p, k]) => `${p} ${k}`)
+                .join(', ')}; ${c.requests} requests, statuses ${Object.entries(c.statuses)
+                .map(([s, k]) => `${s}: ${k}`)
+                .join(', ')})`
+            : '-',
+        )
+        .join(' | ')} |`,
+    );
   }
   const loads = runs.map((r) => r.loadAverageBefore);
   return (
     `${lines.join('\n')}\n\n` +
     `${ROUNDS} round(s) of ${SECONDS} s per measurement, variants alternated (order flipped each round); ` +
     `node ${process.version}, ${cpus().length} cores shared with other engineers, 1-minute load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} at the start of the runs.\n` +
-    VARIANTS.map((v) => `- ${v.name}: ${v.root}, node flags ${v.flags.length ? v.flags.join(' ') : "(node's defaults)"}`).join('\n') +
+    VARIANTS.map(
+      (v) => `- ${v.name}: ${v.root}, node flags ${v.flags.length ? v.flags.join(' ') : "(node's defaults)"}`,
+    ).join('\n') +
     '\n'
   );
 }
@@ -229,7 +368,9 @@ async function main(): Promise<void> {
       const order = round % 2 ? VARIANTS : [...VARIANTS].reverse();
       for (const v of order) {
         gateway = await startGateway({ cli: v.cli, connect: [realUri, embedded.adminUri], nodeFlags: v.flags });
-        const listed = (await (await fetch(`${gateway.base}/daemons`)).json()) as { daemons: Array<{ name: string; uri: string }> };
+        const listed = (await (await fetch(`${gateway.base}/daemons`)).json()) as {
+          daemons: Array<{ name: string; uri: string }>;
+        };
         const embeddedName = listed.daemons.find((d) => d.uri === embedded!.adminUri)?.name ?? 'embedded';
         const run = await measure(gateway, v, round, `/daemons/${embeddedName}`);
         await gateway.stop();
@@ -240,7 +381,8 @@ async function main(): Promise<void> {
     }
     const counts: CallCount[] = [];
     if (CALLS_N > 0) {
-      for (const v of VARIANTS) counts.push(...(await countCalls(v, realUri, daemons.adminSocket('libvirtd'), embedded.adminUri)));
+      for (const v of VARIANTS)
+        counts.push(...(await countCalls(v, realUri, daemons.adminSocket('libvirtd'), embedded.adminUri)));
       await writeFile(join(OUT, 'calls.json'), `${JSON.stringify(counts, null, 2)}\n`);
     }
     const table = summary(runs, counts);

@@ -104,7 +104,10 @@ async function round(way: Way): Promise<Round> {
   const { statistics } = profiler.stop();
   // gcType names from v8's GCType: Scavenge (and MinorMarkSweep, its successor) collect the young generation.
   const young = statistics.filter((s) => s.gcType === 'Scavenge' || s.gcType === 'MinorMarkSweep');
-  const promoted = young.reduce((sum, s) => sum + Math.max(0, oldBytes(s.afterGC.heapSpaceStatistics) - oldBytes(s.beforeGC.heapSpaceStatistics)), 0);
+  const promoted = young.reduce(
+    (sum, s) => sum + Math.max(0, oldBytes(s.afterGC.heapSpaceStatistics) - oldBytes(s.beforeGC.heapSpaceStatistics)),
+    0,
+  );
   const gcMicros = statistics.reduce((sum, s) => sum + s.cost, 0);
   return {
     way,
@@ -117,7 +120,8 @@ async function round(way: Way): Promise<Round> {
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const range = (values: number[], digits: number) => `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;
+const range = (values: number[], digits: number) =>
+  `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;
 
 async function main(): Promise<void> {
   // Warm-up: JIT both ways before anything is counted.
@@ -125,8 +129,12 @@ async function main(): Promise<void> {
   await round('shared');
   const rounds: Round[] = [];
   for (let i = 0; i < ROUNDS; i++) for (const way of ['per-call', 'shared'] as const) rounds.push(await round(way));
-  process.stdout.write(`node ${process.version} ${SHIPPED_NODE_FLAGS.join(' ')}; ${CALLS} calls x ${ROUNDS} rounds per way, ${CONCURRENCY} at a time\n`);
-  process.stdout.write('way       calls/s (median, range)  promoted B/call (median, range)  GC ms/1000 calls  scavenges  mark-compacts\n');
+  process.stdout.write(
+    `node ${process.version} ${SHIPPED_NODE_FLAGS.join(' ')}; ${CALLS} calls x ${ROUNDS} rounds per way, ${CONCURRENCY} at a time\n`,
+  );
+  process.stdout.write(
+    'way       calls/s (median, range)  promoted B/call (median, range)  GC ms/1000 calls  scavenges  mark-compacts\n',
+  );
   for (const way of ['per-call', 'shared'] as const) {
     const mine = rounds.filter((r) => r.way === way);
     const cps = mine.map((r) => r.callsPerSecond);
@@ -134,9 +142,15 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${way.padEnd(8)}  ${median(cps).toFixed(0).padStart(7)} (${range(cps, 0)})`.padEnd(35) +
         `  ${median(promoted).toFixed(1).padStart(6)} (${range(promoted, 1)})`.padEnd(33) +
-        `  ${median(mine.map((r) => r.gcMsPer1000Calls)).toFixed(2).padStart(16)}` +
-        `  ${median(mine.map((r) => r.scavenges)).toString().padStart(9)}` +
-        `  ${median(mine.map((r) => r.markCompacts)).toString().padStart(13)}\n`,
+        `  ${median(mine.map((r) => r.gcMsPer1000Calls))
+          .toFixed(2)
+          .padStart(16)}` +
+        `  ${median(mine.map((r) => r.scavenges))
+          .toString()
+          .padStart(9)}` +
+        `  ${median(mine.map((r) => r.markCompacts))
+          .toString()
+          .padStart(13)}\n`,
     );
   }
 }
@@ -144,6 +158,10 @@ async function main(): Promise<void> {
 if (SHIPPED_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) {
   await main();
 } else {
-  const again = spawnSync(process.execPath, [...SHIPPED_NODE_FLAGS, '--import', 'tsx', import.meta.filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const again = spawnSync(
+    process.execPath,
+    [...SHIPPED_NODE_FLAGS, '--import', 'tsx', import.meta.filename, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   process.exitCode = again.status ?? 1;
 }

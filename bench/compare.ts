@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   const paths = process.argv.slice(2);
   if (paths.length === 0) throw new Error('usage: npm run bench:compare -- <report.json>...');
   const reports = await Promise.all(paths.map(async (p) => JSON.parse(await readFile(p, 'utf8')) as BenchReport));
-  const versions = [...new Set(reports.map((r) => r.machine.node))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const versions = [...new Set(reports.map((r) => r.machine.node))].sort((a, b) =>
+    a.localeCompare(b, 'en', { numeric: true }),
+  );
   const byVersion = new Map(versions.map((v) => [v, reports.filter((r) => r.machine.node === v)]));
   const keys = [...new Set(reports.flatMap((r) => r.rows.map(rowKey)))];
 
@@ -38,8 +40,18 @@ async function main(): Promise<void> {
     const cells = key.split(' | ');
     for (const v of versions) {
       const rows = byVersion.get(v)!.flatMap((r) => r.rows.filter((row) => rowKey(row) === key));
-      cells.push(spread(rows.map((r) => r.perSecond), 0));
-      cells.push(spread(rows.flatMap((r) => (r.p99Ms === null ? [] : [r.p99Ms])), 2));
+      cells.push(
+        spread(
+          rows.map((r) => r.perSecond),
+          0,
+        ),
+      );
+      cells.push(
+        spread(
+          rows.flatMap((r) => (r.p99Ms === null ? [] : [r.p99Ms])),
+          2,
+        ),
+      );
     }
     lines.push(cells);
   }
@@ -48,7 +60,13 @@ async function main(): Promise<void> {
     const bytes = key.endsWith('Bytes');
     const cells = [bytes ? `${key.replace(/Bytes$/, '')} (MiB)` : key, '', '', ''];
     for (const v of versions) {
-      cells.push(spread(byVersion.get(v)!.map((r) => r.memory[key]! / (bytes ? MiB : 1)), bytes ? 1 : 0), '');
+      cells.push(
+        spread(
+          byVersion.get(v)!.map((r) => r.memory[key]! / (bytes ? MiB : 1)),
+          bytes ? 1 : 0,
+        ),
+        '',
+      );
     }
     lines.push(cells);
   }

@@ -16,8 +16,22 @@ import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../test/harness/
 import { startRealDaemons, type RealDaemons } from '../test/harness/libvirtd.js';
 import { flood, PUBLIC_ROUTE_BURSTS } from '../test/helpers/http-flood.js';
 import { openRawClients, type RawClients } from '../test/harness/raw-clients.js';
-import { buildGateway, REPO_ROOT, SHIPPED_NODE_FLAGS, startGateway, type GatewayProcess } from './lib/gateway-process.js';
-import { buildRawrpc, closedLoop, httpLoad, rawrpcLoad, virtAdminLoop, type Figures, type HttpRequest } from './lib/measure.js';
+import {
+  buildGateway,
+  REPO_ROOT,
+  SHIPPED_NODE_FLAGS,
+  startGateway,
+  type GatewayProcess,
+} from './lib/gateway-process.js';
+import {
+  buildRawrpc,
+  closedLoop,
+  httpLoad,
+  rawrpcLoad,
+  virtAdminLoop,
+  type Figures,
+  type HttpRequest,
+} from './lib/measure.js';
 import { formatTable, formatTargets, writeReport, type BenchReport, type TargetCheck } from './lib/report.js';
 
 const { values: cli } = parseArgs({
@@ -67,12 +81,17 @@ function log(message: string): void {
 async function record(figures: Promise<Figures>): Promise<Figures> {
   const f = await figures;
   rows.push(f);
-  log(`${f.operation} | ${f.daemon} | ${f.via} | c=${f.concurrency}: ${f.perSecond.toFixed(0)}/s, p99 ${f.p99Ms?.toFixed(2) ?? '-'} ms, errors ${f.errors}`);
+  log(
+    `${f.operation} | ${f.daemon} | ${f.via} | c=${f.concurrency}: ${f.perSecond.toFixed(0)}/s, p99 ${f.p99Ms?.toFixed(2) ?? '-'} ms, errors ${f.errors}`,
+  );
   return f;
 }
 
 /** AdminClients to one daemon; worker i uses connection i mod n. */
-async function adminPool(uri: string, n: number): Promise<{ pick: (worker: number) => AdminClient; close: () => Promise<void> }> {
+async function adminPool(
+  uri: string,
+  n: number,
+): Promise<{ pick: (worker: number) => AdminClient; close: () => Promise<void> }> {
   const clients = await Promise.all(Array.from({ length: n }, () => AdminClient.connect(uri)));
   return { pick: (w) => clients[w % n]!, close: async () => void (await Promise.all(clients.map((c) => c.close()))) };
 }
@@ -121,7 +140,9 @@ async function main(): Promise<void> {
     if (failed) throw failed.reason;
     const [cli, rawrpc, real, emb] = [value(started[0])!, value(started[1])!, daemons!, embedded!];
     const realUri = real.adminUri('libvirtd');
-    const libvirt = (await real.virtAdmin('libvirtd', 'version')).stdout.match(/running against daemon: ([0-9.]+)/i)?.[1] ?? 'unknown';
+    const libvirt =
+      (await real.virtAdmin('libvirtd', 'version')).stdout.match(/running against daemon: ([0-9.]+)/i)?.[1] ??
+      'unknown';
 
     log('starting the gateway');
     gateway = await startGateway({ cli, connect: [realUri, emb.adminUri] });
@@ -129,28 +150,78 @@ async function main(): Promise<void> {
     const embeddedPrefix = `/daemons/${names.get(emb.adminUri) ?? 'embedded'}`;
     const base = gateway.base;
     const tp: HttpRequest = { method: 'GET', path: `/servers/${SERVER}/threadpool` };
-    const patch: HttpRequest = { method: 'PATCH', path: `/servers/${SERVER}/threadpool`, body: JSON.stringify({ maxWorkers: 20 }) };
+    const patch: HttpRequest = {
+      method: 'PATCH',
+      path: `/servers/${SERVER}/threadpool`,
+      body: JSON.stringify({ maxWorkers: 20 }),
+    };
     const real4 = await adminPool(realUri, ADMIN_CONNECTIONS);
     const emb4 = await adminPool(emb.adminUri, ADMIN_CONNECTIONS);
     memory['gatewayRssAfterStartBytes'] = gateway.rss();
     memory['gatewayFdsAfterStart'] = gateway.openFds();
 
     // Warm up: JIT (every route measured below), connection pools, libvirtd's workers.
-    const warmup: HttpRequest[] = [tp, patch, { method: 'GET', path: `/servers/${SERVER}/clients?limit=100` }, { method: 'GET', path: `${embeddedPrefix}/servers/${SERVER}/threadpool` }];
+    const warmup: HttpRequest[] = [
+      tp,
+      patch,
+      { method: 'GET', path: `/servers/${SERVER}/clients?limit=100` },
+      { method: 'GET', path: `${embeddedPrefix}/servers/${SERVER}/threadpool` },
+    ];
     await httpLoad({ operation: 'warm-up', daemon: 'both', base, requests: warmup, connections: C, durationS: 3 });
     await httpLoad({ operation: 'warm-up', daemon: 'libvirtd', base, requests: [tp], connections: C, durationS: 2 });
 
     log('GET threadpool');
-    const gw32 = await record(httpLoad({ operation: 'GET threadpool', daemon: 'libvirtd', base, requests: [tp], connections: C, durationS: SECONDS }));
-    await record(httpLoad({ operation: 'GET threadpool', daemon: 'libvirtd', base, requests: [tp], connections: 1, durationS: SECONDS }));
-    await record(closedLoop({ operation: 'GET threadpool', daemon: 'libvirtd', via: `AdminClient (${ADMIN_CONNECTIONS} conns)` }, C, MS, (w) => real4.pick(w).getThreadpool(SERVER)));
+    const gw32 = await record(
+      httpLoad({
+        operation: 'GET threadpool',
+        daemon: 'libvirtd',
+        base,
+        requests: [tp],
+        connections: C,
+        durationS: SECONDS,
+      }),
+    );
+    await record(
+      httpLoad({
+        operation: 'GET threadpool',
+        daemon: 'libvirtd',
+        base,
+        requests: [tp],
+        connections: 1,
+        durationS: SECONDS,
+      }),
+    );
+    await record(
+      closedLoop(
+        { operation: 'GET threadpool', daemon: 'libvirtd', via: `AdminClient (${ADMIN_CONNECTIONS} conns)` },
+        C,
+        MS,
+        (w) => real4.pick(w).getThreadpool(SERVER),
+      ),
+    );
     const raw32 = await record(rawrpcLoad(rawrpc, realUri, SERVER, SECONDS, C));
     await record(rawrpcLoad(rawrpc, realUri, SERVER, SECONDS, 1));
     await record(virtAdminLoop('GET threadpool', realUri, ['srv-threadpool-info', SERVER], VIRT_ADMIN_C, MS));
 
     log('GET threadpool, embedded daemon');
-    await record(httpLoad({ operation: 'GET threadpool', daemon: 'embedded', base, requests: [{ method: 'GET', path: `${embeddedPrefix}/servers/${SERVER}/threadpool` }], connections: C, durationS: SECONDS }));
-    await record(closedLoop({ operation: 'GET threadpool', daemon: 'embedded', via: `AdminClient (${ADMIN_CONNECTIONS} conns)` }, C, MS, (w) => emb4.pick(w).getThreadpool(SERVER)));
+    await record(
+      httpLoad({
+        operation: 'GET threadpool',
+        daemon: 'embedded',
+        base,
+        requests: [{ method: 'GET', path: `${embeddedPrefix}/servers/${SERVER}/threadpool` }],
+        connections: C,
+        durationS: SECONDS,
+      }),
+    );
+    await record(
+      closedLoop(
+        { operation: 'GET threadpool', daemon: 'embedded', via: `AdminClient (${ADMIN_CONNECTIONS} conns)` },
+        C,
+        MS,
+        (w) => emb4.pick(w).getThreadpool(SERVER),
+      ),
+    );
 
     log('GET clients');
     clients = await openRawClients(real.readOnlyClientSocket, 1);
@@ -161,25 +232,74 @@ async function main(): Promise<void> {
       const listed = (await real4.pick(0).listClients(SERVER)).length;
       if (listed !== n) notes.push(`GET clients (${n}): the daemon listed ${listed} clients`);
       const op = `GET clients (${n} connected)`;
-      await record(httpLoad({ operation: op, daemon: 'libvirtd', base, requests: [{ method: 'GET', path: `/servers/${SERVER}/clients?limit=100` }], connections: C, durationS: SECONDS }));
-      await record(closedLoop({ operation: op, daemon: 'libvirtd', via: `AdminClient (${ADMIN_CONNECTIONS} conns)` }, C, MS, (w) => real4.pick(w).listClients(SERVER)));
+      await record(
+        httpLoad({
+          operation: op,
+          daemon: 'libvirtd',
+          base,
+          requests: [{ method: 'GET', path: `/servers/${SERVER}/clients?limit=100` }],
+          connections: C,
+          durationS: SECONDS,
+        }),
+      );
+      await record(
+        closedLoop({ operation: op, daemon: 'libvirtd', via: `AdminClient (${ADMIN_CONNECTIONS} conns)` }, C, MS, (w) =>
+          real4.pick(w).listClients(SERVER),
+        ),
+      );
       await record(virtAdminLoop(op, realUri, ['srv-clients-list', SERVER], VIRT_ADMIN_C, MS));
       if (n === 2000) {
         // The whole list through the paginated resource (pages of 1000), against one virt-admin run each.
         const all = `list all ${n} clients`;
-        walk2000 = await record(closedLoop({ operation: `${all} (paginated)`, daemon: 'libvirtd', via: 'gateway (HTTP)' }, LIST_C, MS, () => walkClients(base, '', 1000)));
+        walk2000 = await record(
+          closedLoop({ operation: `${all} (paginated)`, daemon: 'libvirtd', via: 'gateway (HTTP)' }, LIST_C, MS, () =>
+            walkClients(base, '', 1000),
+          ),
+        );
         virtAdmin2000 = await record(virtAdminLoop(all, realUri, ['srv-clients-list', SERVER], LIST_C, MS));
-        await record(closedLoop({ operation: `${all} (paginated)`, daemon: 'libvirtd', via: 'gateway (HTTP)' }, 1, MS, () => walkClients(base, '', 1000)));
+        await record(
+          closedLoop({ operation: `${all} (paginated)`, daemon: 'libvirtd', via: 'gateway (HTTP)' }, 1, MS, () =>
+            walkClients(base, '', 1000),
+          ),
+        );
         await record(virtAdminLoop(all, realUri, ['srv-clients-list', SERVER], 1, MS));
       }
     }
     clients.close();
 
     log('PATCH threadpool');
-    await record(httpLoad({ operation: 'PATCH threadpool', daemon: 'libvirtd', base, requests: [patch], connections: C, durationS: SECONDS }));
+    await record(
+      httpLoad({
+        operation: 'PATCH threadpool',
+        daemon: 'libvirtd',
+        base,
+        requests: [patch],
+        connections: C,
+        durationS: SECONDS,
+      }),
+    );
     // The same work as the route: set, then read the new state back.
-    await record(closedLoop({ operation: 'PATCH threadpool', daemon: 'libvirtd', via: `AdminClient (${ADMIN_CONNECTIONS} conns)` }, C, MS, (w) => real4.pick(w).setThreadpool(SERVER, { maxWorkers: 20 }).then(() => real4.pick(w).getThreadpool(SERVER))));
-    await record(virtAdminLoop('PATCH threadpool', realUri, ['srv-threadpool-set', SERVER, '--max-workers', '20'], VIRT_ADMIN_C, MS));
+    await record(
+      closedLoop(
+        { operation: 'PATCH threadpool', daemon: 'libvirtd', via: `AdminClient (${ADMIN_CONNECTIONS} conns)` },
+        C,
+        MS,
+        (w) =>
+          real4
+            .pick(w)
+            .setThreadpool(SERVER, { maxWorkers: 20 })
+            .then(() => real4.pick(w).getThreadpool(SERVER)),
+      ),
+    );
+    await record(
+      virtAdminLoop(
+        'PATCH threadpool',
+        realUri,
+        ['srv-threadpool-set', SERVER, '--max-workers', '20'],
+        VIRT_ADMIN_C,
+        MS,
+      ),
+    );
 
     log('mixed load');
     const mixed: HttpRequest[] = [
@@ -198,29 +318,65 @@ async function main(): Promise<void> {
       (c) => c.setThreadpool(SERVER, { maxWorkers: 20 }).then(() => c.getThreadpool(SERVER)),
       (_, e) => e.getThreadpool(SERVER),
     ];
-    const mixedNote = 'GET threadpool, GET clients, GET client-limits, GET servers, PATCH threadpool, GET embedded threadpool, in turn';
-    await record(httpLoad({ operation: 'mixed', daemon: 'both', base, requests: mixed, connections: C, durationS: SECONDS }));
+    const mixedNote =
+      'GET threadpool, GET clients, GET client-limits, GET servers, PATCH threadpool, GET embedded threadpool, in turn';
+    await record(
+      httpLoad({ operation: 'mixed', daemon: 'both', base, requests: mixed, connections: C, durationS: SECONDS }),
+    );
     const turns = new Array<number>(C).fill(0);
-    await record(closedLoop({ operation: 'mixed', daemon: 'both', via: `AdminClient (${ADMIN_CONNECTIONS} conns)`, note: mixedNote }, C, MS, (w) => mixedOps[turns[w]!++ % mixedOps.length]!(real4.pick(w), emb4.pick(w))));
+    await record(
+      closedLoop(
+        { operation: 'mixed', daemon: 'both', via: `AdminClient (${ADMIN_CONNECTIONS} conns)`, note: mixedNote },
+        C,
+        MS,
+        (w) => mixedOps[turns[w]!++ % mixedOps.length]!(real4.pick(w), emb4.pick(w)),
+      ),
+    );
     notes.push(`mixed: ${mixedNote}`);
 
     log('1,000 concurrent HTTP connections');
     gateway.resetPeak();
-    const rss1000 = await record(httpLoad({ operation: 'GET threadpool (1,000 connections)', daemon: 'libvirtd', base, requests: [tp], connections: 1000, durationS: SECONDS + 2, ok: (s) => s === 200 || s === 503 }));
+    const rss1000 = await record(
+      httpLoad({
+        operation: 'GET threadpool (1,000 connections)',
+        daemon: 'libvirtd',
+        base,
+        requests: [tp],
+        connections: 1000,
+        durationS: SECONDS + 2,
+        ok: (s) => s === 200 || s === 503,
+      }),
+    );
     memory['gatewayPeakRssWith1000ConnectionsBytes'] = gateway.peakRss();
     memory['gatewayFdsAtEnd'] = gateway.openFds();
     memory['gatewayRssAtEndBytes'] = gateway.rss();
-    if (rss1000.statuses?.['503']) notes.push(`1,000 connections: ${rss1000.statuses['503']} answers were 503 (in-flight bound and queue full)`);
+    if (rss1000.statuses?.['503'])
+      notes.push(`1,000 connections: ${rss1000.statuses['503']} answers were 503 (in-flight bound and queue full)`);
 
     // The same 1,000 connections against a gateway on node's default heap settings, for comparison: on a host
     // with tens of GiB, V8 lets garbage grow for long before it collects.
-    log('1,000 concurrent HTTP connections, gateway on node\'s default heap settings');
+    log("1,000 concurrent HTTP connections, gateway on node's default heap settings");
     await gateway.stop();
     gateway = await startGateway({ cli, connect: [realUri, emb.adminUri], nodeFlags: [] });
     memory['defaultHeapGatewayRssAfterStartBytes'] = gateway.rss();
-    await httpLoad({ operation: 'warm-up', daemon: 'libvirtd', base: gateway.base, requests: [tp], connections: C, durationS: 2 });
+    await httpLoad({
+      operation: 'warm-up',
+      daemon: 'libvirtd',
+      base: gateway.base,
+      requests: [tp],
+      connections: C,
+      durationS: 2,
+    });
     gateway.resetPeak();
-    const defaults = await httpLoad({ operation: 'GET threadpool (1,000 connections, node default heap)', daemon: 'libvirtd', base: gateway.base, requests: [tp], connections: 1000, durationS: SECONDS + 2, ok: (st) => st === 200 || st === 503 });
+    const defaults = await httpLoad({
+      operation: 'GET threadpool (1,000 connections, node default heap)',
+      daemon: 'libvirtd',
+      base: gateway.base,
+      requests: [tp],
+      connections: 1000,
+      durationS: SECONDS + 2,
+      ok: (st) => st === 200 || st === 503,
+    });
     await record(Promise.resolve(defaults));
     memory['defaultHeapGatewayPeakRssWith1000ConnectionsBytes'] = gateway.peakRss();
 
@@ -255,7 +411,11 @@ async function main(): Promise<void> {
         measured: `${gw32.perSecond.toFixed(0)}/s vs ${raw32.perSecond.toFixed(0)}/s = ${ratio.toFixed(2)}x`,
         met: ratio >= 0.5,
       },
-      { target: `GET threadpool at ${C} connections p99 < 10 ms`, measured: `${gw32.p99Ms?.toFixed(2)} ms`, met: (gw32.p99Ms ?? Infinity) < 10 },
+      {
+        target: `GET threadpool at ${C} connections p99 < 10 ms`,
+        measured: `${gw32.p99Ms?.toFixed(2)} ms`,
+        met: (gw32.p99Ms ?? Infinity) < 10,
+      },
       {
         target: 'list 2,000 clients (paginated) >= 10x faster than virt-admin srv-clients-list',
         measured: `${walk2000?.perSecond.toFixed(1)} full listings/s vs ${virtAdmin2000?.perSecond.toFixed(1)}/s (both ${LIST_C} at a time) = ${speedup.toFixed(1)}x`,
@@ -271,7 +431,9 @@ async function main(): Promise<void> {
         measured:
           `${(memory['publicRoutesGatewayPeakRssBytes'] / MiB).toFixed(1)} MiB ` +
           `(${(memory['publicRoutesGatewayRssAfterStartBytes'] / MiB).toFixed(1)} MiB after start); ` +
-          (publicFailures.length ? `failures: ${publicFailures.join('; ')}` : `all ${PUBLIC_ROUTE_BURSTS.flat().length * PUBLIC_BURST} answers whole`),
+          (publicFailures.length
+            ? `failures: ${publicFailures.join('; ')}`
+            : `all ${PUBLIC_ROUTE_BURSTS.flat().length * PUBLIC_BURST} answers whole`),
         met: memory['publicRoutesGatewayPeakRssBytes'] < 150 * MiB && publicFailures.length === 0,
       },
     ];
@@ -287,7 +449,11 @@ async function main(): Promise<void> {
     };
     await writeReport(OUT, report);
     process.stdout.write(`\n${formatTable(rows)}\n\nTargets\n${formatTargets(targets)}\n`);
-    process.stdout.write(`\nGateway memory: ${Object.entries(memory).map(([k, v]) => `${k}=${k.endsWith('Bytes') ? `${(v / MiB).toFixed(1)} MiB` : v}`).join(', ')}\n`);
+    process.stdout.write(
+      `\nGateway memory: ${Object.entries(memory)
+        .map(([k, v]) => `${k}=${k.endsWith('Bytes') ? `${(v / MiB).toFixed(1)} MiB` : v}`)
+        .join(', ')}\n`,
+    );
     if (notes.length) process.stdout.write(`Notes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
     process.stdout.write(`\nFigures written to ${OUT} (${report.durationS.toFixed(0)} s run)\n`);
   } finally {

@@ -42,5 +42,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const sizes = await buildUi(process.argv[2] ?? UI_OUT_DIR);
   const total = Object.values(sizes).reduce((a, b) => a + b, 0);
   // stderr: `npm pack --json` runs `prepare` and reads its stdout as JSON.
-  process.stderr.write(`built the dashboard: ${Object.entries(sizes).map(([n, s]) => `${n} ${s} B`).join(', ')}; ${total} B in all\n`);
+  process.stderr.write(
+    `built the dashboard: ${Object.entries(sizes)
+      .map(([n, s]) => `${n} ${s} B`)
+      .join(', ')}; ${total} B in all\n`,
+  );
 }

@@ -43,11 +43,16 @@ const clients = await openRawClients(daemons.readOnlyClientSocket, 2);
 try {
   // Its log lines would mix with the printed tour.
   const argv = [
-    '--log-level', 'silent',
-    '--runtime-dir', runtimeDir,
-    '--allowed-log-dir', join(runtimeDir, 'log'),
-    '--connect', daemons.adminUri('libvirtd'),
-    '--connect', daemons.adminUri('virtlogd'),
+    '--log-level',
+    'silent',
+    '--runtime-dir',
+    runtimeDir,
+    '--allowed-log-dir',
+    join(runtimeDir, 'log'),
+    '--connect',
+    daemons.adminUri('libvirtd'),
+    '--connect',
+    daemons.adminUri('virtlogd'),
   ];
   const invocation = loadConfig(argv, { ...process.env, LIBVIRT_ADMIN_GATEWAY_LISTEN: '127.0.0.1:8080' });
   const config = (invocation as { config: Config }).config;
@@ -62,8 +67,14 @@ try {
   let tour = readme.slice(start, end);
   // The command line of this run.
   tour = tour.replace(/```sh\nnode --import tsx src\/cli\.ts[^`]*```/, () =>
-    ['```sh', `node --import tsx src/cli.ts --log-level warn --allowed-log-dir ${SHOWN_RUNTIME_DIR}/log \\`,
-      `  --connect '${daemons.adminUri('libvirtd')}' \\`, `  --connect '${daemons.adminUri('virtlogd')}'`, '```'].join('\n'));
+    [
+      '```sh',
+      `node --import tsx src/cli.ts --log-level warn --allowed-log-dir ${SHOWN_RUNTIME_DIR}/log \\`,
+      `  --connect '${daemons.adminUri('libvirtd')}' \\`,
+      `  --connect '${daemons.adminUri('virtlogd')}'`,
+      '```',
+    ].join('\n'),
+  );
   const blocks = [...tour.matchAll(/```console\n(\$ curl [^\n]*)\n[\s\S]*?```/g)];
   let out = '';
   let last = 0;
@@ -71,7 +82,10 @@ try {
     const command = block[1]!.slice(2);
     // The 503 example is about a daemon that is down.
     if (command.includes('retry-after')) await daemons.kill('libvirtd');
-    const output = shown(await sh(prelude + command.replaceAll(SHOWN_RUNTIME_DIR, runtimeDir), process.env)).replace(/\n*$/, '\n');
+    const output = shown(await sh(prelude + command.replaceAll(SHOWN_RUNTIME_DIR, runtimeDir), process.env)).replace(
+      /\n*$/,
+      '\n',
+    );
     out += tour.slice(last, block.index) + '```console\n' + block[1] + '\n' + output + '```';
     last = block.index + block[0].length;
   }

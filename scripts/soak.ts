@@ -67,7 +67,9 @@ async function request(base: string, method: string, path: string, body?: unknow
     res = await fetch(`${base}${path}`, {
       method,
       // X-Requested-With: a body-less change must show it is not cross-site (SECURITY.md).
-      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : { headers: { 'x-requested-with': 'soak' } }),
+      ...(body !== undefined
+        ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+        : { headers: { 'x-requested-with': 'soak' } }),
       signal: AbortSignal.timeout(15_000),
     });
   } catch (err) {
@@ -91,7 +93,13 @@ async function request(base: string, method: string, path: string, body?: unknow
 }
 
 async function reader(base: string, end: number, i: number): Promise<void> {
-  const paths = [`/servers/${SERVER}/threadpool`, `/servers/${SERVER}/clients?limit=50`, `/servers/${SERVER}/client-limits`, '/servers', '/daemon'];
+  const paths = [
+    `/servers/${SERVER}/threadpool`,
+    `/servers/${SERVER}/clients?limit=50`,
+    `/servers/${SERVER}/client-limits`,
+    '/servers',
+    '/daemon',
+  ];
   for (let n = i; Date.now() < end; n++) {
     const res = await request(base, 'GET', paths[n % paths.length]!);
     await res?.arrayBuffer();
@@ -122,7 +130,8 @@ async function subscriber(base: string, end: number): Promise<void> {
       }
       sseConnections++;
       const decoder = new TextDecoder();
-      for await (const chunk of res.body) sseEvents += (decoder.decode(chunk as Uint8Array, { stream: true }).match(/^data:/gm) ?? []).length;
+      for await (const chunk of res.body)
+        sseEvents += (decoder.decode(chunk as Uint8Array, { stream: true }).match(/^data:/gm) ?? []).length;
     } catch {
       // aborted at the end, or the stream broke: reconnect
     }
@@ -201,7 +210,9 @@ async function main(): Promise<void> {
     const hasEvents = probe?.ok === true && (probe.headers.get('content-type') ?? '').startsWith('text/event-stream');
     await probe?.body?.cancel().catch(() => undefined);
     const heap = `node ${SHIPPED_NODE_FLAGS.join(' ')}, as shipped`;
-    log(`soaking for ${SECONDS} s against ${base} (${heap}; SSE ${hasEvents ? 'on' : 'absent: GET /events not served'})`);
+    log(
+      `soaking for ${SECONDS} s against ${base} (${heap}; SSE ${hasEvents ? 'on' : 'absent: GET /events not served'})`,
+    );
     const start = Date.now();
     const end = start + SECONDS * 1000;
     await Promise.all([

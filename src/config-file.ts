@@ -26,7 +26,11 @@ export interface EnvForm {
  * The file's settings as environment values (`{ LIBVIRT_ADMIN_GATEWAY_LISTEN: '0.0.0.0:8080', ... }`), once every
  * key is known and every value passes its schema. Throws ConfigFileError.
  */
-export function readConfigFile(path: string, schema: TObject, forms: Readonly<Record<string, EnvForm>>): Record<string, string> {
+export function readConfigFile(
+  path: string,
+  schema: TObject,
+  forms: Readonly<Record<string, EnvForm>>,
+): Record<string, string> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -49,11 +53,15 @@ export function readConfigFile(path: string, schema: TObject, forms: Readonly<Re
     const property = properties[key];
     const form = forms[key];
     if (property === undefined || form === undefined) {
-      throw new ConfigFileError(`unknown key '${key}' in the config file ${path} (the keys are: ${Object.keys(forms).join(', ')})`);
+      throw new ConfigFileError(
+        `unknown key '${key}' in the config file ${path} (the keys are: ${Object.keys(forms).join(', ')})`,
+      );
     }
     const error = Value.Errors(property, value).First();
     if (error) {
-      throw new ConfigFileError(`invalid '${key}' in the config file ${path}: ${JSON.stringify(value)}: ${error.message}`);
+      throw new ConfigFileError(
+        `invalid '${key}' in the config file ${path}: ${JSON.stringify(value)}: ${error.message}`,
+      );
     }
     env[form.env] = Array.isArray(value) ? value.map(String).join(form.separator ?? ' ') : String(value);
   }

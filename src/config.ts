@@ -35,7 +35,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const ConfigSchema = Type.Object(
   {
     connect: Type.Array(Type.String({ minLength: 1 }), {
-      description: 'Admin URIs of the daemons to serve; the first is the default daemon. Empty: the embedded daemon serves.',
+      description:
+        'Admin URIs of the daemons to serve; the first is the default daemon. Empty: the embedded daemon serves.',
     }),
     onDemand: Type.Array(Type.String({ pattern: '^[^\\s=]+(=(0|[1-9][0-9]{0,7}))?$' }), {
       description:
@@ -49,15 +50,24 @@ export const ConfigSchema = Type.Object(
     }),
     runtimeDir: Type.String({
       minLength: 1,
-      description: "The gateway's private folder (mode 0700): the embedded daemon's sockets and logs, the HTTP unix socket, the local token.",
+      description:
+        "The gateway's private folder (mode 0700): the embedded daemon's sockets and logs, the HTTP unix socket, the local token.",
     }),
     embeddedSocket: Type.String({ minLength: 1, description: 'Admin socket path of the embedded daemon.' }),
     embeddedVersion: Type.Union(
       EMBEDDED_VERSIONS.map((v) => Type.Literal(v)),
-      { description: 'The libvirt version the embedded daemon claims, with that version\'s behaviour.' },
+      { description: "The libvirt version the embedded daemon claims, with that version's behaviour." },
     ),
-    callTimeoutMs: Type.Integer({ minimum: 1, maximum: 3_600_000, description: 'Milliseconds allowed for one daemon call.' }),
-    poolSize: Type.Integer({ minimum: 1, maximum: 64, description: 'Admin connections per daemon; calls are spread over them.' }),
+    callTimeoutMs: Type.Integer({
+      minimum: 1,
+      maximum: 3_600_000,
+      description: 'Milliseconds allowed for one daemon call.',
+    }),
+    poolSize: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      description: 'Admin connections per daemon; calls are spread over them.',
+    }),
     maxInFlight: Type.Integer({
       minimum: 1,
       maximum: 1024,
@@ -71,23 +81,36 @@ export const ConfigSchema = Type.Object(
     maxWorkers: Type.Integer({
       minimum: 1,
       maximum: 100_000,
-      description: 'Highest minWorkers, maxWorkers or prioWorkers a threadpool change may set (libvirt itself has no ceiling).',
+      description:
+        'Highest minWorkers, maxWorkers or prioWorkers a threadpool change may set (libvirt itself has no ceiling).',
     }),
     watchIntervalMs: Type.Integer({
       minimum: 100,
       maximum: 3_600_000,
       description: 'Milliseconds between two polls of a daemon while the event stream has subscribers.',
     }),
-    stateDir: Type.String({ pattern: '^/', description: 'Folder of the data kept across restarts (the client history); made 0700.' }),
-    clientHistory: Type.Boolean({ description: "Record every client's connect and disconnect in the state folder (keeps the daemons watched)." }),
+    stateDir: Type.String({
+      pattern: '^/',
+      description: 'Folder of the data kept across restarts (the client history); made 0700.',
+    }),
+    clientHistory: Type.Boolean({
+      description: "Record every client's connect and disconnect in the state folder (keeps the daemons watched).",
+    }),
     clientHistoryMaxBytes: Type.Integer({
       minimum: HistoryLimits.MIN_BYTES,
       maximum: 1024 * 1024 * 1024,
       description: 'Bytes the client history files may take together; the oldest records go first.',
     }),
-    samplesPerServer: Type.Integer({ minimum: 1, maximum: 86_400, description: 'Samples of each server kept in memory for /samples.' }),
+    samplesPerServer: Type.Integer({
+      minimum: 1,
+      maximum: 86_400,
+      description: 'Samples of each server kept in memory for /samples.',
+    }),
     desiredState: Type.Optional(
-      Type.String({ pattern: '^/', description: 'YAML or JSON file declaring each daemon\'s settings (then the only source of them).' }),
+      Type.String({
+        pattern: '^/',
+        description: "YAML or JSON file declaring each daemon's settings (then the only source of them).",
+      }),
     ),
     reconcileIntervalMs: Type.Integer({
       minimum: 100,
@@ -132,7 +155,7 @@ export const OPTIONS = {
     flag: 'runtime-dir',
     env: 'LIBVIRT_ADMIN_GATEWAY_RUNTIME_DIR',
     arg: '<dir>',
-    help: 'private folder (created 0700; an existing one must be owned by this user and writable by nobody else) for the embedded daemon\'s sockets and logs, the HTTP unix socket and the local token',
+    help: "private folder (created 0700; an existing one must be owned by this user and writable by nobody else) for the embedded daemon's sockets and logs, the HTTP unix socket and the local token",
   },
   embeddedSocket: {
     flag: 'embedded-socket',
@@ -245,7 +268,8 @@ export class ConfigError extends Error {
 }
 
 /** What the command line asks for. */
-export type Invocation = { kind: 'run'; config: Config } | { kind: 'help'; text: string } | { kind: 'version'; text: string };
+export type Invocation =
+  { kind: 'run'; config: Config } | { kind: 'help'; text: string } | { kind: 'version'; text: string };
 
 /** The embedded daemon's admin socket in a runtime folder (its client sockets go next to it). */
 export function embeddedSocketIn(runtimeDir: string): string {
@@ -400,7 +424,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     maxWorkers: pick('maxWorkers') ?? d.maxWorkers,
     watchIntervalMs: pick('watchIntervalMs') ?? d.watchIntervalMs,
     stateDir: pick('stateDir') ?? d.stateDir,
-    clientHistory: (values['client-history'] as boolean | undefined) ?? nonEmpty(env[OPTIONS.clientHistory.env]) ?? d.clientHistory,
+    clientHistory:
+      (values['client-history'] as boolean | undefined) ?? nonEmpty(env[OPTIONS.clientHistory.env]) ?? d.clientHistory,
     clientHistoryMaxBytes: pick('clientHistoryMaxBytes') ?? d.clientHistoryMaxBytes,
     samplesPerServer: pick('samplesPerServer') ?? d.samplesPerServer,
     ...(pick('desiredState') === undefined ? {} : { desiredState: resolve(pick('desiredState') as string) }),
@@ -412,7 +437,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     logLevel: pick('logLevel') ?? d.logLevel,
     ...security,
     // The embedded daemon's log files belong in its own folder; a daemon of the host logs under /var/log/libvirt.
-    allowedLogDirs: security['allowedLogDirs'] ?? (connect.length === 0 ? [embeddedLogDirIn(runtimeDir)] : [...DEFAULT_ALLOWED_LOG_DIRS]),
+    allowedLogDirs:
+      security['allowedLogDirs'] ??
+      (connect.length === 0 ? [embeddedLogDirIn(runtimeDir)] : [...DEFAULT_ALLOWED_LOG_DIRS]),
   };
   const candidate = convertStrings(raw);
   const firstError = Value.Errors(ConfigSchema, candidate).First();
@@ -424,7 +451,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const config = candidate as Config;
   const port = Number(config.listen.slice(config.listen.lastIndexOf(':') + 1));
-  if (port > 65535) throw new ConfigError(`invalid --listen ${JSON.stringify(config.listen)}: port ${port} is above 65535`);
+  if (port > 65535)
+    throw new ConfigError(`invalid --listen ${JSON.stringify(config.listen)}: port ${port} is above 65535`);
   for (const uri of config.connect) {
     try {
       resolveAdminUri(uri, env);
@@ -470,7 +498,8 @@ export function onDemandDaemons(config: Pick<Config, 'connect' | 'onDemand'>): M
   for (const entry of config.onDemand) {
     const [name = '', idle] = entry.split('=');
     if (!names.includes(name)) {
-      const known = names.length > 0 ? `the daemons are ${names.join(', ')}` : 'only --connect daemons can be on demand';
+      const known =
+        names.length > 0 ? `the daemons are ${names.join(', ')}` : 'only --connect daemons can be on demand';
       throw new ConfigError(`invalid --on-demand ${JSON.stringify(entry)}: no daemon named '${name}' (${known})`);
     }
     out.set(name, idle === undefined ? DEFAULT_IDLE_MS : Number(idle));

@@ -56,25 +56,36 @@ export class StartupError extends Error {
 }
 
 /** Build the app from the configuration, listen, and print where it listens and how to use it. */
-export async function startGateway(config: Config, print: Printer = (line) => process.stderr.write(`${line}\n`)): Promise<RunningGateway> {
+export async function startGateway(
+  config: Config,
+  print: Printer = (line) => process.stderr.write(`${line}\n`),
+): Promise<RunningGateway> {
   const { host, port } = listenAddress(config.listen);
   const runtimeDir = runtimeFolder(config.runtimeDir);
   // Checked before anything starts: an unsafe listen setup, a bad credentials file or an untrustworthy runtime
   // folder refuses to start.
   const security = await securityFor(config, host, runtimeDir);
   if (config.clientHistory) await stateDirFor(config);
-  const app = Fastify({ ...gatewayServerOptions({ level: config.logLevel }), serverFactory: limitedServerFactory(security.tls) });
+  const app = Fastify({
+    ...gatewayServerOptions({ level: config.logLevel }),
+    serverFactory: limitedServerFactory(security.tls),
+  });
   for (const warning of security.warnings) app.log.warn(warning);
   const embedded = config.connect.length > 0 ? null : await startEmbedded(config, app, runtimeDir);
   const daemons: DaemonSpec[] = embedded
     ? [{ uri: embedded.adminUri, name: 'embedded', embedded: true }]
-    : withModes(config.connect.map((uri) => ({ uri })), onDemandDaemons(config));
+    : withModes(
+        config.connect.map((uri) => ({ uri })),
+        onDemandDaemons(config),
+      );
   const { poolSize, maxInFlight, queueLength } = config;
   const { authenticator, logPolicy, mutationRateLimit, authFailureLimit, hosts } = security;
   // SIGHUP, or a change on disk (file-watch.ts, Kubernetes' symlink swap included), re-reads the tokens, the
   // client roles and the TLS files; a bad file keeps the old one in force. After each reload the stream revocation plugin
   // closes the event streams whose callers lost access.
-  const reloadable = security.tls ? [...security.reloadable, tlsReloader(app.server as unknown as TlsServer, config)] : security.reloadable;
+  const reloadable = security.tls
+    ? [...security.reloadable, tlsReloader(app.server as unknown as TlsServer, config)]
+    : security.reloadable;
   const reloads = new CredentialReloads(reloadable, app.log);
   await app.register(gateway, {
     daemons,
@@ -90,7 +101,9 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
     },
     history: {
       samples: { capacity: config.samplesPerServer },
-      ...(config.clientHistory ? { clientHistory: { stateDir: config.stateDir, maxBytes: config.clientHistoryMaxBytes } } : {}),
+      ...(config.clientHistory
+        ? { clientHistory: { stateDir: config.stateDir, maxBytes: config.clientHistoryMaxBytes } }
+        : {}),
     },
   });
   app.monitoring.metrics.exportReloads(reloads);
@@ -114,14 +127,18 @@ export async function startGateway(config: Config, print: Printer = (line) => pr
   await app.listen({ host, port }).catch((err: unknown) => fail(`cannot listen on ${config.listen}`, err));
   if (security.unixSocket) {
     const { path, mode } = security.unixSocket;
-    unixListener = await serveOnUnixSocket((req, res) => app.routing(req, res), path, mode, HTTP_SERVER_LIMITS, (err, socket) =>
-      answerClientError(app.log, err, socket),
-    ).catch((err: unknown) =>
-      fail(`cannot listen on unix socket ${path}`, err),
-    );
+    unixListener = await serveOnUnixSocket(
+      (req, res) => app.routing(req, res),
+      path,
+      mode,
+      HTTP_SERVER_LIMITS,
+      (err, socket) => answerClientError(app.log, err, socket),
+    ).catch((err: unknown) => fail(`cannot listen on unix socket ${path}`, err));
   }
   // Written last: a start that failed above leaves the token file of a gateway already running there alone.
-  await security.localToken?.write().catch((err: unknown) => fail(`cannot write the local token ${security.localToken?.path}`, err));
+  await security.localToken
+    ?.write()
+    .catch((err: unknown) => fail(`cannot write the local token ${security.localToken?.path}`, err));
   const url = localUrl(app.server.address() as AddressInfo, security.tls ? 'https' : 'http');
   printBanner(print, { url, app, embedded, unixListener, security });
   let closing: Promise<void> | undefined;
@@ -161,7 +178,11 @@ export async function runGateway(config: Config): Promise<void> {
  * Start the embedded daemon on the configured admin socket (its client sockets go next to it); its log files
  * go to `<runtime folder>/log`.
  */
-async function startEmbedded(config: Config, app: FastifyInstance, runtimeDir: () => Promise<RuntimeDir>): Promise<EmbeddedDaemon> {
+async function startEmbedded(
+  config: Config,
+  app: FastifyInstance,
+  runtimeDir: () => Promise<RuntimeDir>,
+): Promise<EmbeddedDaemon> {
   const dir = await runtimeDir();
   const logDir = await dir.folder('log').catch((err: unknown) => {
     throw new StartupError((err as Error).message, 2);
@@ -174,7 +195,10 @@ async function startEmbedded(config: Config, app: FastifyInstance, runtimeDir: (
       logger: app.log.child({ component: 'embedded-daemon' }) as unknown as Logger,
     });
   } catch (err) {
-    throw new StartupError(`cannot start the embedded daemon on ${config.embeddedSocket}: ${(err as Error).message}`, 1);
+    throw new StartupError(
+      `cannot start the embedded daemon on ${config.embeddedSocket}: ${(err as Error).message}`,
+      1,
+    );
   }
 }
 
@@ -188,7 +212,11 @@ function runtimeFolder(path: string): () => Promise<RuntimeDir> {
 }
 
 /** The security pieces for this configuration; anything wrong with them is a configuration error (exit 2). */
-async function securityFor(config: Config, host: string, runtimeDir: () => Promise<RuntimeDir>): Promise<SecuritySetup> {
+async function securityFor(
+  config: Config,
+  host: string,
+  runtimeDir: () => Promise<RuntimeDir>,
+): Promise<SecuritySetup> {
   try {
     return await setUpSecurity(config, host, runtimeDir);
   } catch (err) {
@@ -224,7 +252,8 @@ interface BannerFacts {
 function printBanner(print: Printer, { url, app, embedded, unixListener, security }: BannerFacts): void {
   print(`libvirt-admin-gateway ${VERSION} listening on ${url}`);
   for (const { connection, isDefault } of app.daemons.list()) {
-    const onDemand = connection.mode === ConnectionMode.ON_DEMAND ? ` (on demand, closed after ${connection.idleMs} ms idle)` : '';
+    const onDemand =
+      connection.mode === ConnectionMode.ON_DEMAND ? ` (on demand, closed after ${connection.idleMs} ms idle)` : '';
     print(`  daemon ${connection.name}${isDefault ? ' (default)' : ''}: ${connection.uri}${onDemand}`);
   }
   if (embedded) {
@@ -245,7 +274,8 @@ function printBanner(print: Printer, { url, app, embedded, unixListener, securit
     );
   } else {
     print(`  curl: curl ${url}/servers`);
-    if (!authenticator.credentialsConfigured) print('  no credentials configured: every caller on this address has the admin role');
+    if (!authenticator.credentialsConfigured)
+      print('  no credentials configured: every caller on this address has the admin role');
   }
   print(`  docs: ${url}/docs   spec: ${url}/openapi.json   dashboard: ${url}/ui/`);
 }

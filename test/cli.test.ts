@@ -49,7 +49,10 @@ interface Gateway {
 
 /** Starts the CLI with its runtime folder in `runtimeDir` (never the host's shared /run/libvirt-admin-gateway). */
 async function startCli(args: string[], runtimeDir: string): Promise<Gateway> {
-  const child = spawn(process.execPath, [...CLI, '--listen', '127.0.0.1:0', '--runtime-dir', runtimeDir, ...args], { cwd: ROOT, env: cleanEnv() });
+  const child = spawn(process.execPath, [...CLI, '--listen', '127.0.0.1:0', '--runtime-dir', runtimeDir, ...args], {
+    cwd: ROOT,
+    env: cleanEnv(),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -67,20 +70,29 @@ async function startCli(args: string[], runtimeDir: string): Promise<Gateway> {
     });
     void exited.then((code) => reject(new Error(`exited with ${code} before listening:\n${stderr}`)));
   });
-  const auth = async () => ({ authorization: `Bearer ${(await readFile(join(runtimeDir, 'local-token'), 'utf8')).trim()}` });
+  const auth = async () => ({
+    authorization: `Bearer ${(await readFile(join(runtimeDir, 'local-token'), 'utf8')).trim()}`,
+  });
   return { child, url, banner: stderr, stdout: () => stdout, exited, auth };
 }
 
 // The gateway reads its options from the environment too: tests must not inherit any.
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIBVIRT_ADMIN_GATEWAY_') && k !== 'RUNTIME_DIRECTORY'));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('LIBVIRT_ADMIN_GATEWAY_') && k !== 'RUNTIME_DIRECTORY'),
+  );
 }
 
 describe('libvirt-admin-gateway options', () => {
   it('--help prints the options with their environment variables', async () => {
     const run = await runCli(['--help']);
     assert.equal(run.code, 0);
-    for (const text of ['--connect <admin URI>', '--listen <host:port>', 'LIBVIRT_ADMIN_GATEWAY_LISTEN', '--call-timeout']) {
+    for (const text of [
+      '--connect <admin URI>',
+      '--listen <host:port>',
+      'LIBVIRT_ADMIN_GATEWAY_LISTEN',
+      '--call-timeout',
+    ]) {
       assert.ok(run.stdout.includes(text), text);
     }
   });
@@ -95,7 +107,11 @@ describe('libvirt-admin-gateway options', () => {
     for (const [args, env, message] of [
       [['--bogus'], {}, /Unknown option '--bogus'/],
       [['--listen', 'nowhere'], {}, /invalid --listen/],
-      [[], { LIBVIRT_ADMIN_GATEWAY_CALL_TIMEOUT_MS: 'soon' }, /invalid --call-timeout \(or LIBVIRT_ADMIN_GATEWAY_CALL_TIMEOUT_MS\)/],
+      [
+        [],
+        { LIBVIRT_ADMIN_GATEWAY_CALL_TIMEOUT_MS: 'soon' },
+        /invalid --call-timeout \(or LIBVIRT_ADMIN_GATEWAY_CALL_TIMEOUT_MS\)/,
+      ],
       [['--connect', 'http://example.com/'], {}, /invalid --connect/],
     ] as const) {
       const run = await runCli([...args], env);
@@ -112,7 +128,14 @@ describe('libvirt-admin-gateway options', () => {
     try {
       const port = (taken.address() as { port: number }).port;
       const dir = await mkdtemp(join(tmpdir(), 'lag-cli-'));
-      const run = await runCli(['--connect', 'libvirtd:///system', '--listen', `127.0.0.1:${port}`, '--runtime-dir', join(dir, 'run')]);
+      const run = await runCli([
+        '--connect',
+        'libvirtd:///system',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--runtime-dir',
+        join(dir, 'run'),
+      ]);
       await rm(dir, { recursive: true, force: true });
       assert.equal(run.code, 1);
       assert.match(run.stderr, /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
@@ -142,7 +165,10 @@ describe('libvirt-admin-gateway --connect <real libvirtd>', () => {
     const gw = await startCli(['--connect', uri], join(dir, 'run'));
     try {
       assert.match(gw.banner, new RegExp(`daemon libvirtd \\(default\\): ${uri.replace(/[?]/g, '\\?')}`));
-      assert.match(gw.banner, /curl: curl -H "Authorization: Bearer \$\(cat \S+\/run\/local-token\)" http:\/\/127\.0\.0\.1:\d+\/servers/);
+      assert.match(
+        gw.banner,
+        /curl: curl -H "Authorization: Bearer \$\(cat \S+\/run\/local-token\)" http:\/\/127\.0\.0\.1:\d+\/servers/,
+      );
       const servers = await fetch(`${gw.url}/servers`, { headers: await gw.auth() });
       assert.equal(servers.status, 200);
       const requestId = servers.headers.get('x-request-id');
@@ -153,7 +179,12 @@ describe('libvirt-admin-gateway --connect <real libvirtd>', () => {
       const seen = proxy.procs.length;
       const slow = fetch(`${gw.url}/servers/libvirtd/threadpool`, { headers: await gw.auth() });
       // In flight once its SERVER_GET_THREADPOOL_PARAMETERS (6) went out to the daemon.
-      await eventually(() => proxy.procs.indexOf(6, seen) !== -1, 'the threadpool call to reach the daemon', 10_000, 10);
+      await eventually(
+        () => proxy.procs.indexOf(6, seen) !== -1,
+        'the threadpool call to reach the daemon',
+        10_000,
+        10,
+      );
       gw.child.kill('SIGTERM');
       const res = await slow;
       assert.equal(res.status, 200);
@@ -169,7 +200,11 @@ describe('libvirt-admin-gateway --connect <real libvirtd>', () => {
       assert.ok(proxy.procs.lastIndexOf(6) < proxy.procs.indexOf(2), proxy.procs.join(','));
       assert.deepEqual(proxy.procs.slice(-closes), Array(closes).fill(2));
 
-      const lines = gw.stdout().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = gw
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       const ofRequest = lines.filter((l) => l['reqId'] === requestId);
       assert.ok(ofRequest.some((l) => l['msg'] === 'incoming request'));
       assert.ok(ofRequest.some((l) => l['msg'] === 'request completed'));
@@ -205,8 +240,13 @@ describe('libvirt-admin-gateway without --connect (embedded daemon)', () => {
       const headers = await gw.auth();
       const res = await fetch(`${gw.url}/daemons`, { headers });
       const body = (await res.json()) as { daemons: Array<{ name: string; embedded: boolean; default: boolean }> };
-      assert.deepEqual(body.daemons.map((d) => [d.name, d.embedded, d.default]), [['embedded', true, true]]);
-      const servers = (await (await fetch(`${gw.url}/servers`, { headers })).json()) as { servers: Array<{ name: string }> };
+      assert.deepEqual(
+        body.daemons.map((d) => [d.name, d.embedded, d.default]),
+        [['embedded', true, true]],
+      );
+      const servers = (await (await fetch(`${gw.url}/servers`, { headers })).json()) as {
+        servers: Array<{ name: string }>;
+      };
       assert.deepEqual(servers.servers.map((s) => s.name).sort(), ['admin', 'libvirtd']);
       gw.child.kill('SIGTERM');
       assert.equal(await gw.exited, 0);

@@ -19,7 +19,10 @@ function config(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
   return (result as { config: Config }).config;
 }
 function refused(argv: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): void {
-  assert.throws(() => loadConfig(argv, env), (err: unknown) => err instanceof ConfigError && pattern.test(err.message));
+  assert.throws(
+    () => loadConfig(argv, env),
+    (err: unknown) => err instanceof ConfigError && pattern.test(err.message),
+  );
 }
 
 describe('--config: a YAML file of options', () => {
@@ -85,7 +88,10 @@ insecure: true
 
   it('refuses values the schema refuses, naming the key, the file and the value', () => {
     const cases: Array<[string, RegExp]> = [
-      ['callTimeoutMs: 0\n', /invalid 'callTimeoutMs' in the config file .*: 0: Expected integer to be greater or equal to 1/],
+      [
+        'callTimeoutMs: 0\n',
+        /invalid 'callTimeoutMs' in the config file .*: 0: Expected integer to be greater or equal to 1/,
+      ],
       ['callTimeoutMs: "5000"\n', /invalid 'callTimeoutMs' .*: "5000": Expected integer/],
       ['poolSize: 1.5\n', /invalid 'poolSize' .*: 1.5/],
       ['listen: nowhere\n', /invalid 'listen' .*: "nowhere"/],

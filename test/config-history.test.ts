@@ -21,19 +21,36 @@ describe('history options', () => {
     assert.equal(c.clientHistory, false);
     assert.equal(c.clientHistoryMaxBytes, 16 * 1024 * 1024);
     assert.equal(c.samplesPerServer, 3600);
-    assert.equal(c.stateDir, process.getuid!() === 0 ? '/var/lib/libvirt-admin-gateway' : '/home/u/.local/state/libvirt-admin-gateway');
+    assert.equal(
+      c.stateDir,
+      process.getuid!() === 0 ? '/var/lib/libvirt-admin-gateway' : '/home/u/.local/state/libvirt-admin-gateway',
+    );
   });
 
   it('are read from flags and from the environment, flags first', () => {
-    const flags = config(['--client-history', '--state-dir', '/srv/gw', '--client-history-max-bytes', '1048576', '--samples-per-server', '600']);
-    assert.deepEqual([flags.clientHistory, flags.stateDir, flags.clientHistoryMaxBytes, flags.samplesPerServer], [true, '/srv/gw', 1048576, 600]);
+    const flags = config([
+      '--client-history',
+      '--state-dir',
+      '/srv/gw',
+      '--client-history-max-bytes',
+      '1048576',
+      '--samples-per-server',
+      '600',
+    ]);
+    assert.deepEqual(
+      [flags.clientHistory, flags.stateDir, flags.clientHistoryMaxBytes, flags.samplesPerServer],
+      [true, '/srv/gw', 1048576, 600],
+    );
     const env = config([], {
       LIBVIRT_ADMIN_GATEWAY_CLIENT_HISTORY: 'true',
       LIBVIRT_ADMIN_GATEWAY_STATE_DIR: '/srv/env',
       LIBVIRT_ADMIN_GATEWAY_CLIENT_HISTORY_MAX_BYTES: '65536',
       LIBVIRT_ADMIN_GATEWAY_SAMPLES_PER_SERVER: '60',
     });
-    assert.deepEqual([env.clientHistory, env.stateDir, env.clientHistoryMaxBytes, env.samplesPerServer], [true, '/srv/env', 65536, 60]);
+    assert.deepEqual(
+      [env.clientHistory, env.stateDir, env.clientHistoryMaxBytes, env.samplesPerServer],
+      [true, '/srv/env', 65536, 60],
+    );
     assert.equal(config(['--state-dir', '/a'], { LIBVIRT_ADMIN_GATEWAY_STATE_DIR: '/b' }).stateDir, '/a');
   });
 
@@ -45,7 +62,10 @@ describe('history options', () => {
     [[], { LIBVIRT_ADMIN_GATEWAY_CLIENT_HISTORY: 'yes' }, /--client-history/],
   ] as const) {
     it(`refuses ${JSON.stringify(argv)} ${JSON.stringify(env)}`, () => {
-      assert.throws(() => loadConfig([...argv], { ...env }), (err: Error) => err instanceof ConfigError && message.test(err.message));
+      assert.throws(
+        () => loadConfig([...argv], { ...env }),
+        (err: Error) => err instanceof ConfigError && message.test(err.message),
+      );
     });
   }
 });
@@ -66,7 +86,18 @@ describe('a gateway with --client-history', () => {
   // anyone answers; who may call is not this test's subject.
   const start = (stateDir: string) =>
     startGateway(
-      config(['--connect', daemon.adminUri, '--listen', '127.0.0.1:0', '--log-level', 'silent', '--insecure', '--client-history', '--state-dir', stateDir]),
+      config([
+        '--connect',
+        daemon.adminUri,
+        '--listen',
+        '127.0.0.1:0',
+        '--log-level',
+        'silent',
+        '--insecure',
+        '--client-history',
+        '--state-dir',
+        stateDir,
+      ]),
       () => {},
     );
 
@@ -74,7 +105,11 @@ describe('a gateway with --client-history', () => {
     const theirs = join(root, 'theirs');
     await mkdir(theirs, { mode: 0o700 });
     await chown(theirs, 65534, 65534);
-    await assert.rejects(start(theirs), (err: Error) => err instanceof StartupError && err.exitCode === 2 && /--state-dir .*belongs to uid 65534/.test(err.message));
+    await assert.rejects(
+      start(theirs),
+      (err: Error) =>
+        err instanceof StartupError && err.exitCode === 2 && /--state-dir .*belongs to uid 65534/.test(err.message),
+    );
   });
 
   it('creates its state folder 0700 and records there', async () => {

@@ -36,6 +36,9 @@ describe('--ready-requires-convergence', () => {
   });
 
   it('refuses a value that is not true or false, naming the option', () => {
-    assert.throws(() => loadConfig([], { [ENV]: 'yes' }), (err: unknown) => err instanceof ConfigError && /--ready-requires-convergence/.test(err.message));
+    assert.throws(
+      () => loadConfig([], { [ENV]: 'yes' }),
+      (err: unknown) => err instanceof ConfigError && /--ready-requires-convergence/.test(err.message),
+    );
   });
 });

@@ -26,12 +26,19 @@ describe('loadConfig', () => {
 
   it('puts the embedded socket and its logs in the runtime folder, which --runtime-dir or its variable moves', () => {
     const config = (argv: string[], env: NodeJS.ProcessEnv) => (loadConfig(argv, env) as { config: Config }).config;
-    const pick = ({ runtimeDir, embeddedSocket, allowedLogDirs }: Config) => ({ runtimeDir, embeddedSocket, allowedLogDirs });
-    assert.deepEqual(pick(config([], { RUNTIME_DIRECTORY: '/run/libvirt-admin-gateway', XDG_RUNTIME_DIR: '/run/user/0' })), {
-      runtimeDir: '/run/libvirt-admin-gateway',
-      embeddedSocket: '/run/libvirt-admin-gateway/libvirt-admin-sock',
-      allowedLogDirs: ['/run/libvirt-admin-gateway/log'],
+    const pick = ({ runtimeDir, embeddedSocket, allowedLogDirs }: Config) => ({
+      runtimeDir,
+      embeddedSocket,
+      allowedLogDirs,
     });
+    assert.deepEqual(
+      pick(config([], { RUNTIME_DIRECTORY: '/run/libvirt-admin-gateway', XDG_RUNTIME_DIR: '/run/user/0' })),
+      {
+        runtimeDir: '/run/libvirt-admin-gateway',
+        embeddedSocket: '/run/libvirt-admin-gateway/libvirt-admin-sock',
+        allowedLogDirs: ['/run/libvirt-admin-gateway/log'],
+      },
+    );
     assert.deepEqual(pick(config(['--runtime-dir', '/srv/gw'], { LIBVIRT_ADMIN_GATEWAY_RUNTIME_DIR: '/elsewhere' })), {
       runtimeDir: '/srv/gw',
       embeddedSocket: '/srv/gw/libvirt-admin-sock',
@@ -42,17 +49,26 @@ describe('loadConfig', () => {
     assert.deepEqual(config(['--connect', 'libvirtd:///system'], {}).allowedLogDirs, ['/var/log/libvirt']);
     assert.deepEqual(config(['--allowed-log-dir', '/srv/logs'], {}).allowedLogDirs, ['/srv/logs']);
     // An explicit embedded socket stays where it is put.
-    assert.equal(config(['--embedded-socket', '/tmp/x.sock', '--runtime-dir', '/srv/gw'], {}).embeddedSocket, '/tmp/x.sock');
+    assert.equal(
+      config(['--embedded-socket', '/tmp/x.sock', '--runtime-dir', '/srv/gw'], {}).embeddedSocket,
+      '/tmp/x.sock',
+    );
   });
 
   it('reads every option from the command line', () => {
     const config = run([
-      '--connect', 'libvirtd:///system',
-      '--connect', 'virtlogd:///system',
-      '--listen', '[::1]:9000',
-      '--embedded-socket', '/tmp/x.sock',
-      '--call-timeout', '2500',
-      '--log-level', 'debug',
+      '--connect',
+      'libvirtd:///system',
+      '--connect',
+      'virtlogd:///system',
+      '--listen',
+      '[::1]:9000',
+      '--embedded-socket',
+      '/tmp/x.sock',
+      '--call-timeout',
+      '2500',
+      '--log-level',
+      'debug',
     ]);
     assert.deepEqual(config, {
       connect: ['libvirtd:///system', 'virtlogd:///system'],
@@ -80,7 +96,7 @@ describe('loadConfig', () => {
     });
   });
 
-  it('takes the embedded daemon\'s libvirt version: 9.0.0 by default, 11.3.0 on request, nothing else', () => {
+  it("takes the embedded daemon's libvirt version: 9.0.0 by default, 11.3.0 on request, nothing else", () => {
     const version = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
       const result = loadConfig(argv, env);
       assert.equal(result.kind, 'run');
@@ -91,7 +107,9 @@ describe('loadConfig', () => {
     assert.equal(version([], { LIBVIRT_ADMIN_GATEWAY_EMBEDDED_VERSION: '11.3.0' }), '11.3.0');
     assert.throws(
       () => loadConfig(['--embedded-version', '10.0.0']),
-      (e: unknown) => e instanceof ConfigError && /invalid --embedded-version .*"10\.0\.0".*expected one of 9\.0\.0, 11\.3\.0/.test(e.message),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /invalid --embedded-version .*"10\.0\.0".*expected one of 9\.0\.0, 11\.3\.0/.test(e.message),
     );
   });
 
@@ -126,7 +144,10 @@ describe('loadConfig', () => {
   ];
   for (const [argv, env, message] of bad) {
     it(`refuses ${JSON.stringify(argv)} ${JSON.stringify(env)}`, () => {
-      assert.throws(() => loadConfig(argv, env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+      assert.throws(
+        () => loadConfig(argv, env),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      );
     });
   }
 });

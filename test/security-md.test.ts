@@ -30,7 +30,10 @@ describe('SECURITY.md states the limits the code enforces', () => {
     const sizes = defaultsRow('Headers / path parameters');
     assert.ok(sizes.includes(`${kib(RequestLimits.HEADER_BYTES)} / ${RequestLimits.PARAM_LENGTH} characters`), sizes);
     const times = defaultsRow('Request time');
-    assert.ok(times.includes(`${seconds(RequestLimits.HEADERS_TIMEOUT_MS)} to receive the request line and headers`), times);
+    assert.ok(
+      times.includes(`${seconds(RequestLimits.HEADERS_TIMEOUT_MS)} to receive the request line and headers`),
+      times,
+    );
     assert.ok(times.includes(`${seconds(RequestLimits.REQUEST_TIMEOUT_MS)} to receive the whole request`), times);
     assert.ok(times.includes(`checked every ${seconds(RequestLimits.TIMEOUT_CHECK_INTERVAL_MS)}`), times);
     assert.ok(times.includes(`${seconds(RequestLimits.KEEP_ALIVE_TIMEOUT_MS)} idle keep-alive`), times);
@@ -41,7 +44,11 @@ describe('SECURITY.md states the limits the code enforces', () => {
     assert.ok(defaultsRow('Change rate').includes(`${MutationRateLimit.MAX} changes per identity per ${window}`));
     assert.ok(defaultsRow('Failed authentication').includes(`${AuthThrottle.MAX_FAILURES} per source per minute`));
     assert.equal(AuthThrottle.WINDOW_MS, 60_000);
-    assert.ok(text.includes(`wrong credentials ${AuthThrottle.MAX_FAILURES} times within ${AuthThrottle.WINDOW_MS / 1000} seconds`));
+    assert.ok(
+      text.includes(
+        `wrong credentials ${AuthThrottle.MAX_FAILURES} times within ${AuthThrottle.WINDOW_MS / 1000} seconds`,
+      ),
+    );
     assert.ok(text.includes(`remembers at most ${AuthThrottle.MAX_SOURCES.toLocaleString('en-US')} sources`));
   });
 
@@ -53,6 +60,10 @@ describe('SECURITY.md states the limits the code enforces', () => {
 
   it('the changes no role may make', () => {
     assert.ok(text.includes(`above ${WorkerCeilings.MAX_WORKERS} (\`--max-workers\`)`));
-    assert.ok(text.includes(`(\`--pool-size\`, ${DEFAULT_LOAD_LIMITS.connections} by default) plus ${ADMIN_CLIENTS_RESERVE} for virt-admin`));
+    assert.ok(
+      text.includes(
+        `(\`--pool-size\`, ${DEFAULT_LOAD_LIMITS.connections} by default) plus ${ADMIN_CLIENTS_RESERVE} for virt-admin`,
+      ),
+    );
   });
 });

@@ -22,25 +22,29 @@ export async function differencesOnDaemon(uri: string, doc: DesiredState): Promi
       if (settings.threadpool) {
         const actual = (await admin.getThreadpool(server)) as unknown as Record<string, unknown>;
         for (const [field, desired] of Object.entries(settings.threadpool)) {
-          if (actual[field] !== desired) out.push({ path: `/servers/${server}/threadpool/${field}`, desired, actual: actual[field] });
+          if (actual[field] !== desired)
+            out.push({ path: `/servers/${server}/threadpool/${field}`, desired, actual: actual[field] });
         }
       }
       if (settings.clientLimits) {
         const actual = (await admin.getClientLimits(server)) as unknown as Record<string, unknown>;
         for (const [field, desired] of Object.entries(settings.clientLimits)) {
-          if (actual[field] !== desired) out.push({ path: `/servers/${server}/clientLimits/${field}`, desired, actual: actual[field] });
+          if (actual[field] !== desired)
+            out.push({ path: `/servers/${server}/clientLimits/${field}`, desired, actual: actual[field] });
         }
       }
     }
     const declaredFilters = doc.logging?.filters;
     if (declaredFilters !== undefined) {
       // FLEET_DOCUMENTS declare filters as text; the list form is not compared here.
-      if (typeof declaredFilters !== 'string') throw new Error('differencesOnDaemon compares filters declared as text only');
+      if (typeof declaredFilters !== 'string')
+        throw new Error('differencesOnDaemon compares filters declared as text only');
       // The daemon answers `3:*remote* ` for a declared `3:remote` (glob form): compared as level and match.
       const { filters } = await admin.getLoggingFilters();
       const want = parseFilters(declaredFilters).map((f) => `${f.level}:${f.match}`);
       const have = parseFiltersReply(filters).map((f) => `${f.level}:${f.match}`);
-      if (!isDeepStrictEqual(want, have)) out.push({ path: '/logging/filters', desired: declaredFilters, actual: filters });
+      if (!isDeepStrictEqual(want, have))
+        out.push({ path: '/logging/filters', desired: declaredFilters, actual: filters });
     }
     return out;
   } finally {
@@ -63,7 +67,8 @@ export async function differencesByVirtAdmin(uri: string, doc: DesiredState): Pr
     if (settings.threadpool) {
       const actual = fields(await read('srv-threadpool-info', server));
       for (const [field, desired] of Object.entries(settings.threadpool)) {
-        if (actual.get(field) !== desired) out.push({ path: `/servers/${server}/threadpool/${field}`, desired, actual: actual.get(field) });
+        if (actual.get(field) !== desired)
+          out.push({ path: `/servers/${server}/threadpool/${field}`, desired, actual: actual.get(field) });
       }
     }
     if (settings.clientLimits) {

@@ -49,7 +49,12 @@ export class ConfigMapFolder {
 }
 
 /** Spawns a node child and resolves once `ready` matches its output (stdout or stderr), with the match. */
-function spawnUntil(argv: string[], ready: RegExp, what: string, timeoutMs: number): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
+function spawnUntil(
+  argv: string[],
+  ready: RegExp,
+  what: string,
+  timeoutMs: number,
+): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
   const child = spawn(process.execPath, argv, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   return new Promise((resolve, reject) => {
@@ -100,7 +105,12 @@ export class DaemonProcess {
 
   /** Start (or start again) and resolve once it listens; the time it was ready. */
   async start(): Promise<number> {
-    const { child } = await spawnUntil([...SHIPPED_NODE_FLAGS, this.script, this.socket], /^ready$/m, `daemon ${this.index}`, 60_000);
+    const { child } = await spawnUntil(
+      [...SHIPPED_NODE_FLAGS, this.script, this.socket],
+      /^ready$/m,
+      `daemon ${this.index}`,
+      60_000,
+    );
     this.child = child;
     return Date.now();
   }
@@ -159,23 +169,38 @@ export class FleetGateway {
 
   /** Start and resolve once it listens (its port read from the banner). */
   async start(): Promise<void> {
-    const entry = this.o.cli ? [...SHIPPED_NODE_FLAGS, this.o.cli] : ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli.ts')];
+    const entry = this.o.cli
+      ? [...SHIPPED_NODE_FLAGS, this.o.cli]
+      : ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli.ts')];
     const argv = [
       ...entry,
-      '--connect', this.o.daemonUri,
+      '--connect',
+      this.o.daemonUri,
       // Port 0: the kernel picks a free port, which the banner shows; --insecure: the anonymous admin on loopback.
-      '--listen', '127.0.0.1:0',
+      '--listen',
+      '127.0.0.1:0',
       '--insecure',
-      '--log-level', 'warn',
-      '--runtime-dir', join(this.o.dir, 'run'),
-      '--state-dir', join(this.o.dir, 'state'),
-      '--desired-state', this.o.desiredStateFile,
-      '--reconcile-interval', String(this.o.reconcileIntervalMs),
+      '--log-level',
+      'warn',
+      '--runtime-dir',
+      join(this.o.dir, 'run'),
+      '--state-dir',
+      join(this.o.dir, 'state'),
+      '--desired-state',
+      this.o.desiredStateFile,
+      '--reconcile-interval',
+      String(this.o.reconcileIntervalMs),
       // The event stream is only read for the reconciler's events: no polling of the daemon for it.
-      '--watch-interval', '3600000',
+      '--watch-interval',
+      '3600000',
     ];
     await mkdir(join(this.o.dir, 'run'), { recursive: true, mode: 0o700 });
-    const { child, match, output } = await spawnUntil(argv, /listening on (http:\/\/127\.0\.0\.1:\d+)/, `gateway ${this.index}`, 120_000);
+    const { child, match, output } = await spawnUntil(
+      argv,
+      /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+      `gateway ${this.index}`,
+      120_000,
+    );
     this.child = child;
     this.output = output;
     this.base = match[1]!;

@@ -27,18 +27,25 @@ const DAEMON = 'libvirtd';
 export const FLEET_DOCUMENTS: readonly DesiredState[] = [
   { servers: { libvirtd: { threadpool: { minWorkers: 4, maxWorkers: 24 } } }, logging: { filters: '3:remote' } },
   {
-    servers: { libvirtd: { threadpool: { minWorkers: 6, maxWorkers: 32, prioWorkers: 7 }, clientLimits: { maxClients: 800 } } },
+    servers: {
+      libvirtd: { threadpool: { minWorkers: 6, maxWorkers: 32, prioWorkers: 7 }, clientLimits: { maxClients: 800 } },
+    },
     logging: { filters: '3:remote 4:event' },
   },
   {
     servers: {
-      libvirtd: { threadpool: { minWorkers: 8, maxWorkers: 40, prioWorkers: 9 }, clientLimits: { maxClients: 1200, maxUnauthClients: 30 } },
+      libvirtd: {
+        threadpool: { minWorkers: 8, maxWorkers: 40, prioWorkers: 9 },
+        clientLimits: { maxClients: 1200, maxUnauthClients: 30 },
+      },
       admin: { threadpool: { maxWorkers: 12 } },
     },
     logging: { filters: '2:rpc 3:remote 4:event' },
   },
   {
-    servers: { libvirtd: { threadpool: { minWorkers: 6, maxWorkers: 32, prioWorkers: 7 }, clientLimits: { maxClients: 800 } } },
+    servers: {
+      libvirtd: { threadpool: { minWorkers: 6, maxWorkers: 32, prioWorkers: 7 }, clientLimits: { maxClients: 800 } },
+    },
     logging: { filters: '3:remote 4:event' },
   },
 ];
@@ -134,7 +141,14 @@ export interface FleetResult {
   /** The same counts since each gateway started (its start and first convergence included). */
   sinceStart: { reconcilesPerDaemon: Summary; adminCallsPerDaemon: Summary };
   /** Resident memory summed over the fleet, in MiB: at the end, and the highest sample during the run. */
-  rssMiB: { gatewaysEnd: number; daemonsEnd: number; totalEnd: number; totalPeak: number; perGatewayEnd: number; perDaemonEnd: number };
+  rssMiB: {
+    gatewaysEnd: number;
+    daemonsEnd: number;
+    totalEnd: number;
+    totalPeak: number;
+    perGatewayEnd: number;
+    perDaemonEnd: number;
+  };
   /** Settings read directly from every daemon at the end (AdminClient, then virt-admin) that were not as last declared. */
   lost: LostSetting[];
   /** Daemons read at the end, by each reader. */
@@ -175,7 +189,10 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   );
   let peakRss = 0;
   const sampleRss = () => {
-    peakRss = Math.max(peakRss, [...daemons, ...gateways].reduce((sum, p) => sum + rssOf(p.pid), 0));
+    peakRss = Math.max(
+      peakRss,
+      [...daemons, ...gateways].reduce((sum, p) => sum + rssOf(p.pid), 0),
+    );
   };
   const rssTimer = setInterval(sampleRss, 1000);
   try {
@@ -188,7 +205,9 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     const gatewaysMs = Date.now() - t;
     log(`${o.size} gateways listening after ${gatewaysMs} ms`);
     t = Date.now();
-    await inBatches(gateways, o.startConcurrency, (g) => waitStatus(g, FLEET_DOCUMENTS[0]!, Date.now() + o.convergeTimeoutMs));
+    await inBatches(gateways, o.startConcurrency, (g) =>
+      waitStatus(g, FLEET_DOCUMENTS[0]!, Date.now() + o.convergeTimeoutMs),
+    );
     const initialMs = Date.now() - t;
     log(`every gateway converged on the first declaration ${initialMs} ms later`);
     await inBatches(gateways, o.startConcurrency, (g) => g.subscribe());
@@ -252,7 +271,10 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       reconcilesPerDaemon: summary(perDaemon.map((p) => p.reconciles)),
       adminCallsPerDaemon: summary(perDaemon.map((p) => p.adminCalls)),
       reconcileFailuresTotal: perDaemon.reduce((s, p) => s + p.reconcileFailures, 0),
-      sinceStart: { reconcilesPerDaemon: summary(after.map((p) => p.reconciles)), adminCallsPerDaemon: summary(after.map((p) => p.adminCalls)) },
+      sinceStart: {
+        reconcilesPerDaemon: summary(after.map((p) => p.reconciles)),
+        adminCallsPerDaemon: summary(after.map((p) => p.adminCalls)),
+      },
       rssMiB: {
         gatewaysEnd: round(gatewaysRss / MiB),
         daemonsEnd: round(daemonsRss / MiB),
@@ -298,7 +320,9 @@ async function runChange(k: number, c: ChangeContext): Promise<ChangeResult> {
     await daemons[victims[0]!]!.kill();
   }
   const swapAt = await c.configMap.publish({ [DAEMON]: doc });
-  c.log(`change ${k}: file swapped; killing daemons ${victims.join(', ')} at +${killTimes.join(', +')} ms (the first just before the swap)`);
+  c.log(
+    `change ${k}: file swapped; killing daemons ${victims.join(', ')} at +${killTimes.join(', +')} ms (the first just before the swap)`,
+  );
   const deadline = swapAt + o.convergeTimeoutMs;
 
   const restarts = victims.map(async (i, n): Promise<RestartRecord> => {
@@ -309,18 +333,28 @@ async function runChange(k: number, c: ChangeContext): Promise<ChangeResult> {
       await daemons[i]!.kill();
     }
     const readyAt = await daemons[i]!.start();
-    const record: RestartRecord = { change: k, daemon: i, killedAfterSwapMs: killedAt - swapAt, downMs: readyAt - killedAt, restoredMs: null };
+    const record: RestartRecord = {
+      change: k,
+      daemon: i,
+      killedAfterSwapMs: killedAt - swapAt,
+      downMs: readyAt - killedAt,
+      restoredMs: null,
+    };
     // Read directly from the daemon until it has every declared value again (the declaration of this change: any
     // earlier one has been replaced in the file before the kill).
     const until = readyAt + o.convergeTimeoutMs;
     for (;;) {
-      const missing = await differencesOnDaemon(daemons[i]!.uri, doc).catch((err: unknown) => [{ path: '/', desired: 'readable', actual: String(err) }]);
+      const missing = await differencesOnDaemon(daemons[i]!.uri, doc).catch((err: unknown) => [
+        { path: '/', desired: 'readable', actual: String(err) },
+      ]);
       if (missing.length === 0) {
         record.restoredMs = Date.now() - readyAt;
         break;
       }
       if (Date.now() > until) {
-        c.failures.push(`change ${k}: daemon ${i} restarted but not restored after ${o.convergeTimeoutMs} ms: ${JSON.stringify(missing)}`);
+        c.failures.push(
+          `change ${k}: daemon ${i} restarted but not restored after ${o.convergeTimeoutMs} ms: ${JSON.stringify(missing)}`,
+        );
         break;
       }
       await sleep(50);
@@ -331,7 +365,9 @@ async function runChange(k: number, c: ChangeContext): Promise<ChangeResult> {
   const converged = gateways.map(async (g, i): Promise<{ converge: number | null; observed: number | null }> => {
     const done = await waitEvents(g, seen[i]!, changed, deadline);
     if (done === null) {
-      c.failures.push(`change ${k}: gateway ${i} saw no desired.applied completing the change within ${o.convergeTimeoutMs} ms`);
+      c.failures.push(
+        `change ${k}: gateway ${i} saw no desired.applied completing the change within ${o.convergeTimeoutMs} ms`,
+      );
       return { converge: null, observed: null };
     }
     // The event says the settings were applied; the status must say converged with this declaration too.
@@ -339,7 +375,9 @@ async function runChange(k: number, c: ChangeContext): Promise<ChangeResult> {
       () => true,
       (err: unknown) => (c.failures.push(`change ${k}: gateway ${i}: ${(err as Error).message}`), false),
     );
-    return ok ? { converge: Date.parse(done.event.time) - swapAt, observed: done.receivedAt - swapAt } : { converge: null, observed: null };
+    return ok
+      ? { converge: Date.parse(done.event.time) - swapAt, observed: done.receivedAt - swapAt }
+      : { converge: null, observed: null };
   });
 
   const figures = await Promise.all(converged);
@@ -371,7 +409,12 @@ async function runChange(k: number, c: ChangeContext): Promise<ChangeResult> {
  * value; returns the event that completed them, or null at the deadline. A daemon restarted meanwhile may get the
  * new values in a `connected` reconciliation rather than the `declared` one: both count.
  */
-async function waitEvents(g: FleetGateway, from: number, changed: Map<string, unknown>, deadline: number): Promise<ReceivedEvent | null> {
+async function waitEvents(
+  g: FleetGateway,
+  from: number,
+  changed: Map<string, unknown>,
+  deadline: number,
+): Promise<ReceivedEvent | null> {
   const pending = new Map(changed);
   let next = from;
   for (;;) {
@@ -395,10 +438,20 @@ async function waitStatus(g: FleetGateway, doc: DesiredState, deadline: number):
   for (;;) {
     try {
       const declared = await g.get<DesiredState>(`/daemons/${DAEMON}/desired-state`);
-      const status = await g.get<{ source: string; converged: boolean; differences: unknown[]; failures: unknown[]; lastReconcile: unknown }>(
-        `/daemons/${DAEMON}/desired-state/status`,
-      );
-      if (isDeepStrictEqual(declared, doc) && status.source === 'file' && status.converged && status.lastReconcile !== null) return;
+      const status = await g.get<{
+        source: string;
+        converged: boolean;
+        differences: unknown[];
+        failures: unknown[];
+        lastReconcile: unknown;
+      }>(`/daemons/${DAEMON}/desired-state/status`);
+      if (
+        isDeepStrictEqual(declared, doc) &&
+        status.source === 'file' &&
+        status.converged &&
+        status.lastReconcile !== null
+      )
+        return;
       last = JSON.stringify(status);
     } catch (err) {
       last = (err as Error).message;
@@ -452,7 +505,11 @@ async function bundleDaemon(dir: string): Promise<string> {
   return outfile;
 }
 
-async function inBatches<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+async function inBatches<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await fn(items[next++]!);
@@ -490,7 +547,12 @@ function stats(values: Array<number | null>): { p50Ms: number | null; p99Ms: num
 
 function summary(values: number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
-  return { min: sorted[0] ?? 0, p50: sorted[Math.ceil(sorted.length / 2) - 1] ?? 0, max: sorted[sorted.length - 1] ?? 0, total: values.reduce((s, v) => s + v, 0) };
+  return {
+    min: sorted[0] ?? 0,
+    p50: sorted[Math.ceil(sorted.length / 2) - 1] ?? 0,
+    max: sorted[sorted.length - 1] ?? 0,
+    total: values.reduce((s, v) => s + v, 0),
+  };
 }
 
 function round(n: number): number {

@@ -24,7 +24,10 @@ export async function buildGateway(dir: string, root: string = REPO_ROOT): Promi
       [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist'), '--sourceMap', 'false'],
       { cwd: root, timeout: 180_000 },
       // Type errors still emit JavaScript; only a missing entry point is fatal (checked below).
-      (err, stdout) => (err && err.code !== 1 && err.code !== 2 ? reject(new Error(`tsc failed: ${err.message}\n${stdout}`)) : resolve()),
+      (err, stdout) =>
+        err && err.code !== 1 && err.code !== 2
+          ? reject(new Error(`tsc failed: ${err.message}\n${stdout}`))
+          : resolve(),
     );
   });
   await copyFile(join(root, 'package.json'), join(dir, 'package.json'));
@@ -80,7 +83,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -168,10 +168,15 @@ export async function closedLoop(
 /** Runs a command to completion; rejects on a non-zero exit or after `timeoutMs`. */
 export function run(file: string, args: string[], timeoutMs = 60_000, env?: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 64 << 20, env: env ?? process.env }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
+    execFile(
+      file,
+      args,
+      { timeout: timeoutMs, maxBuffer: 64 << 20, env: env ?? process.env },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${file} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -183,8 +188,11 @@ export function virtAdminLoop(
   concurrency: number,
   durationMs: number,
 ): Promise<Figures> {
-  return closedLoop({ operation, daemon: 'libvirtd', via: 'virt-admin (process per call)' }, concurrency, durationMs, () =>
-    run('virt-admin', ['-c', uri, ...args], 20_000),
+  return closedLoop(
+    { operation, daemon: 'libvirtd', via: 'virt-admin (process per call)' },
+    concurrency,
+    durationMs,
+    () => run('virt-admin', ['-c', uri, ...args], 20_000),
   );
 }
 
@@ -196,7 +204,13 @@ export async function buildRawrpc(source: string, outDir: string): Promise<strin
 }
 
 /** Runs rawrpc (virAdmServerGetThreadPoolParameters in a loop from `threads` threads, one connection each). */
-export async function rawrpcLoad(bin: string, uri: string, server: string, seconds: number, threads: number): Promise<Figures> {
+export async function rawrpcLoad(
+  bin: string,
+  uri: string,
+  server: string,
+  seconds: number,
+  threads: number,
+): Promise<Figures> {
   const out = await run(bin, [uri, server, String(seconds), String(threads)], (seconds + 30) * 1000);
   // threads=8 calls=11573 calls_per_s=3858 mean_latency_us=2073.8
   const field = (name: string) => Number(new RegExp(`${name}=([0-9.]+)`).exec(out)?.[1]);

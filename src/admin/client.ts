@@ -173,7 +173,11 @@ export class AdminClient<C extends AdminCaller = AdminCaller> {
 
   /** SERVER_GET_THREADPOOL_PARAMETERS. */
   async getThreadpool(server: string, options?: CallOptions): Promise<ThreadpoolParams> {
-    const { params } = await this.rpc.call(P.serverGetThreadpoolParameters, { server: { name: server }, flags: 0 }, options);
+    const { params } = await this.rpc.call(
+      P.serverGetThreadpoolParameters,
+      { server: { name: server }, flags: 0 },
+      options,
+    );
     return threadpoolFromParams(params);
   }
 
@@ -185,7 +189,11 @@ export class AdminClient<C extends AdminCaller = AdminCaller> {
 
   /** SERVER_LIST_CLIENTS: connected clients in connection order. */
   async listClients(server: string, options?: CallOptions): Promise<ClientRef[]> {
-    const { clients } = await this.rpc.call(P.serverListClients, { server: { name: server }, needResults: true, flags: 0 }, options);
+    const { clients } = await this.rpc.call(
+      P.serverListClients,
+      { server: { name: server }, needResults: true, flags: 0 },
+      options,
+    );
     return clients;
   }
 
@@ -258,7 +266,11 @@ export class AdminClient<C extends AdminCaller = AdminCaller> {
    */
   async daemonShutdown(opts: { preserve?: boolean } = {}, options?: CallOptions): Promise<DaemonShutdownOutcome> {
     try {
-      await this.rpc.call(P.connectDaemonShutdown, { flags: opts.preserve ? DaemonShutdownFlags.PRESERVE : 0 }, options);
+      await this.rpc.call(
+        P.connectDaemonShutdown,
+        { flags: opts.preserve ? DaemonShutdownFlags.PRESERVE : 0 },
+        options,
+      );
       return 'replied';
     } catch (err) {
       if (isShutdownClose(err)) return 'connection-closed';

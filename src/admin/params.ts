@@ -101,7 +101,10 @@ export const CLIENT_INFO_FIELDS = {
 } as const;
 
 /** Map uint fields by wire name; anything else (another name or type) goes to `extra`. */
-function pickUints<K extends string>(params: TypedParam[], names: Record<K, string>): Partial<Record<K, number>> & { extra: TypedParam[] } {
+function pickUints<K extends string>(
+  params: TypedParam[],
+  names: Record<K, string>,
+): Partial<Record<K, number>> & { extra: TypedParam[] } {
   const byWire = new Map(Object.entries<string>(names).map(([key, wire]) => [wire, key]));
   const known: Record<string, number> = {};
   const extra: TypedParam[] = [];
@@ -115,12 +118,26 @@ function pickUints<K extends string>(params: TypedParam[], names: Record<K, stri
 
 /** Threadpool parameters as libvirtd returns them, as an object. */
 export function threadpoolFromParams(params: TypedParam[]): ThreadpoolParams {
-  return { minWorkers: 0, maxWorkers: 0, nWorkers: 0, freeWorkers: 0, prioWorkers: 0, jobQueueDepth: 0, ...pickUints(params, THREADPOOL_FIELDS) };
+  return {
+    minWorkers: 0,
+    maxWorkers: 0,
+    nWorkers: 0,
+    freeWorkers: 0,
+    prioWorkers: 0,
+    jobQueueDepth: 0,
+    ...pickUints(params, THREADPOOL_FIELDS),
+  };
 }
 
 /** Client limits as libvirtd returns them, as an object. */
 export function clientLimitsFromParams(params: TypedParam[]): ClientLimitParams {
-  return { maxClients: 0, clients: 0, maxUnauthClients: 0, unauthClients: 0, ...pickUints(params, CLIENT_LIMIT_FIELDS) };
+  return {
+    maxClients: 0,
+    clients: 0,
+    maxUnauthClients: 0,
+    unauthClients: 0,
+    ...pickUints(params, CLIENT_LIMIT_FIELDS),
+  };
 }
 
 /** Client info parameters as an object. */

@@ -1,7 +1,18 @@
 import { voidCodec, type Codec } from '../xdr/index.js';
 import type { ProcedureSpec } from '../rpc/client.js';
 import { ADMIN_PROGRAM, ADMIN_PROTOCOL_VERSION, AdminLimits, AdminProc } from './constants.js';
-import { adminString, arrayOf, clientCodec, needResults, optionalAdminString, serverCodec, struct, typedParamsCodec, uhyper, uint } from './codecs.js';
+import {
+  adminString,
+  arrayOf,
+  clientCodec,
+  needResults,
+  optionalAdminString,
+  serverCodec,
+  struct,
+  typedParamsCodec,
+  uhyper,
+  uint,
+} from './codecs.js';
 import type { ClientRef, ServerRef, TypedParam } from './types.js';
 
 /**

@@ -62,7 +62,11 @@ export function adminProgram(daemon: AdminDaemon): RpcProgram {
   const adminServer = (ref: ServerRef): NetServer => {
     const found = find(ref.name);
     if (!found) {
-      throw virError(VirErrorNumber.NO_SERVER, VirErrorDomain.ADMIN, `no server with matching name '${cString(ref.name)}' found`);
+      throw virError(
+        VirErrorNumber.NO_SERVER,
+        VirErrorDomain.ADMIN,
+        `no server with matching name '${cString(ref.name)}' found`,
+      );
     }
     return found;
   };
@@ -111,13 +115,21 @@ export function adminProgram(daemon: AdminDaemon): RpcProgram {
         try {
           return srv.client(ref.id);
         } catch {
-          throw virError(VirErrorNumber.NO_CLIENT, VirErrorDomain.ADMIN, `no client with matching id '${ref.id}' found`);
+          throw virError(
+            VirErrorNumber.NO_CLIENT,
+            VirErrorDomain.ADMIN,
+            `no client with matching id '${ref.id}' found`,
+          );
         }
       })();
       checkFlags('adminClientGetInfo', flags);
       const identity = await target.identity();
       if (!identity) {
-        throw virError(VirErrorNumber.INTERNAL_ERROR, VirErrorDomain.RPC, 'No identity information available for client');
+        throw virError(
+          VirErrorNumber.INTERNAL_ERROR,
+          VirErrorDomain.RPC,
+          'No identity information available for client',
+        );
       }
       const info: Omit<ClientInfoParams, 'extra'> = { readonly: target.readonly };
       const creds = identity.creds;
@@ -174,7 +186,11 @@ export function adminProgram(daemon: AdminDaemon): RpcProgram {
       server(ref);
       checkFlags('adminServerUpdateTlsFiles', flags);
       // The embedded daemon listens on unix sockets only, so no server has a TLS context to reload.
-      throw virError(VirErrorNumber.INTERNAL_ERROR, VirErrorDomain.RPC, 'no tls service found, unable to update tls files');
+      throw virError(
+        VirErrorNumber.INTERNAL_ERROR,
+        VirErrorDomain.RPC,
+        'no tls service found, unable to update tls files',
+      );
     }),
     handler(P.connectSetDaemonTimeout, ({ timeout, flags }) => {
       checkFlags('adminConnectSetDaemonTimeout', flags);
@@ -197,4 +213,3 @@ export function adminProgram(daemon: AdminDaemon): RpcProgram {
     procedures: new Map(handlers.map((h) => [h.spec.proc, h])),
   };
 }
-

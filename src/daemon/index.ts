@@ -101,7 +101,11 @@ export class EmbeddedDaemon extends EventEmitter<EmbeddedDaemonEvents> {
     this.traits = VERSION_TRAITS[this.version];
     this.logger = options.logger;
     const logFile = join(resolve(options.logDir ?? dir), 'libvirtd.log');
-    this.log = new DaemonLog({ defaultOutput: defaultOutput(logFile), libVersion: this.traits.libVersion, streams: options.logStreams });
+    this.log = new DaemonLog({
+      defaultOutput: defaultOutput(logFile),
+      libVersion: this.traits.libVersion,
+      streams: options.logStreams,
+    });
     this.autoShutdown = new AutoShutdown(
       () => this.servers.some((s) => s.clients().length > 0),
       () => void this.quit('timeout'),
@@ -149,8 +153,14 @@ export class EmbeddedDaemon extends EventEmitter<EmbeddedDaemonEvents> {
       requestShutdown: (preserve: boolean) => void this.quit('shutdown', preserve),
     };
     const version = this.traits;
-    const libvirtd = this.addServer({ ...LIBVIRTD_SERVER, programs: [remoteProgram()], adminRules: false, authList: true, version }, peers);
-    const adminServer = this.addServer({ ...ADMIN_SERVER, programs: [adminProgram(admin)], adminRules: true, authList: false, version }, peers);
+    const libvirtd = this.addServer(
+      { ...LIBVIRTD_SERVER, programs: [remoteProgram()], adminRules: false, authList: true, version },
+      peers,
+    );
+    const adminServer = this.addServer(
+      { ...ADMIN_SERVER, programs: [adminProgram(admin)], adminRules: true, authList: false, version },
+      peers,
+    );
     await this.listen(libvirtd, this.clientSocketPath, 0o777, false, LIBVIRTD_SERVER.maxQueuedClients);
     await this.listen(libvirtd, this.readOnlyClientSocketPath, 0o777, true, LIBVIRTD_SERVER.maxQueuedClients);
     await this.listen(adminServer, this.adminSocketPath, 0o700, false, ADMIN_SERVER.maxQueuedClients);
@@ -168,7 +178,13 @@ export class EmbeddedDaemon extends EventEmitter<EmbeddedDaemonEvents> {
     return server;
   }
 
-  private async listen(server: NetServer, path: string, mode: number, readonly: boolean, maxQueued: number): Promise<void> {
+  private async listen(
+    server: NetServer,
+    path: string,
+    mode: number,
+    readonly: boolean,
+    maxQueued: number,
+  ): Promise<void> {
     const service = await UnixService.listen({
       path,
       mode,
@@ -180,7 +196,11 @@ export class EmbeddedDaemon extends EventEmitter<EmbeddedDaemonEvents> {
   }
 
   private async quit(reason: 'timeout' | 'shutdown', preserve = false): Promise<void> {
-    this.log.log(LogCategory.NET_DAEMON, LogLevel.INFO, reason === 'timeout' ? 'Automatic shutdown triggered' : 'Daemon shutdown requested');
+    this.log.log(
+      LogCategory.NET_DAEMON,
+      LogLevel.INFO,
+      reason === 'timeout' ? 'Automatic shutdown triggered' : 'Daemon shutdown requested',
+    );
     this.logger?.info({ reason, preserve }, 'embedded daemon quitting');
     await this.stop();
     if (reason === 'timeout') this.emit('timeout');
@@ -189,6 +209,12 @@ export class EmbeddedDaemon extends EventEmitter<EmbeddedDaemonEvents> {
 }
 
 function defaultOutput(path: string): VirLogOutput {
-  const output: VirLogOutput = { priority: 'warning', level: LogLevel.WARNING, destination: LogDestination.FILE, path, raw: '' };
+  const output: VirLogOutput = {
+    priority: 'warning',
+    level: LogLevel.WARNING,
+    destination: LogDestination.FILE,
+    path,
+    raw: '',
+  };
   return { ...output, raw: formatOutput(output) };
 }

@@ -87,8 +87,14 @@ export class DaemonLog {
         list = [openSink(this.options.defaultOutput, this.streams)];
       } else {
         for (const token of tokens) {
-          const sink = openSink(toDaemonError(() => parseOutput(token, '/')), this.streams);
-          const kept = addOutput(list.map((s) => s.output), sink.output);
+          const sink = openSink(
+            toDaemonError(() => parseOutput(token, '/')),
+            this.streams,
+          );
+          const kept = addOutput(
+            list.map((s) => s.output),
+            sink.output,
+          );
           for (const old of list) if (!kept.includes(old.output)) old.close();
           list = [...list.filter((s) => kept.includes(s.output)), sink];
         }

@@ -30,7 +30,10 @@ export interface RpcProgram {
 }
 
 /** Make a handler entry; the generic ties `run` to the table entry's argument and result types. */
-export function handler<A, R>(spec: ProcedureSpec<A, R>, run: (args: A, client: ServerClient) => R | Promise<R>): ProcedureHandler {
+export function handler<A, R>(
+  spec: ProcedureSpec<A, R>,
+  run: (args: A, client: ServerClient) => R | Promise<R>,
+): ProcedureHandler {
   return { spec, run };
 }
 
@@ -73,7 +76,11 @@ export async function processMessage(
     return errorReply(h, rpcError('Unable to decode message payload'));
   }
   client.establishIdentity();
-  log.log(LogCategory.NET_SERVER_PROGRAM, LogLevel.DEBUG, `prog=${h.prog} ver=${h.vers} type=${h.type} status=${h.status} serial=${h.serial} proc=${h.proc}`);
+  log.log(
+    LogCategory.NET_SERVER_PROGRAM,
+    LogLevel.DEBUG,
+    `prog=${h.prog} ver=${h.vers} type=${h.type} status=${h.status} serial=${h.serial} proc=${h.proc}`,
+  );
   let ret: unknown;
   try {
     // Through a promise even when run() throws at once, so that every call takes the same path and replies
@@ -120,6 +127,14 @@ function logError(err: DaemonError, log: DaemonLog): void {
 // A bug of ours must still answer the call rather than leave the client waiting.
 function asDaemonError(err: unknown, log: DaemonLog): DaemonError {
   if (err instanceof DaemonError) return err;
-  log.log(LogCategory.NET_SERVER_PROGRAM, LogLevel.ERROR, `unexpected failure: ${(err as Error)?.stack ?? String(err)}`);
-  return virError(VirErrorNumber.INTERNAL_ERROR, VirErrorDomain.RPC, `unexpected failure: ${(err as Error)?.message ?? String(err)}`);
+  log.log(
+    LogCategory.NET_SERVER_PROGRAM,
+    LogLevel.ERROR,
+    `unexpected failure: ${(err as Error)?.stack ?? String(err)}`,
+  );
+  return virError(
+    VirErrorNumber.INTERNAL_ERROR,
+    VirErrorDomain.RPC,
+    `unexpected failure: ${(err as Error)?.message ?? String(err)}`,
+  );
 }

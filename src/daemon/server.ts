@@ -184,7 +184,11 @@ export class NetServer extends EventEmitter<NetServerEvents> {
     if (identityAtAccept) client.establishIdentity();
     client.once('authenticated', () => this.checkLimits());
     this.clientList.push(client);
-    this.log.log(LogCategory.NET_SERVER_CLIENT, LogLevel.INFO, `RPC_SERVER_CLIENT_NEW: client=${this.name}/${id} path=${service.path}`);
+    this.log.log(
+      LogCategory.NET_SERVER_CLIENT,
+      LogLevel.INFO,
+      `RPC_SERVER_CLIENT_NEW: client=${this.name}/${id} path=${service.path}`,
+    );
     client.once('close', () => this.remove(client));
     this.checkLimits();
     client.start((c, msg) => this.dispatch(c, msg));
@@ -195,7 +199,11 @@ export class NetServer extends EventEmitter<NetServerEvents> {
     const at = this.clientList.indexOf(client);
     if (at < 0) return;
     this.clientList.splice(at, 1);
-    this.log.log(LogCategory.NET_SERVER_CLIENT, LogLevel.INFO, `RPC_SERVER_CLIENT_DISPOSE: client=${this.name}/${client.id}`);
+    this.log.log(
+      LogCategory.NET_SERVER_CLIENT,
+      LogLevel.INFO,
+      `RPC_SERVER_CLIENT_DISPOSE: client=${this.name}/${client.id}`,
+    );
     this.checkLimits();
     this.emit('clients');
   }
@@ -230,7 +238,11 @@ export class NetServer extends EventEmitter<NetServerEvents> {
       LogLevel.DEBUG,
       `Checking client-related limits to re-enable or temporarily suspend services: nclients=${clients} nclients_max=${this.maxClients} nclients_unauth=${unauth} nclients_unauth_max=${this.maxUnauthClients}`,
     );
-    this.log.log(LogCategory.NET_SERVER, LogLevel.INFO, full ? 'Temporarily suspending services' : 'Re-enabling services');
+    this.log.log(
+      LogCategory.NET_SERVER,
+      LogLevel.INFO,
+      full ? 'Temporarily suspending services' : 'Re-enabling services',
+    );
     for (const service of this.services) service.toggle(!full);
   }
 }

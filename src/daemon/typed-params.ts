@@ -45,7 +45,9 @@ function byName(a: string, b: string): number {
  * sort for arrays this small), so of two duplicates the one sent first is checked first.
  */
 export function validateTypedParams(params: readonly TypedParam[], schema: ParamSchema): void {
-  const sorted = params.map((p) => ({ field: cString(p.field), type: p.type })).sort((a, b) => byName(a.field, b.field));
+  const sorted = params
+    .map((p) => ({ field: cString(p.field), type: p.type }))
+    .sort((a, b) => byName(a.field, b.field));
   const keys = [...schema].sort((a, b) => byName(a[0], b[0]));
   let i = 0;
   let j = 0;
@@ -57,7 +59,11 @@ export function validateTypedParams(params: readonly TypedParam[], schema: Param
       continue;
     }
     if (i > 0 && sorted[i - 1]!.field === param.field) {
-      throw virError(VirErrorNumber.INVALID_ARG, VirErrorDomain.NONE, `parameter '${param.field}' occurs multiple times`);
+      throw virError(
+        VirErrorNumber.INVALID_ARG,
+        VirErrorDomain.NONE,
+        `parameter '${param.field}' occurs multiple times`,
+      );
     }
     if (param.type !== type) {
       throw virError(
@@ -69,7 +75,11 @@ export function validateTypedParams(params: readonly TypedParam[], schema: Param
     i++;
   }
   if (i < sorted.length) {
-    throw virError(VirErrorNumber.ARGUMENT_UNSUPPORTED, VirErrorDomain.NONE, `parameter '${sorted[i]!.field}' not supported`);
+    throw virError(
+      VirErrorNumber.ARGUMENT_UNSUPPORTED,
+      VirErrorDomain.NONE,
+      `parameter '${sorted[i]!.field}' not supported`,
+    );
   }
 }
 

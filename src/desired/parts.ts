@@ -32,9 +32,20 @@ export function partsOf(daemon: string, doc: DesiredState): Part[] {
   const parts: Part[] = [];
   for (const [server, settings] of Object.entries(doc.servers ?? {})) {
     const target = { daemon, server };
-    if (settings.threadpool) parts.push({ path: `/servers/${server}/threadpool`, resource: threadpool, target, declared: settings.threadpool });
+    if (settings.threadpool)
+      parts.push({
+        path: `/servers/${server}/threadpool`,
+        resource: threadpool,
+        target,
+        declared: settings.threadpool,
+      });
     if (settings.clientLimits) {
-      parts.push({ path: `/servers/${server}/clientLimits`, resource: clientLimits, target, declared: settings.clientLimits });
+      parts.push({
+        path: `/servers/${server}/clientLimits`,
+        resource: clientLimits,
+        target,
+        declared: settings.clientLimits,
+      });
     }
   }
   if (doc.logging) parts.push({ path: '/logging', resource: logging, target: { daemon }, declared: doc.logging });
@@ -43,7 +54,8 @@ export function partsOf(daemon: string, doc: DesiredState): Part[] {
 
 /** The differences between a part as prepared (what would be sent) and the daemon's settings now. */
 export function differencesOf(part: Part, prepared: object, actual: Record<string, unknown>): Difference[] {
-  if (part.resource === logging) return loggingDifferences(part.path, prepared, actual as { outputs: string; filters: string });
+  if (part.resource === logging)
+    return loggingDifferences(part.path, prepared, actual as { outputs: string; filters: string });
   const out: Difference[] = [];
   for (const [field, desired] of Object.entries(prepared)) {
     if (actual[field] !== desired) out.push({ path: `${part.path}/${field}`, desired, actual: actual[field] ?? null });
@@ -53,7 +65,11 @@ export function differencesOf(part: Part, prepared: object, actual: Record<strin
 
 // Logging is compared as the daemon reads it, not as text: the daemon reports filters as `3:*remote* ` for a
 // declared `3:remote`, and file paths in canonical form.
-function loggingDifferences(path: string, prepared: LoggingStrings, actual: { outputs: string; filters: string }): Difference[] {
+function loggingDifferences(
+  path: string,
+  prepared: LoggingStrings,
+  actual: { outputs: string; filters: string },
+): Difference[] {
   const out: Difference[] = [];
   if (prepared.outputs !== undefined) {
     const desired = (readOutputs(prepared.outputs).outputs ?? []).map(outputKey).join(' ');
@@ -62,8 +78,15 @@ function loggingDifferences(path: string, prepared: LoggingStrings, actual: { ou
     }
   }
   if (prepared.filters !== undefined) {
-    const desired = readFilters(prepared.filters).map((f) => `${f.level}:${f.match}`).join(' ');
-    if (desired !== parseFiltersReply(actual.filters).map((f) => `${f.level}:${f.match}`).join(' ')) {
+    const desired = readFilters(prepared.filters)
+      .map((f) => `${f.level}:${f.match}`)
+      .join(' ');
+    if (
+      desired !==
+      parseFiltersReply(actual.filters)
+        .map((f) => `${f.level}:${f.match}`)
+        .join(' ')
+    ) {
       out.push({ path: `${path}/filters`, desired: prepared.filters, actual: actual.filters });
     }
   }

@@ -16,7 +16,15 @@ import type { Monitor } from '../monitoring/monitor.js';
 import type { ChangePolicy } from '../resources/change-policy.js';
 import type { AuditLog, AuditSubject } from '../security/audit.js';
 import { differencesOf } from './parts.js';
-import { DesiredMode, type DesiredPlan, type DesiredState, type DesiredStatus, type Difference, type Failure, type PlanStep } from './schema.js';
+import {
+  DesiredMode,
+  type DesiredPlan,
+  type DesiredState,
+  type DesiredStatus,
+  type Difference,
+  type Failure,
+  type PlanStep,
+} from './schema.js';
 import { DesiredStateRefusedError, prepareDocument, type PreparedPart } from './validate.js';
 
 /** Where a declaration comes from: the API (persisted in the state folder) or the `--desired-state` file. */
@@ -143,7 +151,13 @@ export class Reconciler {
               lastApplied: this.timeoutLastApplied,
             },
           };
-    return { daemon: this.daemon, source: this.declaration?.source ?? null, mode: this.mode, ...this.status, ...timeout };
+    return {
+      daemon: this.daemon,
+      source: this.declaration?.source ?? null,
+      mode: this.mode,
+      ...this.status,
+      ...timeout,
+    };
   }
 
   /** What a reconciliation would do now, without doing it (dry run). */
@@ -169,7 +183,9 @@ export class Reconciler {
   }
 
   /** Read every declared part and compare; failures are per part. */
-  private async compare(doc: DesiredState): Promise<{ steps: Array<PlanStep & { part: PreparedPart }>; failures: Failure[] }> {
+  private async compare(
+    doc: DesiredState,
+  ): Promise<{ steps: Array<PlanStep & { part: PreparedPart }>; failures: Failure[] }> {
     const failures: Failure[] = [];
     let parts: PreparedPart[];
     try {
@@ -183,9 +199,16 @@ export class Reconciler {
     await Promise.all(
       parts.map(async (part) => {
         try {
-          const state: unknown = await this.o.connection.call((admin, options): Promise<unknown> => part.resource.fetch(admin, part.target, options));
-          const differences = differencesOf(part, part.prepared, part.resource.settings(state) as Record<string, unknown>);
-          if (differences.length > 0) steps.push({ path: part.path, action: auditAction(part), change: part.declared, differences, part });
+          const state: unknown = await this.o.connection.call((admin, options): Promise<unknown> =>
+            part.resource.fetch(admin, part.target, options),
+          );
+          const differences = differencesOf(
+            part,
+            part.prepared,
+            part.resource.settings(state) as Record<string, unknown>,
+          );
+          if (differences.length > 0)
+            steps.push({ path: part.path, action: auditAction(part), change: part.declared, differences, part });
         } catch (err) {
           failures.push(failureOf(part.path, err));
         }
@@ -216,7 +239,11 @@ export class Reconciler {
     const found = steps.flatMap((s) => s.differences);
     const remaining: Difference[] = [];
     const applied: Difference[] = [];
-    if (found.length > 0 && (reason !== 'declared' || mode === DesiredMode.OBSERVE) && !sameDifferences(found, this.status.differences, mode)) {
+    if (
+      found.length > 0 &&
+      (reason !== 'declared' || mode === DesiredMode.OBSERVE) &&
+      !sameDifferences(found, this.status.differences, mode)
+    ) {
       this.emit({ type: EventType.DRIFT_DETECTED, daemon: this.daemon, mode, differences: found });
     }
     for (const step of steps) {
@@ -242,7 +269,8 @@ export class Reconciler {
         failures.push(failureOf('/timeout', err));
       }
     }
-    if (applied.length > 0) this.emit({ type: EventType.DESIRED_APPLIED, daemon: this.daemon, reason, differences: applied });
+    if (applied.length > 0)
+      this.emit({ type: EventType.DESIRED_APPLIED, daemon: this.daemon, reason, differences: applied });
     if (failures.length > 0 && JSON.stringify(failures) !== JSON.stringify(this.status.failures)) {
       this.emit({ type: EventType.RECONCILE_FAILED, daemon: this.daemon, reason, failures });
     }
@@ -260,7 +288,13 @@ export class Reconciler {
           ? { at: at.toISOString(), message: failures.map((f) => `${f.path || '/'}: ${f.message}`).join('; ') }
           : this.status.lastError,
     };
-    this.o.onReport?.({ daemon: this.daemon, durationMs, converged, differences: remaining.length, failed: failures.length > 0 });
+    this.o.onReport?.({
+      daemon: this.daemon,
+      durationMs,
+      converged,
+      differences: remaining.length,
+      failed: failures.length > 0,
+    });
   }
 
   /** Apply one step, audited like an API change with the declaration's source as actor; returns what still differs. */
@@ -284,19 +318,37 @@ export class Reconciler {
         return part.resource.fetch(admin, part.target, options);
       });
       const settings = part.resource.settings(state) as Record<string, unknown>;
-      this.o.audit.record({ ...subject, phase: 'outcome', old, new: part.declared, result: 'success', statusCode: 200 });
+      this.o.audit.record({
+        ...subject,
+        phase: 'outcome',
+        old,
+        new: part.declared,
+        result: 'success',
+        statusCode: 200,
+      });
       this.o.monitor.publish(this.daemon, { kind: 'settings', resource: part.resource, target: part.target, settings });
       return differencesOf(part, part.prepared, settings);
     } catch (err) {
       const failure = failureOf(part.path, err);
-      this.o.audit.record({ ...subject, phase: 'outcome', old, new: part.declared, result: 'failure', reason: failure.message });
+      this.o.audit.record({
+        ...subject,
+        phase: 'outcome',
+        old,
+        new: part.declared,
+        result: 'failure',
+        reason: failure.message,
+      });
       throw err;
     }
   }
 
   /** The timeout is declared, enforced, and not yet set to that value on this connection. */
   private timeoutDue(doc: DesiredState): boolean {
-    return doc.timeout !== undefined && (doc.mode ?? DesiredMode.ENFORCE) === DesiredMode.ENFORCE && this.timeoutApplied !== doc.timeout;
+    return (
+      doc.timeout !== undefined &&
+      (doc.mode ?? DesiredMode.ENFORCE) === DesiredMode.ENFORCE &&
+      this.timeoutApplied !== doc.timeout
+    );
   }
 
   /** Set the daemon timeout, audited as PUT /daemon/timeout is (libvirt cannot read it: no old value). */
@@ -314,7 +366,13 @@ export class Reconciler {
     try {
       await this.o.connection.call((admin, options) => admin.setDaemonTimeout(seconds, options));
     } catch (err) {
-      this.o.audit.record({ ...subject, phase: 'outcome', new: { seconds }, result: 'failure', reason: failureOf('/timeout', err).message });
+      this.o.audit.record({
+        ...subject,
+        phase: 'outcome',
+        new: { seconds },
+        result: 'failure',
+        reason: failureOf('/timeout', err).message,
+      });
       throw err;
     }
     this.o.audit.record({ ...subject, phase: 'outcome', new: { seconds }, result: 'success', statusCode: 204 });
@@ -335,7 +393,12 @@ function auditAction(part: PreparedPart): string {
 
 /** The step that sets the timeout: it has no actual value (libvirt cannot read it), so `actual` is null. */
 function timeoutStep(seconds: number): PlanStep {
-  return { path: '/timeout', action: 'daemon.timeout.set', change: { seconds }, differences: [{ path: '/timeout', desired: seconds, actual: null }] };
+  return {
+    path: '/timeout',
+    action: 'daemon.timeout.set',
+    change: { seconds },
+    differences: [{ path: '/timeout', desired: seconds, actual: null }],
+  };
 }
 
 function failureOf(path: string, err: unknown): Failure {

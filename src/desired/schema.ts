@@ -22,7 +22,7 @@ export const DesiredServer = Type.Object(
     threadpool: Type.Optional(ThreadpoolChange),
     clientLimits: Type.Optional(ClientLimitsChange),
   },
-  { additionalProperties: false, description: 'The server\'s managed settings; a part left out is not managed.' },
+  { additionalProperties: false, description: "The server's managed settings; a part left out is not managed." },
 );
 export type DesiredServer = Static<typeof DesiredServer>;
 
@@ -80,7 +80,9 @@ export type DesiredStateFile = Static<typeof DesiredStateFile>;
 /** One setting whose actual value differs from the declared one. */
 export const Difference = Type.Object(
   {
-    path: Type.String({ description: 'JSON pointer into the document, e.g. `/servers/libvirtd/threadpool/maxWorkers`.' }),
+    path: Type.String({
+      description: 'JSON pointer into the document, e.g. `/servers/libvirtd/threadpool/maxWorkers`.',
+    }),
     desired: Type.Unknown({ description: 'The declared value.' }),
     actual: Type.Unknown({ description: 'What the daemon has (null when it could not be read).' }),
   },
@@ -108,7 +110,9 @@ export const DesiredStatus = Type.Object(
     }),
     mode: Type.Union([Type.Literal(DesiredMode.ENFORCE), Type.Literal(DesiredMode.OBSERVE)]),
     converged: Type.Boolean({ description: 'True when the last reconciliation found no difference and no failure.' }),
-    differences: Type.Array(Difference, { description: 'What differed at the last reconciliation (after applying, in enforce mode).' }),
+    differences: Type.Array(Difference, {
+      description: 'What differed at the last reconciliation (after applying, in enforce mode).',
+    }),
     failures: Type.Array(Failure, { description: 'What could not be read or applied at the last reconciliation.' }),
     lastReconcile: Type.Union([
       Type.Object(
@@ -126,19 +130,27 @@ export const DesiredStatus = Type.Object(
       Type.Object(
         {
           seconds: Type.Integer({ description: 'The declared timeout.' }),
-          state: Type.Union([Type.Literal('applied'), Type.Literal('pending'), Type.Literal('failed'), Type.Literal('observe-only')], {
-            description:
-              '`applied` on the current connection (libvirt cannot read it back: unobservable, never drift), `pending` ' +
-              'until the next connection or period applies it, `failed` when the daemon refused it (see `failures`, ' +
-              'path `/timeout`), `observe-only` in observe mode (not applied).',
+          state: Type.Union(
+            [Type.Literal('applied'), Type.Literal('pending'), Type.Literal('failed'), Type.Literal('observe-only')],
+            {
+              description:
+                '`applied` on the current connection (libvirt cannot read it back: unobservable, never drift), `pending` ' +
+                'until the next connection or period applies it, `failed` when the daemon refused it (see `failures`, ' +
+                'path `/timeout`), `observe-only` in observe mode (not applied).',
+            },
+          ),
+          lastApplied: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+            description: 'When it was last set on the daemon.',
           }),
-          lastApplied: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it was last set on the daemon.' }),
         },
         { additionalProperties: false },
       ),
     ),
     lastError: Type.Union([
-      Type.Object({ at: Type.String({ format: 'date-time' }), message: Type.String() }, { additionalProperties: false }),
+      Type.Object(
+        { at: Type.String({ format: 'date-time' }), message: Type.String() },
+        { additionalProperties: false },
+      ),
       Type.Null(),
     ]),
   },

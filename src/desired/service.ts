@@ -68,7 +68,8 @@ export class DesiredStateService {
       });
       for (const [daemon, doc] of Object.entries(docs)) {
         const r = this.reconcilers.get(daemon);
-        if (r === undefined) this.o.log.warn({ daemon }, 'desired state declared for a daemon this gateway does not serve: ignored');
+        if (r === undefined)
+          this.o.log.warn({ daemon }, 'desired state declared for a daemon this gateway does not serve: ignored');
         else void r.declare({ doc, source: 'api', sourceName: 'api' }).catch(() => undefined);
       }
     }
@@ -122,14 +123,17 @@ export class DesiredStateService {
     const declared = this.reconcilers.get(target.daemon)?.declared;
     if (!declared || (declared.doc.mode ?? DesiredMode.ENFORCE) !== DesiredMode.ENFORCE) return;
     const part = partsOf(target.daemon, declared.doc).find(
-      (p) => p.resource.name === resource.name && ('server' in p.target ? p.target.server : undefined) === ('server' in target ? target.server : undefined),
+      (p) =>
+        p.resource.name === resource.name &&
+        ('server' in p.target ? p.target.server : undefined) === ('server' in target ? target.server : undefined),
     );
     if (part === undefined) return;
     const fields = Object.entries(body as Record<string, unknown>).filter(
       ([field, value]) => field in part.declared && JSON.stringify(part.declared[field]) !== JSON.stringify(value),
     );
     if (fields.length === 0) return;
-    const source = declared.source === 'file' ? `the file ${declared.sourceName}` : 'PUT /daemons/{daemon}/desired-state';
+    const source =
+      declared.source === 'file' ? `the file ${declared.sourceName}` : 'PUT /daemons/{daemon}/desired-state';
     throw new ProblemError(
       HttpProblemCode.DESIRED_STATE_CONFLICT,
       `${fields.map(([f]) => `${part.path}/${f}`).join(', ')} is enforced by the desired state of daemon '${target.daemon}' ` +
@@ -145,7 +149,8 @@ export class DesiredStateService {
     const declared = this.reconcilers.get(daemon)?.declared;
     if (!declared || (declared.doc.mode ?? DesiredMode.ENFORCE) !== DesiredMode.ENFORCE) return;
     if (declared.doc.timeout === undefined || declared.doc.timeout === seconds) return;
-    const source = declared.source === 'file' ? `the file ${declared.sourceName}` : 'PUT /daemons/{daemon}/desired-state';
+    const source =
+      declared.source === 'file' ? `the file ${declared.sourceName}` : 'PUT /daemons/{daemon}/desired-state';
     throw new ProblemError(
       HttpProblemCode.DESIRED_STATE_CONFLICT,
       `/timeout is enforced by the desired state of daemon '${daemon}' (declared by ${source}: ${declared.doc.timeout} s); ` +
@@ -168,7 +173,9 @@ export class DesiredStateService {
   }
 
   private scheduleRead(): void {
-    this.reading = this.reading.then(() => this.readFile()).catch((err: unknown) => this.o.log.warn({ err }, 'desired-state file'));
+    this.reading = this.reading
+      .then(() => this.readFile())
+      .catch((err: unknown) => this.o.log.warn({ err }, 'desired-state file'));
   }
 
   /** Read the file; a file that cannot be read or is refused keeps the declarations in force. */
@@ -193,12 +200,14 @@ export class DesiredStateService {
     const docs = (parsed as DesiredStateFile).daemons;
     // Every document is checked before any is applied: a file is accepted or refused as a whole.
     try {
-      for (const [daemon, doc] of Object.entries(docs)) if (this.reconcilers.has(daemon)) await prepareDocument(daemon, doc, this.o.policy);
+      for (const [daemon, doc] of Object.entries(docs))
+        if (this.reconcilers.has(daemon)) await prepareDocument(daemon, doc, this.o.policy);
     } catch (err) {
       return this.fileRefused((err as Error).message);
     }
     for (const daemon of Object.keys(docs)) {
-      if (!this.reconcilers.has(daemon)) this.o.log.warn({ daemon, file }, 'desired state declared for a daemon this gateway does not serve: ignored');
+      if (!this.reconcilers.has(daemon))
+        this.o.log.warn({ daemon, file }, 'desired state declared for a daemon this gateway does not serve: ignored');
     }
     this.o.log.info({ file }, 'desired-state file read');
     await Promise.all(

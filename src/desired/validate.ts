@@ -33,7 +33,11 @@ export class DesiredStateRefusedError extends Error {
  * output directories and syntax, admin lock-out). Returns every part prepared, or throws DesiredStateRefusedError
  * with every reason.
  */
-export async function prepareDocument(daemon: string, doc: DesiredState, policy: ChangePolicy): Promise<PreparedPart[]> {
+export async function prepareDocument(
+  daemon: string,
+  doc: DesiredState,
+  policy: ChangePolicy,
+): Promise<PreparedPart[]> {
   const refusals: Refusal[] = [];
   const prepared: PreparedPart[] = [];
   for (const part of partsOf(daemon, doc)) {
@@ -56,24 +60,43 @@ export async function prepareDocument(daemon: string, doc: DesiredState, policy:
 
 /** What libvirt refuses in a declared pair, in its words where it has them (src/util/virthreadpool.c, virnetserver.c). */
 function libvirtRules(part: Part): Readonly<Refusal[]> {
-  const d = part.declared as { minWorkers?: number; maxWorkers?: number; maxClients?: number; maxUnauthClients?: number; outputs?: unknown };
+  const d = part.declared as {
+    minWorkers?: number;
+    maxWorkers?: number;
+    maxClients?: number;
+    maxUnauthClients?: number;
+    outputs?: unknown;
+  };
   const out: Refusal[] = [];
   if (part.resource.name === 'threadpool') {
     if (d.minWorkers !== undefined && d.maxWorkers !== undefined && d.minWorkers > d.maxWorkers) {
       out.push({ path: `${part.path}/minWorkers`, message: 'minWorkers cannot be larger than maxWorkers' });
     }
     // A pool's maxWorkers never switches between zero and non-zero; every daemon pool runs with some workers.
-    if (d.maxWorkers === 0) out.push({ path: `${part.path}/maxWorkers`, message: 'maxWorkers must not be switched from zero to non-zero and vice versa' });
+    if (d.maxWorkers === 0)
+      out.push({
+        path: `${part.path}/maxWorkers`,
+        message: 'maxWorkers must not be switched from zero to non-zero and vice versa',
+      });
   }
-  if (part.resource.name === 'client-limits' && d.maxClients !== undefined && d.maxUnauthClients !== undefined && d.maxClients < d.maxUnauthClients) {
+  if (
+    part.resource.name === 'client-limits' &&
+    d.maxClients !== undefined &&
+    d.maxUnauthClients !== undefined &&
+    d.maxClients < d.maxUnauthClients
+  ) {
     out.push({
       path: `${part.path}/maxClients`,
-      message: 'The overall maximum number of clients must not be less than the number of clients waiting for authentication',
+      message:
+        'The overall maximum number of clients must not be less than the number of clients waiting for authentication',
     });
   }
   if (part.resource.name === 'logging' && (d.outputs === '' || (Array.isArray(d.outputs) && d.outputs.length === 0))) {
     // "" asks for the daemon's default output, which the admin API cannot name beforehand: it could never be compared.
-    out.push({ path: `${part.path}/outputs`, message: 'declare the outputs explicitly: "" (the daemon\'s default output) cannot be kept' });
+    out.push({
+      path: `${part.path}/outputs`,
+      message: 'declare the outputs explicitly: "" (the daemon\'s default output) cannot be kept',
+    });
   }
   return out;
 }

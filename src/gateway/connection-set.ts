@@ -145,7 +145,10 @@ export class ConnectionSet {
     const closing = this.connections.splice(0);
     if (closing.length === 0) return;
     this.connectedSince = null;
-    this.o.log.info({ daemon: this.o.name, uri: this.o.uri, connections: closing.length }, 'closed idle daemon connections');
+    this.o.log.info(
+      { daemon: this.o.name, uri: this.o.uri, connections: closing.length },
+      'closed idle daemon connections',
+    );
     await Promise.all(closing.map((c) => closeAdminConnection(c)));
   }
 
@@ -174,7 +177,12 @@ export class ConnectionSet {
 
   private connect(): Promise<RpcClient> {
     const t = this.o.connectTimeoutMs;
-    return this.o.connector(this.o.uri, { callTimeoutMs: t, connectTimeoutMs: t, keepalive: KEEPALIVE, onCall: this.o.onCall });
+    return this.o.connector(this.o.uri, {
+      callTimeoutMs: t,
+      connectTimeoutMs: t,
+      keepalive: KEEPALIVE,
+      onCall: this.o.onCall,
+    });
   }
 
   /**
@@ -208,7 +216,8 @@ export class ConnectionSet {
 
   /** Replaces a connection lost while others stayed up; a failure only pauses refilling (the open ones serve). */
   private grow(): void {
-    if (this.closedFlag || this.connections.length + this.growing >= this.o.count || Date.now() < this.growBlockedUntil) return;
+    if (this.closedFlag || this.connections.length + this.growing >= this.o.count || Date.now() < this.growBlockedUntil)
+      return;
     this.growing++;
     this.connect().then(
       (rpc) => {
@@ -219,7 +228,10 @@ export class ConnectionSet {
       (err: Error) => {
         this.growing--;
         this.growBlockedUntil = Date.now() + this.o.backoff.maxMs;
-        this.o.log.warn({ daemon: this.o.name, uri: this.o.uri, err: err.message }, 'cannot open another daemon connection');
+        this.o.log.warn(
+          { daemon: this.o.name, uri: this.o.uri, err: err.message },
+          'cannot open another daemon connection',
+        );
       },
     );
   }
@@ -236,7 +248,10 @@ export class ConnectionSet {
     const delay = Math.min(this.o.backoff.initialMs * 2 ** (this.failures - 1), this.o.backoff.maxMs);
     this.retryAt = Date.now() + delay;
     this.lastError = { error: err, at: new Date() };
-    this.o.log.warn({ daemon: this.o.name, uri: this.o.uri, err: err.message, retryInMs: delay }, 'cannot connect to daemon');
+    this.o.log.warn(
+      { daemon: this.o.name, uri: this.o.uri, err: err.message, retryInMs: delay },
+      'cannot connect to daemon',
+    );
     if (this.o.reconnect !== false) this.scheduleRetry(delay);
     // A peer that accepts but never answers is "too slow" (504), not "unreachable" (503).
     if (err instanceof CallTimeoutError) throw err;

@@ -4,7 +4,13 @@ import type { CallOptions, ProcedureSpec, RpcClientOptions } from '../rpc/client
 import { CallAbortedError, CallTimeoutError, ConnectionClosedError } from '../rpc/errors.js';
 import { CallGate } from './call-gate.js';
 import { Coalescer, sharedKey } from './coalescer.js';
-import { ConnectionSet, type AdminConnector, type Backoff, type ConnectionLogger, type ConnectionStatus } from './connection-set.js';
+import {
+  ConnectionSet,
+  type AdminConnector,
+  type Backoff,
+  type ConnectionLogger,
+  type ConnectionStatus,
+} from './connection-set.js';
 import { DeadlineSignals, untilAborted, type Deadlines } from './deadline-signals.js';
 import { daemonUnavailable, type RetryLaterError } from './errors.js';
 
@@ -153,10 +159,17 @@ export class DaemonConnection implements AdminCaller {
         for (const listener of this.connectedListeners) listener();
       },
     });
-    this.admission = new CallGate({ daemon: this.name, maxInFlight: this.limits.maxInFlight, queueLength: this.limits.queueLength });
+    this.admission = new CallGate({
+      daemon: this.name,
+      maxInFlight: this.limits.maxInFlight,
+      queueLength: this.limits.queueLength,
+    });
     this.deadlines =
       options.deadlines ??
-      new DeadlineSignals(this.callTimeoutMs, () => new CallTimeoutError(`daemon '${this.name}' did not answer within ${this.callTimeoutMs} ms`));
+      new DeadlineSignals(
+        this.callTimeoutMs,
+        () => new CallTimeoutError(`daemon '${this.name}' did not answer within ${this.callTimeoutMs} ms`),
+      );
     this.admin = AdminClient.over(this);
   }
 
@@ -351,7 +364,12 @@ export class DaemonConnection implements AdminCaller {
   }
 
   /** Admission and a socket (see callOne); a background call never opens a connection. */
-  private async send<A, R>(spec: ProcedureSpec<A, R>, args: A, deadline: AbortSignal | undefined, background: boolean): Promise<R> {
+  private async send<A, R>(
+    spec: ProcedureSpec<A, R>,
+    args: A,
+    deadline: AbortSignal | undefined,
+    background: boolean,
+  ): Promise<R> {
     if (this.sockets.open === 0) {
       if (background) throw this.notOpen();
       await this.sockets.ready();
@@ -369,5 +387,7 @@ export class DaemonConnection implements AdminCaller {
 /** Why a call stopped waiting: the deadline's own error (CallTimeoutError), or CallAbortedError for another abort. */
 function gaveUp(spec: ProcedureSpec<unknown, unknown>, signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
-  return reason instanceof CallTimeoutError ? reason : new CallAbortedError(`${spec.name} was aborted`, { cause: reason });
+  return reason instanceof CallTimeoutError
+    ? reason
+    : new CallAbortedError(`${spec.name} was aborted`, { cause: reason });
 }

@@ -51,7 +51,10 @@ export class DaemonRegistry {
     const names = daemonNames(specs);
     for (const [i, spec] of specs.entries()) {
       const name = names[i]!;
-      const modes = { ...(spec.mode ? { mode: spec.mode } : {}), ...(spec.idleMs !== undefined ? { idleMs: spec.idleMs } : {}) };
+      const modes = {
+        ...(spec.mode ? { mode: spec.mode } : {}),
+        ...(spec.idleMs !== undefined ? { idleMs: spec.idleMs } : {}),
+      };
       const connection = new DaemonConnection({ ...options, ...modes, name, uri: spec.uri });
       this.byName.set(name, { connection, isDefault: i === 0, embedded: spec.embedded ?? false });
     }

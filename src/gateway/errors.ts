@@ -32,8 +32,18 @@ export class RetryLaterError extends Error {
 }
 
 /** The daemon cannot be reached now; `retryAfterMs` is the time until the next connection attempt. */
-export function daemonUnavailable(daemon: string, message: string, retryAfterMs: number, options?: ErrorOptions): RetryLaterError {
-  return new RetryLaterError(GatewayErrorCode.DAEMON_UNAVAILABLE, `daemon '${daemon}' is unavailable: ${message}`, retryAfterMs, options);
+export function daemonUnavailable(
+  daemon: string,
+  message: string,
+  retryAfterMs: number,
+  options?: ErrorOptions,
+): RetryLaterError {
+  return new RetryLaterError(
+    GatewayErrorCode.DAEMON_UNAVAILABLE,
+    `daemon '${daemon}' is unavailable: ${message}`,
+    retryAfterMs,
+    options,
+  );
 }
 
 /** Too many calls to the daemon are running and waiting already. */

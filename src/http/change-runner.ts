@@ -3,7 +3,13 @@ import type { GatewayEvent } from '../monitoring/events.js';
 import type { Monitor } from '../monitoring/monitor.js';
 import type { ChangePolicy } from '../resources/change-policy.js';
 import { settingsEtag } from '../resources/etag.js';
-import { resourceKey, type AnySettingsResource, type ChangeOperation, type ResourceTarget, type SettingsResource } from '../resources/resource.js';
+import {
+  resourceKey,
+  type AnySettingsResource,
+  type ChangeOperation,
+  type ResourceTarget,
+  type SettingsResource,
+} from '../resources/resource.js';
 import { auditResult, type AuditLog, type AuditSubject } from '../security/audit.js';
 import { ifMatchPasses, PreconditionFailedError } from './if-match.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -134,9 +140,16 @@ export class ChangeRunner {
    * records, named by the route's `config.audit`: `old` is what the action replaces, when the route could read it;
    * `status` the answer on success.
    */
-  async act<T>(request: FastifyRequest, action: { old?: unknown; new?: unknown; status: number }, run: () => Promise<T>): Promise<T> {
+  async act<T>(
+    request: FastifyRequest,
+    action: { old?: unknown; new?: unknown; status: number },
+    run: () => Promise<T>,
+  ): Promise<T> {
     const subject = this.subjectOf(request);
-    const values = { ...(action.old === undefined ? {} : { old: action.old }), ...(action.new === undefined ? {} : { new: action.new }) };
+    const values = {
+      ...(action.old === undefined ? {} : { old: action.old }),
+      ...(action.new === undefined ? {} : { new: action.new }),
+    };
     this.o.audit.record({ ...subject, phase: 'attempt', ...values });
     try {
       const result = await run();
@@ -148,7 +161,12 @@ export class ChangeRunner {
     }
   }
 
-  private recordFailure(subject: AuditSubject, err: unknown, request: FastifyRequest, values: { old?: unknown; new?: unknown }): void {
+  private recordFailure(
+    subject: AuditSubject,
+    err: unknown,
+    request: FastifyRequest,
+    values: { old?: unknown; new?: unknown },
+  ): void {
     const { problem } = toProblem(err, request.url);
     this.o.audit.record({
       ...subject,
@@ -184,7 +202,9 @@ export class ChangeRunner {
   private forgetIfChangedElsewhere(event: GatewayEvent): void {
     if (!('etag' in event)) return;
     const server = 'server' in event ? event.server : undefined;
-    const there = [...this.known].filter(([, k]) => k.target.daemon === event.daemon && ('server' in k.target ? k.target.server : undefined) === server);
+    const there = [...this.known].filter(
+      ([, k]) => k.target.daemon === event.daemon && ('server' in k.target ? k.target.server : undefined) === server,
+    );
     if (there.some(([, k]) => k.etag === event.etag)) return;
     for (const [key] of there) this.known.delete(key);
   }

@@ -26,18 +26,29 @@ export function clientErrorCode(err: NodeJS.ErrnoException): HttpProblemCode {
 /** What to say for each kind of parser error (llhttp's own reasons are terse and internal). */
 function detailOf(code: HttpProblemCode, err: NodeJS.ErrnoException): string {
   if (code === HttpProblemCode.REQUEST_TIMEOUT) return 'the request headers or body did not arrive in time';
-  if (code === HttpProblemCode.HEADERS_TOO_LARGE) return 'the request header fields are larger than the gateway accepts';
+  if (code === HttpProblemCode.HEADERS_TOO_LARGE)
+    return 'the request header fields are larger than the gateway accepts';
   // llhttp's errors carry its reason ("Invalid method encountered", "Content-Length can't be present with Transfer-Encoding").
   const reason = (err as { reason?: unknown }).reason;
   return `the request is not valid HTTP/1.1 (${err.code ?? 'parse error'}${typeof reason === 'string' ? `: ${reason}` : ''})`;
 }
 
 /** The whole raw HTTP/1.1 response for a parser error, and the request id it carries. */
-export function clientErrorResponse(err: NodeJS.ErrnoException, requestId: string = randomUUID()): { response: string; problem: ProblemDocument } {
+export function clientErrorResponse(
+  err: NodeJS.ErrnoException,
+  requestId: string = randomUUID(),
+): { response: string; problem: ProblemDocument } {
   const code = clientErrorCode(err);
   const { status, title } = PROBLEMS[code];
   // The request line could not be read, so there is no path to name.
-  const problem: ProblemDocument = { type: problemType(code), title, status, detail: detailOf(code, err), instance: '', code };
+  const problem: ProblemDocument = {
+    type: problemType(code),
+    title,
+    status,
+    detail: detailOf(code, err),
+    instance: '',
+    code,
+  };
   const body = JSON.stringify(problem);
   const headers: Record<string, string> = {
     ...SECURITY_HEADERS,
@@ -47,7 +58,9 @@ export function clientErrorResponse(err: NodeJS.ErrnoException, requestId: strin
     'content-length': String(Buffer.byteLength(body)),
     connection: 'close',
   };
-  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   return { response: `HTTP/1.1 ${status} ${title}\r\n${head}\r\n${body}`, problem };
 }
 
@@ -55,11 +68,18 @@ export function clientErrorResponse(err: NodeJS.ErrnoException, requestId: strin
  * A `clientError` listener (fastify's `clientErrorHandler` option, and the unix-socket listener's): answers with
  * a problem document where the socket can still take one, then closes it. A reset connection gets nothing.
  */
-export function answerClientError(log: FastifyBaseLogger | undefined, err: NodeJS.ErrnoException, socket: Socket): void {
+export function answerClientError(
+  log: FastifyBaseLogger | undefined,
+  err: NodeJS.ErrnoException,
+  socket: Socket,
+): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const requestId = randomUUID();
   const { response, problem } = clientErrorResponse(err, requestId);
-  log?.info({ reqId: requestId, code: problem.code, status: problem.status, parserError: err.code }, 'request refused by the HTTP parser');
+  log?.info(
+    { reqId: requestId, code: problem.code, status: problem.status, parserError: err.code },
+    'request refused by the HTTP parser',
+  );
   // As node's own answer (lib/_http_server.js, socketOnError): only while no response head went out on the socket.
   const current = (socket as Socket & { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
   if (!socket.writable || current?._headerSent) {

@@ -55,7 +55,10 @@ export function toOpenApi30(doc31: Json): Json {
   const ctx: Context = {
     typeOf: (ref) => {
       const name = /^#\/components\/schemas\/([^/]+)$/.exec(ref)?.[1];
-      const target = name === undefined ? undefined : ((doc31['components'] as Json | undefined)?.['schemas'] as Json | undefined)?.[name];
+      const target =
+        name === undefined
+          ? undefined
+          : ((doc31['components'] as Json | undefined)?.['schemas'] as Json | undefined)?.[name];
       return (target as Json | undefined)?.['type'];
     },
   };
@@ -123,7 +126,8 @@ export function toOpenApi30(doc31: Json): Json {
 function convertParameters(parameters: unknown, where: string, ctx: Context): void {
   if (!Array.isArray(parameters)) return;
   for (const parameter of parameters as Json[]) {
-    if ('schema' in parameter) parameter['schema'] = convertSchema(parameter['schema'], `${where} ${String(parameter['name'])}`, ctx);
+    if ('schema' in parameter)
+      parameter['schema'] = convertSchema(parameter['schema'], `${where} ${String(parameter['name'])}`, ctx);
   }
 }
 
@@ -164,7 +168,10 @@ function convertSchema(input: unknown, where: string, ctx: Context): Json {
     delete schema['examples'];
     if (first !== undefined && !('example' in schema)) schema['example'] = first;
   }
-  for (const [bound, flag] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+  for (const [bound, flag] of [
+    ['exclusiveMinimum', 'minimum'],
+    ['exclusiveMaximum', 'maximum'],
+  ] as const) {
     if (typeof schema[bound] === 'number') {
       schema[flag] = schema[bound];
       schema[bound] = true;
@@ -207,7 +214,10 @@ function convertSchema(input: unknown, where: string, ctx: Context): Json {
       schema[key] = value.map((member, i) => convertSchema(member, `${where}/${key}/${i}`, ctx));
     } else if (SUBSCHEMA_MAPS.has(key) && typeof value === 'object' && value !== null) {
       schema[key] = Object.fromEntries(
-        Object.entries(value as Json).map(([name, member]) => [name, convertSchema(member, `${where}/${key}/${name}`, ctx)]),
+        Object.entries(value as Json).map(([name, member]) => [
+          name,
+          convertSchema(member, `${where}/${key}/${name}`, ctx),
+        ]),
       );
     }
   }
@@ -231,19 +241,22 @@ function nullableOf(members: unknown[], key: 'anyOf' | 'oneOf', where: string, c
     // A reference cannot carry `nullable` beside it in 3.0: wrap it, with the type `nullable` needs beside it.
     if (REF in only) {
       const type = ctx.typeOf(String(only[REF]));
-      if (typeof type !== 'string') throw new Error(`${where}: nullable reference to ${String(only[REF])}, which has no single type`);
+      if (typeof type !== 'string')
+        throw new Error(`${where}: nullable reference to ${String(only[REF])}, which has no single type`);
       return { type, nullable: true, allOf: [only] };
     }
     const out: Json = { ...only, nullable: true };
     // A nullable enum must list null to admit it (OpenAPI 3.0.3's clarification of `nullable`).
-    if (Array.isArray(out['enum']) && !(out['enum'] as unknown[]).includes(null)) out['enum'] = [...(out['enum'] as unknown[]), null];
+    if (Array.isArray(out['enum']) && !(out['enum'] as unknown[]).includes(null))
+      out['enum'] = [...(out['enum'] as unknown[]), null];
     return out;
   }
   // Several members and null: 3.0 can say so only where they share one type.
   const converted = members.map((m, i) => convertSchema(m, `${where}/${key}/${i}`, ctx));
   const types = new Set(converted.map((m) => (REF in m ? ctx.typeOf(String(m[REF])) : m['type'])));
   const [type] = types;
-  if (types.size !== 1 || typeof type !== 'string') throw new Error(`${where}: nullable ${key} of several types has no OpenAPI 3.0 form`);
+  if (types.size !== 1 || typeof type !== 'string')
+    throw new Error(`${where}: nullable ${key} of several types has no OpenAPI 3.0 form`);
   return { type, nullable: true, [key]: converted };
 }
 

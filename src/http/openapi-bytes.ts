@@ -36,7 +36,12 @@ const encodings = new WeakMap<object, Encodings>();
  * Buffer to a burst of callers costs no memory per caller (serializing it for each of 200 callers at once cost
  * ~30 MiB).
  */
-export function openApiBytes(fastify: FastifyInstance, request: FastifyRequest, version: OpenApiVersion, format: OpenApiFormat): Buffer {
+export function openApiBytes(
+  fastify: FastifyInstance,
+  request: FastifyRequest,
+  version: OpenApiVersion,
+  format: OpenApiFormat,
+): Buffer {
   let cache = encodings.get(fastify.swagger);
   if (cache === undefined) {
     const doc = fastify.swagger() as unknown as Record<string, unknown>;
@@ -66,6 +71,7 @@ export function baseUrlOf(request: FastifyRequest): string | undefined {
   const host = request.headers.host;
   if (host === undefined || !HOST.test(host)) return undefined;
   // The accept-time record knows TLS; an in-process request (inject) has none and is plain.
-  const tls = origin === undefined ? (request.socket as { encrypted?: boolean }).encrypted === true : origin.transport === 'tls';
+  const tls =
+    origin === undefined ? (request.socket as { encrypted?: boolean }).encrypted === true : origin.transport === 'tls';
   return `${tls ? 'https' : 'http'}://${host.toLowerCase()}`;
 }

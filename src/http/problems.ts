@@ -67,7 +67,11 @@ export const PROBLEMS = {
   [HttpProblemCode.INVALID_CURSOR]: { status: 400, title: 'Invalid cursor', family: 'client' },
   [SecurityErrorCode.UNAUTHENTICATED]: { status: 401, title: 'Authentication required', family: 'client' },
   [SecurityErrorCode.FORBIDDEN]: { status: 403, title: 'Role too low for this operation', family: 'client' },
-  [SecurityErrorCode.CROSS_SITE_REQUEST]: { status: 403, title: 'Change without proof that it is not cross-site', family: 'client' },
+  [SecurityErrorCode.CROSS_SITE_REQUEST]: {
+    status: 403,
+    title: 'Change without proof that it is not cross-site',
+    family: 'client',
+  },
   [SecurityErrorCode.HOST_NOT_ALLOWED]: { status: 421, title: 'Host not served by this gateway', family: 'client' },
   [SecurityErrorCode.AUTH_THROTTLED]: { status: 429, title: 'Too many failed authentications', family: 'client' },
   [SecurityErrorCode.LOG_OUTPUT_REFUSED]: { status: 403, title: 'Log output not allowed', family: 'client' },
@@ -76,11 +80,23 @@ export const PROBLEMS = {
   [GatewayErrorCode.UNKNOWN_DAEMON]: { status: 404, title: 'Unknown daemon', family: 'client' },
   [HttpProblemCode.UNKNOWN_SERVER]: { status: 404, title: 'Unknown server', family: 'client' },
   [HttpProblemCode.UNKNOWN_CLIENT]: { status: 404, title: 'Unknown client', family: 'client' },
-  [HttpProblemCode.CLIENT_NOT_AUTHENTICATED]: { status: 409, title: 'Client has not authenticated yet', family: 'client' },
+  [HttpProblemCode.CLIENT_NOT_AUTHENTICATED]: {
+    status: 409,
+    title: 'Client has not authenticated yet',
+    family: 'client',
+  },
   [HttpProblemCode.NO_TLS_LISTENER]: { status: 409, title: 'Server has no TLS listener', family: 'client' },
   [PolicyErrorCode.WOULD_LOCK_OUT]: { status: 409, title: 'Would cut off the admin interface', family: 'client' },
-  [HttpProblemCode.DESIRED_STATE_CONFLICT]: { status: 409, title: 'Conflicts with the declared desired state', family: 'client' },
-  [HttpProblemCode.PRECONDITION_FAILED]: { status: 412, title: 'The resource changed since it was read', family: 'client' },
+  [HttpProblemCode.DESIRED_STATE_CONFLICT]: {
+    status: 409,
+    title: 'Conflicts with the declared desired state',
+    family: 'client',
+  },
+  [HttpProblemCode.PRECONDITION_FAILED]: {
+    status: 412,
+    title: 'The resource changed since it was read',
+    family: 'client',
+  },
   [HttpProblemCode.PAYLOAD_TOO_LARGE]: { status: 413, title: 'Request body too large', family: 'client' },
   [SecurityErrorCode.UNSUPPORTED_MEDIA_TYPE]: { status: 415, title: 'Unsupported media type', family: 'client' },
   [SecurityErrorCode.RATE_LIMITED]: { status: 429, title: 'Too many changes', family: 'client' },
@@ -178,7 +194,8 @@ export function problemCodeOf(err: unknown): ProblemCode {
   if (fromFastify) return fromFastify;
   // Any other fastify error with a 4xx status is about the request: never answer it with a 500.
   const status = (err as { statusCode?: unknown }).statusCode;
-  if (code.startsWith('FST_') && typeof status === 'number' && status >= 400 && status < 500) return HttpProblemCode.BAD_REQUEST;
+  if (code.startsWith('FST_') && typeof status === 'number' && status >= 400 && status < 500)
+    return HttpProblemCode.BAD_REQUEST;
   return HttpProblemCode.INTERNAL;
 }
 
@@ -203,7 +220,10 @@ export function toProblem(err: unknown, instance: string): ProblemReply {
   const validation = (err as { validation?: Array<{ instancePath?: string; message?: string }> }).validation;
   if (code === HttpProblemCode.VALIDATION && Array.isArray(validation)) {
     const context = (err as { validationContext?: string }).validationContext ?? '';
-    problem.errors = validation.map((v) => ({ path: `/${context}${v.instancePath ?? ''}`, message: v.message ?? 'invalid' }));
+    problem.errors = validation.map((v) => ({
+      path: `/${context}${v.instancePath ?? ''}`,
+      message: v.message ?? 'invalid',
+    }));
   }
   // Headers the error itself asks for (WWW-Authenticate on a 401).
   const own = (err as { headers?: unknown }).headers;

@@ -40,7 +40,8 @@ export async function loadReferenceBundle(): Promise<Buffer> {
 
 /** The bundle's bytes from the package's module source (`where` names the file in errors). */
 export function decodeBundleLiteral(source: Buffer, where: string): Buffer {
-  const fail = (why: string) => new Error(`cannot read the API reference bundle from ${BUNDLE_PACKAGE} (${where}): ${why}`);
+  const fail = (why: string) =>
+    new Error(`cannot read the API reference bundle from ${BUNDLE_PACKAGE} (${where}): ${why}`);
   const opening = source.indexOf(OPENING);
   if (opening < 0 || source.indexOf(OPENING, opening + 1) >= 0) throw fail('expected one `var standalone_default = "`');
   const start = opening + OPENING.length;
@@ -49,14 +50,15 @@ export function decodeBundleLiteral(source: Buffer, where: string): Buffer {
   let escapes = 0;
   for (; end < source.length && source[end] !== QUOTE; end++) {
     if (source[end] !== BACKSLASH) continue;
-    if (!ESCAPES.has(source[end + 1]!)) throw fail(`unexpected escape \\${String.fromCharCode(source[end + 1] ?? 0x3f)} at byte ${end}`);
+    if (!ESCAPES.has(source[end + 1]!))
+      throw fail(`unexpected escape \\${String.fromCharCode(source[end + 1] ?? 0x3f)} at byte ${end}`);
     escapes++;
     end++;
   }
   if (end >= source.length) throw fail('the string literal does not end');
   const bundle = Buffer.allocUnsafeSlow(end - start - escapes);
   let to = 0;
-  for (let from = start; from < end; ) {
+  for (let from = start; from < end;) {
     const next = source.indexOf(BACKSLASH, from);
     const stop = next < 0 || next > end ? end : next;
     to += source.copy(bundle, to, from, stop);
@@ -64,6 +66,7 @@ export function decodeBundleLiteral(source: Buffer, where: string): Buffer {
     bundle[to++] = ESCAPES.get(source[stop + 1]!)!;
     from = stop + 2;
   }
-  if (bundle.length < MIN_BYTES || bundle.indexOf(DEFINES) < 0) throw fail(`the literal (${bundle.length} bytes) is not the standalone bundle`);
+  if (bundle.length < MIN_BYTES || bundle.indexOf(DEFINES) < 0)
+    throw fail(`the literal (${bundle.length} bytes) is not the standalone bundle`);
   return bundle;
 }

@@ -73,5 +73,7 @@ export function clientIdentityJson(client: ClientRef, info: ClientInfoParams): C
 
 function paramValue(p: TypedParam): string | number | boolean {
   if (typeof p.value !== 'bigint') return p.value;
-  return p.value <= BigInt(Number.MAX_SAFE_INTEGER) && p.value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(p.value) : String(p.value);
+  return p.value <= BigInt(Number.MAX_SAFE_INTEGER) && p.value >= BigInt(Number.MIN_SAFE_INTEGER)
+    ? Number(p.value)
+    : String(p.value);
 }

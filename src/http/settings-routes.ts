@@ -63,7 +63,13 @@ export function settingsRoutes(resource: AnySettingsResource): FastifyPluginAsyn
           response: { ...ok, ...s.problems(...notFound, ...CHANGE_PROBLEMS, ...(operation.problems ?? [])) },
         },
         handler: async (request, reply) => {
-          const { state, etag } = await fastify.changes.change(request, resource, targetOf(request), operation, request.body);
+          const { state, etag } = await fastify.changes.change(
+            request,
+            resource,
+            targetOf(request),
+            operation,
+            request.body,
+          );
           reply.header('etag', etag);
           return resource.present(state);
         },

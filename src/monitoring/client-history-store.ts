@@ -120,7 +120,10 @@ export class ClientHistoryStore {
     if (!Number.isInteger(maxBytes) || maxBytes < HistoryLimits.MIN_BYTES) {
       throw new RangeError(`the history bound must be at least ${HistoryLimits.MIN_BYTES} bytes, got ${maxBytes}`);
     }
-    const texts = await Promise.all([readStateText(join(dir, ROTATED_HISTORY_FILE)), readStateText(join(dir, HISTORY_FILE))]);
+    const texts = await Promise.all([
+      readStateText(join(dir, ROTATED_HISTORY_FILE)),
+      readStateText(join(dir, HISTORY_FILE)),
+    ]);
     // Which clients the history shows connected, and the last seq: replayed from both files, oldest first.
     const open = new Map<string, ClientHistoryEntry>();
     let lastSeq = 0;
@@ -164,7 +167,11 @@ export class ClientHistoryStore {
     const line = `${JSON.stringify(entry)}\n`;
     if (Buffer.byteLength(line) > HistoryLimits.MAX_LINE_BYTES) {
       this.dropped++;
-      this.options.onError?.(new Error(`client history record ${entry.seq} is longer than ${HistoryLimits.MAX_LINE_BYTES} bytes; not written`));
+      this.options.onError?.(
+        new Error(
+          `client history record ${entry.seq} is longer than ${HistoryLimits.MAX_LINE_BYTES} bytes; not written`,
+        ),
+      );
       return entry;
     }
     this.pending.push(line);
@@ -210,7 +217,10 @@ export class ClientHistoryStore {
     // A rotation between the two reads would show some records twice or not at all: read again then.
     for (let attempt = 0; attempt < 5; attempt++) {
       const generation = this.generation;
-      texts = await Promise.all([readStateText(join(this.dir, ROTATED_HISTORY_FILE)), readStateText(join(this.dir, HISTORY_FILE))]);
+      texts = await Promise.all([
+        readStateText(join(this.dir, ROTATED_HISTORY_FILE)),
+        readStateText(join(this.dir, HISTORY_FILE)),
+      ]);
       if (generation === this.generation) break;
     }
     const entries: ClientHistoryEntry[] = [];
@@ -277,7 +287,12 @@ function parseLine(line: string): ClientHistoryEntry | null {
   if (line.length === 0) return null;
   try {
     const entry = JSON.parse(line) as ClientHistoryEntry;
-    return typeof entry === 'object' && entry !== null && typeof entry.seq === 'number' && typeof entry.daemon === 'string' ? entry : null;
+    return typeof entry === 'object' &&
+      entry !== null &&
+      typeof entry.seq === 'number' &&
+      typeof entry.daemon === 'string'
+      ? entry
+      : null;
   } catch {
     return null; // cut short by a crash
   }

@@ -43,7 +43,13 @@ export class ClientHistory {
 
   private onEvent(event: GatewayEvent): void {
     if (event.type === EventType.CLIENT_CONNECTED) {
-      this.store.append({ event: 'connected', time: event.time, daemon: event.daemon, server: event.server, client: event.client });
+      this.store.append({
+        event: 'connected',
+        time: event.time,
+        daemon: event.daemon,
+        server: event.server,
+        client: event.client,
+      });
     } else if (event.type === EventType.CLIENT_DISCONNECTED) {
       this.store.append({
         event: 'disconnected',

@@ -234,7 +234,10 @@ export class EventHub {
     return out;
   }
 
-  private resume(lastEventId: number | undefined, filter: EventFilter): { resync: Resync | null; replay: GatewayEvent[] } {
+  private resume(
+    lastEventId: number | undefined,
+    filter: EventFilter,
+  ): { resync: Resync | null; replay: GatewayEvent[] } {
     if (lastEventId === undefined) return { resync: null, replay: [] };
     const oldest = this.ringCount > 0 ? this.ring[this.ringStart]!.id : this.nextId;
     let reason: ResyncReason | undefined;

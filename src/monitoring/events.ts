@@ -50,7 +50,12 @@ export interface EventPayloads {
   'client.connected': { server: string; client: ConnectedClient };
   /** `disconnectedBy`: the caller who disconnected it through the gateway; absent when it left by itself or elsewhere. */
   'client.disconnected': { server: string; client: ConnectedClient; disconnectedBy?: EventActor };
-  'threadpool.changed': { server: string; threadpool: ThreadpoolSettings; previous: ThreadpoolSettings | null; etag: string };
+  'threadpool.changed': {
+    server: string;
+    threadpool: ThreadpoolSettings;
+    previous: ThreadpoolSettings | null;
+    etag: string;
+  };
   'client-limits.changed': {
     server: string;
     clientLimits: ClientLimitSettings;

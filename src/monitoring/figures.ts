@@ -72,7 +72,9 @@ export class FigureSnapshot {
    */
   async read(): Promise<DaemonFigures[]> {
     this.keepWatching();
-    const missing = this.sources.filter((s) => !this.entries.has(s.name) && this.monitor.watcher(s.name)?.lastReachable === undefined);
+    const missing = this.sources.filter(
+      (s) => !this.entries.has(s.name) && this.monitor.watcher(s.name)?.lastReachable === undefined,
+    );
     if (missing.length > 0) {
       await Promise.all(missing.map(async (s) => this.monitor.watcher(s.name)?.whenPrimed(this.firstPollWaitMs)));
     }
@@ -121,7 +123,11 @@ export class FigureSnapshot {
     // The version is read once per reach, in the background, not on every poll: it changes only with a restart,
     // and a restart makes the daemon unreachable first (the baseline poll after it reads it again).
     const keepVersion = previous !== undefined && !report.baseline;
-    const entry: Entry = { at: report.at, servers, ...(keepVersion && previous.version ? { version: previous.version } : {}) };
+    const entry: Entry = {
+      at: report.at,
+      servers,
+      ...(keepVersion && previous.version ? { version: previous.version } : {}),
+    };
     if (keepVersion && previous.reading) entry.reading = previous.reading;
     this.entries.set(report.daemon, entry);
     if (entry.version === undefined && entry.reading === undefined) this.readVersion(report.daemon, entry);

@@ -47,11 +47,27 @@ export type RpcCallObserver = (procedure: string, durationMs: number, error: Err
 
 /** The per-server gauges: name, help, and the figure (libvirt's typed parameter named in the help). */
 const SERVER_GAUGES: Array<[string, string, (s: ServerFigures) => number]> = [
-  ['libvirt_admin_threadpool_min_workers', 'Threadpool minWorkers: workers kept alive at least.', (s) => s.threadpool.minWorkers],
-  ['libvirt_admin_threadpool_max_workers', 'Threadpool maxWorkers: workers allowed at most.', (s) => s.threadpool.maxWorkers],
+  [
+    'libvirt_admin_threadpool_min_workers',
+    'Threadpool minWorkers: workers kept alive at least.',
+    (s) => s.threadpool.minWorkers,
+  ],
+  [
+    'libvirt_admin_threadpool_max_workers',
+    'Threadpool maxWorkers: workers allowed at most.',
+    (s) => s.threadpool.maxWorkers,
+  ],
   ['libvirt_admin_threadpool_workers', 'Threadpool nWorkers: workers that exist now.', (s) => s.threadpool.nWorkers],
-  ['libvirt_admin_threadpool_free_workers', 'Threadpool freeWorkers: workers idle now.', (s) => s.threadpool.freeWorkers],
-  ['libvirt_admin_threadpool_priority_workers', 'Threadpool prioWorkers: priority workers.', (s) => s.threadpool.prioWorkers],
+  [
+    'libvirt_admin_threadpool_free_workers',
+    'Threadpool freeWorkers: workers idle now.',
+    (s) => s.threadpool.freeWorkers,
+  ],
+  [
+    'libvirt_admin_threadpool_priority_workers',
+    'Threadpool prioWorkers: priority workers.',
+    (s) => s.threadpool.prioWorkers,
+  ],
   [
     'libvirt_admin_threadpool_job_queue_depth',
     'Threadpool jobQueueDepth: jobs waiting for a worker.',
@@ -125,12 +141,15 @@ export class GatewayMetrics {
     });
     collectDefaultMetrics({ register: this.registry });
     // Gauges named like counters (promtool check metrics refuses them); the same figures by type stay.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
       this.registry.removeSingleMetric(name);
     }
     if (options.figures) this.daemonGauges(options.figures);
     if (options.hub) this.hubMetrics(options.hub);
-
   }
 
   /** The Content-Type of render(). */
@@ -148,7 +167,8 @@ export class GatewayMetrics {
   /** Count one answered HTTP request. */
   observeRequest(s: RequestSample): void {
     this.httpRequests.inc({ method: s.method, route: s.route, status_code: String(s.statusCode) });
-    if (s.durationSeconds !== undefined) this.httpDuration.observe({ method: s.method, route: s.route }, s.durationSeconds);
+    if (s.durationSeconds !== undefined)
+      this.httpDuration.observe({ method: s.method, route: s.route }, s.durationSeconds);
   }
 
   /** An RpcClientOptions.onCall observer that records calls to `daemon`. */
@@ -186,7 +206,8 @@ export class GatewayMetrics {
       async collect() {
         this.reset();
         const now = Date.now();
-        for (const f of await figures()) if (f.at !== undefined) this.set({ daemon: f.daemon }, Math.max(0, now - f.at) / 1000);
+        for (const f of await figures())
+          if (f.at !== undefined) this.set({ daemon: f.daemon }, Math.max(0, now - f.at) / 1000);
       },
     });
     new Gauge({
@@ -238,7 +259,8 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [file, n] of reloads.counts) if (n.lastSuccess !== undefined) this.set({ file }, n.lastSuccess / 1000);
+        for (const [file, n] of reloads.counts)
+          if (n.lastSuccess !== undefined) this.set({ file }, n.lastSuccess / 1000);
       },
     });
   }
@@ -255,7 +277,7 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: 'libvirt_admin_gateway_event_queued',
-      help: 'Events waiting in the subscribers\' queues (bounded per subscriber).',
+      help: "Events waiting in the subscribers' queues (bounded per subscriber).",
       registers,
       collect() {
         this.set(hub.pendingCount);

@@ -44,7 +44,8 @@ export class Monitor {
       options.onPoll?.(report);
       for (const observe of this.pollObservers) observe(report);
     };
-    for (const source of sources) this.watchers.set(source.name, new DaemonWatcher(source, this.hub, { ...options, onPoll }));
+    for (const source of sources)
+      this.watchers.set(source.name, new DaemonWatcher(source, this.hub, { ...options, onPoll }));
     this.intervalMs = Math.max(1, options.intervalMs ?? 1000);
     this.lingerMs = options.lingerMs ?? 60_000;
     this.primeTimeoutMs = options.primeTimeoutMs ?? 2000;

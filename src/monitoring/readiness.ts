@@ -60,6 +60,10 @@ async function socketReadiness(source: DaemonSource): Promise<DaemonReadiness> {
     return { daemon: source.name, ready: false, error: `${path} is not a socket` };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { daemon: source.name, ready: false, error: `not running: its admin socket ${path} is gone (${code ?? 'error'})` };
+    return {
+      daemon: source.name,
+      ready: false,
+      error: `not running: its admin socket ${path} is gone (${code ?? 'error'})`,
+    };
   }
 }

@@ -58,7 +58,8 @@ export class SampleRing {
   private count = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`ring capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`ring capacity must be a positive integer, got ${capacity}`);
     this.times = new Float64Array(capacity);
     this.values = new Uint32Array(capacity * SAMPLE_FIELDS.length);
   }
@@ -145,7 +146,8 @@ export class SampleStore {
   constructor(options: SampleStoreOptions = {}) {
     this.capacity = options.capacity ?? SampleLimits.CAPACITY;
     this.maxSeries = options.maxSeries ?? SampleLimits.MAX_SERIES;
-    if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${this.capacity}`);
+    if (!Number.isInteger(this.capacity) || this.capacity < 1)
+      throw new RangeError(`capacity must be a positive integer, got ${this.capacity}`);
   }
 
   /** Bytes held by every ring together. */

@@ -72,7 +72,11 @@ export async function ensureStateDir(dir: string, uid = process.getuid?.() ?? 0)
  * for reading. The file must be a regular file owned by this process's user. Resolves null when reading a file
  * that does not exist.
  */
-export async function openStateFile(path: string, mode: 'append' | 'read', uid = process.getuid?.() ?? 0): Promise<FileHandle | null> {
+export async function openStateFile(
+  path: string,
+  mode: 'append' | 'read',
+  uid = process.getuid?.() ?? 0,
+): Promise<FileHandle | null> {
   const flags =
     mode === 'append'
       ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW
@@ -83,7 +87,8 @@ export async function openStateFile(path: string, mode: 'append' | 'read', uid =
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (mode === 'read' && code === 'ENOENT') return null;
-    if (code === 'ELOOP') throw new StateDirError(`${path} is a symlink; the gateway does not follow symlinks in its state folder`);
+    if (code === 'ELOOP')
+      throw new StateDirError(`${path} is a symlink; the gateway does not follow symlinks in its state folder`);
     throw new StateDirError(`cannot open ${path}: ${(err as Error).message}`);
   }
   const stats = await handle.stat();

@@ -172,7 +172,13 @@ export class DaemonWatcher {
       client = summarizeClient(ref, info ?? null);
       if (watching) this.emit({ type: EventType.CLIENT_CONNECTED, daemon: this.daemon, server: name, client });
     }
-    this.emit({ type: EventType.CLIENT_DISCONNECTED, daemon: this.daemon, server: name, client, ...(by ? { disconnectedBy: by } : {}) });
+    this.emit({
+      type: EventType.CLIENT_DISCONNECTED,
+      daemon: this.daemon,
+      server: name,
+      client,
+      ...(by ? { disconnectedBy: by } : {}),
+    });
   }
 
   /** Mark a resource as changed by the gateway now (only while polling: the marks are for polls in flight). */
@@ -203,16 +209,20 @@ export class DaemonWatcher {
     const startedAt = ++this.clock;
     const at = Date.now();
     const fresh = (key: string) => (this.touched.get(key) ?? 0) < startedAt;
-    let result: { poll: Poll; identified: Map<string, Identified>; states: Map<string, Map<string, unknown>> } | undefined;
+    let result:
+      { poll: Poll; identified: Map<string, Identified>; states: Map<string, Map<string, unknown>> } | undefined;
     try {
-      result = await readInBackground(this.source, (client, options) => this.read(client, this.callOptions(options), fresh));
+      result = await readInBackground(this.source, (client, options) =>
+        this.read(client, this.callOptions(options), fresh),
+      );
     } catch (err) {
       if (this.run !== run) return;
       // The daemon answered (with an error), or the gateway itself had too many calls queued: not unreachable.
       if (err instanceof LibvirtError || (err as { code?: unknown }).code === ErrorCode.OVERLOADED) {
         return this.options.onError?.(err);
       }
-      if (this.reachable) this.emit({ type: EventType.DAEMON_UNREACHABLE, daemon: this.daemon, error: (err as Error).message });
+      if (this.reachable)
+        this.emit({ type: EventType.DAEMON_UNREACHABLE, daemon: this.daemon, error: (err as Error).message });
       this.reachable = false;
       return;
     }
@@ -232,7 +242,12 @@ export class DaemonWatcher {
     for (const [key, at] of this.touched) if (at < startedAt) this.touched.delete(key);
   }
 
-  private report(at: number, baseline: boolean, snapshot: DaemonSnapshot, states: Map<string, Map<string, unknown>>): void {
+  private report(
+    at: number,
+    baseline: boolean,
+    snapshot: DaemonSnapshot,
+    states: Map<string, Map<string, unknown>>,
+  ): void {
     const onPoll = this.options.onPoll;
     if (onPoll === undefined) return;
     const servers = [...snapshot.servers].map(([name, server]) => ({
@@ -306,10 +321,16 @@ export class DaemonWatcher {
     await Promise.all(
       [...newClients(this.snapshot, poll, fresh), ...this.retryIdentity(poll)].map(async (ref) => {
         try {
-          identified.set(clientKey(ref), { summary: summarizeClient(ref, await client.getClientInfo(ref, opts)), gone: false });
+          identified.set(clientKey(ref), {
+            summary: summarizeClient(ref, await client.getClientInfo(ref, opts)),
+            gone: false,
+          });
         } catch (err) {
           if (!(err instanceof LibvirtError)) throw err;
-          identified.set(clientKey(ref), { summary: summarizeClient(ref, null), gone: err.libvirtCode === VirErrorNumber.NO_CLIENT });
+          identified.set(clientKey(ref), {
+            summary: summarizeClient(ref, null),
+            gone: err.libvirtCode === VirErrorNumber.NO_CLIENT,
+          });
         }
       }),
     );

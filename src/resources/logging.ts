@@ -4,7 +4,13 @@ import { LogDestination, parseOutputsReply, type VirLogOutput } from '../admin/l
 import { LOG_PRIORITY_NAMES } from '../admin/logging/priority.js';
 import { LoggingSyntaxError } from '../admin/logging/syntax-error.js';
 import { EventType } from '../monitoring/events.js';
-import { InvalidArgumentError, LibvirtError, ProtocolError, UnsupportedProcedureError, VirErrorNumber } from '../rpc/errors.js';
+import {
+  InvalidArgumentError,
+  LibvirtError,
+  ProtocolError,
+  UnsupportedProcedureError,
+  VirErrorNumber,
+} from '../rpc/errors.js';
 import { Role } from '../security/roles.js';
 import { ref } from './ref.js';
 import type { DaemonTarget, SettingsResource } from './resource.js';
@@ -13,7 +19,11 @@ const Priority = Type.Union(
   LOG_PRIORITY_NAMES.map((p) => Type.Literal(p)),
   { description: 'Lowest priority logged, by name (libvirt levels 1 to 4).' },
 );
-const Level = Type.Integer({ minimum: 1, maximum: 4, description: "The same as libvirt's number: 1 debug, 2 info, 3 warning, 4 error." });
+const Level = Type.Integer({
+  minimum: 1,
+  maximum: 4,
+  description: "The same as libvirt's number: 1 debug, 2 info, 3 warning, 4 error.",
+});
 const Destination = Type.Union(
   Object.values(LogDestination).map((d) => Type.Literal(d)),
   { description: 'Where the messages go.' },
@@ -36,7 +46,9 @@ export const LogFilter = Type.Object(
   {
     priority: Priority,
     level: Level,
-    match: Type.String({ description: 'Matched against the source file and log category (libvirt stores it as the glob `*match*`).' }),
+    match: Type.String({
+      description: 'Matched against the source file and log category (libvirt stores it as the glob `*match*`).',
+    }),
     stackTrace: Type.Boolean({
       description: 'The old `+` stack-trace marker; libvirt 9.0.0 and 11.3.0 drop it, so the daemon never reports it.',
     }),
@@ -51,7 +63,9 @@ export const Logging = Type.Object(
     filters: Type.Array(ref(LogFilter), { description: 'Filters (CONNECT_GET_LOGGING_FILTERS), parsed.' }),
     raw: Type.Object(
       {
-        outputs: Type.String({ description: 'Outputs exactly as the daemon reported them (`virt-admin daemon-log-outputs`).' }),
+        outputs: Type.String({
+          description: 'Outputs exactly as the daemon reported them (`virt-admin daemon-log-outputs`).',
+        }),
         filters: Type.String({
           description:
             'Filters exactly as the daemon reported them (`virt-admin daemon-log-filters`): each match wrapped in `*` and followed by a space; "" when there are none.',
@@ -89,7 +103,9 @@ const FilterSpec = Type.Object(
     priority: Type.Optional(Priority),
     level: Type.Optional(Level),
     match: Type.String({ minLength: 1, description: 'Source file or category to match; no spaces or colons.' }),
-    stackTrace: Type.Optional(Type.Boolean({ description: 'The old `+` marker (accepted and ignored by libvirt 9.0.0 and 11.3.0).' })),
+    stackTrace: Type.Optional(
+      Type.Boolean({ description: 'The old `+` marker (accepted and ignored by libvirt 9.0.0 and 11.3.0).' }),
+    ),
   },
   { additionalProperties: false, description: 'A filter; give `priority` or `level` (or both, agreeing).' },
 );
@@ -117,7 +133,10 @@ const Filters = Type.Union(
       description: "libvirt's syntax, e.g. `3:remote 4:event`; checked against libvirt's syntax before it is sent.",
     }),
   ],
-  { description: 'The new filters (CONNECT_SET_LOGGING_FILTERS `filters`), as objects or one raw string. [] or "" removes every filter.' },
+  {
+    description:
+      'The new filters (CONNECT_SET_LOGGING_FILTERS `filters`), as objects or one raw string. [] or "" removes every filter.',
+  },
 );
 
 /** PUT /daemon/logging: both lists replaced. */
@@ -150,7 +169,14 @@ export interface LoggingStrings {
 }
 
 /** `/daemon/logging`: the daemon's log outputs and filters, one resource (one lock, one ETag, one event). */
-export const logging: SettingsResource<LoggingSettings, LoggingSettings, LoggingChange, LoggingStrings, DaemonTarget, Logging> = {
+export const logging: SettingsResource<
+  LoggingSettings,
+  LoggingSettings,
+  LoggingChange,
+  LoggingStrings,
+  DaemonTarget,
+  Logging
+> = {
   name: 'logging',
   scope: 'daemon',
   path: '/logging',
@@ -172,7 +198,7 @@ export const logging: SettingsResource<LoggingSettings, LoggingSettings, Logging
         summary: 'Replace log outputs and filters',
         description:
           'Sets both lists (`virt-admin daemon-log-outputs --outputs`, `daemon-log-filters --filters`). Every string is ' +
-          'read as libvirt reads it before anything is sent: a token libvirt would refuse is 400 in libvirt\'s words, and ' +
+          "read as libvirt reads it before anything is sent: a token libvirt would refuse is 400 in libvirt's words, and " +
           'control characters (NUL, CR, LF, TAB, ...) are 400. A `file` output must lie inside the allowed log ' +
           'directories (`--allowed-log-dir`), else 403. Either way nothing changes.',
       },
@@ -220,14 +246,22 @@ export const logging: SettingsResource<LoggingSettings, LoggingSettings, Logging
     // sent; what it approved is what is sent. Filters are approved first: outputs are set first, and a bad filter
     // string must not leave new outputs applied.
     const filters = change.filters === undefined ? undefined : policy.logOutputs.approveFilters(change.filters).wire;
-    const outputs = change.outputs === undefined ? undefined : (await policy.logOutputs.approveOutputs(change.outputs)).wire;
+    const outputs =
+      change.outputs === undefined ? undefined : (await policy.logOutputs.approveOutputs(change.outputs)).wire;
     return { ...(outputs === undefined ? {} : { outputs }), ...(filters === undefined ? {} : { filters }) };
   },
   async apply(admin, _target, change, options) {
-    if (change.outputs !== undefined) await admin.setLoggingOutputs(change.outputs, options).catch(unopenableFileIsInvalid);
+    if (change.outputs !== undefined)
+      await admin.setLoggingOutputs(change.outputs, options).catch(unopenableFileIsInvalid);
     if (change.filters !== undefined) await admin.setLoggingFilters(change.filters, options);
   },
-  changed: ({ daemon }, settings, previous, etag) => ({ type: EventType.LOGGING_CHANGED, daemon, logging: settings, previous, etag }),
+  changed: ({ daemon }, settings, previous, etag) => ({
+    type: EventType.LOGGING_CHANGED,
+    daemon,
+    logging: settings,
+    previous,
+    etag,
+  }),
 };
 
 // After outputs of blanks only (which virt-admin and the daemon accept: every output is dropped) libvirtd holds no

@@ -44,7 +44,14 @@ export type ThreadpoolChange = Static<typeof ThreadpoolChange>;
 const WORKER_FIELDS = ['minWorkers', 'maxWorkers', 'prioWorkers'] as const;
 
 /** `/servers/{server}/threadpool`: a server's worker pool (SERVER_GET/SET_THREADPOOL_PARAMETERS). */
-export const threadpool: SettingsResource<ThreadpoolParams, ThreadpoolSettings, ThreadpoolChange, ThreadpoolChange, ServerTarget, Threadpool> = {
+export const threadpool: SettingsResource<
+  ThreadpoolParams,
+  ThreadpoolSettings,
+  ThreadpoolChange,
+  ThreadpoolChange,
+  ServerTarget,
+  Threadpool
+> = {
   name: 'threadpool',
   scope: 'server',
   path: '/threadpool',

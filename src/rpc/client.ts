@@ -168,7 +168,14 @@ export class RpcClient {
           serial = this.takeSerial();
           try {
             frame = encodeWith(
-              { prog: spec.prog, vers: spec.vers, proc: spec.proc, type: MessageType.CALL, serial, status: MessageStatus.OK },
+              {
+                prog: spec.prog,
+                vers: spec.vers,
+                proc: spec.proc,
+                type: MessageType.CALL,
+                serial,
+                status: MessageStatus.OK,
+              },
               spec.args,
               args,
             );
@@ -187,7 +194,9 @@ export class RpcClient {
               let value: R;
               try {
                 value =
-                  msg.header.status === MessageStatus.OK ? decodePayload(msg.payload, spec.ret) : this.remoteError(spec.name, msg);
+                  msg.header.status === MessageStatus.OK
+                    ? decodePayload(msg.payload, spec.ret)
+                    : this.remoteError(spec.name, msg);
               } catch (err) {
                 if (err instanceof ProtocolError) {
                   // A reply we cannot decode means the peer does not speak our protocol: stop using it. This
@@ -236,7 +245,9 @@ export class RpcClient {
   private abandon(serial: number): void {
     this.abandoned.add(serial);
     if (this.abandoned.size >= this.maxInFlight) {
-      this.stream.close(new ConnectionClosedError('every call slot is held by a call without a reply; connection recycled'));
+      this.stream.close(
+        new ConnectionClosedError('every call slot is held by a call without a reply; connection recycled'),
+      );
     }
   }
 
@@ -255,11 +266,15 @@ export class RpcClient {
     if (!call) {
       if (this.abandoned.delete(h.serial)) return this.pump();
       // libvirt's client treats this as fatal too: the stream can no longer be trusted.
-      this.stream.close(new ProtocolError(`no call waiting for reply with prog ${h.prog} vers ${h.vers} serial ${h.serial}`));
+      this.stream.close(
+        new ProtocolError(`no call waiting for reply with prog ${h.prog} vers ${h.vers} serial ${h.serial}`),
+      );
       return;
     }
     if (h.proc !== call.proc || h.prog !== call.prog) {
-      this.stream.close(new ProtocolError(`reply to ${call.name} (serial ${h.serial}) carries prog ${h.prog} proc ${h.proc}`));
+      this.stream.close(
+        new ProtocolError(`reply to ${call.name} (serial ${h.serial}) carries prog ${h.prog} proc ${h.proc}`),
+      );
       return;
     }
     this.pending.delete(h.serial);

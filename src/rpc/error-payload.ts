@@ -26,7 +26,12 @@ export const errorPayloadCodec: Codec<ErrorPayload> = {
     w.int(e.code).int(e.domain);
     writeOptString(w, e.message);
     w.int(e.level);
-    w.optional(e.dom, (x, d) => x.string(d.name, MAX).fixedOpaque(d.uuid).int(d.id ?? -1));
+    w.optional(e.dom, (x, d) =>
+      x
+        .string(d.name, MAX)
+        .fixedOpaque(d.uuid)
+        .int(d.id ?? -1),
+    );
     writeOptString(w, e.str1);
     writeOptString(w, e.str2);
     writeOptString(w, e.str3);

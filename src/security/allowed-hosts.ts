@@ -82,7 +82,8 @@ export class HostAllowlist {
     }
     const listen = options.listenHost === undefined ? undefined : options.listenHost.replace(/^\[(.*)\]$/, '$1');
     this.wildcard = listen === '0.0.0.0' || listen === '::' || listen === '';
-    if (listen !== undefined && !this.wildcard) this.fixed.add(isIP(listen) === 0 ? listen.toLowerCase() : canonicalIp(listen)!);
+    if (listen !== undefined && !this.wildcard)
+      this.fixed.add(isIP(listen) === 0 ? listen.toLowerCase() : canonicalIp(listen)!);
     this.interfaces = options.interfaces ?? osInterfaceAddresses;
     this.now = options.now ?? Date.now;
   }
@@ -100,7 +101,9 @@ export class HostAllowlist {
     if (this.now() - this.readAt < INTERFACE_REFRESH_MS) return false;
     this.readAt = this.now();
     // Host cannot name an IPv6 zone (fe80::1%eth0): compare without it.
-    this.interfaceSet = new Set(this.interfaces().map((address) => canonicalIp(address.replace(/%.*$/, '')) ?? address));
+    this.interfaceSet = new Set(
+      this.interfaces().map((address) => canonicalIp(address.replace(/%.*$/, '')) ?? address),
+    );
     return this.interfaceSet.has(host);
   }
 

@@ -27,8 +27,10 @@ export function parseClientRolesFile(text: string, source = 'client roles file')
     const match = /^(\S+)\s+(.+)$/.exec(content);
     const role = match?.[1] ?? content;
     const cn = match?.[2];
-    if (!isRole(role)) throw new ClientRolesFileError(`${where}: unknown role '${role}' (expected viewer, operator or admin)`);
-    if (cn === undefined) throw new ClientRolesFileError(`${where}: missing the certificate's common name after the role`);
+    if (!isRole(role))
+      throw new ClientRolesFileError(`${where}: unknown role '${role}' (expected viewer, operator or admin)`);
+    if (cn === undefined)
+      throw new ClientRolesFileError(`${where}: missing the certificate's common name after the role`);
     if (roles.has(cn)) throw new ClientRolesFileError(`${where}: common name '${cn}' is listed twice`);
     roles.set(cn, role);
   });
@@ -40,7 +42,12 @@ export class ClientRoles extends ReloadableFile<ReadonlyMap<string, Role>> {
   /** Reads and parses the file; throws ConfigFileError. */
   static async load(path: string): Promise<ClientRoles> {
     const parse = parseClientRolesFile;
-    return new ClientRoles(path, 'client roles file', parse, await ReloadableFile.read(path, 'client roles file', parse));
+    return new ClientRoles(
+      path,
+      'client roles file',
+      parse,
+      await ReloadableFile.read(path, 'client roles file', parse),
+    );
   }
 
   /** A mapping given directly (tests, or no file: every verified certificate is known but has no role). */

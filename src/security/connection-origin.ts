@@ -52,7 +52,12 @@ export function recordOrigins(server: NetServer): void {
       return;
     }
     const { remoteAddress, remotePort, localAddress, localPort } = socket;
-    if (remoteAddress === undefined || remotePort === undefined || localAddress === undefined || localPort === undefined) {
+    if (
+      remoteAddress === undefined ||
+      remotePort === undefined ||
+      localAddress === undefined ||
+      localPort === undefined
+    ) {
       socket.destroy();
       return;
     }

@@ -31,7 +31,10 @@ export const SecurityErrorCode = {
 export type SecurityErrorCode = (typeof SecurityErrorCode)[keyof typeof SecurityErrorCode];
 
 /** The codes a request can be refused with (the others stop the gateway at start or a reload). */
-export type RefusalCode = Exclude<SecurityErrorCode, typeof SecurityErrorCode.UNSAFE_LISTEN | typeof SecurityErrorCode.TOKENS_FILE>;
+export type RefusalCode = Exclude<
+  SecurityErrorCode,
+  typeof SecurityErrorCode.UNSAFE_LISTEN | typeof SecurityErrorCode.TOKENS_FILE
+>;
 
 /**
  * A request refused by the security layer: its code, the status the error table answers it with, and the headers
@@ -56,7 +59,9 @@ export class AuthenticationError extends SecurityError {
   constructor(message: string, bearerError?: 'invalid_token') {
     const challenge = bearerError === undefined ? '' : `, error="${bearerError}"`;
     // RFC 6750 §3: a 401 names the scheme it expects.
-    super(SecurityErrorCode.UNAUTHENTICATED, 401, message, { 'www-authenticate': `Bearer realm="libvirt-admin-gateway"${challenge}` });
+    super(SecurityErrorCode.UNAUTHENTICATED, 401, message, {
+      'www-authenticate': `Bearer realm="libvirt-admin-gateway"${challenge}`,
+    });
   }
 }
 
@@ -88,9 +93,14 @@ export class LogOutputRefusedError extends SecurityError {
 export class TooManyAuthFailuresError extends SecurityError {
   override readonly name = 'TooManyAuthFailuresError';
   constructor(readonly retryAfterSeconds: number) {
-    super(SecurityErrorCode.AUTH_THROTTLED, 429, `Too many failed authentications from this address; retry in ${retryAfterSeconds} s`, {
-      'retry-after': String(retryAfterSeconds),
-    });
+    super(
+      SecurityErrorCode.AUTH_THROTTLED,
+      429,
+      `Too many failed authentications from this address; retry in ${retryAfterSeconds} s`,
+      {
+        'retry-after': String(retryAfterSeconds),
+      },
+    );
   }
 }
 

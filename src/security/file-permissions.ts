@@ -68,7 +68,9 @@ export function checkFolderStatus(path: string, st: Mode, owners: ReadonlySet<nu
  * root down; throws UnsafeFileError for the first that fails. A missing component is left to the open that follows.
  */
 export async function checkFoldersOf(path: string, owners: ReadonlySet<number> = trustedOwners()): Promise<void> {
-  let pending = resolve(path).split(sep).filter((part) => part !== '');
+  let pending = resolve(path)
+    .split(sep)
+    .filter((part) => part !== '');
   let current: string = sep;
   let links = 0;
   const checked = new Set<string>();

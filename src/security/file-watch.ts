@@ -29,7 +29,9 @@ export interface FileWatchOptions {
 async function fingerprint(path: string): Promise<string> {
   try {
     const target = await realpath(path);
-    const digest = createHash('sha256').update(await readFile(target)).digest('hex');
+    const digest = createHash('sha256')
+      .update(await readFile(target))
+      .digest('hex');
     return `${target}\0${digest}`;
   } catch (err) {
     return `error\0${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`;
@@ -118,7 +120,10 @@ export class CredentialFileWatch {
         });
         this.watchers.set(folder, watcher);
       } catch (err) {
-        this.log.error({ folder, reason: (err as Error).message }, 'cannot watch a credential folder; SIGHUP still reloads');
+        this.log.error(
+          { folder, reason: (err as Error).message },
+          'cannot watch a credential folder; SIGHUP still reloads',
+        );
       }
     }
   }

@@ -29,7 +29,11 @@ function headersOfHelmet(): Record<string, string> {
   };
   let failure: unknown;
   const middleware = helmet({ contentSecurityPolicy: false, frameguard: { action: 'deny' } });
-  void middleware({} as IncomingMessage, response as unknown as ServerResponse, (err?: unknown) => void (failure = err));
+  void middleware(
+    {} as IncomingMessage,
+    response as unknown as ServerResponse,
+    (err?: unknown) => void (failure = err),
+  );
   if (failure !== undefined) throw failure instanceof Error ? failure : new Error('helmet failed', { cause: failure });
   return Object.freeze(headers);
 }

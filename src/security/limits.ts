@@ -2,7 +2,12 @@
  * Limits that keep one caller from exhausting the gateway or the daemon: request sizes and times, and a rate
  * limit on changes per identity. Reads are not rate-limited: they are cheap, and monitoring polls them.
  */
-import { createServer as createHttpServer, type RequestListener, type Server as HttpServer, type ServerOptions } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type RequestListener,
+  type Server as HttpServer,
+  type ServerOptions,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TlsOptions } from 'node:tls';
 import { LOCAL_IDENTITY, type Identity } from './authenticate.js';
@@ -96,7 +101,8 @@ export function limitedServerFactory(
   limits: HttpServerLimits = HTTP_SERVER_LIMITS,
 ): (handler: RequestListener) => HttpServer {
   return (handler) => {
-    const server = tls === undefined ? createHttpServer(limits, handler) : createHttpsServer({ ...tls, ...limits }, handler);
+    const server =
+      tls === undefined ? createHttpServer(limits, handler) : createHttpsServer({ ...tls, ...limits }, handler);
     return server;
   };
 }

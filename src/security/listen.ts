@@ -58,7 +58,10 @@ export function checkListenSecurity(options: ListenSecurity): string[] {
   const tls = tlsCert !== undefined;
   const auth = tokensFile !== undefined || tlsClientCa !== undefined;
   if (isLoopbackHost(options.host) || (tls && auth)) return [];
-  const missing = [tls ? null : 'TLS (--tls-cert and --tls-key)', auth ? null : 'authentication (--tokens-file or --tls-client-ca)']
+  const missing = [
+    tls ? null : 'TLS (--tls-cert and --tls-key)',
+    auth ? null : 'authentication (--tokens-file or --tls-client-ca)',
+  ]
     .filter((item) => item !== null)
     .join(' and ');
   if (!options.insecure) {
@@ -68,7 +71,9 @@ export function checkListenSecurity(options: ListenSecurity): string[] {
         `Add ${missing}, listen on 127.0.0.1, or pass --insecure if the network is protected in another way.`,
     );
   }
-  return [`--insecure: listening on ${options.host} without ${missing}; anyone who can reach this port controls the daemon`];
+  return [
+    `--insecure: listening on ${options.host} without ${missing}; anyone who can reach this port controls the daemon`,
+  ];
 }
 
 /**

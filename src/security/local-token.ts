@@ -52,7 +52,10 @@ export class LocalToken {
   async remove(): Promise<void> {
     if (!this.written) return;
     this.written = false;
-    const content = await readFile(this.path, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW }).catch(() => '');
+    const content = await readFile(this.path, {
+      encoding: 'utf8',
+      flag: constants.O_RDONLY | constants.O_NOFOLLOW,
+    }).catch(() => '');
     if (this.verify(content.trim())) await unlink(this.path).catch(() => undefined);
   }
 

@@ -16,7 +16,12 @@ import { posix } from 'node:path';
 import type { VirLogFilter } from '../admin/logging/filters.js';
 import { canonicalizeLogPath } from '../admin/logging/file-path.js';
 import { LogDestination, type VirLogOutput } from '../admin/logging/outputs.js';
-import { formatFilterSpecs, formatOutputSpecs, type LogFilterSpec, type LogOutputSpec } from '../admin/logging/specs.js';
+import {
+  formatFilterSpecs,
+  formatOutputSpecs,
+  type LogFilterSpec,
+  type LogOutputSpec,
+} from '../admin/logging/specs.js';
 import { readFilters, readOutputs } from './log-strings.js';
 import { LogOutputRefusedError } from './errors.js';
 

@@ -126,7 +126,7 @@ export function readFilters(text: string): VirLogFilter[] {
     if (extra.length > 0) {
       throw new LogStringRefusedError(
         `Log filter ${JSON.stringify(token)} refused: libvirt would ignore ${JSON.stringify(`:${extra.join(':')}`)} ` +
-          'after the match (a match cannot hold \':\')',
+          "after the match (a match cannot hold ':')",
         token,
       );
     }

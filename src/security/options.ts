@@ -17,10 +17,10 @@ export const SecurityConfigProperties = {
   tlsClientCa: path('PEM CA that signs client certificates (mutual TLS); their CN is the caller.'),
   tlsClientRoles: path('Roles of client certificates: one `<role> <CN>` line each; re-read on SIGHUP.'),
   insecure: Type.Boolean({ description: 'Allow a non-loopback listen address without TLS and authentication.' }),
-  allowedLogDirs: Type.Array(
-    Type.String({ pattern: '^/', description: 'An absolute directory.' }),
-    { minItems: 1, description: 'Directories where file log outputs may be set.' },
-  ),
+  allowedLogDirs: Type.Array(Type.String({ pattern: '^/', description: 'An absolute directory.' }), {
+    minItems: 1,
+    description: 'Directories where file log outputs may be set.',
+  }),
   allowedHosts: Type.Optional(
     Type.Array(Type.String({ minLength: 1, description: 'A host name, *.domain, or IP address.' }), {
       description: 'Host header values served besides loopback names and the listen addresses (DNS rebinding).',
@@ -44,18 +44,78 @@ export const SecurityConfigProperties = {
 
 /** Flag, environment variable and help text of each security option (merged into config.ts's OPTIONS). */
 export const SECURITY_OPTIONS = {
-  tokensFile: { flag: 'tokens-file', env: 'LIBVIRT_ADMIN_GATEWAY_TOKENS_FILE', arg: '<path>', help: 'bearer tokens file (<role> <sha256-hex> [name] per line; reloaded on SIGHUP and on change)' },
-  tlsCert: { flag: 'tls-cert', env: 'LIBVIRT_ADMIN_GATEWAY_TLS_CERT', arg: '<path>', help: 'serve HTTPS with this PEM certificate' },
-  tlsKey: { flag: 'tls-key', env: 'LIBVIRT_ADMIN_GATEWAY_TLS_KEY', arg: '<path>', help: 'PEM private key for --tls-cert' },
-  tlsClientCa: { flag: 'tls-client-ca', env: 'LIBVIRT_ADMIN_GATEWAY_TLS_CLIENT_CA', arg: '<path>', help: 'verify client certificates with this CA (mutual TLS)' },
-  tlsClientRoles: { flag: 'tls-client-roles', env: 'LIBVIRT_ADMIN_GATEWAY_TLS_CLIENT_ROLES', arg: '<path>', help: 'roles of client certificates (<role> <CN> per line; reloaded on SIGHUP and on change)' },
-  insecure: { flag: 'insecure', env: 'LIBVIRT_ADMIN_GATEWAY_INSECURE', arg: '', help: 'allow a non-loopback --listen without TLS and authentication; env: true|false' },
-  allowedLogDirs: { flag: 'allowed-log-dir', env: 'LIBVIRT_ADMIN_GATEWAY_ALLOWED_LOG_DIRS', arg: '<dir>', help: 'directory where file log outputs may go (repeatable); env: colon-separated' },
-  allowedHosts: { flag: 'allowed-host', env: 'LIBVIRT_ADMIN_GATEWAY_ALLOWED_HOSTS', arg: '<name>', help: 'a Host name (or *.domain, or address) to serve besides loopback and the listen addresses (repeatable); env: comma-separated' },
-  listenSocket: { flag: 'listen-socket', env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN_SOCKET', arg: '<path>', help: 'also serve HTTP on this unix socket' },
-  listenSocketMode: { flag: 'listen-socket-mode', env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN_SOCKET_MODE', arg: '<mode>', help: 'octal mode of the unix socket; a mode that lets other users in needs credentials or --insecure' },
-  mutationRateLimit: { flag: 'mutation-rate-limit', env: 'LIBVIRT_ADMIN_GATEWAY_MUTATION_RATE_LIMIT', arg: '<n>', help: 'changes allowed per identity per minute; 0: no limit' },
-  authFailureLimit: { flag: 'auth-failure-limit', env: 'LIBVIRT_ADMIN_GATEWAY_AUTH_FAILURE_LIMIT', arg: '<n>', help: 'failed authentications per source per minute before 429 (default 10); 0: no limit' },
+  tokensFile: {
+    flag: 'tokens-file',
+    env: 'LIBVIRT_ADMIN_GATEWAY_TOKENS_FILE',
+    arg: '<path>',
+    help: 'bearer tokens file (<role> <sha256-hex> [name] per line; reloaded on SIGHUP and on change)',
+  },
+  tlsCert: {
+    flag: 'tls-cert',
+    env: 'LIBVIRT_ADMIN_GATEWAY_TLS_CERT',
+    arg: '<path>',
+    help: 'serve HTTPS with this PEM certificate',
+  },
+  tlsKey: {
+    flag: 'tls-key',
+    env: 'LIBVIRT_ADMIN_GATEWAY_TLS_KEY',
+    arg: '<path>',
+    help: 'PEM private key for --tls-cert',
+  },
+  tlsClientCa: {
+    flag: 'tls-client-ca',
+    env: 'LIBVIRT_ADMIN_GATEWAY_TLS_CLIENT_CA',
+    arg: '<path>',
+    help: 'verify client certificates with this CA (mutual TLS)',
+  },
+  tlsClientRoles: {
+    flag: 'tls-client-roles',
+    env: 'LIBVIRT_ADMIN_GATEWAY_TLS_CLIENT_ROLES',
+    arg: '<path>',
+    help: 'roles of client certificates (<role> <CN> per line; reloaded on SIGHUP and on change)',
+  },
+  insecure: {
+    flag: 'insecure',
+    env: 'LIBVIRT_ADMIN_GATEWAY_INSECURE',
+    arg: '',
+    help: 'allow a non-loopback --listen without TLS and authentication; env: true|false',
+  },
+  allowedLogDirs: {
+    flag: 'allowed-log-dir',
+    env: 'LIBVIRT_ADMIN_GATEWAY_ALLOWED_LOG_DIRS',
+    arg: '<dir>',
+    help: 'directory where file log outputs may go (repeatable); env: colon-separated',
+  },
+  allowedHosts: {
+    flag: 'allowed-host',
+    env: 'LIBVIRT_ADMIN_GATEWAY_ALLOWED_HOSTS',
+    arg: '<name>',
+    help: 'a Host name (or *.domain, or address) to serve besides loopback and the listen addresses (repeatable); env: comma-separated',
+  },
+  listenSocket: {
+    flag: 'listen-socket',
+    env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN_SOCKET',
+    arg: '<path>',
+    help: 'also serve HTTP on this unix socket',
+  },
+  listenSocketMode: {
+    flag: 'listen-socket-mode',
+    env: 'LIBVIRT_ADMIN_GATEWAY_LISTEN_SOCKET_MODE',
+    arg: '<mode>',
+    help: 'octal mode of the unix socket; a mode that lets other users in needs credentials or --insecure',
+  },
+  mutationRateLimit: {
+    flag: 'mutation-rate-limit',
+    env: 'LIBVIRT_ADMIN_GATEWAY_MUTATION_RATE_LIMIT',
+    arg: '<n>',
+    help: 'changes allowed per identity per minute; 0: no limit',
+  },
+  authFailureLimit: {
+    flag: 'auth-failure-limit',
+    env: 'LIBVIRT_ADMIN_GATEWAY_AUTH_FAILURE_LIMIT',
+    arg: '<n>',
+    help: 'failed authentications per source per minute before 429 (default 10); 0: no limit',
+  },
 } as const;
 
 /** parseArgs declarations of the security flags. */
@@ -117,7 +177,12 @@ export function securityRawConfig(
   };
   const hostsFlag = values[SECURITY_OPTIONS.allowedHosts.flag];
   const hostsEnv = nonEmpty(env[SECURITY_OPTIONS.allowedHosts.env]);
-  const hosts = Array.isArray(hostsFlag) ? hostsFlag : hostsEnv?.split(',').map((host) => host.trim()).filter((host) => host !== '');
+  const hosts = Array.isArray(hostsFlag)
+    ? hostsFlag
+    : hostsEnv
+        ?.split(',')
+        .map((host) => host.trim())
+        .filter((host) => host !== '');
   if (hosts !== undefined) {
     for (const host of hosts) {
       try {
@@ -128,7 +193,15 @@ export function securityRawConfig(
     }
     raw['allowedHosts'] = hosts;
   }
-  for (const key of ['tokensFile', 'tlsCert', 'tlsKey', 'tlsClientCa', 'tlsClientRoles', 'listenSocket', 'authFailureLimit'] as const) {
+  for (const key of [
+    'tokensFile',
+    'tlsCert',
+    'tlsKey',
+    'tlsClientCa',
+    'tlsClientRoles',
+    'listenSocket',
+    'authFailureLimit',
+  ] as const) {
     const value = pick(key);
     if (value !== undefined) raw[key] = value;
   }

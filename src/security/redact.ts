@@ -51,7 +51,8 @@ export function redactUrl(url: string): string {
       const eq = pair.indexOf('=');
       const name = eq < 0 ? pair : pair.slice(0, eq);
       const value = eq < 0 ? '' : pair.slice(eq + 1);
-      if (eq >= 0 && (SENSITIVE_NAME.test(decode(name)) || looksLikeSecret(decode(value)))) return `${name}=${REDACTED}`;
+      if (eq >= 0 && (SENSITIVE_NAME.test(decode(name)) || looksLikeSecret(decode(value))))
+        return `${name}=${REDACTED}`;
       return eq < 0 && looksLikeSecret(decode(name)) ? REDACTED : pair;
     })
     .join('&');
@@ -61,13 +62,15 @@ export function redactUrl(url: string): string {
 /** A log message or error text with every URL in it redacted, and every token-like word (see above). */
 export function redactText(text: string): string {
   if (!SUSPECT.test(text)) return text;
-  return text
-    // "the bearer token" is prose; "Bearer 3f9a..." is a credential.
-    .replace(/\b(bearer)\s+([\x21-\x7e]+)/gi, (match, scheme: string, word: string) =>
-      /^[a-z]+$/.test(word) ? match : `${scheme} ${REDACTED}`,
-    )
-    .replace(URL_IN_TEXT, (url) => redactUrl(url))
-    .replace(TOKEN_RUN, (word) => (looksLikeSecret(word) ? REDACTED : word));
+  return (
+    text
+      // "the bearer token" is prose; "Bearer 3f9a..." is a credential.
+      .replace(/\b(bearer)\s+([\x21-\x7e]+)/gi, (match, scheme: string, word: string) =>
+        /^[a-z]+$/.test(word) ? match : `${scheme} ${REDACTED}`,
+      )
+      .replace(URL_IN_TEXT, (url) => redactUrl(url))
+      .replace(TOKEN_RUN, (word) => (looksLikeSecret(word) ? REDACTED : word))
+  );
 }
 
 // Percent-decoded text (`+` kept: it is part of base64 tokens); the raw text when it is not valid.

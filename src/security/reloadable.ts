@@ -62,7 +62,10 @@ export class ReloadableFile<T> {
       return true;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      log.error({ file: this.path, reason, entries: this.count() }, `${this.what} not reloaded; keeping the previous one`);
+      log.error(
+        { file: this.path, reason, entries: this.count() },
+        `${this.what} not reloaded; keeping the previous one`,
+      );
       return false;
     }
   }

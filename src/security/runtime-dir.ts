@@ -111,7 +111,8 @@ async function makePrivateFolder(path: string, uid: number, what: string): Promi
     await mkdir(path, { recursive: true, mode: 0o700 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw new RuntimeDirError(`cannot create the ${what} ${path}: ${(err as Error).message}`);
+    if (code !== 'EEXIST' && code !== 'ENOTDIR')
+      throw new RuntimeDirError(`cannot create the ${what} ${path}: ${(err as Error).message}`);
   }
   const stat = await lstat(path).catch((err: Error) => {
     throw new RuntimeDirError(`cannot read the ${what} ${path}: ${err.message}`);

@@ -58,7 +58,9 @@ export async function setUpSecurity(
   if (config.tlsClientCa !== undefined) {
     // A client CA without a roles file: certificates identify callers, but none has a role (tokens give roles).
     clientRoles =
-      config.tlsClientRoles === undefined ? ClientRoles.fromMap(new Map()) : await ClientRoles.load(config.tlsClientRoles);
+      config.tlsClientRoles === undefined
+        ? ClientRoles.fromMap(new Map())
+        : await ClientRoles.load(config.tlsClientRoles);
   }
   const tls =
     config.tlsCert !== undefined && config.tlsKey !== undefined
@@ -84,7 +86,12 @@ export async function setUpSecurity(
   }
   const localToken = localOnly ? LocalToken.generate(await runtimeDir()) : undefined;
   return {
-    authenticator: new Authenticator({ tokens, clientRoles, localToken, callers: config.insecure ? 'anyone' : 'established' }),
+    authenticator: new Authenticator({
+      tokens,
+      clientRoles,
+      localToken,
+      callers: config.insecure ? 'anyone' : 'established',
+    }),
     logPolicy: new LogOutputPolicy(config.allowedLogDirs),
     tls,
     reloadable: [tokens, config.tlsClientRoles === undefined ? undefined : clientRoles].filter(
@@ -110,7 +117,9 @@ export function tlsReloader(
     async reload(log: ReloadLogger): Promise<boolean> {
       if (config.tlsCert === undefined || config.tlsKey === undefined) return true;
       try {
-        server.setSecureContext(await loadTlsServerOptions({ cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa }));
+        server.setSecureContext(
+          await loadTlsServerOptions({ cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa }),
+        );
         log.info({ file: config.tlsCert }, 'TLS certificate reloaded');
         return true;
       } catch (err) {

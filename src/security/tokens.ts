@@ -90,7 +90,12 @@ export function findToken(entries: readonly TokenEntry[], token: string): TokenE
 export class TokenStore extends ReloadableFile<readonly TokenEntry[]> {
   /** Reads and parses the file; throws ConfigFileError (the gateway must not start with a bad file). */
   static async load(path: string): Promise<TokenStore> {
-    return new TokenStore(path, 'tokens file', parseTokensFile, await ReloadableFile.read(path, 'tokens file', parseTokensFile));
+    return new TokenStore(
+      path,
+      'tokens file',
+      parseTokensFile,
+      await ReloadableFile.read(path, 'tokens file', parseTokensFile),
+    );
   }
 
   /** A store from entries already parsed (tests). */

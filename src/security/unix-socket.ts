@@ -96,7 +96,8 @@ export async function listenUnix(server: Server, path: string, mode: number): Pr
         await new Promise<void>((resolve) => server.close(() => resolve()));
         // libuv removes the file on close; this covers a server that was closed before listening finished.
         const now = await lstat(path).catch(() => undefined);
-        if (now !== undefined && now.ino === bound.ino && now.dev === bound.dev) await unlink(path).catch(() => undefined);
+        if (now !== undefined && now.ino === bound.ino && now.dev === bound.dev)
+          await unlink(path).catch(() => undefined);
       })()),
   };
 }
@@ -142,7 +143,9 @@ function setUmask(mask: number): number {
   try {
     return process.umask(mask);
   } catch (err) {
-    throw new Error(`cannot set the umask to bind a unix socket with its mode: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot set the umask to bind a unix socket with its mode: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

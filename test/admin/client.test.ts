@@ -2,7 +2,13 @@
 // the captured replies must decode to the right values.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { AdminClient, closeAdminConnection, connectAdmin, formatLibVersion, openAdminConnection } from '../../src/admin/client.js';
+import {
+  AdminClient,
+  closeAdminConnection,
+  connectAdmin,
+  formatLibVersion,
+  openAdminConnection,
+} from '../../src/admin/client.js';
 import {
   ConnectError,
   ConnectionClosedError,
@@ -82,7 +88,15 @@ describe('AdminClient replaying virt-admin sessions', () => {
     const info = admin.getThreadpool('libvirtd');
     assert.deepEqual(await peer.nextFrame(), V6.call);
     peer.send(V6.reply);
-    assert.deepEqual(await info, { minWorkers: 5, maxWorkers: 20, nWorkers: 5, freeWorkers: 5, prioWorkers: 5, jobQueueDepth: 0, extra: [] });
+    assert.deepEqual(await info, {
+      minWorkers: 5,
+      maxWorkers: 20,
+      nWorkers: 5,
+      freeWorkers: 5,
+      prioWorkers: 5,
+      jobQueueDepth: 0,
+      extra: [],
+    });
   });
 
   it('srv-threadpool-set --min-workers 5 --max-workers 20 --priority-workers 5: V8', async () => {
@@ -105,11 +119,22 @@ describe('AdminClient behaviour', () => {
     const call = await peer.nextFrame();
     assert.equal(readHeader(call).proc, 20);
     assert.deepEqual(call.subarray(28), u32(1));
-    peer.send(frame(
-      { prog: ADMIN_PROG, proc: 20, type: REPLY, serial: 1, status: 1 },
-      i32(39), i32(7), optStr('unknown procedure: 20'), i32(2), u32(0), optStr('%s'), optStr('unknown procedure: 20'),
-      optStr(null), i32(-1), i32(-1), u32(0),
-    ));
+    peer.send(
+      frame(
+        { prog: ADMIN_PROG, proc: 20, type: REPLY, serial: 1, status: 1 },
+        i32(39),
+        i32(7),
+        optStr('unknown procedure: 20'),
+        i32(2),
+        u32(0),
+        optStr('%s'),
+        optStr('unknown procedure: 20'),
+        optStr(null),
+        i32(-1),
+        i32(-1),
+        u32(0),
+      ),
+    );
     await assert.rejects(shutdown, UnsupportedProcedureError);
   });
 
@@ -147,7 +172,10 @@ describe('AdminClient behaviour', () => {
     await new Promise((resolve) => setImmediate(resolve));
     peer.socket.destroy();
     assert.equal(await shutdown, 'connection-closed');
-    await assert.rejects(version, (e: unknown) => e instanceof ConnectionClosedError && e.byPeer && /ECONNRESET/.test(e.message));
+    await assert.rejects(
+      version,
+      (e: unknown) => e instanceof ConnectionClosedError && e.byPeer && /ECONNRESET/.test(e.message),
+    );
   });
 
   it('daemon-shutdown: our own close, or a connection already gone, is a failure, not an outcome', async () => {
@@ -156,18 +184,32 @@ describe('AdminClient behaviour', () => {
     await peer.nextFrame();
     admin.rpc.destroy('gave up');
     await assert.rejects(shutdown, (e: unknown) => e instanceof ConnectionClosedError && !e.byPeer && e.requestWritten);
-    await assert.rejects(admin.daemonShutdown(), (e: unknown) => e instanceof ConnectionClosedError && !e.requestWritten);
+    await assert.rejects(
+      admin.daemonShutdown(),
+      (e: unknown) => e instanceof ConnectionClosedError && !e.requestWritten,
+    );
   });
 
   it('daemon-shutdown: other daemon errors pass through', async () => {
     const { admin, peer } = await openSession();
     const shutdown = admin.daemonShutdown();
     await peer.nextFrame();
-    peer.send(frame(
-      { prog: ADMIN_PROG, proc: 20, type: REPLY, serial: 1, status: 1 },
-      i32(8), i32(62), optStr('unsupported flags (0x2) in function adminConnectDaemonShutdown'), i32(2), u32(0),
-      optStr('adminConnectDaemonShutdown'), optStr('flags'), optStr(null), i32(0), i32(0), u32(0),
-    ));
+    peer.send(
+      frame(
+        { prog: ADMIN_PROG, proc: 20, type: REPLY, serial: 1, status: 1 },
+        i32(8),
+        i32(62),
+        optStr('unsupported flags (0x2) in function adminConnectDaemonShutdown'),
+        i32(2),
+        u32(0),
+        optStr('adminConnectDaemonShutdown'),
+        optStr('flags'),
+        optStr(null),
+        i32(0),
+        i32(0),
+        u32(0),
+      ),
+    );
     await assert.rejects(shutdown, (e: unknown) => e instanceof LibvirtError && e.libvirtCode === 8);
     assert.equal(admin.closed, false);
   });
@@ -177,12 +219,26 @@ describe('AdminClient behaviour', () => {
     const { local, peer } = pair;
     const opening = AdminClient.open(async () => local);
     await peer.nextFrame();
-    peer.send(frame(
-      { prog: ADMIN_PROG, proc: 1, type: REPLY, serial: 0, status: 1 },
-      i32(8), i32(62), optStr('unsupported flags (0x1) in function adminDispatchConnectOpen'), i32(2), u32(0),
-      optStr('adminDispatchConnectOpen'), optStr('flags'), optStr(null), i32(0), i32(0), u32(0),
-    ));
-    await assert.rejects(opening, (e: unknown) => e instanceof LibvirtError && e.libvirtCode === 8 && e.libvirtDomain === 62);
+    peer.send(
+      frame(
+        { prog: ADMIN_PROG, proc: 1, type: REPLY, serial: 0, status: 1 },
+        i32(8),
+        i32(62),
+        optStr('unsupported flags (0x1) in function adminDispatchConnectOpen'),
+        i32(2),
+        u32(0),
+        optStr('adminDispatchConnectOpen'),
+        optStr('flags'),
+        optStr(null),
+        i32(0),
+        i32(0),
+        u32(0),
+      ),
+    );
+    await assert.rejects(
+      opening,
+      (e: unknown) => e instanceof LibvirtError && e.libvirtCode === 8 && e.libvirtDomain === 62,
+    );
     await peer.ended;
   });
 
@@ -207,12 +263,13 @@ describe('AdminClient behaviour', () => {
     assert.ok(admin.closed);
   });
 
-  it('connect() resolves the URI and reports libvirt\'s connect error text', async () => {
+  it("connect() resolves the URI and reports libvirt's connect error text", async () => {
     await assert.rejects(AdminClient.connect('foo:///system'), InvalidArgumentError);
     await assert.rejects(
       AdminClient.connect('libvirtd:///system?socket=/nonexistent/admin-sock'),
       (e: unknown) =>
-        e instanceof ConnectError && e.message === "Failed to connect socket to '/nonexistent/admin-sock': No such file or directory",
+        e instanceof ConnectError &&
+        e.message === "Failed to connect socket to '/nonexistent/admin-sock': No such file or directory",
     );
   });
 
@@ -264,12 +321,13 @@ describe('admin connections', () => {
     await closeAdminConnection(rpc); // a second close is a no-op
   });
 
-  it('connectAdmin resolves the URI and reports libvirt\'s connect error text', async () => {
+  it("connectAdmin resolves the URI and reports libvirt's connect error text", async () => {
     await assert.rejects(connectAdmin('foo:///system'), InvalidArgumentError);
     await assert.rejects(
       connectAdmin('libvirtd:///system?socket=/nonexistent/admin-sock'),
       (e: unknown) =>
-        e instanceof ConnectError && e.message === "Failed to connect socket to '/nonexistent/admin-sock': No such file or directory",
+        e instanceof ConnectError &&
+        e.message === "Failed to connect socket to '/nonexistent/admin-sock': No such file or directory",
     );
   });
 

@@ -22,14 +22,27 @@ describe('threadpool parameters', () => {
       uint(f, [5, 20, 5, 5, 5, 0][i]!),
     );
     assert.deepEqual(threadpoolFromParams(params), {
-      minWorkers: 5, maxWorkers: 20, nWorkers: 5, freeWorkers: 5, prioWorkers: 5, jobQueueDepth: 0, extra: [],
+      minWorkers: 5,
+      maxWorkers: 20,
+      nWorkers: 5,
+      freeWorkers: 5,
+      prioWorkers: 5,
+      jobQueueDepth: 0,
+      extra: [],
     });
   });
 
   it("writes the six figures as libvirtd does, in libvirtd's order, and reads them back", () => {
     const figures = { minWorkers: 5, maxWorkers: 20, nWorkers: 6, freeWorkers: 4, prioWorkers: 5, jobQueueDepth: 1 };
     const params = threadpoolToParams(figures);
-    assert.deepEqual(params, [uint('minWorkers', 5), uint('maxWorkers', 20), uint('nWorkers', 6), uint('freeWorkers', 4), uint('prioWorkers', 5), uint('jobQueueDepth', 1)]);
+    assert.deepEqual(params, [
+      uint('minWorkers', 5),
+      uint('maxWorkers', 20),
+      uint('nWorkers', 6),
+      uint('freeWorkers', 4),
+      uint('prioWorkers', 5),
+      uint('jobQueueDepth', 1),
+    ]);
     assert.deepEqual(threadpoolFromParams(params), { ...figures, extra: [] });
   });
 
@@ -47,7 +60,9 @@ describe('threadpool parameters', () => {
 
   it('orders a change as virt-admin does (max, min, prio) and sends only what was given', () => {
     assert.deepEqual(threadpoolChangeToParams({ minWorkers: 5, maxWorkers: 20, prioWorkers: 5 }), [
-      uint('maxWorkers', 20), uint('minWorkers', 5), uint('prioWorkers', 5),
+      uint('maxWorkers', 20),
+      uint('minWorkers', 5),
+      uint('prioWorkers', 5),
     ]);
     assert.deepEqual(threadpoolChangeToParams({ prioWorkers: 0 }), [uint('prioWorkers', 0)]);
     assert.deepEqual(threadpoolChangeToParams({}), []);
@@ -62,15 +77,31 @@ describe('threadpool parameters', () => {
 });
 
 describe('client limits', () => {
-  it('maps libvirtd\'s four fields to named ones', () => {
-    const params = [uint('nclients_max', 5000), uint('nclients', 2), uint('nclients_unauth_max', 20), uint('nclients_unauth', 0)];
-    assert.deepEqual(clientLimitsFromParams(params), { maxClients: 5000, clients: 2, maxUnauthClients: 20, unauthClients: 0, extra: [] });
+  it("maps libvirtd's four fields to named ones", () => {
+    const params = [
+      uint('nclients_max', 5000),
+      uint('nclients', 2),
+      uint('nclients_unauth_max', 20),
+      uint('nclients_unauth', 0),
+    ];
+    assert.deepEqual(clientLimitsFromParams(params), {
+      maxClients: 5000,
+      clients: 2,
+      maxUnauthClients: 20,
+      unauthClients: 0,
+      extra: [],
+    });
   });
 
   it("writes limits and counts as libvirtd does, in libvirtd's order, and reads them back", () => {
     const limits = { maxClients: 5000, clients: 3, maxUnauthClients: 20, unauthClients: 0 };
     const params = clientLimitsToParams(limits);
-    assert.deepEqual(params, [uint('nclients_max', 5000), uint('nclients', 3), uint('nclients_unauth_max', 20), uint('nclients_unauth', 0)]);
+    assert.deepEqual(params, [
+      uint('nclients_max', 5000),
+      uint('nclients', 3),
+      uint('nclients_unauth_max', 20),
+      uint('nclients_unauth', 0),
+    ]);
     assert.deepEqual(clientLimitsFromParams(params), { ...limits, extra: [] });
   });
 
@@ -81,7 +112,8 @@ describe('client limits', () => {
 
   it('orders a change as virt-admin does (max, unauth max)', () => {
     assert.deepEqual(clientLimitsChangeToParams({ maxUnauthClients: 3, maxClients: 10 }), [
-      uint('nclients_max', 10), uint('nclients_unauth_max', 3),
+      uint('nclients_max', 10),
+      uint('nclients_unauth_max', 3),
     ]);
     assert.throws(() => clientLimitsChangeToParams({ maxClients: -5 }), InvalidArgumentError);
   });
@@ -97,9 +129,15 @@ describe('client info', () => {
     { field: 'unix_process_id', type: T.INT, value: 4242 },
   ];
 
-  it('maps a local client\'s identity', () => {
+  it("maps a local client's identity", () => {
     assert.deepEqual(clientInfoFromParams(unixClient), {
-      readonly: true, unixUserId: 0, unixUserName: 'root', unixGroupId: 0, unixGroupName: 'root', unixProcessId: 4242, extra: [],
+      readonly: true,
+      unixUserId: 0,
+      unixUserName: 'root',
+      unixGroupId: 0,
+      unixGroupName: 'root',
+      unixProcessId: 4242,
+      extra: [],
     });
   });
 
@@ -112,8 +150,12 @@ describe('client info', () => {
       { field: 'selinux_context', type: T.STRING, value: 'system_u:system_r:virtd_t:s0' },
     ]);
     assert.deepEqual(info, {
-      readonly: false, saslUserName: 'alice', sockAddr: '192.0.2.1;16509', x509DistinguishedName: 'CN=alice',
-      selinuxContext: 'system_u:system_r:virtd_t:s0', extra: [],
+      readonly: false,
+      saslUserName: 'alice',
+      sockAddr: '192.0.2.1;16509',
+      x509DistinguishedName: 'CN=alice',
+      selinuxContext: 'system_u:system_r:virtd_t:s0',
+      extra: [],
     });
   });
 
@@ -129,7 +171,7 @@ describe('client info', () => {
     assert.deepEqual(info.extra, odd);
   });
 
-  it('turns an object back into parameters in libvirtd\'s order, skipping absent fields', () => {
+  it("turns an object back into parameters in libvirtd's order, skipping absent fields", () => {
     const { extra: _extra, ...info } = clientInfoFromParams([...unixClient].reverse());
     assert.deepEqual(clientInfoToParams(info), unixClient);
     assert.deepEqual(clientInfoToParams({}), []);

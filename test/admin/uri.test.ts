@@ -45,8 +45,14 @@ describe('admin URIs: /system and /session', () => {
 
   it('without XDG_RUNTIME_DIR (or with it empty) /session falls back to $XDG_CACHE_HOME, then $HOME/.cache', () => {
     assert.equal(path('libvirtd:///session', { HOME: '/tmp/hh' }), '/tmp/hh/.cache/libvirt/libvirt-admin-sock');
-    assert.equal(path('libvirtd:///session', { XDG_RUNTIME_DIR: '', HOME: '/tmp/hh' }), '/tmp/hh/.cache/libvirt/libvirt-admin-sock');
-    assert.equal(path('libvirtd:///session', { HOME: '/tmp/hh', XDG_CACHE_HOME: '/tmp/cc' }), '/tmp/cc/libvirt/libvirt-admin-sock');
+    assert.equal(
+      path('libvirtd:///session', { XDG_RUNTIME_DIR: '', HOME: '/tmp/hh' }),
+      '/tmp/hh/.cache/libvirt/libvirt-admin-sock',
+    );
+    assert.equal(
+      path('libvirtd:///session', { HOME: '/tmp/hh', XDG_CACHE_HOME: '/tmp/cc' }),
+      '/tmp/cc/libvirt/libvirt-admin-sock',
+    );
   });
 
   it('ignores the host part and the fragment', () => {
@@ -62,7 +68,8 @@ describe('admin URIs: /system and /session', () => {
   });
 
   it('accepts an empty query and empty or nameless parameters', () => {
-    for (const q of ['?', '?&', '?=x', '?&&']) assert.equal(path(`libvirtd:///system${q}`), '/run/libvirt/libvirt-admin-sock', q);
+    for (const q of ['?', '?&', '?=x', '?&&'])
+      assert.equal(path(`libvirtd:///system${q}`), '/run/libvirt/libvirt-admin-sock', q);
   });
 });
 
@@ -71,7 +78,12 @@ describe('admin URIs: ?socket=', () => {
     assert.equal(path('libvirtd:///system?socket=/tmp/x'), '/tmp/x');
     assert.equal(path('foo:///bar?socket=/nonexist'), '/nonexist');
     assert.equal(path('LIBVIRTD:///system?socket=/q'), '/q');
-    assert.deepEqual(resolveAdminUri('foo:///bar?socket=/s', ENV), { uri: 'foo:///bar?socket=/s', daemon: 'foo', mode: null, socketPath: '/s' });
+    assert.deepEqual(resolveAdminUri('foo:///bar?socket=/s', ENV), {
+      uri: 'foo:///bar?socket=/s',
+      daemon: 'foo',
+      mode: null,
+      socketPath: '/s',
+    });
     assert.equal(resolveAdminUri('libvirtd:///session?socket=/s', ENV).mode, 'session');
   });
 
@@ -98,7 +110,7 @@ describe('admin URIs: ?socket=', () => {
   });
 });
 
-describe('admin URIs: libvirt\'s errors, word for word', () => {
+describe("admin URIs: libvirt's errors, word for word", () => {
   it('any other parameter: Unknown URI parameter (names are case-sensitive)', () => {
     fails('libvirtd:///system?bar=1', "unsupported configuration: Unknown URI parameter 'bar'");
     fails('libvirtd:///system?socket=/x&bar=2', "unsupported configuration: Unknown URI parameter 'bar'");

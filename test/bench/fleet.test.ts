@@ -30,7 +30,10 @@ describe('fleet benchmark harness', () => {
       assert.equal(result.changes.length, FLEET_DOCUMENTS.length - 1);
       for (const change of result.changes) {
         assert.equal(change.convergeMs.length, 3);
-        assert.ok(change.convergeMs.every((ms) => ms !== null && ms >= 0), JSON.stringify(change.convergeMs));
+        assert.ok(
+          change.convergeMs.every((ms) => ms !== null && ms >= 0),
+          JSON.stringify(change.convergeMs),
+        );
         assert.equal(change.allConvergedMs, Math.max(...(change.convergeMs as number[])));
         // One restart per change: its daemon is killed just before the swap.
         assert.equal(change.restarts.length, 1);
@@ -40,7 +43,8 @@ describe('fleet benchmark harness', () => {
       assert.equal(result.restored.count, FLEET_DOCUMENTS.length - 1);
       assert.deepEqual(result.checked, { adminClient: 3, virtAdmin: 3 });
       // Each gateway reconciled at least once per change during the changes, and at its start before them.
-      for (const counts of result.perDaemon) assert.ok(counts.reconciles >= FLEET_DOCUMENTS.length - 1, JSON.stringify(counts));
+      for (const counts of result.perDaemon)
+        assert.ok(counts.reconciles >= FLEET_DOCUMENTS.length - 1, JSON.stringify(counts));
       assert.ok(result.sinceStart.reconcilesPerDaemon.min >= FLEET_DOCUMENTS.length, JSON.stringify(result.sinceStart));
       assert.ok(result.rssMiB.totalEnd > 0);
     } finally {
@@ -68,7 +72,16 @@ describe('fleet benchmark harness', () => {
       for (const found of [byClient, byVirtAdmin]) assert.deepEqual(found.at(-1)?.path, '/logging/filters');
       // Once set as declared, neither reader finds anything.
       const { virtAdmin } = daemon;
-      await virtAdmin('srv-threadpool-set', 'libvirtd', '--min-workers', '8', '--max-workers', '40', '--priority-workers', '9');
+      await virtAdmin(
+        'srv-threadpool-set',
+        'libvirtd',
+        '--min-workers',
+        '8',
+        '--max-workers',
+        '40',
+        '--priority-workers',
+        '9',
+      );
       await virtAdmin('srv-clients-set', 'libvirtd', '--max-clients', '1200', '--max-unauth-clients', '30');
       await virtAdmin('srv-threadpool-set', 'admin', '--max-workers', '12');
       await virtAdmin('daemon-log-filters', '--filters', '2:rpc 3:remote 4:event');

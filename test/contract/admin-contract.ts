@@ -8,7 +8,12 @@ import { AdminClient } from '../../src/admin/client.js';
 import { adminProcedures as P } from '../../src/admin/procedures.js';
 import type { ClientRef } from '../../src/admin/types.js';
 import { LibvirtError, UnsupportedProcedureError } from '../../src/rpc/errors.js';
-import { parseVirtAdminKeyValues, parseVirtAdminTable, type DaemonGeneration, type VirtAdminResult } from '../harness/libvirtd.js';
+import {
+  parseVirtAdminKeyValues,
+  parseVirtAdminTable,
+  type DaemonGeneration,
+  type VirtAdminResult,
+} from '../harness/libvirtd.js';
 import { lastVirtAdminError, parseVirtAdminTime, virtAdminLine } from './contract-helpers.js';
 import { openRawClient, type RawClient } from '../harness/raw-clients.js';
 import { eventually, holdsFor } from '../helpers/wait.js';
@@ -43,7 +48,12 @@ const NO_SERVER_62 = libvirtError(95, 62, "Server not found: no server with matc
 /** The filters as they were set: the daemon returns each match wrapped in `*`, and `*` again would double up. */
 function unwrapFilters(filters: string | null): string | null {
   if (filters === null) return null;
-  return filters.trim().split(' ').filter(Boolean).map((f) => f.replace(/^([^:]*):\*(.*)\*$/, '$1:$2')).join(' ');
+  return filters
+    .trim()
+    .split(' ')
+    .filter(Boolean)
+    .map((f) => f.replace(/^([^:]*):\*(.*)\*$/, '$1:$2'))
+    .join(' ');
 }
 
 /** Define the whole admin contract suite against targets made by `startTarget`. */
@@ -70,10 +80,15 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
       const before = new Set(await clientIds());
       const raw = await openRawClient(path, { replyTimeoutMs: 2000, replyRequired: false });
       let ref: ClientRef | undefined;
-      await eventually(async () => {
-        ref = (await admin.listClients(server)).find((c) => !before.has(c.id));
-        return ref !== undefined;
-      }, 'the new client to be listed', 5000, 20);
+      await eventually(
+        async () => {
+          ref = (await admin.listClients(server)).find((c) => !before.has(c.id));
+          return ref !== undefined;
+        },
+        'the new client to be listed',
+        5000,
+        20,
+      );
       return { raw, ref: ref! };
     };
 
@@ -108,7 +123,10 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
     it('4 LIST_SERVERS agrees with virt-admin srv-list, order included', async () => {
       const rows = parseVirtAdminTable(await virtAdmin('srv-list'));
       const ours = await admin.listServers();
-      assert.deepEqual(rows, ours.map((s, i) => [String(i), s.name]));
+      assert.deepEqual(
+        rows,
+        ours.map((s, i) => [String(i), s.name]),
+      );
       const { servers, ret } = await admin.call(P.connectListServers, { needResults: false, flags: 0 });
       assert.deepEqual([servers, ret], [[], ours.length]);
     });
@@ -129,19 +147,42 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
       await sameError(() => admin.getThreadpool('nosuch'), 95, 7, 'srv-threadpool-info', 'nosuch');
     });
 
-    it('7 SET_THREADPOOL_PARAMETERS: our change is what virt-admin shows; errors match virt-admin\'s', async () => {
+    it("7 SET_THREADPOOL_PARAMETERS: our change is what virt-admin shows; errors match virt-admin's", async () => {
       const original = await admin.getThreadpool(server);
       try {
         await admin.setThreadpool(server, { minWorkers: 2, maxWorkers: 10, prioWorkers: 3 });
         const shown = parseVirtAdminKeyValues(await virtAdmin('srv-threadpool-info', server));
         assert.deepEqual([shown['minWorkers'], shown['maxWorkers'], shown['prioWorkers']], ['2', '10', '3']);
-        await sameError(() => admin.setThreadpool(server, { minWorkers: 11 }), 8, 0, 'srv-threadpool-set', server, '--min-workers', '11');
         await sameError(
-          () => admin.setThreadpool(server, { minWorkers: 0, maxWorkers: 0 }), 8, 0,
-          'srv-threadpool-set', server, '--min-workers', '0', '--max-workers', '0',
+          () => admin.setThreadpool(server, { minWorkers: 11 }),
+          8,
+          0,
+          'srv-threadpool-set',
+          server,
+          '--min-workers',
+          '11',
+        );
+        await sameError(
+          () => admin.setThreadpool(server, { minWorkers: 0, maxWorkers: 0 }),
+          8,
+          0,
+          'srv-threadpool-set',
+          server,
+          '--min-workers',
+          '0',
+          '--max-workers',
+          '0',
         );
         // virt-admin looks the server up first (proc 5) and shows that error; proc 7 itself has its own text.
-        await sameError(() => admin.lookupServer('nosuch'), 95, 7, 'srv-threadpool-set', 'nosuch', '--min-workers', '1');
+        await sameError(
+          () => admin.lookupServer('nosuch'),
+          95,
+          7,
+          'srv-threadpool-set',
+          'nosuch',
+          '--min-workers',
+          '1',
+        );
         await assert.rejects(admin.setThreadpool('nosuch', { minWorkers: 1 }), NO_SERVER_62);
         // Nothing was applied by the failed calls.
         const after = await admin.getThreadpool(server);
@@ -151,7 +192,10 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
         await admin.setThreadpool(server, { minWorkers, maxWorkers, prioWorkers });
       }
       const restored = await admin.getThreadpool(server);
-      assert.deepEqual([restored.minWorkers, restored.maxWorkers, restored.prioWorkers], [original.minWorkers, original.maxWorkers, original.prioWorkers]);
+      assert.deepEqual(
+        [restored.minWorkers, restored.maxWorkers, restored.prioWorkers],
+        [original.minWorkers, original.maxWorkers, original.prioWorkers],
+      );
     });
 
     it('8, 9, 10 clients: list, lookup and info of real clients agree with virt-admin', async () => {
@@ -164,7 +208,10 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
           rows.map(([id, transport, since]) => [id, transport, parseVirtAdminTime(since!)]),
           ours.map((c) => [String(c.id), ['unix', 'tcp', 'tls'][c.transport], Number(c.timestamp)]),
         );
-        for (const [client, readonly] of [[rw, 'no'], [ro, 'yes']] as const) {
+        for (const [client, readonly] of [
+          [rw, 'no'],
+          [ro, 'yes'],
+        ] as const) {
           const ref = await admin.lookupClient(server, client.ref.id);
           assert.deepEqual(ref, client.ref);
           const info = await admin.getClientInfo(ref);
@@ -179,11 +226,27 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
           assert.equal(info.unixProcessId, process.pid);
           assert.equal(info.unixUserName, userInfo().username);
           assert.deepEqual(
-            [shown['unix_user_id'], shown['unix_user_name'], shown['unix_group_id'], shown['unix_group_name'], shown['unix_process_id']],
-            [String(info.unixUserId), info.unixUserName, String(info.unixGroupId), info.unixGroupName, String(info.unixProcessId)],
+            [
+              shown['unix_user_id'],
+              shown['unix_user_name'],
+              shown['unix_group_id'],
+              shown['unix_group_name'],
+              shown['unix_process_id'],
+            ],
+            [
+              String(info.unixUserId),
+              info.unixUserName,
+              String(info.unixGroupId),
+              info.unixGroupName,
+              String(info.unixProcessId),
+            ],
           );
         }
-        const { clients, ret } = await admin.call(P.serverListClients, { server: { name: server }, needResults: false, flags: 0 });
+        const { clients, ret } = await admin.call(P.serverListClients, {
+          server: { name: server },
+          needResults: false,
+          flags: 0,
+        });
         assert.deepEqual([clients, ret], [[], ours.length]);
         await sameError(() => admin.lookupClient(server, 999999n), 96, 7, 'client-info', server, '999999');
         await sameError(() => admin.listClients('nosuch'), 95, 7, 'srv-clients-list', 'nosuch');
@@ -202,7 +265,10 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
       const { raw, ref } = await connectClient(target.clientSocket);
       try {
         await admin.closeClient(ref);
-        await Promise.race([raw.ended, new Promise((_, reject) => setTimeout(() => reject(new Error('no EOF')), 3000))]);
+        await Promise.race([
+          raw.ended,
+          new Promise((_, reject) => setTimeout(() => reject(new Error('no EOF')), 3000)),
+        ]);
         const rows = parseVirtAdminTable(await virtAdmin('srv-clients-list', server));
         assert.ok(!rows.some(([id]) => id === String(ref.id)));
         await sameError(() => admin.closeClient(ref), 96, 7, 'client-disconnect', server, String(ref.id));
@@ -214,7 +280,10 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
     it('11 CLIENT_CLOSE by virt-admin is seen by our client', async () => {
       const { raw, ref } = await connectClient(target.clientSocket);
       try {
-        assert.match(await virtAdmin('client-disconnect', server, String(ref.id)), new RegExp(`Client '${ref.id}' disconnected`));
+        assert.match(
+          await virtAdmin('client-disconnect', server, String(ref.id)),
+          new RegExp(`Client '${ref.id}' disconnected`),
+        );
         await raw.ended;
         assert.ok(!(await clientIds()).includes(ref.id));
       } finally {
@@ -238,27 +307,44 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
         // On the admin server the counts include each caller, so compare the limits only.
         const adminShown = parseVirtAdminKeyValues(await virtAdmin('srv-clients-info', 'admin'));
         const adminOurs = await admin.getClientLimits('admin');
-        assert.deepEqual([adminShown['nclients_max'], adminShown['nclients_unauth_max']], [String(adminOurs.maxClients), String(adminOurs.maxUnauthClients)]);
+        assert.deepEqual(
+          [adminShown['nclients_max'], adminShown['nclients_unauth_max']],
+          [String(adminOurs.maxClients), String(adminOurs.maxUnauthClients)],
+        );
         await sameError(() => admin.getClientLimits('nosuch'), 95, 7, 'srv-clients-info', 'nosuch');
       } finally {
         raw.close();
       }
     });
 
-    it('13 SET_CLIENT_LIMITS: our change is what virt-admin shows; errors match virt-admin\'s', async () => {
+    it("13 SET_CLIENT_LIMITS: our change is what virt-admin shows; errors match virt-admin's", async () => {
       const original = await admin.getClientLimits(server);
       try {
         await admin.setClientLimits(server, { maxClients: 100, maxUnauthClients: 10 });
         const shown = parseVirtAdminKeyValues(await virtAdmin('srv-clients-info', server));
         assert.deepEqual([shown['nclients_max'], shown['nclients_unauth_max']], ['100', '10']);
-        await sameError(() => admin.setClientLimits(server, { maxClients: 9 }), 8, 7, 'srv-clients-set', server, '--max-clients', '9');
+        await sameError(
+          () => admin.setClientLimits(server, { maxClients: 9 }),
+          8,
+          7,
+          'srv-clients-set',
+          server,
+          '--max-clients',
+          '9',
+        );
         await sameError(() => admin.lookupServer('nosuch'), 95, 7, 'srv-clients-set', 'nosuch', '--max-clients', '9');
         await assert.rejects(admin.setClientLimits('nosuch', { maxClients: 9 }), NO_SERVER_62);
       } finally {
-        await admin.setClientLimits(server, { maxClients: original.maxClients, maxUnauthClients: original.maxUnauthClients });
+        await admin.setClientLimits(server, {
+          maxClients: original.maxClients,
+          maxUnauthClients: original.maxUnauthClients,
+        });
       }
       const restored = await admin.getClientLimits(server);
-      assert.deepEqual([restored.maxClients, restored.maxUnauthClients], [original.maxClients, original.maxUnauthClients]);
+      assert.deepEqual(
+        [restored.maxClients, restored.maxUnauthClients],
+        [original.maxClients, original.maxUnauthClients],
+      );
     });
 
     it('14, 16 logging outputs: ours agree with virt-admin daemon-log-outputs, both ways', async () => {
@@ -333,7 +419,12 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
           const c = await AdminClient.connect(fresh.adminUri);
           assert.equal(await c.daemonShutdown(), 'connection-closed');
           assert.ok(c.closed);
-          await eventually(async () => (await fresh.virtAdmin('version')).code !== 0, 'the daemon to shut down', 15_000, 500);
+          await eventually(
+            async () => (await fresh.virtAdmin('version')).code !== 0,
+            'the daemon to shut down',
+            15_000,
+            500,
+          );
         } finally {
           await fresh.stop();
         }
@@ -347,8 +438,14 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
         const outputs = (await admin.getLoggingOutputs()).outputs;
         const cases: [Promise<unknown>, string][] = [
           [admin.call(P.connectListServers, { needResults: true, flags: 1 }), 'adminConnectListServers'],
-          [admin.call(P.serverGetThreadpoolParameters, { server: srv, flags: 1 }), 'adminServerGetThreadPoolParameters'],
-          [admin.call(P.serverSetThreadpoolParameters, { server: srv, params: [], flags: 1 }), 'adminServerSetThreadPoolParameters'],
+          [
+            admin.call(P.serverGetThreadpoolParameters, { server: srv, flags: 1 }),
+            'adminServerGetThreadPoolParameters',
+          ],
+          [
+            admin.call(P.serverSetThreadpoolParameters, { server: srv, params: [], flags: 1 }),
+            'adminServerSetThreadPoolParameters',
+          ],
           [admin.call(P.serverListClients, { server: srv, needResults: true, flags: 1 }), 'adminServerListClients'],
           [admin.call(P.serverLookupClient, { server: srv, id: ref.id, flags: 1 }), 'adminServerLookupClient'],
           [admin.call(P.clientGetInfo, { client: ref, flags: 1 }), 'adminClientGetInfo'],
@@ -401,10 +498,15 @@ export function defineAdminContract(targetName: string, startTarget: StartTarget
       await again.close();
       // virt-admin's own connection counts as a client, so poll slowly enough to leave the daemon idle.
       let last: VirtAdminResult | undefined;
-      await eventually(async () => {
-        last = await t.virtAdmin('version');
-        return last.code !== 0;
-      }, 'the daemon to quit after 1 s without clients', 20_000, 2000);
+      await eventually(
+        async () => {
+          last = await t.virtAdmin('version');
+          return last.code !== 0;
+        },
+        'the daemon to quit after 1 s without clients',
+        20_000,
+        2000,
+      );
       assert.match(last!.stderr, /Failed to connect/);
     });
   });

@@ -17,15 +17,20 @@ describe('concurrency against the real libvirtd', () => {
     const admin = await AdminClient.connect(daemons.adminUri('libvirtd'));
     try {
       const servers = (await admin.listServers()).map((s) => s.name);
-      const pools = new Map(await Promise.all(servers.map(async (s) => [s, (await admin.getThreadpool(s)).maxWorkers] as const)));
+      const pools = new Map(
+        await Promise.all(servers.map(async (s) => [s, (await admin.getThreadpool(s)).maxWorkers] as const)),
+      );
       // Each kind of call has an answer that tells it apart, and the errors name the call's own argument, so a
       // reply matched to the wrong call would show.
       const calls = Array.from({ length: 1000 }, async (_, i) => {
         const name = servers[i % servers.length]!;
         switch (i % 5) {
           case 0:
-            await assert.rejects(admin.lookupServer(`nosuch-${i}`), (e: unknown) =>
-              e instanceof LibvirtError && e.message === `Server not found: No server named 'nosuch-${i}'`);
+            await assert.rejects(
+              admin.lookupServer(`nosuch-${i}`),
+              (e: unknown) =>
+                e instanceof LibvirtError && e.message === `Server not found: No server named 'nosuch-${i}'`,
+            );
             return;
           case 1:
             assert.equal((await admin.getLibVersion()).text, '9.0.0');
@@ -42,7 +47,10 @@ describe('concurrency against the real libvirtd', () => {
       });
       const results = await Promise.allSettled(calls);
       const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      assert.deepEqual(failures.map((f) => String(f.reason)), []);
+      assert.deepEqual(
+        failures.map((f) => String(f.reason)),
+        [],
+      );
       assert.equal(admin.closed, false);
     } finally {
       await admin.close();
@@ -55,7 +63,8 @@ describe('concurrency against the real libvirtd', () => {
     // Stop the daemon so the calls stay pending (5 on the wire, the rest queued), then kill it.
     process.kill(pid, 'SIGSTOP');
     const calls = Array.from({ length: 20 }, (_, i) =>
-      i % 2 ? admin.getLibVersion({ timeoutMs: 30_000 }) : admin.listServers({ timeoutMs: 30_000 }));
+      i % 2 ? admin.getLibVersion({ timeoutMs: 30_000 }) : admin.listServers({ timeoutMs: 30_000 }),
+    );
     await until(() => admin.rpc.inFlight + admin.rpc.queued === 20);
     assert.equal(admin.rpc.inFlight, 5);
     assert.equal(admin.rpc.queued, 15);
@@ -68,7 +77,7 @@ describe('concurrency against the real libvirtd', () => {
     assert.ok(elapsed < 1000, `pending calls took ${elapsed} ms to fail`);
     for (const r of results) {
       assert.equal(r.status, 'rejected');
-      assert.ok((r).reason instanceof ConnectionClosedError, String((r).reason));
+      assert.ok(r.reason instanceof ConnectionClosedError, String(r.reason));
     }
     const started = Date.now();
     await assert.rejects(admin.getLibVersion(), ConnectionClosedError);

@@ -18,7 +18,12 @@ import { startRealGateway, type RealGateway } from '../http/gateway.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Runs a command; resolves with its exit code and output (never rejects). */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout: number): Promise<{ code: number; out: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeout: number,
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { env, timeout, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
@@ -50,17 +55,31 @@ describe('a Go client (kin-openapi, from Debian) against a live gateway', () => 
     // stays in the repository's tmp/ so that later runs do not rebuild kin-openapi.
     await mkdir(join(dir, 'src', 'contractclient'), { recursive: true });
     await copyFile(new URL('./go-client/main.go', import.meta.url), join(dir, 'src', 'contractclient', 'main.go'));
-    const env = { ...process.env, GO111MODULE: 'off', GOPATH: `${dir}:/usr/share/gocode`, GOCACHE: join(ROOT, 'tmp', 'go-cache'), GOFLAGS: '', GOPROXY: 'off' };
+    const env = {
+      ...process.env,
+      GO111MODULE: 'off',
+      GOPATH: `${dir}:/usr/share/gocode`,
+      GOCACHE: join(ROOT, 'tmp', 'go-cache'),
+      GOFLAGS: '',
+      GOPROXY: 'off',
+    };
     const build = await run('go', ['build', '-o', join(dir, 'go-client'), 'contractclient'], env, 300_000);
     assert.equal(build.code, 0, `go build failed (run scripts/install-contract-clients.sh):\n${build.out}`);
 
-    const listed = (await (await fetch(`${base}/servers/libvirtd/clients`)).json()) as { clients: Array<{ id: number }> };
+    const listed = (await (await fetch(`${base}/servers/libvirtd/clients`)).json()) as {
+      clients: Array<{ id: number }>;
+    };
     const ids = listed.clients.map((c) => c.id);
     assert.ok(ids.length >= 3, `clients: ${ids.join(',')}`);
     const [victim, victim2, kept] = ids.slice(-3) as [number, number, number];
     const calls = await planCalls({ kept, victims: [victim, victim2] });
     await writeFile(join(dir, 'plan.json'), JSON.stringify({ base, calls }));
-    const result = await run(join(dir, 'go-client'), [join(ROOT, OPENAPI_30_PATH), join(dir, 'plan.json')], env, 120_000);
+    const result = await run(
+      join(dir, 'go-client'),
+      [join(ROOT, OPENAPI_30_PATH), join(dir, 'plan.json')],
+      env,
+      120_000,
+    );
     assert.equal(result.code, 0, result.out);
     assert.match(result.out, /contract holds/);
     assert.doesNotMatch(result.out, /FAIL/);

@@ -27,7 +27,8 @@ const DEFAULTS: Record<RealDaemonName, Record<string, { pool: number[]; limits: 
 
 const OLD_LIMITS_MESSAGE =
   'The overall maximum number of clients waiting for authentication must not be less than the overall maximum number of clients';
-const NEW_LIMITS_MESSAGE = 'The overall maximum number of clients must not be less than the number of clients waiting for authentication';
+const NEW_LIMITS_MESSAGE =
+  'The overall maximum number of clients must not be less than the number of clients waiting for authentication';
 
 /** virNetMessageError read with Buffer's own methods (not with the decoder of src/rpc). */
 interface WireError {
@@ -69,8 +70,17 @@ function writeError(f: Buffer, e: WireError): Buffer {
   const h = readHeader(f);
   return frame(
     h,
-    i32(e.code), i32(e.domain), optStr(e.message), i32(e.level), u32(0),
-    optStr(e.str1), optStr(e.str2), optStr(e.str3), i32(e.int1), i32(e.int2), u32(0),
+    i32(e.code),
+    i32(e.domain),
+    optStr(e.message),
+    i32(e.level),
+    u32(0),
+    optStr(e.str1),
+    optStr(e.str2),
+    optStr(e.str3),
+    i32(e.int1),
+    i32(e.int2),
+    u32(0),
   );
 }
 
@@ -108,13 +118,14 @@ function as11(hexReply: string, applied: Set<Difference>): string {
 describe('libvirt 9.0.0 and 11.3.0: versions, servers and defaults', () => {
   const sets = new Map<DaemonGeneration, RealDaemons>();
   before(async () => {
-    for (const g of GENERATIONS) sets.set(g, await startRealDaemons({ generation: g, daemons: ['virtlogd', 'virtlockd', 'libvirtd'] }));
+    for (const g of GENERATIONS)
+      sets.set(g, await startRealDaemons({ generation: g, daemons: ['virtlogd', 'virtlockd', 'libvirtd'] }));
   });
   after(async () => {
     for (const set of sets.values()) await set.stop();
   });
 
-  it('every daemon reports its generation\'s version (9000000, 11003000), to our client and to virt-admin', async () => {
+  it("every daemon reports its generation's version (9000000, 11003000), to our client and to virt-admin", async () => {
     for (const [g, set] of sets) {
       for (const name of NAMES) {
         const c = await AdminClient.connect(set.adminUri(name));
@@ -146,11 +157,15 @@ describe('libvirt 9.0.0 and 11.3.0: versions, servers and defaults', () => {
     }
   });
 
-  it('logging: one default output, the daemon\'s own file, and no filters, in both', async () => {
+  it("logging: one default output, the daemon's own file, and no filters, in both", async () => {
     for (const [g, set] of sets) {
       for (const name of NAMES) {
         const c = await AdminClient.connect(set.adminUri(name));
-        assert.deepEqual(await c.getLoggingOutputs(), { outputs: `3:file:/var/log/libvirt/${name}.log`, count: 1 }, `${g} ${name}`);
+        assert.deepEqual(
+          await c.getLoggingOutputs(),
+          { outputs: `3:file:/var/log/libvirt/${name}.log`, count: 1 },
+          `${g} ${name}`,
+        );
         assert.deepEqual(await c.getLoggingFilters(), { filters: null, count: 0 }, `${g} ${name}`);
         await c.close();
       }
@@ -173,133 +188,158 @@ const PROC_20_IN_11: Record<string, string> = {
   'DAEMON_SHUTDOWN without its flags argument': 'Unable to decode message payload',
 };
 
-describe('libvirt 9.0.0 and 11.3.0 answer every wire case alike, but for the documented differences', { timeout: 180_000 }, () => {
-  let nine: RealDaemons;
-  let eleven: RealDaemons;
-  const applied = new Set<Difference>();
-  before(async () => {
-    nine = await startRealDaemons({ generation: '9', daemons: ['libvirtd'] });
-    eleven = await startRealDaemons({ generation: '11', daemons: ['libvirtd'] });
-  });
-  after(async () => {
-    await nine?.stop();
-    await eleven?.stop();
-  });
-
-  // Proc 20 without flags shuts 11.3 down: compared in its own suite below.
-  for (const c of cases.filter((c) => c.generation === undefined)) {
-    it(c.name, async () => {
-      const old = await exchange(nine.adminSocket('libvirtd'), c);
-      const now = await exchange(eleven.adminSocket('libvirtd'), c);
-      const proc20 = PROC_20_IN_11[c.name];
-      if (proc20 !== undefined) {
-        // 9.0.0 does not know proc 20; 11.3.0 checks its argument and flags.
-        assert.equal(readError(Buffer.from(old.replies[0]!, 'hex')).message, 'unknown procedure: 20');
-        assert.equal(readError(Buffer.from(now.replies[0]!, 'hex')).message, proc20);
-        assert.deepEqual([now.closed, now.extra, old.closed, old.extra], [false, 0, false, 0]);
-        return;
-      }
-      assert.deepEqual(now, { ...old, replies: old.replies.map((r) => as11(r, applied)) });
+describe(
+  'libvirt 9.0.0 and 11.3.0 answer every wire case alike, but for the documented differences',
+  { timeout: 180_000 },
+  () => {
+    let nine: RealDaemons;
+    let eleven: RealDaemons;
+    const applied = new Set<Difference>();
+    before(async () => {
+      nine = await startRealDaemons({ generation: '9', daemons: ['libvirtd'] });
+      eleven = await startRealDaemons({ generation: '11', daemons: ['libvirtd'] });
     });
-  }
+    after(async () => {
+      await nine?.stop();
+      await eleven?.stop();
+    });
 
-  it('each documented difference showed up', () => {
-    assert.deepEqual([...applied].sort(), ['client-limits message', 'positional template', 'version number']);
-  });
-});
-
-describe('CONNECT_DAEMON_SHUTDOWN (proc 20): absent in 9.0.0, in 11.3.0 a quit without reply', { timeout: 180_000 }, () => {
-  const call20 = (...payload: Buffer[]) => frame({ prog: ADMIN_PROG, proc: 20, type: CALL, serial: 1 }, ...payload);
-  let nine: RealDaemons;
-  let eleven: RealDaemons;
-  before(async () => {
-    nine = await startRealDaemons({ generation: '9', daemons: ['virtlogd', 'virtlockd', 'libvirtd'] });
-    eleven = await startRealDaemons({ generation: '11', daemons: ['virtlogd', 'virtlockd', 'libvirtd'] });
-  });
-  after(async () => {
-    await nine?.stop();
-    await eleven?.stop();
-  });
-
-  it('9.0.0: "unknown procedure: 20" (39/7) on every daemon, which keeps running; its virt-admin has no such command', async () => {
-    for (const name of NAMES) {
-      const c = await AdminClient.connect(nine.adminUri(name));
-      await assert.rejects(c.daemonShutdown({ preserve: true }), (e: unknown) => {
-        assert.ok(e instanceof UnsupportedProcedureError);
-        assert.deepEqual([e.libvirtCode, e.libvirtDomain, e.details.str2], [39, 7, 'unknown procedure: 20']);
-        return true;
+    // Proc 20 without flags shuts 11.3 down: compared in its own suite below.
+    for (const c of cases.filter((c) => c.generation === undefined)) {
+      it(c.name, async () => {
+        const old = await exchange(nine.adminSocket('libvirtd'), c);
+        const now = await exchange(eleven.adminSocket('libvirtd'), c);
+        const proc20 = PROC_20_IN_11[c.name];
+        if (proc20 !== undefined) {
+          // 9.0.0 does not know proc 20; 11.3.0 checks its argument and flags.
+          assert.equal(readError(Buffer.from(old.replies[0]!, 'hex')).message, 'unknown procedure: 20');
+          assert.equal(readError(Buffer.from(now.replies[0]!, 'hex')).message, proc20);
+          assert.deepEqual([now.closed, now.extra, old.closed, old.extra], [false, 0, false, 0]);
+          return;
+        }
+        assert.deepEqual(now, { ...old, replies: old.replies.map((r) => as11(r, applied)) });
       });
-      assert.equal((await c.getLibVersion()).number, 9_000_000);
-      await c.close();
     }
-    const r = await nine.virtAdmin('libvirtd', 'daemon-shutdown');
-    assert.deepEqual([r.code, r.stderr], [1, "error: unknown command: 'daemon-shutdown'\n"]);
-  });
 
-  it('11.3.0: flags other than PRESERVE (1) and a missing argument are refused, and the daemon stays', async () => {
-    for (const name of NAMES) {
-      const c = await AdminClient.connect(eleven.adminUri(name));
-      for (const flags of [2, 0x80000000]) {
-        await assert.rejects(c.call(P.connectDaemonShutdown, { flags }), (e: unknown) => {
-          assert.ok(e instanceof LibvirtError);
-          assert.deepEqual(
-            [e.libvirtCode, e.libvirtDomain, e.message, e.details.str1, e.details.str2],
-            [8, 62, `unsupported flags (0x${flags.toString(16)}) in function adminConnectDaemonShutdown`, 'adminConnectDaemonShutdown', 'flags'],
-          );
+    it('each documented difference showed up', () => {
+      assert.deepEqual([...applied].sort(), ['client-limits message', 'positional template', 'version number']);
+    });
+  },
+);
+
+describe(
+  'CONNECT_DAEMON_SHUTDOWN (proc 20): absent in 9.0.0, in 11.3.0 a quit without reply',
+  { timeout: 180_000 },
+  () => {
+    const call20 = (...payload: Buffer[]) => frame({ prog: ADMIN_PROG, proc: 20, type: CALL, serial: 1 }, ...payload);
+    let nine: RealDaemons;
+    let eleven: RealDaemons;
+    before(async () => {
+      nine = await startRealDaemons({ generation: '9', daemons: ['virtlogd', 'virtlockd', 'libvirtd'] });
+      eleven = await startRealDaemons({ generation: '11', daemons: ['virtlogd', 'virtlockd', 'libvirtd'] });
+    });
+    after(async () => {
+      await nine?.stop();
+      await eleven?.stop();
+    });
+
+    it('9.0.0: "unknown procedure: 20" (39/7) on every daemon, which keeps running; its virt-admin has no such command', async () => {
+      for (const name of NAMES) {
+        const c = await AdminClient.connect(nine.adminUri(name));
+        await assert.rejects(c.daemonShutdown({ preserve: true }), (e: unknown) => {
+          assert.ok(e instanceof UnsupportedProcedureError);
+          assert.deepEqual([e.libvirtCode, e.libvirtDomain, e.details.str2], [39, 7, 'unknown procedure: 20']);
           return true;
         });
+        assert.equal((await c.getLibVersion()).number, 9_000_000);
+        await c.close();
       }
-      await c.close();
-      // The argument is `unsigned int flags`: a call without it cannot be decoded.
-      const raw = createConnection({ path: eleven.adminSocket(name) });
-      await once(raw, 'connect');
-      raw.write(call20());
-      const [reply] = (await once(raw, 'data')) as [Buffer];
-      assert.deepEqual(readError(reply), {
-        code: 39, domain: 7, message: 'Unable to decode message payload', level: 2,
-        str1: '%s', str2: 'Unable to decode message payload', str3: null, int1: -1, int2: -1,
-      });
-      raw.destroy();
-      assert.ok(eleven.running(name));
-    }
-  });
-
-  for (const name of ['virtlogd', 'virtlockd'] as const) {
-    it(`11.3.0 ${name}: no reply, every connection ends with EOF, the process exits, the sockets go`, async () => {
-      const bystander = await AdminClient.connect(eleven.adminUri(name));
-      const caller = createConnection({ path: eleven.adminSocket(name) });
-      await once(caller, 'connect');
-      const received: Buffer[] = [];
-      caller.on('data', (chunk: Buffer) => received.push(chunk));
-      const ended = once(caller, 'end');
-      caller.write(call20(u32(1)));
-      await ended;
-      assert.equal(Buffer.concat(received).length, 0, 'no reply');
-      const bystanderEnd = await new Promise<Error>((resolve) => bystander.rpc.onClosed(resolve));
-      assert.equal(bystanderEnd.message, 'connection closed by peer');
-      await eleven.waitForExit(name);
-      assert.equal(existsSync(eleven.adminSocket(name)), false);
-      caller.destroy();
+      const r = await nine.virtAdmin('libvirtd', 'daemon-shutdown');
+      assert.deepEqual([r.code, r.stderr], [1, "error: unknown command: 'daemon-shutdown'\n"]);
     });
-  }
 
-  it('11.3.0: virt-admin 11.3 daemon-shutdown reports an error (end of file) although the daemon does shut down', async () => {
-    const r = await eleven.virtAdmin('libvirtd', 'daemon-shutdown');
-    assert.equal(r.code, 1);
-    assert.equal(
-      r.stderr,
-      'error: Disconnected from libvirtd:///system?socket=/run/libvirt/libvirt-admin-sock due to end of file\n' +
-        'error: End of file while reading data: Input/output error\n',
-    );
-    await eleven.waitForExit('libvirtd');
-  });
-});
+    it('11.3.0: flags other than PRESERVE (1) and a missing argument are refused, and the daemon stays', async () => {
+      for (const name of NAMES) {
+        const c = await AdminClient.connect(eleven.adminUri(name));
+        for (const flags of [2, 0x80000000]) {
+          await assert.rejects(c.call(P.connectDaemonShutdown, { flags }), (e: unknown) => {
+            assert.ok(e instanceof LibvirtError);
+            assert.deepEqual(
+              [e.libvirtCode, e.libvirtDomain, e.message, e.details.str1, e.details.str2],
+              [
+                8,
+                62,
+                `unsupported flags (0x${flags.toString(16)}) in function adminConnectDaemonShutdown`,
+                'adminConnectDaemonShutdown',
+                'flags',
+              ],
+            );
+            return true;
+          });
+        }
+        await c.close();
+        // The argument is `unsigned int flags`: a call without it cannot be decoded.
+        const raw = createConnection({ path: eleven.adminSocket(name) });
+        await once(raw, 'connect');
+        raw.write(call20());
+        const [reply] = (await once(raw, 'data')) as [Buffer];
+        assert.deepEqual(readError(reply), {
+          code: 39,
+          domain: 7,
+          message: 'Unable to decode message payload',
+          level: 2,
+          str1: '%s',
+          str2: 'Unable to decode message payload',
+          str3: null,
+          int1: -1,
+          int2: -1,
+        });
+        raw.destroy();
+        assert.ok(eleven.running(name));
+      }
+    });
+
+    for (const name of ['virtlogd', 'virtlockd'] as const) {
+      it(`11.3.0 ${name}: no reply, every connection ends with EOF, the process exits, the sockets go`, async () => {
+        const bystander = await AdminClient.connect(eleven.adminUri(name));
+        const caller = createConnection({ path: eleven.adminSocket(name) });
+        await once(caller, 'connect');
+        const received: Buffer[] = [];
+        caller.on('data', (chunk: Buffer) => received.push(chunk));
+        const ended = once(caller, 'end');
+        caller.write(call20(u32(1)));
+        await ended;
+        assert.equal(Buffer.concat(received).length, 0, 'no reply');
+        const bystanderEnd = await new Promise<Error>((resolve) => bystander.rpc.onClosed(resolve));
+        assert.equal(bystanderEnd.message, 'connection closed by peer');
+        await eleven.waitForExit(name);
+        assert.equal(existsSync(eleven.adminSocket(name)), false);
+        caller.destroy();
+      });
+    }
+
+    it('11.3.0: virt-admin 11.3 daemon-shutdown reports an error (end of file) although the daemon does shut down', async () => {
+      const r = await eleven.virtAdmin('libvirtd', 'daemon-shutdown');
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        'error: Disconnected from libvirtd:///system?socket=/run/libvirt/libvirt-admin-sock due to end of file\n' +
+          'error: End of file while reading data: Input/output error\n',
+      );
+      await eleven.waitForExit('libvirtd');
+    });
+  },
+);
 
 describe('--timeout while an admin client stays connected (both generations)', { timeout: 120_000 }, () => {
   const TIMEOUT_S = 2;
   for (const generation of GENERATIONS) {
     it(`${generation === '9' ? '9.0.0' : '11.3.0'}: the daemon never quits while the admin connection is open, and quits ${TIMEOUT_S} s after it closes`, async () => {
-      const set = await startRealDaemons({ generation, daemons: ['libvirtd'], args: { libvirtd: ['--timeout', String(TIMEOUT_S)] } });
+      const set = await startRealDaemons({
+        generation,
+        daemons: ['libvirtd'],
+        args: { libvirtd: ['--timeout', String(TIMEOUT_S)] },
+      });
       try {
         const held = await AdminClient.connect(set.adminUri('libvirtd'));
         // The subject is time: three timeouts pass with the connection open and the daemon still there.

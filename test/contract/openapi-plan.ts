@@ -20,7 +20,10 @@ export interface PlannedCall {
 }
 
 interface Doc {
-  paths: Record<string, Partial<Record<(typeof METHODS)[number], { operationId: string; requestBody?: { $ref: string } }>>>;
+  paths: Record<
+    string,
+    Partial<Record<(typeof METHODS)[number], { operationId: string; requestBody?: { $ref: string } }>>
+  >;
   components: { requestBodies: Record<string, { content: { 'application/json': { example: unknown } } }> };
 }
 
@@ -41,19 +44,33 @@ export async function planCalls(clients: { kept: number; victims: [number, numbe
       const params: Record<string, string | number> = {};
       if (template.includes('{daemon}')) params['daemon'] = 'libvirtd';
       if (template.includes('{server}')) params['server'] = 'libvirtd';
-      if (template.includes('{id}')) params['id'] = method === 'delete' ? clients.victims[scoped ? 1 : 0] : clients.kept;
+      if (template.includes('{id}'))
+        params['id'] = method === 'delete' ? clients.victims[scoped ? 1 : 0] : clients.kept;
       const path = template.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name]));
-      let body = op.requestBody ? doc.components.requestBodies[op.requestBody.$ref.split('/').pop()!]!.content['application/json'].example : undefined;
+      let body = op.requestBody
+        ? doc.components.requestBodies[op.requestBody.$ref.split('/').pop()!]!.content['application/json'].example
+        : undefined;
       // The timeout example (600 s) would let the test daemon exit while idle: 0 turns auto-shutdown off.
       if (template.endsWith('/timeout')) body = { seconds: 0 };
       // Declared in observe mode: enforced, the example would undo the threadpool change the tests check after.
       if (template.endsWith('/desired-state') && method === 'put') body = { ...(body as object), mode: 'observe' };
       const expect =
-        method === 'delete' || template.endsWith('/timeout') ? 204
-        : template.endsWith('/shutdown') ? 501 // libvirtd 9.0.0 has no CONNECT_DAEMON_SHUTDOWN
-        : template.endsWith('/tls/reload') ? 409 // the test daemon has no TLS listener
-        : 200;
-      const call = { operationId: op.operationId, method: method.toUpperCase(), template, path, params, ...(body === undefined ? {} : { body }), expect };
+        method === 'delete' || template.endsWith('/timeout')
+          ? 204
+          : template.endsWith('/shutdown')
+            ? 501 // libvirtd 9.0.0 has no CONNECT_DAEMON_SHUTDOWN
+            : template.endsWith('/tls/reload')
+              ? 409 // the test daemon has no TLS listener
+              : 200;
+      const call = {
+        operationId: op.operationId,
+        method: method.toUpperCase(),
+        template,
+        path,
+        params,
+        ...(body === undefined ? {} : { body }),
+        expect,
+      };
       (method === 'delete' ? deletes : calls).push(call);
     }
   }

@@ -36,7 +36,9 @@ describe('a Perl client (OpenAPI::Client, from Debian) against a live gateway', 
   });
 
   it('calls every operation of openapi-3.0.json by its operationId, and every answer matches the document', async () => {
-    const listed = (await (await fetch(`${base}/servers/libvirtd/clients`)).json()) as { clients: Array<{ id: number }> };
+    const listed = (await (await fetch(`${base}/servers/libvirtd/clients`)).json()) as {
+      clients: Array<{ id: number }>;
+    };
     const ids = listed.clients.map((c) => c.id);
     assert.ok(ids.length >= 3, `clients: ${ids.join(',')}`);
     const [victim, victim2, kept] = ids.slice(-3) as [number, number, number];
@@ -46,8 +48,12 @@ describe('a Perl client (OpenAPI::Client, from Debian) against a live gateway', 
     // No proxy and no home: nothing lets JSON::Validator reach the network for the 3.0 meta-schema it ships.
     const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', MOJO_PROXY: '0', HOME: dir };
     const { code, out } = await new Promise<{ code: number; out: string }>((resolve) => {
-      execFile('perl', [script, join(ROOT, OPENAPI_30_PATH), join(dir, 'plan.json')], { env, timeout: 120_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
+      execFile(
+        'perl',
+        [script, join(ROOT, OPENAPI_30_PATH), join(dir, 'plan.json')],
+        { env, timeout: 120_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
       );
     });
     assert.equal(code, 0, out);

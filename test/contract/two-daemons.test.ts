@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AdminClient } from '../../src/admin/client.js';
 import { ConnectionClosedError } from '../../src/rpc/errors.js';
-import { parseVirtAdminKeyValues, parseVirtAdminTable, startRealDaemons, type RealDaemons } from '../harness/libvirtd.js';
+import {
+  parseVirtAdminKeyValues,
+  parseVirtAdminTable,
+  startRealDaemons,
+  type RealDaemons,
+} from '../harness/libvirtd.js';
 
 describe('two daemons at once: libvirtd and virtlogd', () => {
   let daemons: RealDaemons;
@@ -21,18 +26,24 @@ describe('two daemons at once: libvirtd and virtlogd', () => {
     await daemons?.stop();
   });
 
-  it('each connection sees its own daemon\'s servers, as virt-admin does', async () => {
+  it("each connection sees its own daemon's servers, as virt-admin does", async () => {
     const [l, v] = await Promise.all([libvirtd.listServers(), virtlogd.listServers()]);
     assert.deepEqual(l.map((s) => s.name).sort(), ['admin', 'libvirtd']);
     assert.deepEqual(v.map((s) => s.name).sort(), ['admin', 'virtlogd']);
-    for (const [name, ours] of [['libvirtd', l], ['virtlogd', v]] as const) {
+    for (const [name, ours] of [
+      ['libvirtd', l],
+      ['virtlogd', v],
+    ] as const) {
       const r = await daemons.virtAdmin(name, 'srv-list');
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(parseVirtAdminTable(r.stdout), ours.map((s, i) => [String(i), s.name]));
+      assert.deepEqual(
+        parseVirtAdminTable(r.stdout),
+        ours.map((s, i) => [String(i), s.name]),
+      );
     }
   });
 
-  it('calls on both connections interleave and each gets its own daemon\'s answers', async () => {
+  it("calls on both connections interleave and each gets its own daemon's answers", async () => {
     // The two daemons answer differently (virtlogd runs its server without a worker pool, and allows 1024
     // clients where libvirtd allows 5000), so an answer from the wrong daemon would show.
     const rounds = Array.from({ length: 50 }, async () => {
@@ -43,7 +54,10 @@ describe('two daemons at once: libvirtd and virtlogd', () => {
         virtlogd.getClientLimits('virtlogd'),
         libvirtd.getLibVersion(),
         virtlogd.getLibVersion(),
-        virtlogd.lookupServer('libvirtd').then(() => 'found', (e: Error) => e.message),
+        virtlogd.lookupServer('libvirtd').then(
+          () => 'found',
+          (e: Error) => e.message,
+        ),
       ]);
       assert.deepEqual([lt.minWorkers, lt.maxWorkers], [5, 20]);
       assert.deepEqual([vt.minWorkers, vt.maxWorkers], [0, 0]);
@@ -54,7 +68,10 @@ describe('two daemons at once: libvirtd and virtlogd', () => {
       assert.equal(lerr, "Server not found: No server named 'libvirtd'");
     });
     await Promise.all(rounds);
-    for (const [name, client] of [['libvirtd', libvirtd], ['virtlogd', virtlogd]] as const) {
+    for (const [name, client] of [
+      ['libvirtd', libvirtd],
+      ['virtlogd', virtlogd],
+    ] as const) {
       const shown = parseVirtAdminKeyValues((await daemons.virtAdmin(name, 'srv-clients-info', name)).stdout);
       assert.equal(shown['nclients_max'], String((await client.getClientLimits(name)).maxClients));
       const pool = parseVirtAdminKeyValues((await daemons.virtAdmin(name, 'srv-threadpool-info', name)).stdout);

@@ -42,12 +42,22 @@ describe('embedded daemon', { timeout: 60_000 }, () => {
   });
 
   test('refuses a socket path a running daemon answers on, and replaces a stale socket file', async () => {
-    await assert.rejects(EmbeddedDaemon.start({ adminSocketPath: d.adminSocket, clientSocketPath: join(d.dir, 'x'), readOnlyClientSocketPath: join(d.dir, 'y') }), /is in use by another process/);
+    await assert.rejects(
+      EmbeddedDaemon.start({
+        adminSocketPath: d.adminSocket,
+        clientSocketPath: join(d.dir, 'x'),
+        readOnlyClientSocketPath: join(d.dir, 'y'),
+      }),
+      /is in use by another process/,
+    );
     const dir = await mkdtemp(join(tmpdir(), 'embedded-stale-'));
     const admin = join(dir, 'libvirt-admin-sock');
     try {
       // A daemon killed with SIGKILL leaves its socket file behind.
-      const killed = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(admin)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+      const killed = spawn(process.execPath, [
+        '-e',
+        `require('net').createServer().listen(${JSON.stringify(admin)}, () => process.kill(process.pid, 'SIGKILL'))`,
+      ]);
       await once(killed, 'exit');
       assert.ok((await lstat(admin)).isSocket());
       const daemon = await EmbeddedDaemon.start({ adminSocketPath: admin });
@@ -67,8 +77,17 @@ describe('embedded daemon', { timeout: 60_000 }, () => {
     const c = await AdminClient.connect(d.adminUri);
     try {
       assert.deepEqual(await c.getLibVersion(), { number: 9_000_000, text: '9.0.0' });
-      assert.deepEqual((await c.listServers()).map((s) => s.name), ['libvirtd', 'admin']);
-      assert.deepEqual(await c.getClientLimits('admin'), { maxClients: 5000, clients: 1, maxUnauthClients: 0, unauthClients: 0, extra: [] });
+      assert.deepEqual(
+        (await c.listServers()).map((s) => s.name),
+        ['libvirtd', 'admin'],
+      );
+      assert.deepEqual(await c.getClientLimits('admin'), {
+        maxClients: 5000,
+        clients: 1,
+        maxUnauthClients: 0,
+        unauthClients: 0,
+        extra: [],
+      });
       await assert.rejects(c.daemonShutdown(), UnsupportedProcedureError);
     } finally {
       await c.close();
@@ -135,7 +154,15 @@ describe('embedded daemon', { timeout: 60_000 }, () => {
     try {
       assert.deepEqual(await raw.drain(1500), []);
       raw.send(frame({ prog: KEEPALIVE_PROG, proc: 1, type: MESSAGE, serial: 0 }));
-      assert.deepEqual(readHeader(await raw.next()), { length: 28, prog: KEEPALIVE_PROG, vers: 1, proc: 2, type: MESSAGE, serial: 0, status: 0 });
+      assert.deepEqual(readHeader(await raw.next()), {
+        length: 28,
+        prog: KEEPALIVE_PROG,
+        vers: 1,
+        proc: 2,
+        type: MESSAGE,
+        serial: 0,
+        status: 0,
+      });
     } finally {
       raw.destroy();
     }
@@ -152,7 +179,10 @@ describe('embedded daemon', { timeout: 60_000 }, () => {
       await assert.rejects(c.setThreadpool('admin', { minWorkers: 99 }));
       const debug = await readFile(file, 'utf8');
       assert.match(debug, /^.*: info : libvirt version: 9\.0\.0/);
-      assert.match(debug, /info : rpc\.netserverclient : RPC_SERVER_CLIENT_MSG_RX: client=admin\/\d+ len=28 prog=110102160 vers=1 proc=3 type=0 status=0 serial=\d+/);
+      assert.match(
+        debug,
+        /info : rpc\.netserverclient : RPC_SERVER_CLIENT_MSG_RX: client=admin\/\d+ len=28 prog=110102160 vers=1 proc=3 type=0 status=0 serial=\d+/,
+      );
       assert.match(debug, /error : util\.error : invalid argument: minWorkers cannot be larger than maxWorkers/);
       // "no such object" errors are debug messages in libvirtd (daemonErrorLogFilter): the 4:util filter drops them.
       assert.doesNotMatch(debug, /Server not found/);
@@ -193,7 +223,10 @@ describe('embedded daemon: daemon timeout and shutdown', { timeout: 60_000 }, ()
     try {
       const c = await AdminClient.connect(d.adminUri);
       assert.equal((await c.getLibVersion()).text, '11.3.0');
-      await assert.rejects(c.call(P.connectDaemonShutdown, { flags: 2 }), /unsupported flags \(0x2\) in function adminConnectDaemonShutdown/);
+      await assert.rejects(
+        c.call(P.connectDaemonShutdown, { flags: 2 }),
+        /unsupported flags \(0x2\) in function adminConnectDaemonShutdown/,
+      );
       const bystander = await AdminClient.connect(d.adminUri);
       const client = await RawConnection.open(d.clientSocket);
       const shutdown = once(d.daemon, 'shutdown');

@@ -19,7 +19,10 @@ describe('daemon errors in virNetMessageError form', () => {
       net: null,
     });
     assert.equal(virError(39, 7, 'unknown procedure: 20').payload.str1, '%s');
-    assert.equal(virError(96, 62, "no client with matching id '5' found").message, "Client not found: no client with matching id '5' found");
+    assert.equal(
+      virError(96, 62, "no client with matching id '5' found").message,
+      "Client not found: no client with matching id '5' found",
+    );
     assert.equal(virError(74, 0, 'x').message, 'argument unsupported: x');
     assert.equal(virError(1, 7, 'x').message, 'internal error: x');
   });
@@ -29,14 +32,22 @@ describe('daemon errors in virNetMessageError form', () => {
     const notFound = virError(95, 7, "No server named 'nosuch'");
     assert.deepEqual(notFound.wirePayload('positional'), { ...notFound.payload, str1: 'Server not found: %1$s' });
     assert.deepEqual(notFound.wirePayload('plain'), notFound.payload);
-    for (const [code, str1] of [[1, 'internal error: %1$s'], [8, 'invalid argument: %1$s'], [74, 'argument unsupported: %1$s'], [96, 'Client not found: %1$s']] as const) {
+    for (const [code, str1] of [
+      [1, 'internal error: %1$s'],
+      [8, 'invalid argument: %1$s'],
+      [74, 'argument unsupported: %1$s'],
+      [96, 'Client not found: %1$s'],
+    ] as const) {
       assert.equal(virError(code, 0, 'x').wirePayload('positional').str1, str1);
     }
     // RPC and system errors, flag errors and the unset error keep theirs.
     assert.equal(virError(39, 7, 'Unable to decode message payload').wirePayload('positional').str1, '%s');
     const sys = systemError(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }), 'failed to open /x');
     assert.deepEqual(sys.wirePayload('positional'), sys.payload);
-    assert.equal(flagsError('adminConnectDaemonShutdown', 2).wirePayload('positional').str1, 'adminConnectDaemonShutdown');
+    assert.equal(
+      flagsError('adminConnectDaemonShutdown', 2).wirePayload('positional').str1,
+      'adminConnectDaemonShutdown',
+    );
     assert.deepEqual(unsetError().wirePayload('positional'), unsetError().payload);
   });
 
@@ -77,11 +88,17 @@ describe('daemon errors in virNetMessageError form', () => {
     });
     const eisdir = Object.assign(new Error('EISDIR: illegal operation on a directory'), { code: 'EISDIR' });
     assert.equal(systemError(eisdir, 'x').payload.int1, 21);
-    assert.equal(strerror(Object.assign(new Error('EWEIRD: something odd happened, open'), { code: 'EWEIRD' })), 'Something odd happened');
+    assert.equal(
+      strerror(Object.assign(new Error('EWEIRD: something odd happened, open'), { code: 'EWEIRD' })),
+      'Something odd happened',
+    );
   });
 
   test('a failure that set no error', () => {
     const p = unsetError().payload;
-    assert.deepEqual([p.code, p.domain, p.message, p.str1, p.int1, p.int2], [1, 7, 'Library function returned error but did not set virError', null, 0, 0]);
+    assert.deepEqual(
+      [p.code, p.domain, p.message, p.str1, p.int1, p.int2],
+      [1, 7, 'Library function returned error but did not set virError', null, 0, 0],
+    );
   });
 });

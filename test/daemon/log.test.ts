@@ -41,7 +41,11 @@ describe('DaemonLog', () => {
   });
 
   const make = (stderr = capture()) => {
-    const log = new DaemonLog({ defaultOutput: parseOutput(`3:file:${dir}/default.log`), libVersion: 9_000_000, streams: { stderr: stderr.stream } });
+    const log = new DaemonLog({
+      defaultOutput: parseOutput(`3:file:${dir}/default.log`),
+      libVersion: 9_000_000,
+      streams: { stderr: stderr.stream },
+    });
     log.open();
     return { log, stderr };
   };
@@ -61,7 +65,10 @@ describe('DaemonLog', () => {
     log.close();
     const lines = (await readFile(join(dir, 'default.log'), 'utf8')).trimEnd().split('\n');
     assert.equal(lines.length, 4);
-    assert.match(lines[0]!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+0000: \d+: info : libvirt version: 9\.0\.0, package: /);
+    assert.match(
+      lines[0]!,
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+0000: \d+: info : libvirt version: 9\.0\.0, package: /,
+    );
     assert.match(lines[1]!, /: info : hostname: /);
     assert.match(lines[2]!, /: \d+: error : util\.error : an error$/);
     assert.match(lines[3]!, /: warning : rpc\.netserver : a warning$/);
@@ -116,7 +123,10 @@ describe('DaemonLog', () => {
 
   test('filter errors and clearing', () => {
     const { log } = make();
-    assert.equal(payloadOf(() => log.setFilters('1:ok x:bad')).message, "invalid argument: Invalid priority 'x' for filter 'x:bad'");
+    assert.equal(
+      payloadOf(() => log.setFilters('1:ok x:bad')).message,
+      "invalid argument: Invalid priority 'x' for filter 'x:bad'",
+    );
     assert.deepEqual(log.getFilters(), { filters: null, count: 0 });
     log.setFilters('4:event 3:+remote');
     assert.deepEqual(log.getFilters(), { filters: '4:*event* 3:*remote* ', count: 2 });

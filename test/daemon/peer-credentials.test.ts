@@ -36,12 +36,18 @@ describe('peer credentials of unix sockets', () => {
   });
 
   /** Starts a process (optionally as another user) that connects and idles; resolves with it and our end. */
-  async function connectFrom(options: { uid?: number; gid?: number } = {}): Promise<{ child: ChildProcess; socket: Socket }> {
+  async function connectFrom(
+    options: { uid?: number; gid?: number } = {},
+  ): Promise<{ child: ChildProcess; socket: Socket }> {
     const got = new Promise<Socket>((r) => (onAccept = r));
-    const child = spawn(process.execPath, ['-e', `require('net').createConnection(${JSON.stringify(path)}); setTimeout(() => {}, 30000)`], {
-      ...options,
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      ['-e', `require('net').createConnection(${JSON.stringify(path)}); setTimeout(() => {}, 30000)`],
+      {
+        ...options,
+        stdio: 'ignore',
+      },
+    );
     return { child, socket: await got };
   }
 
@@ -59,7 +65,11 @@ describe('peer credentials of unix sockets', () => {
   });
 
   test('reads effective uid and gid from /proc', () => {
-    assert.deepEqual(credentialsOf(process.pid), { pid: process.pid, uid: process.geteuid!(), gid: process.getegid!() });
+    assert.deepEqual(credentialsOf(process.pid), {
+      pid: process.pid,
+      uid: process.geteuid!(),
+      gid: process.getegid!(),
+    });
     assert.equal(credentialsOf(0x7ffffff0), null);
   });
 

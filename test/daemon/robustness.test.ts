@@ -10,7 +10,6 @@ import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../harness/embed
 import { RawConnection } from './raw-connection.js';
 import { eventually, holdsFor, retryUntil } from '../helpers/wait.js';
 
-
 // Valid frames of every procedure (and a few other programs) to start mutations from.
 const SEEDS: Buffer[] = [
   frame({ prog: ADMIN_PROG, proc: 1, type: CALL, serial: 0 }, u32(0)),
@@ -18,7 +17,15 @@ const SEEDS: Buffer[] = [
   frame({ prog: ADMIN_PROG, proc: 4, type: CALL, serial: 2 }, u32(1), u32(0)),
   frame({ prog: ADMIN_PROG, proc: 5, type: CALL, serial: 3 }, str('admin'), u32(0)),
   frame({ prog: ADMIN_PROG, proc: 6, type: CALL, serial: 4 }, str('libvirtd'), u32(0)),
-  frame({ prog: ADMIN_PROG, proc: 7, type: CALL, serial: 5 }, str('admin'), u32(1), str('prioWorkers'), i32(2), u32(0), u32(0)),
+  frame(
+    { prog: ADMIN_PROG, proc: 7, type: CALL, serial: 5 },
+    str('admin'),
+    u32(1),
+    str('prioWorkers'),
+    i32(2),
+    u32(0),
+    u32(0),
+  ),
   frame({ prog: ADMIN_PROG, proc: 8, type: CALL, serial: 6 }, str('admin'), u32(1), u32(0)),
   frame({ prog: ADMIN_PROG, proc: 10, type: CALL, serial: 7 }, str('admin'), u64(1n), u64(0n), u32(0), u32(0)),
   frame({ prog: ADMIN_PROG, proc: 12, type: CALL, serial: 8 }, str('admin'), u32(0)),
@@ -39,7 +46,10 @@ const mutatedFrame = fc
     writes: fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }), { maxLength: 6 }),
     cut: fc.option(fc.nat(), { nil: undefined }),
     extra: fc.uint8Array({ maxLength: 64 }),
-    length: fc.option(fc.oneof(fc.integer({ min: 0, max: 200 }), fc.constantFrom(33554436, 33554437, 0x7fffffff, 0xffffffff)), { nil: undefined }),
+    length: fc.option(
+      fc.oneof(fc.integer({ min: 0, max: 200 }), fc.constantFrom(33554436, 33554437, 0x7fffffff, 0xffffffff)),
+      { nil: undefined },
+    ),
   })
   .map(({ seed, writes, cut, extra, length }) => {
     let f = Buffer.concat([seed, extra]);
@@ -91,12 +101,18 @@ describe('embedded daemon robustness', { timeout: 240_000 }, () => {
       await c.setDaemonTimeout(0);
       await c.setLoggingFilters(null);
       await c.setLoggingOutputs(null);
-      for (const [server, prio, unauth] of [['libvirtd', 5, 20], ['admin', 0, 0]] as const) {
+      for (const [server, prio, unauth] of [
+        ['libvirtd', 5, 20],
+        ['admin', 0, 0],
+      ] as const) {
         await c.setThreadpool(server, { minWorkers: 5, maxWorkers: 20, prioWorkers: prio });
         await c.setClientLimits(server, { maxClients: 5000, maxUnauthClients: unauth });
       }
       await retryUntil(
-        async () => ({ admin: (await c.listClients('admin')).length, libvirtd: (await c.listClients('libvirtd')).length }),
+        async () => ({
+          admin: (await c.listClients('admin')).length,
+          libvirtd: (await c.listClients('libvirtd')).length,
+        }),
         (left) => left.admin === 1 && left.libvirtd === 0,
         'no clients left behind (admin: only ours, libvirtd: none)',
         5000,
@@ -125,37 +141,49 @@ describe('embedded daemon robustness', { timeout: 240_000 }, () => {
 
   test('random bytes on every socket', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('admin', 'rw', 'ro'), chunked(fc.uint8Array({ minLength: 1, maxLength: 512 }).map((a) => Buffer.from(a))), async (which, chunks) => {
-        const path = which === 'admin' ? d.adminSocket : which === 'rw' ? d.clientSocket : d.readOnlyClientSocket;
-        await throwAt(path, chunks);
-        await healthy();
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('admin', 'rw', 'ro'),
+        chunked(fc.uint8Array({ minLength: 1, maxLength: 512 }).map((a) => Buffer.from(a))),
+        async (which, chunks) => {
+          const path = which === 'admin' ? d.adminSocket : which === 'rw' ? d.clientSocket : d.readOnlyClientSocket;
+          await throwAt(path, chunks);
+          await healthy();
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   test('mutated, truncated and oversize frames, several per connection, in pieces', async () => {
     await fc.assert(
-      fc.asyncProperty(chunked(fc.array(mutatedFrame, { minLength: 1, maxLength: 8 }).map((fs) => Buffer.concat(fs))), async (chunks) => {
-        await throwAt(d.adminSocket, chunks);
-        await healthy();
-      }),
+      fc.asyncProperty(
+        chunked(fc.array(mutatedFrame, { minLength: 1, maxLength: 8 }).map((fs) => Buffer.concat(fs))),
+        async (chunks) => {
+          await throwAt(d.adminSocket, chunks);
+          await healthy();
+        },
+      ),
       { numRuns: 120 },
     );
   });
 
   test('oversize length words close the connection; half frames are dropped with it', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 33554437, max: 0xffffffff }), fc.integer({ min: 28, max: 33554436 }), fc.nat(200), async (huge, declared, sent) => {
-        const conn = await RawConnection.open(d.adminSocket);
-        conn.send(u32(huge), Buffer.alloc(24));
-        assert.equal(await conn.closesWithin(2000), true);
-        const half = await RawConnection.open(d.adminSocket);
-        half.send(u32(declared), Buffer.alloc(Math.min(sent, declared - 4)));
-        await holdsFor('a moment for the daemon to read what was sent before the hang-up', 5);
-        half.destroy();
-        await healthy();
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 33554437, max: 0xffffffff }),
+        fc.integer({ min: 28, max: 33554436 }),
+        fc.nat(200),
+        async (huge, declared, sent) => {
+          const conn = await RawConnection.open(d.adminSocket);
+          conn.send(u32(huge), Buffer.alloc(24));
+          assert.equal(await conn.closesWithin(2000), true);
+          const half = await RawConnection.open(d.adminSocket);
+          half.send(u32(declared), Buffer.alloc(Math.min(sent, declared - 4)));
+          await holdsFor('a moment for the daemon to read what was sent before the hang-up', 5);
+          half.destroy();
+          await healthy();
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -176,7 +204,12 @@ describe('embedded daemon robustness', { timeout: 240_000 }, () => {
           // Past the admin server's backlog of 20, connections are closed at once (give the daemon time to accept).
           const mustClose = adminConns.length - max - 20;
           const closed = () => adminConns.filter((x) => x.isClosed).length;
-          await eventually(() => closed() >= mustClose, `${mustClose} of ${adminConns.length} admin connections closed`, 5000, 20);
+          await eventually(
+            () => closed() >= mustClose,
+            `${mustClose} of ${adminConns.length} admin connections closed`,
+            5000,
+            20,
+          );
           const withinLimits = async () =>
             (await c.listClients('admin')).length <= max + 1 && (await c.listClients('libvirtd')).length <= max;
           await holdsFor(`at most ${max + 1} admin and ${max} libvirtd clients admitted`, 50, withinLimits, 25);

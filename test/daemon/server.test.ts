@@ -22,7 +22,14 @@ import { RawConnection } from './raw-connection.js';
 import { eventually, holdsFor } from '../helpers/wait.js';
 
 const TEST_PROG = 0x7e57;
-const SLOW: ProcedureSpec<void, void> = { name: 'SLOW', prog: TEST_PROG, vers: 1, proc: 1, args: voidCodec, ret: voidCodec };
+const SLOW: ProcedureSpec<void, void> = {
+  name: 'SLOW',
+  prog: TEST_PROG,
+  vers: 1,
+  proc: 1,
+  args: voidCodec,
+  ret: voidCodec,
+};
 const slowCall = (serial: number) => frame({ prog: TEST_PROG, proc: 1, type: CALL, serial });
 
 describe('NetServer', () => {
@@ -60,7 +67,10 @@ describe('NetServer', () => {
     ]),
   };
 
-  async function startServer(over: Partial<NetServerConfig> = {}, mode = 0o700): Promise<{ server: NetServer; path: string; connect: () => Promise<RawConnection> }> {
+  async function startServer(
+    over: Partial<NetServerConfig> = {},
+    mode = 0o700,
+  ): Promise<{ server: NetServer; path: string; connect: () => Promise<RawConnection> }> {
     const server = new NetServer(
       {
         name: 'test',
@@ -81,7 +91,13 @@ describe('NetServer', () => {
       new PeerCredentialResolver(),
     );
     const path = join(dir, `sock-${opened.length}-${Date.now()}`);
-    const service = await UnixService.listen({ path, mode, readonly: false, maxQueued: over.maxQueuedClients ?? 20, onConnection: (s, svc) => server.accept(s, svc) });
+    const service = await UnixService.listen({
+      path,
+      mode,
+      readonly: false,
+      maxQueued: over.maxQueuedClients ?? 20,
+      onConnection: (s, svc) => server.accept(s, svc),
+    });
     server.addService(service);
     const entry = { server, conns: [] as RawConnection[] };
     opened.push(entry);
@@ -106,9 +122,15 @@ describe('NetServer', () => {
     await connect();
     await connect();
     await eventually(() => server.clients().length === 3, 'three clients');
-    assert.deepEqual(server.clients().map((c) => c.id), [2n, 3n, 4n]);
+    assert.deepEqual(
+      server.clients().map((c) => c.id),
+      [2n, 3n, 4n],
+    );
     assert.equal(server.client(3n).ref().server.name, 'test');
-    assert.throws(() => server.client(1n), (e: DaemonError) => e.message === "Client not found: No client with matching ID '1'" && e.payload.domain === 7);
+    assert.throws(
+      () => server.client(1n),
+      (e: DaemonError) => e.message === "Client not found: No client with matching ID '1'" && e.payload.domain === 7,
+    );
     assert.equal(server.limits().clients, 3);
   });
 
@@ -152,7 +174,10 @@ describe('NetServer', () => {
     a.destroy();
     await eventually(() => started.length === 1, 'the queued call runs once a client left');
     assert.equal(server.clients().length, 2);
-    assert.deepEqual(server.clients().map((c) => c.id), [2n, 3n]);
+    assert.deepEqual(
+      server.clients().map((c) => c.id),
+      [2n, 3n],
+    );
   });
 
   test('client limits: max must not fall below the unauthenticated max; raising max accepts again', async () => {
@@ -178,9 +203,20 @@ describe('NetServer', () => {
   test('a call to a program the server does not serve gets "Cannot find program"; other messages get nothing', async () => {
     const { connect } = await startServer({ programs: [] });
     const conn = await connect();
-    conn.send(frame({ prog: 0x20008086, proc: 66, type: 1, serial: 1 }), frame({ prog: 0x20008086, proc: 66, type: CALL, serial: 2 }, u32(0)));
+    conn.send(
+      frame({ prog: 0x20008086, proc: 66, type: 1, serial: 1 }),
+      frame({ prog: 0x20008086, proc: 66, type: CALL, serial: 2 }, u32(0)),
+    );
     const reply = await conn.next();
-    assert.deepEqual(readHeader(reply), { length: reply.length, prog: 0x20008086, vers: 1, proc: 66, type: 1, serial: 2, status: 1 });
+    assert.deepEqual(readHeader(reply), {
+      length: reply.length,
+      prog: 0x20008086,
+      vers: 1,
+      proc: 66,
+      type: 1,
+      serial: 2,
+      status: 1,
+    });
     assert.match(reply.toString('latin1'), /Cannot find program 536903814 version 1/);
     assert.deepEqual(await conn.drain(100), []);
   });
@@ -201,6 +237,9 @@ describe('NetServer', () => {
     assert.equal(started.length, 0);
     await connect();
     await eventually(() => server.clients().length === 1, 'our own client is admitted');
-    assert.deepEqual(server.clients().map((c) => c.id), [2n]);
+    assert.deepEqual(
+      server.clients().map((c) => c.id),
+      [2n],
+    );
   });
 });

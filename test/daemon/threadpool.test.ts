@@ -78,7 +78,14 @@ describe('ThreadPool', () => {
     for (const j of jobs) j.release();
     await tick();
     await tick();
-    assert.deepEqual(pool.figures(), { minWorkers: 1, maxWorkers: 3, nWorkers: 3, freeWorkers: 3, prioWorkers: 0, jobQueueDepth: 0 });
+    assert.deepEqual(pool.figures(), {
+      minWorkers: 1,
+      maxWorkers: 3,
+      nWorkers: 3,
+      freeWorkers: 3,
+      prioWorkers: 0,
+      jobQueueDepth: 0,
+    });
   });
 
   test('checks min > max on the effective values, then zero <-> non-zero, before changing anything', () => {
@@ -87,7 +94,10 @@ describe('ThreadPool', () => {
     const e1 = errorOf(() => pool.setParameters({ minWorkers: 21 }));
     assert.equal(e1.message, 'invalid argument: minWorkers cannot be larger than maxWorkers');
     assert.deepEqual([e1.payload.code, e1.payload.domain], [8, 0]);
-    assert.equal(errorOf(() => pool.setParameters({ maxWorkers: 4 })).payload.str2, 'minWorkers cannot be larger than maxWorkers');
+    assert.equal(
+      errorOf(() => pool.setParameters({ maxWorkers: 4 })).payload.str2,
+      'minWorkers cannot be larger than maxWorkers',
+    );
     assert.equal(errorOf(() => pool.setParameters({ minWorkers: 0xffffffff, prioWorkers: 1 })).payload.code, 8);
     const e2 = errorOf(() => pool.setParameters({ minWorkers: 0, maxWorkers: 0 }));
     assert.equal(e2.message, 'invalid argument: maxWorkers must not be switched from zero to non-zero and vice versa');

@@ -105,7 +105,11 @@ describe('virt-admin: embedded daemon versus libvirtd 9.0.0', { timeout: 300_000
     for (const t of targets) {
       const r = await t.virtAdmin('srv-list');
       assert.equal(r.code, 0);
-      names.push(parseVirtAdminTable(r.stdout).map(([, name]) => name).sort());
+      names.push(
+        parseVirtAdminTable(r.stdout)
+          .map(([, name]) => name)
+          .sort(),
+      );
     }
     assert.deepEqual(names[0], names[1]);
     assert.deepEqual(names[0], ['admin', 'libvirtd']);
@@ -200,7 +204,8 @@ describe('virt-admin: embedded daemon versus libvirtd 9.0.0', { timeout: 300_000
       await sameWith((_t, i) => ['client-disconnect', 'libvirtd', roIds[i]!]);
       await same('srv-clients-info', 'libvirtd');
       await sameWith((_t, i) => ['client-disconnect', 'admin', adminIds[i]!]);
-      for (const c of admins) await eventually(() => c.closed, 'the disconnected admin client sees its socket close', 5000);
+      for (const c of admins)
+        await eventually(() => c.closed, 'the disconnected admin client sees its socket close', 5000);
       await sameWith((_t, i) => ['client-disconnect', 'admin', adminIds[i]!]);
       await same('srv-clients-list', 'admin');
     } finally {

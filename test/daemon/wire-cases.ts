@@ -1,11 +1,24 @@
 // The hand-made frames of the wire-parity suites, and how one exchange with a daemon is recorded. Requests are
 // built with test/helpers/bytes.ts, not with the encoder under test.
-import { ADMIN_PROG, CALL, KEEPALIVE_PROG, MESSAGE, REPLY, frame, i32, optStr, str, u32, u64 } from '../helpers/bytes.js';
+import {
+  ADMIN_PROG,
+  CALL,
+  KEEPALIVE_PROG,
+  MESSAGE,
+  REPLY,
+  frame,
+  i32,
+  optStr,
+  str,
+  u32,
+  u64,
+} from '../helpers/bytes.js';
 import type { DaemonGeneration } from '../harness/libvirtd.js';
 import { RawConnection } from './raw-connection.js';
 
 const UINT = 2;
-export const call = (proc: number, serial: number, ...payload: Buffer[]) => frame({ prog: ADMIN_PROG, proc, type: CALL, serial }, ...payload);
+export const call = (proc: number, serial: number, ...payload: Buffer[]) =>
+  frame({ prog: ADMIN_PROG, proc, type: CALL, serial }, ...payload);
 export const srv = (name: string) => str(name);
 export const param = (field: string, type: number, value: Buffer) => Buffer.concat([str(field), i32(type), value]);
 export const uintParam = (field: string, v: number) => param(field, UINT, u32(v));
@@ -47,7 +60,12 @@ export const cases: Case[] = [
   { name: 'LOOKUP_SERVER case', send: [call(5, 1, srv('Admin'), u32(0))], replies: 1 },
   { name: 'LOOKUP_SERVER name cut at NUL', send: [call(5, 1, srv('admin\0junk'), u32(0))], replies: 1 },
   // Decoding 4 MiB takes libvirtd a while on a loaded machine: give it time to close.
-  { name: 'LOOKUP_SERVER 4 MiB name: error too long to send', send: [call(5, 1, srv('n'.repeat(4194304)), u32(0))], replies: 0, closeWaitMs: 5000 },
+  {
+    name: 'LOOKUP_SERVER 4 MiB name: error too long to send',
+    send: [call(5, 1, srv('n'.repeat(4194304)), u32(0))],
+    replies: 0,
+    closeWaitMs: 5000,
+  },
   { name: 'GET_THREADPOOL unknown', send: [call(6, 2, srv('nosuch'), u32(0))], replies: 1 },
   { name: 'GET_THREADPOOL flags', send: [call(6, 2, srv('libvirtd'), u32(4))], replies: 1 },
   { name: 'GET_THREADPOOL libvirtd', send: [call(6, 2, srv('libvirtd'), u32(0))], replies: 1 },
@@ -55,12 +73,36 @@ export const cases: Case[] = [
   { name: 'SET_THREADPOOL unknown server', send: [call(7, 3, srv('nosuch'), params(), u32(0))], replies: 1 },
   { name: 'SET_THREADPOOL empty', send: [call(7, 3, srv('admin'), params(), u32(0))], replies: 1 },
   { name: 'SET_THREADPOOL flags', send: [call(7, 3, srv('admin'), params(), u32(0x10))], replies: 1 },
-  { name: 'SET_THREADPOOL long name before flags', send: [call(7, 3, srv('admin'), params(uintParam('x'.repeat(80), 1)), u32(1))], replies: 1 },
-  { name: 'SET_THREADPOOL 79-char name', send: [call(7, 3, srv('admin'), params(uintParam('y'.repeat(79), 1)), u32(0))], replies: 1 },
-  { name: 'SET_THREADPOOL flags before validation', send: [call(7, 3, srv('admin'), params(uintParam('nope', 1)), u32(1))], replies: 1 },
-  { name: 'SET_THREADPOOL read-only param', send: [call(7, 3, srv('admin'), params(uintParam('nWorkers', 1)), u32(0))], replies: 1 },
-  { name: 'SET_THREADPOOL wrong type', send: [call(7, 3, srv('admin'), params(param('maxWorkers', 4, u64(3n))), u32(0))], replies: 1 },
-  { name: 'SET_THREADPOOL duplicate', send: [call(7, 3, srv('admin'), params(uintParam('minWorkers', 1), uintParam('minWorkers', 2)), u32(0))], replies: 1 },
+  {
+    name: 'SET_THREADPOOL long name before flags',
+    send: [call(7, 3, srv('admin'), params(uintParam('x'.repeat(80), 1)), u32(1))],
+    replies: 1,
+  },
+  {
+    name: 'SET_THREADPOOL 79-char name',
+    send: [call(7, 3, srv('admin'), params(uintParam('y'.repeat(79), 1)), u32(0))],
+    replies: 1,
+  },
+  {
+    name: 'SET_THREADPOOL flags before validation',
+    send: [call(7, 3, srv('admin'), params(uintParam('nope', 1)), u32(1))],
+    replies: 1,
+  },
+  {
+    name: 'SET_THREADPOOL read-only param',
+    send: [call(7, 3, srv('admin'), params(uintParam('nWorkers', 1)), u32(0))],
+    replies: 1,
+  },
+  {
+    name: 'SET_THREADPOOL wrong type',
+    send: [call(7, 3, srv('admin'), params(param('maxWorkers', 4, u64(3n))), u32(0))],
+    replies: 1,
+  },
+  {
+    name: 'SET_THREADPOOL duplicate',
+    send: [call(7, 3, srv('admin'), params(uintParam('minWorkers', 1), uintParam('minWorkers', 2)), u32(0))],
+    replies: 1,
+  },
   {
     name: 'SET_THREADPOOL sorted walk: unknown before wrong type',
     send: [call(7, 3, srv('admin'), params(param('minWorkers', 1, i32(1)), uintParam('aaa', 1)), u32(0))],
@@ -71,8 +113,16 @@ export const cases: Case[] = [
     send: [call(7, 3, srv('admin'), params(uintParam('zzz', 1), param('maxWorkers', 7, str('x'))), u32(0))],
     replies: 1,
   },
-  { name: 'SET_THREADPOOL min > max', send: [call(7, 3, srv('libvirtd'), params(uintParam('minWorkers', 0xffffffff)), u32(0))], replies: 1 },
-  { name: 'SET_THREADPOOL max 0', send: [call(7, 3, srv('libvirtd'), params(uintParam('maxWorkers', 0), uintParam('minWorkers', 0)), u32(0))], replies: 1 },
+  {
+    name: 'SET_THREADPOOL min > max',
+    send: [call(7, 3, srv('libvirtd'), params(uintParam('minWorkers', 0xffffffff)), u32(0))],
+    replies: 1,
+  },
+  {
+    name: 'SET_THREADPOOL max 0',
+    send: [call(7, 3, srv('libvirtd'), params(uintParam('maxWorkers', 0), uintParam('minWorkers', 0)), u32(0))],
+    replies: 1,
+  },
   { name: 'LIST_CLIENTS unknown', send: [call(8, 4, srv('nosuch'), u32(1), u32(0))], replies: 1 },
   { name: 'LIST_CLIENTS flags', send: [call(8, 4, srv('admin'), u32(1), u32(1))], replies: 1 },
   { name: 'LIST_CLIENTS libvirtd', send: [call(8, 4, srv('libvirtd'), u32(1), u32(0))], replies: 1 },
@@ -88,9 +138,21 @@ export const cases: Case[] = [
   { name: 'GET_CLIENT_LIMITS admin (the caller counts)', send: [call(12, 8, srv('admin'), u32(0))], replies: 1 },
   { name: 'GET_CLIENT_LIMITS unknown', send: [call(12, 8, srv('nosuch'), u32(0))], replies: 1 },
   { name: 'SET_CLIENT_LIMITS unknown server', send: [call(13, 9, srv('nosuch'), params(), u32(0))], replies: 1 },
-  { name: 'SET_CLIENT_LIMITS unauth above max', send: [call(13, 9, srv('admin'), params(uintParam('nclients_unauth_max', 6000)), u32(0))], replies: 1 },
-  { name: 'SET_CLIENT_LIMITS read-only param', send: [call(13, 9, srv('admin'), params(uintParam('nclients', 1)), u32(0))], replies: 1 },
-  { name: 'SET_CLIENT_LIMITS wrong type', send: [call(13, 9, srv('admin'), params(param('nclients_max', 6, i32(1))), u32(0))], replies: 1 },
+  {
+    name: 'SET_CLIENT_LIMITS unauth above max',
+    send: [call(13, 9, srv('admin'), params(uintParam('nclients_unauth_max', 6000)), u32(0))],
+    replies: 1,
+  },
+  {
+    name: 'SET_CLIENT_LIMITS read-only param',
+    send: [call(13, 9, srv('admin'), params(uintParam('nclients', 1)), u32(0))],
+    replies: 1,
+  },
+  {
+    name: 'SET_CLIENT_LIMITS wrong type',
+    send: [call(13, 9, srv('admin'), params(param('nclients_max', 6, i32(1))), u32(0))],
+    replies: 1,
+  },
   { name: 'GET_LOGGING_OUTPUTS flags', send: [call(14, 10, u32(1))], replies: 1 },
   { name: 'GET_LOGGING_FILTERS (none)', send: [call(15, 10, u32(0))], replies: 1 },
   { name: 'GET_LOGGING_FILTERS flags', send: [call(15, 10, u32(3))], replies: 1 },
@@ -98,9 +160,17 @@ export const cases: Case[] = [
   { name: 'SET_LOGGING_OUTPUTS bad priority', send: [call(16, 11, optStr('1:stderr 9:stderr'), u32(0))], replies: 1 },
   { name: 'SET_LOGGING_OUTPUTS bad destination', send: [call(16, 11, optStr('1:Stderr'), u32(0))], replies: 1 },
   { name: 'SET_LOGGING_OUTPUTS file without name', send: [call(16, 11, optStr('1:file'), u32(0))], replies: 1 },
-  { name: 'SET_LOGGING_OUTPUTS unopenable file', send: [call(16, 11, optStr('1:file:/nonexistent-dir/x.log'), u32(0))], replies: 1 },
+  {
+    name: 'SET_LOGGING_OUTPUTS unopenable file',
+    send: [call(16, 11, optStr('1:file:/nonexistent-dir/x.log'), u32(0))],
+    replies: 1,
+  },
   { name: 'SET_LOGGING_OUTPUTS a directory', send: [call(16, 11, optStr('2:file:/tmp'), u32(0))], replies: 1 },
-  { name: 'SET_LOGGING_OUTPUTS relative path', send: [call(16, 11, optStr('2:file:no/such/dir.log'), u32(0))], replies: 1 },
+  {
+    name: 'SET_LOGGING_OUTPUTS relative path',
+    send: [call(16, 11, optStr('2:file:no/such/dir.log'), u32(0))],
+    replies: 1,
+  },
   { name: 'SET_LOGGING_OUTPUTS flags', send: [call(16, 11, optStr(null), u32(2))], replies: 1 },
   { name: 'SET_LOGGING_FILTERS bad', send: [call(17, 12, optStr('x:foo'), u32(0))], replies: 1 },
   { name: 'SET_LOGGING_FILTERS no match', send: [call(17, 12, optStr('1:+'), u32(0))], replies: 1 },
@@ -117,16 +187,40 @@ export const cases: Case[] = [
   { name: 'unknown procedure 0', send: [call(0, 15)], replies: 1 },
   { name: 'unknown procedure -1', send: [call(-1, 15)], replies: 1 },
   { name: 'unknown program', send: [frame({ prog: 0x12345678, proc: 3, type: CALL, serial: 16 })], replies: 1 },
-  { name: 'program with top bit set', send: [frame({ prog: 0xfedcba98, vers: 0x80000001, proc: 3, type: CALL, serial: 16 })], replies: 1 },
-  { name: 'unknown version', send: [frame({ prog: ADMIN_PROG, vers: 2, proc: 3, type: CALL, serial: 16 })], replies: 1 },
-  { name: 'keepalive program as a CALL', send: [frame({ prog: KEEPALIVE_PROG, proc: 1, type: CALL, serial: 16 })], replies: 1 },
-  { name: 'status ERROR on a call', send: [frame({ prog: ADMIN_PROG, proc: 3, type: CALL, serial: 17, status: 1 })], replies: 1 },
+  {
+    name: 'program with top bit set',
+    send: [frame({ prog: 0xfedcba98, vers: 0x80000001, proc: 3, type: CALL, serial: 16 })],
+    replies: 1,
+  },
+  {
+    name: 'unknown version',
+    send: [frame({ prog: ADMIN_PROG, vers: 2, proc: 3, type: CALL, serial: 16 })],
+    replies: 1,
+  },
+  {
+    name: 'keepalive program as a CALL',
+    send: [frame({ prog: KEEPALIVE_PROG, proc: 1, type: CALL, serial: 16 })],
+    replies: 1,
+  },
+  {
+    name: 'status ERROR on a call',
+    send: [frame({ prog: ADMIN_PROG, proc: 3, type: CALL, serial: 17, status: 1 })],
+    replies: 1,
+  },
   { name: 'payload too short', send: [call(5, 18, u32(10), Buffer.from('ab'))], replies: 1 },
   { name: 'string over 4 MiB', send: [call(5, 18, u32(4194305), u32(0))], replies: 1 },
   { name: 'array over its bound', send: [call(7, 18, srv('admin'), u32(33), u32(0))], replies: 1 },
-  { name: 'unknown typed-param discriminant', send: [call(7, 18, srv('admin'), params(param('minWorkers', 9, u32(1))), u32(0))], replies: 1 },
+  {
+    name: 'unknown typed-param discriminant',
+    send: [call(7, 18, srv('admin'), params(param('minWorkers', 9, u32(1))), u32(0))],
+    replies: 1,
+  },
   { name: 'trailing bytes ignored', send: [call(3, 19, u32(1), u32(2), u32(3))], replies: 1 },
-  { name: 'CALL_WITH_FDS with no fds', send: [frame({ prog: ADMIN_PROG, proc: 3, type: 4, serial: 20 }, u32(0))], replies: 1 },
+  {
+    name: 'CALL_WITH_FDS with no fds',
+    send: [frame({ prog: ADMIN_PROG, proc: 3, type: 4, serial: 20 }, u32(0))],
+    replies: 1,
+  },
   {
     name: 'REPLY, MESSAGE and STREAM dropped, then a call answered',
     send: [
@@ -140,7 +234,11 @@ export const cases: Case[] = [
     replies: 1,
   },
   { name: 'keepalive PING', send: [frame({ prog: KEEPALIVE_PROG, proc: 1, type: MESSAGE, serial: 0 })], replies: 1 },
-  { name: 'keepalive PONG ignored', send: [frame({ prog: KEEPALIVE_PROG, proc: 2, type: MESSAGE, serial: 0 }), call(3, 1)], replies: 1 },
+  {
+    name: 'keepalive PONG ignored',
+    send: [frame({ prog: KEEPALIVE_PROG, proc: 2, type: MESSAGE, serial: 0 }), call(3, 1)],
+    replies: 1,
+  },
   // Whether libvirtd still answers a call pipelined right behind CONNECT_CLOSE is a race between its threads,
   // so only the close itself is compared.
   { name: 'CONNECT_CLOSE: reply, then the connection closes', send: [call(2, 30)], replies: 1 },
@@ -149,7 +247,12 @@ export const cases: Case[] = [
     send: [
       call(16, 1, optStr('   '), u32(0)),
       call(14, 2, u32(0)),
-      call(16, 3, optStr(` 4:stderr 1:file:${'/tmp/wire-parity-a.log'}  3:stderr\t2:x 3:stderr 2:file:/tmp/wire-parity-a.log `), u32(0)),
+      call(
+        16,
+        3,
+        optStr(` 4:stderr 1:file:${'/tmp/wire-parity-a.log'}  3:stderr\t2:x 3:stderr 2:file:/tmp/wire-parity-a.log `),
+        u32(0),
+      ),
       call(16, 4, optStr('4:stderr 1:syslog:wire 2:journald 1:file:/tmp/wire-parity-b.log'), u32(0)),
       call(14, 5, u32(0)),
       call(16, 6, optStr('4:stderr 1:syslog:parity 1:syslog:'), u32(0)),
@@ -188,7 +291,10 @@ function canonicalServerOrder(hex: string): string {
 }
 
 /** What one daemon did with a case: the replies, anything extra, and whether it closed the connection. */
-export async function exchange(socket: string, c: Case): Promise<{ replies: string[]; extra: number; closed: boolean }> {
+export async function exchange(
+  socket: string,
+  c: Case,
+): Promise<{ replies: string[]; extra: number; closed: boolean }> {
   const conn = await RawConnection.open(socket);
   try {
     let frames: Buffer[] = [];

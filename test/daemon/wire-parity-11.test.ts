@@ -92,7 +92,10 @@ describe('CONNECT_DAEMON_SHUTDOWN on the wire: embedded 11.3.0 against libvirtd 
     clientEnd: 'eof',
   };
 
-  for (const [name, flags] of [['no flags', 0], ['PRESERVE', 1]] as const) {
+  for (const [name, flags] of [
+    ['no flags', 0],
+    ['PRESERVE', 1],
+  ] as const) {
     test(`${name}: no reply, every connection ends, the daemon exits and its sockets go`, async () => {
       const real = await startRealDaemons({ generation: '11', daemons: ['libvirtd'] });
       const embedded = await startEmbeddedDaemon({ version: '11.3.0' });

@@ -24,7 +24,9 @@ const MOUNT = '/etc/libvirt-admin-gateway/desired-state';
 function render(args: string[]): Obj[] {
   const run = runHelm(['template', 'gw', chartDir, '--namespace', 'virt-admin', ...args]);
   assert.equal(run.status, 0, `helm template failed:\n${run.stderr}`);
-  return parseAllDocuments(run.stdout).map((d) => d.toJS() as Obj | null).filter((o): o is Obj => o !== null);
+  return parseAllDocuments(run.stdout)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null);
 }
 
 /** A nodeSelectorTerm's matchExpressions against a node's labels (In, NotIn: what the chart uses). */
@@ -40,7 +42,8 @@ function matches(exprs: Obj[], labels: Record<string, string>): boolean {
 function schedulable(ds: Obj, labels: Record<string, string>): boolean {
   const spec = ds.spec.template.spec;
   const selected = Object.entries(spec.nodeSelector ?? {}).every(([k, v]) => labels[k] === v);
-  const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms as Obj[] | undefined;
+  const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms as
+    Obj[] | undefined;
   return selected && (terms === undefined || terms.some((t) => matches(t.matchExpressions ?? [], labels)));
 }
 
@@ -58,7 +61,10 @@ describe('chart: desired state per node group', () => {
   it('renders valid objects, and helm lint --strict accepts the values', () => {
     for (const o of sets) new DaemonSet(o).validate();
     for (const o of maps.values()) new ConfigMap(o).validate();
-    assert.deepEqual(sets.map((s) => s.metadata.name), ['gw-libvirt-admin-gateway', 'gw-libvirt-admin-gateway-busy', 'gw-libvirt-admin-gateway-incident']);
+    assert.deepEqual(
+      sets.map((s) => s.metadata.name),
+      ['gw-libvirt-admin-gateway', 'gw-libvirt-admin-gateway-busy', 'gw-libvirt-admin-gateway-incident'],
+    );
     const lint = runHelm(['lint', '--strict', chartDir, '-f', FIXTURE]);
     assert.equal(lint.status, 0, lint.stdout + lint.stderr);
   });
@@ -76,14 +82,22 @@ describe('chart: desired state per node group', () => {
         const running = sets.filter((s) => schedulable(s, labels)).map((s) => s.metadata.name as string);
         assert.equal(running.length, 1, `node ${JSON.stringify(labels)} runs ${JSON.stringify(running)}`);
         // First match wins, in the order of desiredStateOverrides.
-        const expected = profile === 'busy' ? 'gw-libvirt-admin-gateway-busy' : incident === 'true' ? 'gw-libvirt-admin-gateway-incident' : 'gw-libvirt-admin-gateway';
+        const expected =
+          profile === 'busy'
+            ? 'gw-libvirt-admin-gateway-busy'
+            : incident === 'true'
+              ? 'gw-libvirt-admin-gateway-incident'
+              : 'gw-libvirt-admin-gateway';
         assert.equal(running[0], expected, JSON.stringify(labels));
         checked++;
       }
     }
     assert.equal(checked, 9);
     // A node the chart's nodeSelector does not pick runs none.
-    assert.deepEqual(sets.filter((s) => schedulable(s, { 'kubernetes.io/os': 'linux', 'example.com/profile': 'busy' })), []);
+    assert.deepEqual(
+      sets.filter((s) => schedulable(s, { 'kubernetes.io/os': 'linux', 'example.com/profile': 'busy' })),
+      [],
+    );
   });
 
   it("each pod mounts its own group's ConfigMap as a folder and is given the file in it", () => {
@@ -104,34 +118,63 @@ describe('chart: desired state per node group', () => {
       const cm = maps.get(volume!.configMap.name);
       assert.ok(cm, `ConfigMap ${volume!.configMap.name} rendered`);
       const doc = parseYaml(cm.data['desired-state.yaml']) as Obj;
-      assert.deepEqual(doc.daemons.libvirtd.servers?.libvirtd?.threadpool ?? {}, expected[ds.metadata.name]!.threadpool ?? {});
+      assert.deepEqual(
+        doc.daemons.libvirtd.servers?.libvirtd?.threadpool ?? {},
+        expected[ds.metadata.name]!.threadpool ?? {},
+      );
       // The state folder is mounted for the API's declarations and the client history.
-      assert.ok((c.env as Obj[]).some((e) => e.name === 'LIBVIRT_ADMIN_GATEWAY_STATE_DIR' && e.value === '/var/lib/libvirt-admin-gateway'));
-      assert.equal((pod.volumes as Obj[]).find((v) => v.name === 'state')?.hostPath.path, '/var/lib/libvirt-admin-gateway');
+      assert.ok(
+        (c.env as Obj[]).some(
+          (e) => e.name === 'LIBVIRT_ADMIN_GATEWAY_STATE_DIR' && e.value === '/var/lib/libvirt-admin-gateway',
+        ),
+      );
+      assert.equal(
+        (pod.volumes as Obj[]).find((v) => v.name === 'state')?.hostPath.path,
+        '/var/lib/libvirt-admin-gateway',
+      );
       // No checksum of the desired state: a new declaration is watched in, not rolled out by restarts.
-      assert.deepEqual(Object.keys(ds.spec.template.metadata.annotations ?? {}).filter((k) => k.includes('desired')), []);
+      assert.deepEqual(
+        Object.keys(ds.spec.template.metadata.annotations ?? {}).filter((k) => k.includes('desired')),
+        [],
+      );
     }
   });
 
   it("every rendered document passes the gateway's own checks", async () => {
-    const policy: ChangePolicy = { logOutputs: new LogOutputPolicy(['/var/log/libvirt']), maxWorkers: 4096, adminConnections: () => 4 };
+    const policy: ChangePolicy = {
+      logOutputs: new LogOutputPolicy(['/var/log/libvirt']),
+      maxWorkers: 4096,
+      adminConnections: () => 4,
+    };
     assert.equal(maps.size, 3);
     for (const cm of maps.values()) {
       const file = parseYaml(cm.data['desired-state.yaml']) as unknown;
-      assert.equal(Value.Errors(DesiredStateFile, file).First(), undefined, `${cm.metadata.name} matches DesiredStateFile`);
-      for (const [daemon, doc] of Object.entries((file as DesiredStateFile).daemons)) await prepareDocument(daemon, doc, policy);
+      assert.equal(
+        Value.Errors(DesiredStateFile, file).First(),
+        undefined,
+        `${cm.metadata.name} matches DesiredStateFile`,
+      );
+      for (const [daemon, doc] of Object.entries((file as DesiredStateFile).daemons))
+        await prepareDocument(daemon, doc, policy);
     }
   });
 
   it("helm/examples/kvm-fleet.yaml: its declarations pass the gateway's own checks too", async () => {
     const example = render(['-f', join(chartDir, '..', 'examples', 'kvm-fleet.yaml')]);
-    const policy: ChangePolicy = { logOutputs: new LogOutputPolicy(['/var/log/libvirt']), maxWorkers: 4096, adminConnections: () => 4 };
-    const docs = example.filter((o) => o.kind === 'ConfigMap' && (o.metadata.name as string).endsWith('-desired-state'));
+    const policy: ChangePolicy = {
+      logOutputs: new LogOutputPolicy(['/var/log/libvirt']),
+      maxWorkers: 4096,
+      adminConnections: () => 4,
+    };
+    const docs = example.filter(
+      (o) => o.kind === 'ConfigMap' && (o.metadata.name as string).endsWith('-desired-state'),
+    );
     assert.equal(docs.length, 2);
     for (const cm of docs) {
       const file = parseYaml(cm.data['desired-state.yaml']) as unknown;
       assert.equal(Value.Errors(DesiredStateFile, file).First(), undefined, cm.metadata.name);
-      for (const [daemon, doc] of Object.entries((file as DesiredStateFile).daemons)) await prepareDocument(daemon, doc, policy);
+      for (const [daemon, doc] of Object.entries((file as DesiredStateFile).daemons))
+        await prepareDocument(daemon, doc, policy);
     }
   });
 
@@ -145,15 +188,23 @@ describe('chart: desired state per node group', () => {
   });
 
   it("keeps the user's nodeAffinity terms: each gets the group's expressions, so both choose the nodes", () => {
-    const withAffinity = render(['-f', FIXTURE, '--set-json',
+    const withAffinity = render([
+      '-f',
+      FIXTURE,
+      '--set-json',
       'affinity={"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[' +
         '{"matchExpressions":[{"key":"cpu.VMX","operator":"In","values":["true"]}]},' +
-        '{"matchExpressions":[{"key":"cpu.SVM","operator":"In","values":["true"]}]}]}}}']);
+        '{"matchExpressions":[{"key":"cpu.SVM","operator":"In","values":["true"]}]}]}}}',
+    ]);
     const groups = withAffinity.filter((o) => o.kind === 'DaemonSet');
     for (const ds of groups) new DaemonSet(ds).validate();
     const base = { 'kubernetes.io/os': 'linux', 'libvirt-admin-gateway/hypervisor': 'true' };
     const cpus: Array<Record<string, string>> = [{}, { 'cpu.VMX': 'true' }, { 'cpu.SVM': 'true' }];
-    const groupLabels: Array<Record<string, string>> = [{}, { 'example.com/profile': 'busy' }, { 'example.com/incident': 'true' }];
+    const groupLabels: Array<Record<string, string>> = [
+      {},
+      { 'example.com/profile': 'busy' },
+      { 'example.com/incident': 'true' },
+    ];
     for (const cpu of cpus) {
       for (const group of groupLabels) {
         const labels = { ...base, ...cpu, ...group };

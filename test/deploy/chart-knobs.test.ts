@@ -39,7 +39,10 @@ describe('chart knobs', () => {
   it('tolerates every NoSchedule taint by default, as node-exporter does', () => {
     const objects = render(TRIAL);
     assert.deepEqual(podSpec(objects).tolerations, [{ effect: 'NoSchedule', operator: 'Exists' }]);
-    assert.deepEqual(podSpec(objects).nodeSelector, { 'kubernetes.io/os': 'linux', 'libvirt-admin-gateway/hypervisor': 'true' });
+    assert.deepEqual(podSpec(objects).nodeSelector, {
+      'kubernetes.io/os': 'linux',
+      'libvirt-admin-gateway/hypervisor': 'true',
+    });
     assert.equal(podSpec(objects).affinity, undefined);
     new DaemonSet(kind(objects, 'DaemonSet')).validate();
   });
@@ -48,8 +51,10 @@ describe('chart knobs', () => {
     const c = gateway(
       render([
         ...TRIAL,
-        '--set-json', 'extraArgs=["--watch-interval","2000"]',
-        '--set-json', 'extraEnv=[{"name":"NODE_NAME","valueFrom":{"fieldRef":{"fieldPath":"spec.nodeName"}}},{"name":"X","value":"1"}]',
+        '--set-json',
+        'extraArgs=["--watch-interval","2000"]',
+        '--set-json',
+        'extraEnv=[{"name":"NODE_NAME","valueFrom":{"fieldRef":{"fieldPath":"spec.nodeName"}}},{"name":"X","value":"1"}]',
       ]),
     );
     assert.deepEqual(c.args.slice(-2), ['--watch-interval', '2000']);
@@ -64,13 +69,19 @@ describe('chart knobs', () => {
   it('mounts extraVolumes through extraVolumeMounts, beside its own volumes', () => {
     const objects = render([
       ...TRIAL,
-      '--set-json', 'extraVolumes=[{"name":"fleet-ca","configMap":{"name":"fleet-ca"}}]',
-      '--set-json', 'extraVolumeMounts=[{"name":"fleet-ca","mountPath":"/etc/fleet-ca","readOnly":true}]',
+      '--set-json',
+      'extraVolumes=[{"name":"fleet-ca","configMap":{"name":"fleet-ca"}}]',
+      '--set-json',
+      'extraVolumeMounts=[{"name":"fleet-ca","mountPath":"/etc/fleet-ca","readOnly":true}]',
     ]);
     const spec = podSpec(objects);
     assert.deepEqual(spec.volumes.at(-1), { name: 'fleet-ca', configMap: { name: 'fleet-ca' } });
     assert.ok(spec.volumes.some((v: Obj) => v.name === 'libvirt-run'));
-    assert.deepEqual(gateway(objects).volumeMounts.at(-1), { name: 'fleet-ca', mountPath: '/etc/fleet-ca', readOnly: true });
+    assert.deepEqual(gateway(objects).volumeMounts.at(-1), {
+      name: 'fleet-ca',
+      mountPath: '/etc/fleet-ca',
+      readOnly: true,
+    });
     new DaemonSet(kind(objects, 'DaemonSet')).validate();
   });
 
@@ -80,26 +91,55 @@ describe('chart knobs', () => {
     const monitor = (extra: string[]) =>
       kind(render([...TRIAL, '--set', 'serviceMonitor.enabled=true', ...extra]), 'ServiceMonitor').spec.endpoints[0];
     const set = monitor([
-      '--set-json', `serviceMonitor.relabelings=${JSON.stringify(relabel)}`,
-      '--set-json', `serviceMonitor.metricRelabelings=${JSON.stringify(drop)}`,
-      '--set', 'serviceMonitor.interval=15s', '--set', 'serviceMonitor.scrapeTimeout=2s',
+      '--set-json',
+      `serviceMonitor.relabelings=${JSON.stringify(relabel)}`,
+      '--set-json',
+      `serviceMonitor.metricRelabelings=${JSON.stringify(drop)}`,
+      '--set',
+      'serviceMonitor.interval=15s',
+      '--set',
+      'serviceMonitor.scrapeTimeout=2s',
     ]);
-    assert.deepEqual([set.relabelings, set.metricRelabelings, set.interval, set.scrapeTimeout], [relabel, drop, '15s', '2s']);
+    assert.deepEqual(
+      [set.relabelings, set.metricRelabelings, set.interval, set.scrapeTimeout],
+      [relabel, drop, '15s', '2s'],
+    );
     const bare = monitor(['--set', 'serviceMonitor.interval=', '--set', 'serviceMonitor.scrapeTimeout=']);
-    for (const key of ['relabelings', 'metricRelabelings', 'interval', 'scrapeTimeout']) assert.equal(bare[key], undefined, key);
+    for (const key of ['relabelings', 'metricRelabelings', 'interval', 'scrapeTimeout'])
+      assert.equal(bare[key], undefined, key);
   });
 
   it('refuses knobs values.schema.json does not describe', () => {
     const validate = compileSchema();
     const bad: Array<[string, Record<string, unknown>, RegExp]> = [
       ['an argument that is not a string', { extraArgs: [1] }, /extraArgs\/0/],
-      ['an env var with both value and valueFrom', { extraEnv: [{ name: 'A', value: 'x', valueFrom: {} }] }, /extraEnv\/0/],
+      [
+        'an env var with both value and valueFrom',
+        { extraEnv: [{ name: 'A', value: 'x', valueFrom: {} }] },
+        /extraEnv\/0/,
+      ],
       ['an env var without a name', { extraEnv: [{ value: 'x' }] }, /extraEnv\/0/],
       ['a volume without a source', { extraVolumes: [{ name: 'v' }] }, /extraVolumes\/0/],
-      ['a mount with a relative path', { extraVolumeMounts: [{ name: 'v', mountPath: 'etc' }] }, /extraVolumeMounts\/0\/mountPath/],
-      ['a toleration with an unknown effect', { tolerations: [{ operator: 'Exists', effect: 'Never' }] }, /tolerations\/0\/effect/],
-      ['a relabeling with a misspelt key', { serviceMonitor: { relabelings: [{ sourcelabels: ['a'] }] } }, /relabelings\/0/],
-      ['a relabeling with an unknown action', { serviceMonitor: { metricRelabelings: [{ action: 'delete' }] } }, /metricRelabelings\/0\/action/],
+      [
+        'a mount with a relative path',
+        { extraVolumeMounts: [{ name: 'v', mountPath: 'etc' }] },
+        /extraVolumeMounts\/0\/mountPath/,
+      ],
+      [
+        'a toleration with an unknown effect',
+        { tolerations: [{ operator: 'Exists', effect: 'Never' }] },
+        /tolerations\/0\/effect/,
+      ],
+      [
+        'a relabeling with a misspelt key',
+        { serviceMonitor: { relabelings: [{ sourcelabels: ['a'] }] } },
+        /relabelings\/0/,
+      ],
+      [
+        'a relabeling with an unknown action',
+        { serviceMonitor: { metricRelabelings: [{ action: 'delete' }] } },
+        /metricRelabelings\/0\/action/,
+      ],
       ['a scrape timeout that is no duration', { serviceMonitor: { scrapeTimeout: 'soon' } }, /scrapeTimeout/],
     ];
     for (const [what, over, where] of bad) {
@@ -125,16 +165,19 @@ describe('helm/examples/kvm-fleet.yaml', () => {
     const objects = render(['-f', EXAMPLE]);
     // The default DaemonSet, and the `busy` node group's of desiredStateOverrides (chart-desired-state.test.ts).
     const sets = objects.filter((o) => o.kind === 'DaemonSet');
-    assert.deepEqual(sets.map((s) => s.metadata.name), ['gw-libvirt-admin-gateway', 'gw-libvirt-admin-gateway-busy']);
+    assert.deepEqual(
+      sets.map((s) => s.metadata.name),
+      ['gw-libvirt-admin-gateway', 'gw-libvirt-admin-gateway-busy'],
+    );
     for (const s of sets) new DaemonSet(s).validate();
     const ds = sets[0]!;
     const spec = ds.spec.template.spec;
     assert.deepEqual(spec.nodeSelector, { 'kubernetes.io/os': 'linux' }, 'the default label removed by null');
     const terms = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
-    assert.deepEqual(terms.map((t: Obj) => t.matchExpressions[0].key), [
-      'feature.node.kubernetes.io/cpu-cpuid.VMX',
-      'feature.node.kubernetes.io/cpu-cpuid.SVM',
-    ]);
+    assert.deepEqual(
+      terms.map((t: Obj) => t.matchExpressions[0].key),
+      ['feature.node.kubernetes.io/cpu-cpuid.VMX', 'feature.node.kubernetes.io/cpu-cpuid.SVM'],
+    );
     assert.deepEqual(spec.tolerations, [{ operator: 'Exists' }]);
     const c = spec.containers[0];
     const connects = c.args.flatMap((a: string, i: number) => (c.args[i - 1] === '--connect' ? [a] : []));
@@ -144,7 +187,9 @@ describe('helm/examples/kvm-fleet.yaml', () => {
     // The Secrets are mounted whole (no subPath), so the gateway sees kubelet's updates and reloads them.
     for (const mount of c.volumeMounts) assert.equal(mount.subPath, undefined, mount.name);
     const endpoint = kind(objects, 'ServiceMonitor').spec.endpoints[0];
-    assert.deepEqual(endpoint.relabelings, [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }]);
+    assert.deepEqual(endpoint.relabelings, [
+      { sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' },
+    ]);
     assert.equal(endpoint.scrapeTimeout, '5s');
     assert.equal(endpoint.metricRelabelings[0].action, 'drop');
   });

@@ -44,14 +44,22 @@ function render(args: string[]): Obj[] {
 function validateObject(o: Obj): void {
   const id = `${o.apiVersion}/${o.kind}`;
   switch (id) {
-    case 'apps/v1/DaemonSet': return new DaemonSet(o).validate();
-    case 'v1/Service': return new Service(o).validate();
-    case 'v1/ServiceAccount': return new ServiceAccount(o).validate();
-    case 'v1/Secret': return new Secret(o).validate();
-    case 'v1/ConfigMap': return new ConfigMap(o).validate();
-    case 'networking.k8s.io/v1/NetworkPolicy': return new NetworkPolicy(o).validate();
-    case 'monitoring.coreos.com/v1/ServiceMonitor': return; // checked against the Service below
-    default: throw new Error(`the chart rendered an unexpected kind ${id}`);
+    case 'apps/v1/DaemonSet':
+      return new DaemonSet(o).validate();
+    case 'v1/Service':
+      return new Service(o).validate();
+    case 'v1/ServiceAccount':
+      return new ServiceAccount(o).validate();
+    case 'v1/Secret':
+      return new Secret(o).validate();
+    case 'v1/ConfigMap':
+      return new ConfigMap(o).validate();
+    case 'networking.k8s.io/v1/NetworkPolicy':
+      return new NetworkPolicy(o).validate();
+    case 'monitoring.coreos.com/v1/ServiceMonitor':
+      return; // checked against the Service below
+    default:
+      throw new Error(`the chart rendered an unexpected kind ${id}`);
   }
 }
 
@@ -100,16 +108,35 @@ describe('helm template refuses an unsafe or incomplete release', () => {
     ['the defaults: no TLS certificate or tokens yet', [], /no authentication/],
     ['TLS switched off without insecure', ['--set', 'tls.enabled=false'], /tls\.enabled is false/],
     ['tokens but no certificate', ['--set', 'auth.existingSecret=t'], /TLS needs a certificate/],
-    ['client verification without a CA', [
-      '--set', 'auth.existingSecret=t', '--set', 'tls.cert=-----BEGIN X-----', '--set', 'tls.key=-----BEGIN X-----',
-      '--set', 'tls.verifyClients=true',
-    ], /needs a client CA/],
-    ['client roles without client verification', [...TRIAL, '--set', 'tls.clientRoles[0].role=viewer',
-      '--set', 'tls.clientRoles[0].cn=x'], /tls\.clientRoles needs tls\.verifyClients/],
-    ['a socket outside the mounted folder', [...TRIAL, '--set', 'daemons={virtlogd:///system?socket=/var/lib/x}'],
-      /must lie under \/run\/libvirt\//],
-    ['a ServiceMonitor without a Service', [...TRIAL, '--set', 'serviceMonitor.enabled=true', '--set',
-      'service.enabled=false'], /needs service\.enabled/],
+    [
+      'client verification without a CA',
+      [
+        '--set',
+        'auth.existingSecret=t',
+        '--set',
+        'tls.cert=-----BEGIN X-----',
+        '--set',
+        'tls.key=-----BEGIN X-----',
+        '--set',
+        'tls.verifyClients=true',
+      ],
+      /needs a client CA/,
+    ],
+    [
+      'client roles without client verification',
+      [...TRIAL, '--set', 'tls.clientRoles[0].role=viewer', '--set', 'tls.clientRoles[0].cn=x'],
+      /tls\.clientRoles needs tls\.verifyClients/,
+    ],
+    [
+      'a socket outside the mounted folder',
+      [...TRIAL, '--set', 'daemons={virtlogd:///system?socket=/var/lib/x}'],
+      /must lie under \/run\/libvirt\//,
+    ],
+    [
+      'a ServiceMonitor without a Service',
+      [...TRIAL, '--set', 'serviceMonitor.enabled=true', '--set', 'service.enabled=false'],
+      /needs service\.enabled/,
+    ],
   ];
   for (const [what, args, message] of refusals) {
     it(what, () => {
@@ -154,7 +181,10 @@ describe('rendered objects', () => {
       // state folder (declarations made through the API, client history), writable at its fixed path.
       const state = (pod.volumes as Obj[]).find((v) => v.name === 'state');
       assert.deepEqual(state?.hostPath, { path: '/var/lib/libvirt-admin-gateway', type: 'DirectoryOrCreate' });
-      assert.deepEqual((c.volumeMounts as Obj[]).find((m) => m.name === 'state'), { name: 'state', mountPath: '/var/lib/libvirt-admin-gateway' });
+      assert.deepEqual(
+        (c.volumeMounts as Obj[]).find((m) => m.name === 'state'),
+        { name: 'state', mountPath: '/var/lib/libvirt-admin-gateway' },
+      );
       const hostVolumes = (pod.volumes as Obj[]).filter((v) => v.hostPath && v.name !== 'state');
       assert.equal(hostVolumes.length, 1);
       assert.match(hostVolumes[0]!.hostPath.path, /^\/(var\/)?run\/libvirt$/);
@@ -162,7 +192,8 @@ describe('rendered objects', () => {
       const runMount = (c.volumeMounts as Obj[]).find((m) => m.name === hostVolumes[0]!.name)!;
       assert.deepEqual(runMount, { name: hostVolumes[0]!.name, mountPath: '/run/libvirt', readOnly: true });
       // Every mount other than the in-memory /tmp and the state folder is read-only (the root filesystem is too).
-      for (const m of c.volumeMounts as Obj[]) assert.ok(m.readOnly || m.mountPath === '/tmp' || m.name === 'state', m.mountPath);
+      for (const m of c.volumeMounts as Obj[])
+        assert.ok(m.readOnly || m.mountPath === '/tmp' || m.name === 'state', m.mountPath);
     });
   }
 
@@ -178,12 +209,24 @@ describe('rendered objects', () => {
     const objects = render(fixture('values-production.yaml'));
     const ds = only(objects, 'DaemonSet');
     const c = container(objects);
-    assert.equal(c.image, 'registry.example.com/infra/libvirt-admin-gateway@sha256:' +
-      '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
+    assert.equal(
+      c.image,
+      'registry.example.com/infra/libvirt-admin-gateway@sha256:' +
+        '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+    );
     assert.deepEqual(c.args, [
-      '--connect', 'virtqemud:///system', '--connect', 'virtnetworkd:///system',
-      '--connect', 'virtstoraged:///system', '--connect', 'virtlogd:///system',
-      '--allowed-log-dir', '/var/log/libvirt', '--allowed-log-dir', '/var/log/libvirt/qemu',
+      '--connect',
+      'virtqemud:///system',
+      '--connect',
+      'virtnetworkd:///system',
+      '--connect',
+      'virtstoraged:///system',
+      '--connect',
+      'virtlogd:///system',
+      '--allowed-log-dir',
+      '/var/log/libvirt',
+      '--allowed-log-dir',
+      '/var/log/libvirt/qemu',
     ]);
     const e = env(c);
     assert.equal(e.LIBVIRT_ADMIN_GATEWAY_LISTEN, '0.0.0.0:8080');
@@ -215,17 +258,24 @@ describe('rendered objects', () => {
     const podLabels = only(objects, 'DaemonSet').spec.template.metadata.labels as Obj;
     assert.equal(svc.spec.clusterIP, 'None');
     for (const [k, v] of Object.entries(svc.spec.selector as Obj)) assert.equal(podLabels[k], v);
-    assert.deepEqual(svc.spec.ports, [{ name: 'https', port: 8080, targetPort: 'https', protocol: 'TCP',
-      appProtocol: 'https' }]);
+    assert.deepEqual(svc.spec.ports, [
+      { name: 'https', port: 8080, targetPort: 'https', protocol: 'TCP', appProtocol: 'https' },
+    ]);
     assert.equal(sm.metadata.namespace, 'monitoring');
     assert.equal(sm.metadata.labels.release, 'kube-prometheus-stack');
     for (const [k, v] of Object.entries(sm.spec.selector.matchLabels as Obj)) assert.equal(svc.metadata.labels[k], v);
     assert.deepEqual(sm.spec.namespaceSelector, { matchNames: [NS] });
-    assert.deepEqual(sm.spec.endpoints, [{
-      port: 'https', path: '/metrics', scheme: 'https', interval: '15s', scrapeTimeout: '5s',
-      authorization: { type: 'Bearer', credentials: { name: 'gateway-scrape-token', key: 'token' } },
-      tlsConfig: { ca: { secret: { name: 'gateway-ca', key: 'ca.crt' } }, insecureSkipVerify: false },
-    }]);
+    assert.deepEqual(sm.spec.endpoints, [
+      {
+        port: 'https',
+        path: '/metrics',
+        scheme: 'https',
+        interval: '15s',
+        scrapeTimeout: '5s',
+        authorization: { type: 'Bearer', credentials: { name: 'gateway-scrape-token', key: 'token' } },
+        tlsConfig: { ca: { secret: { name: 'gateway-ca', key: 'ca.crt' } }, insecureSkipVerify: false },
+      },
+    ]);
   });
 
   it('production: the NetworkPolicy admits only the listed peers on the gateway port, and no egress', () => {
@@ -258,17 +308,31 @@ describe('rendered objects', () => {
   });
 
   it('passes allowedHosts as --allowed-host arguments, one value each', () => {
-    const c = container(render([...TRIAL, '--set', 'allowedHosts[0]=gw.virt-admin.svc', '--set', 'allowedHosts[1]=*.hv.example.com']));
+    const c = container(
+      render([...TRIAL, '--set', 'allowedHosts[0]=gw.virt-admin.svc', '--set', 'allowedHosts[1]=*.hv.example.com']),
+    );
     assert.deepEqual(c.args, [
-      '--connect', 'libvirtd:///system', '--allowed-log-dir', '/var/log/libvirt',
-      '--allowed-host', 'gw.virt-admin.svc', '--allowed-host', '*.hv.example.com',
+      '--connect',
+      'libvirtd:///system',
+      '--allowed-log-dir',
+      '/var/log/libvirt',
+      '--allowed-host',
+      'gw.virt-admin.svc',
+      '--allowed-host',
+      '*.hv.example.com',
     ]);
   });
 
   it('client certificates alone authenticate: no tokens file is needed', () => {
     const objects = render([
-      '--set', 'tls.existingSecret=gw-tls', '--set', 'tls.verifyClients=true',
-      '--set', 'tls.clientRoles[0].role=admin', '--set', 'tls.clientRoles[0].cn=ops',
+      '--set',
+      'tls.existingSecret=gw-tls',
+      '--set',
+      'tls.verifyClients=true',
+      '--set',
+      'tls.clientRoles[0].role=admin',
+      '--set',
+      'tls.clientRoles[0].cn=ops',
     ]);
     for (const o of objects) assert.doesNotThrow(() => validateObject(o), `${o.kind} ${o.metadata?.name}`);
     const e = env(container(objects));
@@ -286,25 +350,33 @@ describe('rendered objects', () => {
     assert.match(decode(tls.data['tls.crt']), /placeholder-certificate-for-chart-tests/);
     assert.match(decode(tls.data['tls.key']), /placeholder-key-for-chart-tests/);
     assert.match(decode(tls.data['ca.crt']), /placeholder-client-ca-for-chart-tests/);
-    assert.equal(auth.stringData.tokens,
+    assert.equal(
+      auth.stringData.tokens,
       'admin 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8 ops-oncall\n' +
-      'viewer 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n');
+        'viewer 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n',
+    );
     const c = container(objects);
     assert.equal(env(c).LIBVIRT_ADMIN_GATEWAY_TLS_CLIENT_CA, '/etc/libvirt-admin-gateway/tls/ca.crt');
     // The handshake completes without a client certificate, so the probes stay plain HTTPS GETs.
     assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
     assert.equal(c.readinessProbe, undefined, 'readiness is disabled in this set');
     assert.deepEqual(c.args, [
-      '--connect', 'libvirtd:///system', '--connect', 'virtlogd:///system?socket=/run/libvirt/virtlogd-admin-sock',
-      '--allowed-log-dir', '/var/log/libvirt',
-      '--tls-client-roles', '/etc/libvirt-admin-gateway/client-roles/client-roles',
+      '--connect',
+      'libvirtd:///system',
+      '--connect',
+      'virtlogd:///system?socket=/run/libvirt/virtlogd-admin-sock',
+      '--allowed-log-dir',
+      '/var/log/libvirt',
+      '--tls-client-roles',
+      '/etc/libvirt-admin-gateway/client-roles/client-roles',
     ]);
     const roles = only(objects, 'ConfigMap');
-    assert.equal(roles.data['client-roles'],
-      'operator fleet-controller.virt.example.com\nviewer Grafana Agent\n');
+    assert.equal(roles.data['client-roles'], 'operator fleet-controller.virt.example.com\nviewer Grafana Agent\n');
     const mount = (c.volumeMounts as Obj[]).find((m) => m.name === 'client-roles')!;
     assert.equal(mount.mountPath, '/etc/libvirt-admin-gateway/client-roles');
-    const volume = (only(objects, 'DaemonSet').spec.template.spec.volumes as Obj[]).find((v) => v.name === 'client-roles')!;
+    const volume = (only(objects, 'DaemonSet').spec.template.spec.volumes as Obj[]).find(
+      (v) => v.name === 'client-roles',
+    )!;
     assert.equal(volume.configMap.name, roles.metadata.name);
     // No ServiceAccount is created; the pods use the namespace's default one.
     assert.equal(objects.filter((o) => o.kind === 'ServiceAccount').length, 0);
@@ -324,8 +396,10 @@ describe('NOTES.txt', () => {
   before(() => {
     copy = join(mkdtempSync(join(tmpdir(), 'chart-notes-')), 'chart');
     cpSync(chartDir, copy, { recursive: true });
-    writeFileSync(join(copy, 'templates', 'zz-notes.yaml'),
-      'notes: |\n{{ include (print $.Template.BasePath "/NOTES.txt") . | indent 2 }}\n');
+    writeFileSync(
+      join(copy, 'templates', 'zz-notes.yaml'),
+      'notes: |\n{{ include (print $.Template.BasePath "/NOTES.txt") . | indent 2 }}\n',
+    );
   });
   after(() => rmSync(join(copy, '..'), { recursive: true, force: true }));
 

@@ -50,42 +50,58 @@ describe('chart values schema', () => {
     ]) {
       assert.ok(paths.has(path), `no error at ${path}; got:\n${errors.join('\n')}`);
     }
-    assert.ok(
-      errors.includes('/serviceMonitor: must NOT have additional properties (intervall)'),
-      errors.join('\n'),
-    );
+    assert.ok(errors.includes('/serviceMonitor: must NOT have additional properties (intervall)'), errors.join('\n'));
   });
 
   // Each bad value, and the path at which the schema must report it (so it fails for the intended reason).
   const rejected: Array<[string, Values, string]> = [
     ['an unknown top-level key', { replicas: 3 }, '/'],
     ['an empty daemon list', { daemons: [] }, '/daemons'],
-    ['a session daemon (its socket is not in the mounted run folder)', { daemons: ['libvirtd:///session'] },
-      '/daemons/0'],
+    [
+      'a session daemon (its socket is not in the mounted run folder)',
+      { daemons: ['libvirtd:///session'] },
+      '/daemons/0',
+    ],
     ['a daemon URI with another query parameter', { daemons: ['libvirtd:///system?mode=legacy'] }, '/daemons/0'],
     ['a duplicate daemon', { daemons: ['virtqemud:///system', 'virtqemud:///system'] }, '/daemons'],
     ['a relative log folder', { allowedLogDirs: ['var/log/libvirt'] }, '/allowedLogDirs/0'],
     ['a port out of range', { containerPort: 70000 }, '/containerPort'],
     ['an unknown log level', { logLevel: 'verbose' }, '/logLevel'],
-    ['a token name with a space (the tokens file splits on spaces)', {
-      auth: { tokens: [{ role: 'viewer', sha256: 'a'.repeat(64), name: 'two words' }] },
-    }, '/auth/tokens/0/name'],
-    ['an upper-case token hash', { auth: { tokens: [{ role: 'viewer', sha256: 'A'.repeat(64) }] } },
-      '/auth/tokens/0/sha256'],
+    [
+      'a token name with a space (the tokens file splits on spaces)',
+      {
+        auth: { tokens: [{ role: 'viewer', sha256: 'a'.repeat(64), name: 'two words' }] },
+      },
+      '/auth/tokens/0/name',
+    ],
+    [
+      'an upper-case token hash',
+      { auth: { tokens: [{ role: 'viewer', sha256: 'A'.repeat(64) }] } },
+      '/auth/tokens/0/sha256',
+    ],
     ['a certificate that is not PEM', { tls: { cert: 'MIIB...' } }, '/tls/cert'],
     ['a hostPath type that could mount a socket or file', { hostRunDir: { type: 'Socket' } }, '/hostRunDir/type'],
-    ['an unconfined seccomp profile', { podSecurityContext: { seccompProfile: { type: 'Unconfined' } } },
-      '/podSecurityContext/seccompProfile/type'],
+    [
+      'an unconfined seccomp profile',
+      { podSecurityContext: { seccompProfile: { type: 'Unconfined' } } },
+      '/podSecurityContext/seccompProfile/type',
+    ],
     ['a misspelt probe field', { probes: { liveness: { periodSecond: 3 } } }, '/probes/liveness'],
     ['a Service of type NodePort', { service: { type: 'NodePort' } }, '/service'],
     ['a ServiceMonitor interval without a unit', { serviceMonitor: { interval: '30' } }, '/serviceMonitor/interval'],
-    ['a NetworkPolicy peer with an unknown field', { networkPolicy: { ingressFrom: [{ podSelectr: {} }] } },
-      '/networkPolicy/ingressFrom/0'],
+    [
+      'a NetworkPolicy peer with an unknown field',
+      { networkPolicy: { ingressFrom: [{ podSelectr: {} }] } },
+      '/networkPolicy/ingressFrom/0',
+    ],
   ];
   for (const [what, over, path] of rejected) {
     it(`rejects ${what}`, () => {
       const errors = check(mergeValues(defaultValues(), over));
-      assert.ok(errors.some((e) => e.startsWith(`${path}: `)), `no error at ${path}; got:\n${errors.join('\n')}`);
+      assert.ok(
+        errors.some((e) => e.startsWith(`${path}: `)),
+        `no error at ${path}; got:\n${errors.join('\n')}`,
+      );
     });
   }
 });

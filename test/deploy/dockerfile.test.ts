@@ -22,7 +22,10 @@ interface Stage {
 /** Splits a Dockerfile into stages of instructions (continuation lines joined, comments dropped). */
 function parseDockerfile(text: string): Stage[] {
   const stages: Stage[] = [];
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim());
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim());
   for (const line of lines) {
     if (line === '' || line.startsWith('#')) continue;
     const [, op = '', args = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
@@ -48,12 +51,22 @@ describe('Dockerfile', () => {
     assert.match(dockerfile, /^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
     // A tag moves; the comment above it says how to build from a digest instead.
     assert.match(dockerfile, /^# +docker build --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:/m);
-    assert.deepEqual(stages.map((s) => [s.from, s.name]), [['${NODE_IMAGE}', 'build'], ['${NODE_IMAGE}', 'runtime']]);
+    assert.deepEqual(
+      stages.map((s) => [s.from, s.name]),
+      [
+        ['${NODE_IMAGE}', 'build'],
+        ['${NODE_IMAGE}', 'runtime'],
+      ],
+    );
   });
 
   it('ships only production dependencies, dist/ and the OpenAPI document, and installs no compiler', () => {
     const copies = runtime!.instructions.filter((i) => i.op === 'COPY').map((i) => i.args);
-    assert.deepEqual(copies, ['package.json package-lock.json ./', '--from=build /src/dist ./dist', 'openapi ./openapi']);
+    assert.deepEqual(copies, [
+      'package.json package-lock.json ./',
+      '--from=build /src/dist ./dist',
+      'openapi ./openapi',
+    ]);
     const runs = runtime!.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
     assert.equal(runs.length, 1);
     assert.match(runs[0]!, /^npm ci --omit=dev --ignore-scripts /);
@@ -99,7 +112,9 @@ describe('Dockerfile', () => {
         }
       }
     }
-    const entrypoint = (JSON.parse(Object.fromEntries(runtime!.instructions.map((i) => [i.op, i.args])).ENTRYPOINT!) as string[]).join(' ');
+    const entrypoint = (
+      JSON.parse(Object.fromEntries(runtime!.instructions.map((i) => [i.op, i.args])).ENTRYPOINT!) as string[]
+    ).join(' ');
     assert.ok(smokeScript.includes(`exec ${entrypoint} `), 'the script does not start the ENTRYPOINT');
   });
 });
@@ -119,18 +134,22 @@ function smokeArgs(): string[] {
 }
 
 describe('scripts/docker-smoke.sh', () => {
-  it('builds like the Dockerfile, installs production dependencies only, and the gateway answers /healthz and lists the embedded servers', {
-    timeout: 900_000,
-  }, () => {
-    const args = smokeArgs();
-    const run = spawnSync('bash', [join(repoRoot, 'scripts', 'docker-smoke.sh'), ...args, repoRoot], {
-      encoding: 'utf8',
-      timeout: 890_000,
-    });
-    const output = `${run.stdout}\n${run.stderr}`;
-    assert.equal(run.status, 0, `docker-smoke.sh ${args.join(' ')} failed:\n${output}`);
-    assert.match(run.stdout, /GET \/healthz: 200/);
-    assert.match(run.stdout, /GET \/servers: admin libvirtd/);
-    assert.match(run.stdout, /docker-smoke: ok/);
-  });
+  it(
+    'builds like the Dockerfile, installs production dependencies only, and the gateway answers /healthz and lists the embedded servers',
+    {
+      timeout: 900_000,
+    },
+    () => {
+      const args = smokeArgs();
+      const run = spawnSync('bash', [join(repoRoot, 'scripts', 'docker-smoke.sh'), ...args, repoRoot], {
+        encoding: 'utf8',
+        timeout: 890_000,
+      });
+      const output = `${run.stdout}\n${run.stderr}`;
+      assert.equal(run.status, 0, `docker-smoke.sh ${args.join(' ')} failed:\n${output}`);
+      assert.match(run.stdout, /GET \/healthz: 200/);
+      assert.match(run.stdout, /GET \/servers: admin libvirtd/);
+      assert.match(run.stdout, /docker-smoke: ok/);
+    },
+  );
 });

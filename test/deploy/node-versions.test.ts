@@ -35,7 +35,10 @@ describe('supported Node.js versions', () => {
   });
 
   it('package.json accepts the maintenance release and later', () => {
-    const pkg = JSON.parse(read('package.json')) as { engines: { node: string }; devDependencies: Record<string, string> };
+    const pkg = JSON.parse(read('package.json')) as {
+      engines: { node: string };
+      devDependencies: Record<string, string>;
+    };
     assert.equal(pkg.engines.node, `>=${MAINTENANCE}`);
     // Node's own types are those of the target, so code that only the target has is still caught by CI's run
     // of the fast suites on the maintenance release.
@@ -49,10 +52,15 @@ describe('supported Node.js versions', () => {
   it('the systemd unit, the README and the deployment guide name both', () => {
     assert.match(
       read('contrib/systemd/libvirt-admin-gateway.service'),
-      new RegExp(`^# Runtime: Node\\.js ${TARGET} \\(Active LTS\\) or Node\\.js ${MAINTENANCE} \\(Maintenance LTS\\)`, 'm'),
+      new RegExp(
+        `^# Runtime: Node\\.js ${TARGET} \\(Active LTS\\) or Node\\.js ${MAINTENANCE} \\(Maintenance LTS\\)`,
+        'm',
+      ),
     );
     const readme = read('README.md');
-    assert.ok(readme.includes(`Node.js ${TARGET} (Active LTS, the target) or Node.js ${MAINTENANCE} (Maintenance LTS)`));
+    assert.ok(
+      readme.includes(`Node.js ${TARGET} (Active LTS, the target) or Node.js ${MAINTENANCE} (Maintenance LTS)`),
+    );
     const deployment = read('docs/deployment.md');
     assert.ok(deployment.includes(`Node.js ${TARGET}, or ${MAINTENANCE}, must be on systemd's PATH`));
     assert.doesNotMatch(deployment, /Node(\.js)? 20\b/, 'the deployment guide still names Node 20');

@@ -28,8 +28,17 @@ const unitText = readFileSync(unitPath, 'utf8');
 const SYSTEMD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 // Every variable the gateway reads (the agreed interface); the example file may name no other.
 const GATEWAY_VARIABLES = [
-  'CONNECT', 'LISTEN', 'EMBEDDED_SOCKET', 'TLS_CERT', 'TLS_KEY', 'TLS_CLIENT_CA', 'TOKENS_FILE', 'INSECURE',
-  'ALLOWED_LOG_DIRS', 'LOG_LEVEL', 'CALL_TIMEOUT_MS',
+  'CONNECT',
+  'LISTEN',
+  'EMBEDDED_SOCKET',
+  'TLS_CERT',
+  'TLS_KEY',
+  'TLS_CLIENT_CA',
+  'TOKENS_FILE',
+  'INSECURE',
+  'ALLOWED_LOG_DIRS',
+  'LOG_LEVEL',
+  'CALL_TIMEOUT_MS',
 ].map((v) => `LIBVIRT_ADMIN_GATEWAY_${v}`);
 
 /** A unit file's settings as "Section.Key" -> values in order (an empty assignment resets the list). */
@@ -75,7 +84,11 @@ function systemdAnalyze(args: string[]): { status: number; stdout: string; stder
   if (spawnSync('systemd-analyze', ['--version']).status !== 0) {
     const apt = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     execFileSync('apt-get', ['update'], { env: apt, stdio: 'ignore', timeout: 300_000 });
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'systemd'], { env: apt, stdio: 'ignore', timeout: 600_000 });
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'systemd'], {
+      env: apt,
+      stdio: 'ignore',
+      timeout: 600_000,
+    });
   }
   const run = spawnSync('systemd-analyze', args, { encoding: 'utf8', timeout: 60_000 });
   return { status: run.status ?? 1, stdout: run.stdout, stderr: run.stderr };
@@ -165,7 +178,10 @@ describe('systemd unit with the gateway installed', () => {
     symlinkSync(process.execPath, join(installed.prefix, 'bin', 'node'));
     servicePath = SYSTEMD_PATH.replace('/usr/local/bin', join(installed.prefix, 'bin'));
     unitCopy = join(dir, 'libvirt-admin-gateway.service');
-    const text = unitText.replace(/^ExecStart=\/usr\/local\/bin\/libvirt-admin-gateway$/m, `ExecStart=${installed.bin}`);
+    const text = unitText.replace(
+      /^ExecStart=\/usr\/local\/bin\/libvirt-admin-gateway$/m,
+      `ExecStart=${installed.bin}`,
+    );
     assert.notEqual(text, unitText, 'ExecStart line not found');
     writeFileSync(unitCopy, text);
   });
@@ -181,52 +197,59 @@ describe('systemd unit with the gateway installed', () => {
     assert.doesNotMatch(run.stderr, /libvirt-admin-gateway\.service/, run.stderr);
   });
 
-  it('finds the node under test first on that PATH, as the command\'s shebang will', () => {
+  it("finds the node under test first on that PATH, as the command's shebang will", () => {
     const found = execFileSync('env', [`PATH=${servicePath}`, 'node', '--version'], { encoding: 'utf8' }).trim();
     assert.equal(found, process.version);
   });
 
-  it('starts the gateway from its ExecStart line and the example environment file, without capabilities', {
-    timeout: 60_000,
-  }, async () => {
-    const execStart = parseUnit(readFileSync(unitCopy, 'utf8')).get('Service.ExecStart')!.join(' ');
-    assert.doesNotMatch(execStart, /["'$%\\]/, 'ExecStart uses quoting or expansion this test does not emulate');
-    const argv = execStart.split(/\s+/);
-    const port = await freePort();
-    // What RuntimeDirectory= and RuntimeDirectoryMode= give the service.
-    const runtimeDirectory = join(dir!, 'run');
-    mkdirSync(runtimeDirectory, { mode: 0o700 });
-    const env = {
-      PATH: servicePath,
-      LANG: 'C.UTF-8',
-      ...parseEnvFile(readFileSync(envPath, 'utf8')),
-      // The example listens on 127.0.0.1:8080; a free port keeps the test away from anything already there.
-      LIBVIRT_ADMIN_GATEWAY_LISTEN: `127.0.0.1:${port}`,
-      RUNTIME_DIRECTORY: runtimeDirectory,
-    };
-    const setpriv = ['--no-new-privs', '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all', '--'];
-    let output = '';
-    gateway = spawn('setpriv', [...setpriv, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    gateway.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    gateway.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => gateway!.once('exit', (code) => resolve(code)));
+  it(
+    'starts the gateway from its ExecStart line and the example environment file, without capabilities',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const execStart = parseUnit(readFileSync(unitCopy, 'utf8')).get('Service.ExecStart')!.join(' ');
+      assert.doesNotMatch(execStart, /["'$%\\]/, 'ExecStart uses quoting or expansion this test does not emulate');
+      const argv = execStart.split(/\s+/);
+      const port = await freePort();
+      // What RuntimeDirectory= and RuntimeDirectoryMode= give the service.
+      const runtimeDirectory = join(dir!, 'run');
+      mkdirSync(runtimeDirectory, { mode: 0o700 });
+      const env = {
+        PATH: servicePath,
+        LANG: 'C.UTF-8',
+        ...parseEnvFile(readFileSync(envPath, 'utf8')),
+        // The example listens on 127.0.0.1:8080; a free port keeps the test away from anything already there.
+        LIBVIRT_ADMIN_GATEWAY_LISTEN: `127.0.0.1:${port}`,
+        RUNTIME_DIRECTORY: runtimeDirectory,
+      };
+      const setpriv = ['--no-new-privs', '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all', '--'];
+      let output = '';
+      gateway = spawn('setpriv', [...setpriv, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      gateway.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      gateway.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+      const exited = new Promise<number | null>((resolve) => gateway!.once('exit', (code) => resolve(code)));
 
-    let exitCode: number | null | undefined;
-    void exited.then((code) => (exitCode = code));
-    const withOutput = (err: Error) => {
-      throw new Error(`${err.message}:\n${output}`);
-    };
-    const healthz = async () => {
-      if (exitCode !== undefined) assert.fail(`the gateway exited with ${String(exitCode)}`);
-      return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
-    };
-    await retryUntil(healthz, (status) => status === 200, 'a 200 from /healthz', 30_000, 250).catch(withOutput);
-    // Without credentials: the unix socket and the local token in the runtime folder, there once the banner is out.
-    await eventually(() => /\n {2}docs: /.test(output), 'the banner', 30_000).catch(withOutput);
-    assert.equal(statSync(join(runtimeDirectory, 'http.sock')).mode & 0o777, 0o600);
-    assert.equal(statSync(join(runtimeDirectory, 'local-token')).mode & 0o777, 0o600);
-    gateway.kill('SIGTERM');
-    await exited;
-    gateway = undefined;
-  });
+      let exitCode: number | null | undefined;
+      void exited.then((code) => (exitCode = code));
+      const withOutput = (err: Error) => {
+        throw new Error(`${err.message}:\n${output}`);
+      };
+      const healthz = async () => {
+        if (exitCode !== undefined) assert.fail(`the gateway exited with ${String(exitCode)}`);
+        return fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.status,
+          () => 0,
+        );
+      };
+      await retryUntil(healthz, (status) => status === 200, 'a 200 from /healthz', 30_000, 250).catch(withOutput);
+      // Without credentials: the unix socket and the local token in the runtime folder, there once the banner is out.
+      await eventually(() => /\n {2}docs: /.test(output), 'the banner', 30_000).catch(withOutput);
+      assert.equal(statSync(join(runtimeDirectory, 'http.sock')).mode & 0o777, 0o600);
+      assert.equal(statSync(join(runtimeDirectory, 'local-token')).mode & 0o777, 0o600);
+      gateway.kill('SIGTERM');
+      await exited;
+      gateway = undefined;
+    },
+  );
 });

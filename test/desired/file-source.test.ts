@@ -33,7 +33,8 @@ describe('--desired-state file mounted as a ConfigMap', () => {
     await rename(join(dir, '..data_tmp'), join(dir, '..data'));
   }
 
-  const maxWorkers = async () => (await request(app.server).get('/servers/libvirtd/threadpool').expect(200)).body.maxWorkers as number;
+  const maxWorkers = async () =>
+    (await request(app.server).get('/servers/libvirtd/threadpool').expect(200)).body.maxWorkers as number;
 
   before(async () => {
     daemon = await startEmbeddedDaemon();
@@ -91,12 +92,28 @@ describe('--desired-state file mounted as a ConfigMap', () => {
       { path: '/servers/libvirtd/threadpool/maxWorkers', desired: 37, actual: 31 },
     ]);
     // Audited like a PATCH, with the file as the actor.
-    const records = audit.filter((r) => r['action'] === 'threadpool.update' && (r['new'] as { maxWorkers?: number }).maxWorkers === 37);
+    const records = audit.filter(
+      (r) => r['action'] === 'threadpool.update' && (r['new'] as { maxWorkers?: number }).maxWorkers === 37,
+    );
     assert.deepEqual(
       records.map((r) => [r['phase'], r['result'], r['actor'], r['old'], r['daemon'], r['server']]),
       [
-        ['attempt', undefined, { kind: 'desired-state', name: join(dir, 'desired.yaml'), role: null }, { maxWorkers: 31 }, 'libvirtd', 'libvirtd'],
-        ['outcome', 'success', { kind: 'desired-state', name: join(dir, 'desired.yaml'), role: null }, { maxWorkers: 31 }, 'libvirtd', 'libvirtd'],
+        [
+          'attempt',
+          undefined,
+          { kind: 'desired-state', name: join(dir, 'desired.yaml'), role: null },
+          { maxWorkers: 31 },
+          'libvirtd',
+          'libvirtd',
+        ],
+        [
+          'outcome',
+          'success',
+          { kind: 'desired-state', name: join(dir, 'desired.yaml'), role: null },
+          { maxWorkers: 31 },
+          'libvirtd',
+          'libvirtd',
+        ],
       ],
     );
   });
@@ -105,11 +122,19 @@ describe('--desired-state file mounted as a ConfigMap', () => {
     await publish('daemons:\n  libvirtd:\n    servers:\n      libvirtd:\n        threadpool: { maxWorkers: 100000 }\n');
     let status: { lastError: { message: string } | null } = { lastError: null };
     await eventually(
-      async () => /refused/.test((status = (await request(app.server).get('/daemons/libvirtd/desired-state/status').expect(200)).body).lastError?.message ?? ''),
+      async () =>
+        /refused/.test(
+          (status = (await request(app.server).get('/daemons/libvirtd/desired-state/status').expect(200)).body)
+            .lastError?.message ?? '',
+        ),
       'the refusal in the status',
     );
     assert.match(status.lastError!.message, /maxWorkers 100000 is above this gateway's ceiling/);
     assert.equal(await maxWorkers(), 37);
-    assert.equal((await request(app.server).get('/daemons/libvirtd/desired-state').expect(200)).body.servers.libvirtd.threadpool.maxWorkers, 37);
+    assert.equal(
+      (await request(app.server).get('/daemons/libvirtd/desired-state').expect(200)).body.servers.libvirtd.threadpool
+        .maxWorkers,
+      37,
+    );
   });
 });

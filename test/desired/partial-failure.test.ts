@@ -36,6 +36,9 @@ describe('a declaration the daemon refuses in part', () => {
     assert.match(status.lastError.message, /^\/servers\/nosuch\/threadpool: .*nosuch/);
     const failed = events.find((e) => e.type === 'reconcile.failed');
     assert.ok(failed && 'failures' in failed);
-    assert.deepEqual(failed.failures.map((f) => f.path), ['/servers/nosuch/threadpool']);
+    assert.deepEqual(
+      failed.failures.map((f) => f.path),
+      ['/servers/nosuch/threadpool'],
+    );
   });
 });

@@ -67,12 +67,23 @@ describe('/readyz can require convergence with the desired state (real libvirtd)
     assert.equal(details.body.daemons[0].ready, false);
     assert.equal(details.body.daemons[0].converged, false);
     assert.equal(details.body.daemons[0].version, '9.0.0');
-    assert.match(details.body.daemons[0].error, /not converged with its desired state: 1 difference\(s\), 0 failure\(s\)/);
+    assert.match(
+      details.body.daemons[0].error,
+      /not converged with its desired state: 1 difference\(s\), 0 failure\(s\)/,
+    );
     // Observe mode leaves the drift in place; the status names it.
     const status = await request(app.server).get(`${URL}/status`).expect(200);
-    assert.deepEqual(status.body.differences.map((d: { path: string }) => d.path), ['/servers/libvirtd/threadpool/maxWorkers']);
+    assert.deepEqual(
+      status.body.differences.map((d: { path: string }) => d.path),
+      ['/servers/libvirtd/threadpool/maxWorkers'],
+    );
     // Without the option the same drift leaves the gateway ready.
-    await eventually(async () => (await request(plain.server).get(`${URL}/status`)).body.converged === false, 'drift seen', 10_000, 50);
+    await eventually(
+      async () => (await request(plain.server).get(`${URL}/status`)).body.converged === false,
+      'drift seen',
+      10_000,
+      50,
+    );
     await request(plain.server).get('/readyz').expect(200);
 
     await setMaxWorkers(daemons, 25);
@@ -84,12 +95,16 @@ describe('/readyz can require convergence with the desired state (real libvirtd)
 
   it('enforce mode: the reconciler repairs the drift and readiness comes back', async () => {
     await request(plain.server).put(URL).send({}).expect(200);
-    await request(app.server).put(URL).send({ servers: { libvirtd: { threadpool: { maxWorkers: 27 } } } }).expect(200);
+    await request(app.server)
+      .put(URL)
+      .send({ servers: { libvirtd: { threadpool: { maxWorkers: 27 } } } })
+      .expect(200);
     await request(app.server).get('/readyz').expect(200);
     await setMaxWorkers(daemons, 43);
     // Reverted within a period or two; virt-admin is the witness.
     await eventually(
-      async () => /maxWorkers\s*:\s*27\b/.test((await daemons.virtAdmin('libvirtd', 'srv-threadpool-info', 'libvirtd')).stdout),
+      async () =>
+        /maxWorkers\s*:\s*27\b/.test((await daemons.virtAdmin('libvirtd', 'srv-threadpool-info', 'libvirtd')).stdout),
       'maxWorkers reverted to 27',
       10_000,
       50,

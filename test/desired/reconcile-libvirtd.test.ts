@@ -33,13 +33,25 @@ async function filters(daemons: RealDaemons): Promise<string> {
 }
 
 const DECLARED = {
-  servers: { libvirtd: { threadpool: { minWorkers: 7, maxWorkers: 33, prioWorkers: 6 }, clientLimits: { maxClients: 123, maxUnauthClients: 11 } } },
+  servers: {
+    libvirtd: {
+      threadpool: { minWorkers: 7, maxWorkers: 33, prioWorkers: 6 },
+      clientLimits: { maxClients: 123, maxUnauthClients: 11 },
+    },
+  },
   logging: { filters: '3:remote 4:event' },
 };
 
 function declaredOnDaemon(p: Record<string, string>, l: Record<string, string>, f: string): boolean {
-  return p['minWorkers'] === '7' && p['maxWorkers'] === '33' && p['prioWorkers'] === '6' && l['nclients_max'] === '123' &&
-    l['nclients_unauth_max'] === '11' && /3:\*remote\*/.test(f) && /4:\*event\*/.test(f);
+  return (
+    p['minWorkers'] === '7' &&
+    p['maxWorkers'] === '33' &&
+    p['prioWorkers'] === '6' &&
+    l['nclients_max'] === '123' &&
+    l['nclients_unauth_max'] === '11' &&
+    /3:\*remote\*/.test(f) &&
+    /4:\*event\*/.test(f)
+  );
 }
 
 for (const { generation, libvirt } of GENERATIONS) {
@@ -51,7 +63,9 @@ for (const { generation, libvirt } of GENERATIONS) {
       daemons = await startRealDaemons({ generation });
       stateDir = await mkdtemp(join(tmpdir(), 'desired-'));
       // A period far longer than the test: only the reconnection can bring the settings back in time.
-      app = await buildGateway([{ uri: daemons.adminUri('libvirtd') }], { desiredState: { stateDir, intervalMs: 3_600_000 } });
+      app = await buildGateway([{ uri: daemons.adminUri('libvirtd') }], {
+        desiredState: { stateDir, intervalMs: 3_600_000 },
+      });
     });
     after(async () => {
       await app?.close();
@@ -62,8 +76,13 @@ for (const { generation, libvirt } of GENERATIONS) {
     it('PUT applies the declaration at once, persists it, and a SIGKILLed daemon gets it back on reconnection', async (t) => {
       const put = await request(app.server).put(URL).send(DECLARED).expect(200);
       assert.match(put.headers['etag'] ?? '', /^"[^"]+"$/);
-      assert.ok(declaredOnDaemon(await pool(daemons), await limits(daemons), await filters(daemons)), 'applied by the PUT');
-      const saved = JSON.parse(await readFile(join(stateDir, 'desired-state.json'), 'utf8')) as { daemons: Record<string, unknown> };
+      assert.ok(
+        declaredOnDaemon(await pool(daemons), await limits(daemons), await filters(daemons)),
+        'applied by the PUT',
+      );
+      const saved = JSON.parse(await readFile(join(stateDir, 'desired-state.json'), 'utf8')) as {
+        daemons: Record<string, unknown>;
+      };
       assert.deepEqual(saved.daemons['libvirtd'], DECLARED);
 
       await daemons.kill('libvirtd', 'SIGKILL');
@@ -77,7 +96,9 @@ for (const { generation, libvirt } of GENERATIONS) {
         100,
       );
       // A figure, not an assertion (the issue's target is 2 s; load decides the exact time).
-      t.diagnostic(`declared settings back, as virt-admin sees them, ${Math.round(performance.now() - listening)} ms after the daemon listened`);
+      t.diagnostic(
+        `declared settings back, as virt-admin sees them, ${Math.round(performance.now() - listening)} ms after the daemon listened`,
+      );
       const status = await request(app.server).get(`${URL}/status`).expect(200);
       assert.equal(status.body.converged, true);
       assert.equal(status.body.source, 'api');
@@ -86,7 +107,10 @@ for (const { generation, libvirt } of GENERATIONS) {
 
     it('PUT with an If-Match that is not the current ETag is 412 and changes nothing', async () => {
       const before = (await request(app.server).get(URL).expect(200)).body as unknown;
-      const res = await request(app.server).put(URL).set('if-match', '"stale"').send({ servers: { libvirtd: { threadpool: { maxWorkers: 40 } } } });
+      const res = await request(app.server)
+        .put(URL)
+        .set('if-match', '"stale"')
+        .send({ servers: { libvirtd: { threadpool: { maxWorkers: 40 } } } });
       assertProblem(res, 412, 'ERR_PRECONDITION_FAILED');
       assert.deepEqual((await request(app.server).get(URL).expect(200)).body, before);
       assert.equal((await pool(daemons))['maxWorkers'], '33');
@@ -97,7 +121,10 @@ for (const { generation, libvirt } of GENERATIONS) {
       const res = await request(app.server)
         .put(URL)
         .set('if-match', etag)
-        .send({ servers: { libvirtd: { threadpool: { minWorkers: 2, maxWorkers: 12 } } }, logging: { outputs: '1:file:/etc/owned.log' } });
+        .send({
+          servers: { libvirtd: { threadpool: { minWorkers: 2, maxWorkers: 12 } } },
+          logging: { outputs: '1:file:/etc/owned.log' },
+        });
       const body = assertProblem(res, 400, 'ERR_INVALID_ARGUMENT');
       assert.match(body.detail, /\/logging: .*outside the allowed log directories/);
       assert.equal((await pool(daemons))['maxWorkers'], '33', 'the threadpool of the refused document was not applied');
@@ -106,8 +133,10 @@ for (const { generation, libvirt } of GENERATIONS) {
       assert.equal((await request(app.server).get(URL).expect(200)).headers['etag'], etag);
     });
 
-    it('libvirt\'s own rules on a declared pair are checked before anything is sent', async () => {
-      const res = await request(app.server).put(URL).send({ servers: { libvirtd: { threadpool: { minWorkers: 30, maxWorkers: 10 } } } });
+    it("libvirt's own rules on a declared pair are checked before anything is sent", async () => {
+      const res = await request(app.server)
+        .put(URL)
+        .send({ servers: { libvirtd: { threadpool: { minWorkers: 30, maxWorkers: 10 } } } });
       const body = assertProblem(res, 400, 'ERR_INVALID_ARGUMENT');
       assert.match(body.detail, /minWorkers cannot be larger than maxWorkers/);
       assert.equal((await pool(daemons))['minWorkers'], '7');
@@ -137,7 +166,10 @@ for (const { generation, libvirt } of GENERATIONS) {
     });
 
     it('enforce mode: a virt-admin change is reverted within the period, with desired.applied and an audit', async () => {
-      await request(app.server).put(URL).send({ servers: { libvirtd: { threadpool: { maxWorkers: 25 } } } }).expect(200);
+      await request(app.server)
+        .put(URL)
+        .send({ servers: { libvirtd: { threadpool: { maxWorkers: 25 } } } })
+        .expect(200);
       assert.equal((await pool(daemons))['maxWorkers'], '25');
       const set = await daemons.virtAdmin('libvirtd', 'srv-threadpool-set', 'libvirtd', '--max-workers', '40');
       assert.equal(set.code, 0, set.stderr);
@@ -148,20 +180,32 @@ for (const { generation, libvirt } of GENERATIONS) {
 
     it('observe mode: a virt-admin change is reported as drift and left alone', async () => {
       // Start from a daemon as declared, whatever ran before.
-      assert.equal((await daemons.virtAdmin('libvirtd', 'srv-threadpool-set', 'libvirtd', '--max-workers', '25')).code, 0);
-      await request(app.server).put(URL).send({ mode: 'observe', servers: { libvirtd: { threadpool: { maxWorkers: 25 } } } }).expect(200);
+      assert.equal(
+        (await daemons.virtAdmin('libvirtd', 'srv-threadpool-set', 'libvirtd', '--max-workers', '25')).code,
+        0,
+      );
+      await request(app.server)
+        .put(URL)
+        .send({ mode: 'observe', servers: { libvirtd: { threadpool: { maxWorkers: 25 } } } })
+        .expect(200);
       assert.equal((await request(app.server).get(`${URL}/status`).expect(200)).body.converged, true);
       const set = await daemons.virtAdmin('libvirtd', 'srv-threadpool-set', 'libvirtd', '--max-workers', '41');
       assert.equal(set.code, 0, set.stderr);
-      let status: { converged: boolean; differences: Array<{ actual: unknown }> } = { converged: true, differences: [] };
+      let status: { converged: boolean; differences: Array<{ actual: unknown }> } = {
+        converged: true,
+        differences: [],
+      };
       await eventually(
-        async () => (status = (await request(app.server).get(`${URL}/status`).expect(200)).body).differences[0]?.actual === 41,
+        async () =>
+          (status = (await request(app.server).get(`${URL}/status`).expect(200)).body).differences[0]?.actual === 41,
         'drift reported',
         10_000,
         100,
       );
       assert.equal(status.converged, false);
-      assert.deepEqual(status.differences, [{ path: '/servers/libvirtd/threadpool/maxWorkers', desired: 25, actual: 41 }]);
+      assert.deepEqual(status.differences, [
+        { path: '/servers/libvirtd/threadpool/maxWorkers', desired: 25, actual: 41 },
+      ]);
       // Several periods later the daemon still has what virt-admin set.
       const seen = (await request(app.server).get(`${URL}/status`).expect(200)).body.lastReconcile.at as string;
       await eventually(

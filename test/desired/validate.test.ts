@@ -24,7 +24,10 @@ describe('desired-state document checks', () => {
       'libvirtd',
       {
         logging: { filters: [{ priority: 'warning', match: 'remote' }] },
-        servers: { libvirtd: { clientLimits: { maxClients: 10 }, threadpool: { maxWorkers: 8 } }, admin: { threadpool: { minWorkers: 1 } } },
+        servers: {
+          libvirtd: { clientLimits: { maxClients: 10 }, threadpool: { maxWorkers: 8 } },
+          admin: { threadpool: { minWorkers: 1 } },
+        },
       },
       policy,
     );
@@ -44,7 +47,10 @@ describe('desired-state document checks', () => {
       'libvirtd',
       {
         servers: {
-          libvirtd: { threadpool: { minWorkers: 9, maxWorkers: 3 }, clientLimits: { maxClients: 1, maxUnauthClients: 2 } },
+          libvirtd: {
+            threadpool: { minWorkers: 9, maxWorkers: 3 },
+            clientLimits: { maxClients: 1, maxUnauthClients: 2 },
+          },
           admin: { threadpool: { maxWorkers: 65 }, clientLimits: { maxClients: 2 } },
         },
         logging: { outputs: '1:file:/etc/passwd', filters: '9:x' },
@@ -71,16 +77,31 @@ describe('desired-state document checks', () => {
   });
 
   it('refuses outputs "" (the daemon default cannot be compared) and maxWorkers 0', async () => {
-    const err = (await prepareDocument('d', { logging: { outputs: '' }, servers: { s: { threadpool: { maxWorkers: 0 } } } }, policy).catch(
-      (e: unknown) => e,
-    )) as DesiredStateRefusedError;
-    assert.deepEqual(err.refusals.map((r) => r.path), ['/servers/s/threadpool/maxWorkers', '/logging/outputs']);
+    const err = (await prepareDocument(
+      'd',
+      { logging: { outputs: '' }, servers: { s: { threadpool: { maxWorkers: 0 } } } },
+      policy,
+    ).catch((e: unknown) => e)) as DesiredStateRefusedError;
+    assert.deepEqual(
+      err.refusals.map((r) => r.path),
+      ['/servers/s/threadpool/maxWorkers', '/logging/outputs'],
+    );
   });
 
-  it('reads the daemon\'s logging replies as the declaration they came from', async () => {
-    const [part] = await prepareDocument('d', { logging: { outputs: `3:file:${logDir}//gw.log 2:stderr`, filters: '3:remote 4:event' } }, policy);
+  it("reads the daemon's logging replies as the declaration they came from", async () => {
+    const [part] = await prepareDocument(
+      'd',
+      { logging: { outputs: `3:file:${logDir}//gw.log 2:stderr`, filters: '3:remote 4:event' } },
+      policy,
+    );
     // libvirtd 9.0.0 reports filters wrapped in '*' with a trailing space, and file paths canonical.
-    assert.deepEqual(differencesOf(part!, part!.prepared, { outputs: `3:file:${logDir}/gw.log 2:stderr`, filters: '3:*remote* 4:*event* ' }), []);
+    assert.deepEqual(
+      differencesOf(part!, part!.prepared, {
+        outputs: `3:file:${logDir}/gw.log 2:stderr`,
+        filters: '3:*remote* 4:*event* ',
+      }),
+      [],
+    );
     assert.deepEqual(differencesOf(part!, part!.prepared, { outputs: '2:stderr', filters: '3:*remote* ' }), [
       { path: '/logging/outputs', desired: `3:file:${logDir}//gw.log 2:stderr`, actual: '2:stderr' },
       { path: '/logging/filters', desired: '3:remote 4:event', actual: '3:*remote* ' },

@@ -83,7 +83,10 @@ describe('CallGate', () => {
     const gate = new CallGate({ daemon: 'd', maxInFlight: 1, queueLength: 0 });
     const first = deferred();
     const running = gate.run(() => first.promise);
-    await assert.rejects(gate.run(async () => 1), { code: ErrorCode.OVERLOADED });
+    await assert.rejects(
+      gate.run(async () => 1),
+      { code: ErrorCode.OVERLOADED },
+    );
     first.resolve();
     await running;
     assert.equal(await gate.run(async () => 2), 2);

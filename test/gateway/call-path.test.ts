@@ -110,7 +110,10 @@ describe('DaemonConnection: coalescing', () => {
       conn.call(P.serverGetThreadpoolParameters, { server: { name: 'admin' }, flags: 0 }),
     ];
     await tick();
-    assert.deepEqual(wire.map((c) => c.name), ['SERVER_GET_THREADPOOL_PARAMETERS', 'SERVER_GET_THREADPOOL_PARAMETERS']);
+    assert.deepEqual(
+      wire.map((c) => c.name),
+      ['SERVER_GET_THREADPOOL_PARAMETERS', 'SERVER_GET_THREADPOOL_PARAMETERS'],
+    );
     wire[0]!.answer('libvirtd threadpool');
     wire[1]!.answer('admin threadpool');
     assert.deepEqual(await Promise.all(reads), ['libvirtd threadpool', 'libvirtd threadpool', 'admin threadpool']);
@@ -120,7 +123,10 @@ describe('DaemonConnection: coalescing', () => {
 
   it('writes are never shared', async () => {
     const { wire, conn } = setup();
-    const writes = [conn.call(P.serverSetThreadpoolParameters, setArgs), conn.call(P.serverSetThreadpoolParameters, setArgs)];
+    const writes = [
+      conn.call(P.serverSetThreadpoolParameters, setArgs),
+      conn.call(P.serverSetThreadpoolParameters, setArgs),
+    ];
     await tick();
     assert.equal(wire.length, 2);
     for (const c of wire) c.answer(undefined);
@@ -220,7 +226,10 @@ describe('DaemonConnection: the deadline of a request', () => {
       return admin.getThreadpool('libvirtd', options);
     });
     await tick();
-    assert.deepEqual(wire.map((c) => c.name), ['SERVER_SET_THREADPOOL_PARAMETERS']);
+    assert.deepEqual(
+      wire.map((c) => c.name),
+      ['SERVER_SET_THREADPOOL_PARAMETERS'],
+    );
     deadlines.end();
     await assert.rejects(request, CallTimeoutError);
     await assert.rejects(steps(), CallTimeoutError);
@@ -294,7 +303,13 @@ describe('DaemonConnection: a dropped connection', () => {
     const reason = new ConnectionClosedError('connection closed by peer');
     drop(reason);
     wire[0]!.fail(new ConnectionClosedError(`CONNECT_LIST_SERVERS: ${reason.message}`, { cause: reason }));
-    await assert.rejects(request, (err: unknown) => err instanceof RetryLaterError && err.code === 'ERR_DAEMON_UNAVAILABLE' && err.cause instanceof ConnectionClosedError);
+    await assert.rejects(
+      request,
+      (err: unknown) =>
+        err instanceof RetryLaterError &&
+        err.code === 'ERR_DAEMON_UNAVAILABLE' &&
+        err.cause instanceof ConnectionClosedError,
+    );
     await conn.close();
   });
 

@@ -37,7 +37,10 @@ describe('Coalescer', () => {
       return Promise.reject(new Error('down'));
     };
     const results = await Promise.allSettled([c.run('a', start), c.run('a', start)]);
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
     await assert.rejects(c.run('a', start), /down/);
     assert.equal(calls, 2);
   });

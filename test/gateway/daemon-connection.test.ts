@@ -27,11 +27,18 @@ describe('DaemonConnection without a daemon', () => {
   });
 
   it('turns a refused connection into ERR_DAEMON_UNAVAILABLE, with the cause and when to retry', async () => {
-    const conn = new DaemonConnection({ name: 'd', uri: MISSING, callTimeoutMs: 1000, backoff: { initialMs: 400, maxMs: 1000 } });
-    const err = await conn.call((c, o) => c.getLibVersion(o)).then(
-      () => assert.fail('no error'),
-      (e: unknown) => e,
-    );
+    const conn = new DaemonConnection({
+      name: 'd',
+      uri: MISSING,
+      callTimeoutMs: 1000,
+      backoff: { initialMs: 400, maxMs: 1000 },
+    });
+    const err = await conn
+      .call((c, o) => c.getLibVersion(o))
+      .then(
+        () => assert.fail('no error'),
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof RetryLaterError);
     assert.equal(err.code, 'ERR_DAEMON_UNAVAILABLE');
     assert.ok(err.cause instanceof ConnectError);
@@ -61,10 +68,16 @@ describe('DaemonConnection without a daemon', () => {
       backoff: { initialMs: 60, maxMs: 200 },
       connections: 1,
     });
-    await assert.rejects(conn.call(async () => 1), { code: 'ERR_DAEMON_UNAVAILABLE' });
+    await assert.rejects(
+      conn.call(async () => 1),
+      { code: 'ERR_DAEMON_UNAVAILABLE' },
+    );
     // Within the backoff: no new attempt, an immediate refusal.
     await clock.advance(59);
-    await assert.rejects(conn.call(async () => 1), { code: 'ERR_DAEMON_UNAVAILABLE' });
+    await assert.rejects(
+      conn.call(async () => 1),
+      { code: 'ERR_DAEMON_UNAVAILABLE' },
+    );
     assert.equal(times.length, 1);
     // Attempts continue on their own: 60, 120, 200, 200 ms apart.
     await clock.advanceUntil(() => times.length >= 5, 'five attempts', 1000);
@@ -79,13 +92,22 @@ describe('DaemonConnection without a daemon', () => {
       attempts += 1;
       throw new ConnectError('refused');
     };
-    const conn = new DaemonConnection({ name: 'd', uri: MISSING, callTimeoutMs: 1000, connector, backoff: { initialMs: 20, maxMs: 20 } });
+    const conn = new DaemonConnection({
+      name: 'd',
+      uri: MISSING,
+      callTimeoutMs: 1000,
+      connector,
+      backoff: { initialMs: 20, maxMs: 20 },
+    });
     await assert.rejects(conn.call(async () => 1));
     await conn.close();
     const seen = attempts;
     await holdsFor('no connection attempt after close', 100, () => attempts === seen);
     assert.equal(conn.status.state, 'closed');
-    await assert.rejects(conn.call(async () => 1), { code: 'ERR_DAEMON_UNAVAILABLE' });
+    await assert.rejects(
+      conn.call(async () => 1),
+      { code: 'ERR_DAEMON_UNAVAILABLE' },
+    );
   });
 });
 
@@ -97,9 +119,16 @@ describe('DaemonConnection and a daemon that never answers', () => {
   after(() => proxy?.close());
 
   it('fails the call with CallTimeoutError after the call timeout (connecting included)', async () => {
-    const conn = new DaemonConnection({ name: 'slow', uri: `libvirtd:///system?socket=${proxy.path}`, callTimeoutMs: 200 });
+    const conn = new DaemonConnection({
+      name: 'slow',
+      uri: `libvirtd:///system?socket=${proxy.path}`,
+      callTimeoutMs: 200,
+    });
     const start = Date.now();
-    await assert.rejects(conn.call((c, o) => c.listServers(o)), CallTimeoutError);
+    await assert.rejects(
+      conn.call((c, o) => c.listServers(o)),
+      CallTimeoutError,
+    );
     const took = Date.now() - start;
     assert.ok(took >= 195 && took < 1500, String(took));
     await eventually(() => conn.status.state === 'unreachable', 'state unreachable');
@@ -121,7 +150,12 @@ describe('DaemonConnection with a real libvirtd', () => {
   });
 
   it('opens its connections and multiplexes concurrent calls over them', async () => {
-    const conn = new DaemonConnection({ name: 'libvirtd', uri: `libvirtd:///system?socket=${proxy.path}`, callTimeoutMs: 5000, connections: 2 });
+    const conn = new DaemonConnection({
+      name: 'libvirtd',
+      uri: `libvirtd:///system?socket=${proxy.path}`,
+      callTimeoutMs: 5000,
+      connections: 2,
+    });
     proxy.reset();
     const results = await Promise.all(Array.from({ length: 8 }, () => conn.call((c, o) => c.listServers(o))));
     assert.ok(results.every((r) => r.length === 2));
@@ -178,7 +212,10 @@ describe('DaemonConnection with a real libvirtd', () => {
     await conn.call((c, o) => c.listServers(o));
     await daemons.kill('libvirtd');
     await eventually(() => conn.status.state === 'unreachable', 'unreachable');
-    await assert.rejects(conn.call((c, o) => c.listServers(o)), { code: 'ERR_DAEMON_UNAVAILABLE' });
+    await assert.rejects(
+      conn.call((c, o) => c.listServers(o)),
+      { code: 'ERR_DAEMON_UNAVAILABLE' },
+    );
     await daemons.start('libvirtd');
     await eventually(() => conn.status.state === 'connected', 'connected again', 10_000);
     assert.equal((await conn.call((c, o) => c.listServers(o))).length, 2);
@@ -222,7 +259,8 @@ describe('DaemonConnection and a daemon that answers after the deadline', () => 
     const pair = await socketPair();
     try {
       // No keepalive: its interval timer is no part of this test.
-      const connector: AdminConnector = (_uri, options) => openAdminConnection(async () => pair.local, { ...options, keepalive: undefined });
+      const connector: AdminConnector = (_uri, options) =>
+        openAdminConnection(async () => pair.local, { ...options, keepalive: undefined });
       const conn = new DaemonConnection({
         name: 'd',
         uri: MISSING,
@@ -256,7 +294,12 @@ describe('DaemonConnection and a daemon that answers after the deadline', () => 
       const next = conn.call((admin, options) => admin.getLibVersion(options));
       const version = readHeader(await pair.peer.nextFrame());
       assert.equal(version.proc, CONNECT_GET_LIB_VERSION);
-      pair.peer.send(frame({ prog: ADMIN_PROG, proc: CONNECT_GET_LIB_VERSION, type: REPLY, serial: version.serial }, u64(9_000_000n)));
+      pair.peer.send(
+        frame(
+          { prog: ADMIN_PROG, proc: CONNECT_GET_LIB_VERSION, type: REPLY, serial: version.serial },
+          u64(9_000_000n),
+        ),
+      );
       assert.equal((await next).text, '9.0.0');
 
       const closing = conn.close();

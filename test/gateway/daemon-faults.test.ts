@@ -104,11 +104,17 @@ describe('daemon faults against the real libvirtd', () => {
     await daemons.kill('libvirtd', 'SIGKILL');
     const killedAt = Date.now();
     // Requests made while the daemon is gone.
-    await eventually(() => flood.outcomes.filter((o) => o.sentAt > killedAt).length >= 200, 'requests while the daemon is down');
+    await eventually(
+      () => flood.outcomes.filter((o) => o.sentAt > killedAt).length >= 200,
+      'requests while the daemon is down',
+    );
     const startingAt = Date.now();
     await daemons.start('libvirtd');
     const backAt = Date.now();
-    await eventually(() => flood.outcomes.some((o) => o.sentAt > backAt && o.status === 200), 'a 200 after the daemon is back');
+    await eventually(
+      () => flood.outcomes.some((o) => o.sentAt > backAt && o.status === 200),
+      'a 200 after the daemon is back',
+    );
     const servedAt = flood.outcomes.find((o) => o.sentAt > backAt && o.status === 200)!.sentAt;
     await eventually(() => flood.outcomes.filter((o) => o.sentAt > servedAt).length >= 300, 'load after recovery');
     await flood.stop();

@@ -35,12 +35,15 @@ describe('DaemonRegistry', () => {
 
   it('finds daemons by name and refuses unknown ones', () => {
     assert.equal(registry.get('virtqemud-3').uri, 'virtqemud:///system?socket=/tmp/x');
-    assert.throws(() => registry.get('nosuch'), (err: unknown) => {
-      assert.ok(err instanceof UnknownDaemonError);
-      assert.equal(err.code, 'ERR_UNKNOWN_DAEMON');
-      assert.match(err.message, /known: virtqemud, libvirtd/);
-      return true;
-    });
+    assert.throws(
+      () => registry.get('nosuch'),
+      (err: unknown) => {
+        assert.ok(err instanceof UnknownDaemonError);
+        assert.equal(err.code, 'ERR_UNKNOWN_DAEMON');
+        assert.match(err.message, /known: virtqemud, libvirtd/);
+        return true;
+      },
+    );
   });
 
   it('needs at least one daemon', () => {

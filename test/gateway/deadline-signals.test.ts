@@ -28,7 +28,7 @@ describe('DeadlineSignals', () => {
     tick(1);
     assert.equal(signal.aborted, true, 'at timeoutMs + 4 ms (within timeoutMs + granularity)');
     assert.ok(signal.reason instanceof Late);
-    assert.equal((signal.reason).message, 'too late');
+    assert.equal(signal.reason.message, 'too late');
     assert.notEqual(deadlines.next(), signal, 'a new window gets a new signal');
   });
 
@@ -52,7 +52,10 @@ describe('untilAborted', () => {
   it('passes the outcome through when the signal stays quiet', async () => {
     const controller = new AbortController();
     assert.equal(await untilAborted(Promise.resolve(7), controller.signal, () => new Late()), 7);
-    await assert.rejects(untilAborted(Promise.reject(new RangeError('no')), controller.signal, () => new Late()), RangeError);
+    await assert.rejects(
+      untilAborted(Promise.reject(new RangeError('no')), controller.signal, () => new Late()),
+      RangeError,
+    );
     assert.equal(await untilAborted(Promise.resolve(8), undefined, () => new Late()), 8);
   });
 
@@ -64,6 +67,9 @@ describe('untilAborted', () => {
     controller.abort();
     await assert.rejects(waiting, { message: 'gave up' });
     fail(new Error('late failure')); // would be an unhandled rejection if nobody caught it
-    await assert.rejects(untilAborted(Promise.resolve(1), controller.signal, () => new Late('already')), { message: 'already' });
+    await assert.rejects(
+      untilAborted(Promise.resolve(1), controller.signal, () => new Late('already')),
+      { message: 'already' },
+    );
   });
 });

@@ -74,11 +74,13 @@ describe('the bound on calls in flight, on the wire', () => {
     const byStatus = new Map<number, number>();
     for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
     assert.equal(answers.length, FLOOD);
-    for (const status of byStatus.keys()) assert.ok([200, 404, 503].includes(status), `status ${status}: ${JSON.stringify([...byStatus])}`);
+    for (const status of byStatus.keys())
+      assert.ok([200, 404, 503].includes(status), `status ${status}: ${JSON.stringify([...byStatus])}`);
     // The bound was reached (some were refused) and work still got done.
     assert.ok((byStatus.get(503) ?? 0) > 0, 'the flood overflowed the queue');
     assert.ok((byStatus.get(200) ?? 0) > 0 && (byStatus.get(404) ?? 0) > 0, JSON.stringify([...byStatus]));
-    for (const a of answers.filter((x) => x.status === 503)) assert.ok(Number(a.retryAfter) >= 1, 'Retry-After on every 503');
+    for (const a of answers.filter((x) => x.status === 503))
+      assert.ok(Number(a.retryAfter) >= 1, 'Retry-After on every 503');
 
     assert.ok(proxy.maxOutstanding <= MAX_IN_FLIGHT, `${proxy.maxOutstanding} calls were outstanding at once`);
     assert.ok(proxy.maxOutstanding >= 2, 'calls were spread and overlapped');
@@ -88,7 +90,9 @@ describe('the bound on calls in flight, on the wire', () => {
 
   it('after the flood, requests are served normally', async () => {
     const agent = new Agent({ keepAlive: true });
-    const answers = await Promise.all(Array.from({ length: 20 }, () => send(base, agent, 'PATCH', '/servers/libvirtd/threadpool', { maxWorkers: 20 })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => send(base, agent, 'PATCH', '/servers/libvirtd/threadpool', { maxWorkers: 20 })),
+    );
     agent.destroy();
     assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
   });

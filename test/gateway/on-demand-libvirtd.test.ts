@@ -63,7 +63,11 @@ function modesAgainst(generation: DaemonGeneration, version: string): void {
       // No background read opens a connection: metrics and readiness keep the daemon's client count at zero
       // until it quits, some 5 s later (virt-admin is itself a client for a moment; it leaves again).
       const metrics = await request(app.server).get('/metrics').expect(200);
-      assert.doesNotMatch(metrics.text, /libvirt_admin_daemon_up\{daemon="libvirtd"\}/, 'a scrape of an idle on-demand daemon reads nothing');
+      assert.doesNotMatch(
+        metrics.text,
+        /libvirt_admin_daemon_up\{daemon="libvirtd"\}/,
+        'a scrape of an idle on-demand daemon reads nothing',
+      );
       const ready = await request(app.server).get('/readyz/details').expect(200);
       assert.deepEqual(ready.body.daemons, [{ name: 'libvirtd', ready: true }]);
       await daemons.waitForExit('libvirtd', 30_000);
@@ -74,15 +78,24 @@ function modesAgainst(generation: DaemonGeneration, version: string): void {
     it('the next request answers 503 saying the daemon is not running; /readyz fails', async () => {
       const res = await request(app.server).get('/daemon');
       const body = assertProblem(res, 503, 'ERR_DAEMON_UNAVAILABLE');
-      assert.match(body.detail, /daemon 'libvirtd' is unavailable: Failed to connect socket to '.*libvirt-admin-sock': No such file or directory/);
-      assert.match(body.detail, /the daemon is not running and nothing activates its socket \(in on-demand mode it may have exited when idle/);
+      assert.match(
+        body.detail,
+        /daemon 'libvirtd' is unavailable: Failed to connect socket to '.*libvirt-admin-sock': No such file or directory/,
+      );
+      assert.match(
+        body.detail,
+        /the daemon is not running and nothing activates its socket \(in on-demand mode it may have exited when idle/,
+      );
       assertProblem(await request(app.server).get('/readyz'), 503, 'ERR_DAEMON_UNAVAILABLE');
       assert.equal(await stateOf(app), 'unreachable');
     });
 
     it('a daemon started again is connected to by the next request, and left again when idle', async () => {
       await daemons.start('libvirtd');
-      await eventually(async () => (await request(app.server).get('/daemon')).status === 200, 'libvirtd to answer again');
+      await eventually(
+        async () => (await request(app.server).get('/daemon')).status === 200,
+        'libvirtd to answer again',
+      );
       assert.equal(await stateOf(app), 'connected');
       await eventually(async () => (await stateOf(app)) === 'idle', 'the connections to close again');
       // The gateway is no client of the daemon any more (virt-admin's own connection is the one counted).

@@ -27,7 +27,9 @@ function recording(): { connector: AdminConnector; opened: RpcClient[]; open: ()
 
 /** Resolves once every connection opened so far has ended. */
 function allClosed(opened: readonly RpcClient[]): Promise<void> {
-  return Promise.all(opened.map((c) => new Promise<void>((resolve) => c.onClosed(() => resolve())))).then(() => undefined);
+  return Promise.all(opened.map((c) => new Promise<void>((resolve) => c.onClosed(() => resolve())))).then(
+    () => undefined,
+  );
 }
 
 /** Lets pending I/O callbacks and promise jobs run (mocked timers do not advance it). */
@@ -40,7 +42,11 @@ describe('DaemonConnection in on-demand mode', () => {
   });
   after(() => embedded?.stop());
 
-  function onDemand(t: TestContext, connector: AdminConnector, apis: Array<'setTimeout' | 'Date'> = ['setTimeout']): DaemonConnection {
+  function onDemand(
+    t: TestContext,
+    connector: AdminConnector,
+    apis: Array<'setTimeout' | 'Date'> = ['setTimeout'],
+  ): DaemonConnection {
     t.mock.timers.enable({ apis });
     const conn = new DaemonConnection({
       name: 'embedded',
@@ -149,10 +155,12 @@ describe('DaemonConnection in on-demand mode', () => {
     };
     // Date too: the backoff after a failure is measured against it.
     const conn = onDemand(t, connector, ['setTimeout', 'Date']);
-    const err = await conn.call((c, o) => c.getLibVersion(o)).then(
-      () => assert.fail('no error'),
-      (e: unknown) => e,
-    );
+    const err = await conn
+      .call((c, o) => c.getLibVersion(o))
+      .then(
+        () => assert.fail('no error'),
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof RetryLaterError);
     assert.equal(err.code, 'ERR_DAEMON_UNAVAILABLE');
     assert.match(err.message, /the daemon is not running and nothing activates its socket \(in on-demand mode/);
@@ -163,13 +171,22 @@ describe('DaemonConnection in on-demand mode', () => {
     // The backoff still spaces out the requests' attempts (retryAt says when the next may try); it has passed.
     assert.equal(conn.status.state, 'unreachable');
     assert.ok(conn.status.retryAt !== null && conn.status.retryAt.getTime() <= Date.now());
-    await assert.rejects(conn.call((c, o) => c.getLibVersion(o)), { code: 'ERR_DAEMON_UNAVAILABLE' });
+    await assert.rejects(
+      conn.call((c, o) => c.getLibVersion(o)),
+      { code: 'ERR_DAEMON_UNAVAILABLE' },
+    );
     assert.ok(attempts > tried, 'the request tried again');
   });
 
   it('in hold mode a background read is an ordinary call (it opens the connections)', async () => {
     const { connector, opened } = recording();
-    const conn = new DaemonConnection({ name: 'embedded', uri: embedded.adminUri, callTimeoutMs: 5000, connector, connections: 1 });
+    const conn = new DaemonConnection({
+      name: 'embedded',
+      uri: embedded.adminUri,
+      callTimeoutMs: 5000,
+      connector,
+      connections: 1,
+    });
     try {
       assert.equal((await conn.callInBackground((c, o) => c.getLibVersion(o)))?.text, '9.0.0');
       assert.equal(opened.length, 1);

@@ -96,7 +96,12 @@ class Proxy implements CountingProxy {
   }
 
   reset(): ProxyFigures {
-    const figures = { maxOutstanding: this.maxOutstanding, calls: this.calls, replies: this.replies, connections: this.connections };
+    const figures = {
+      maxOutstanding: this.maxOutstanding,
+      calls: this.calls,
+      replies: this.replies,
+      connections: this.connections,
+    };
     this.maxOutstanding = this.pending.size;
     this.calls = 0;
     this.replies = 0;

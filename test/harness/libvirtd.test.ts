@@ -68,121 +68,125 @@ describe('virt-admin output parsers', () => {
   });
 });
 
-for (const generation of ['9', '11'] as const) describe(`real daemon harness, generation ${generation}`, () => {
-  let daemons: RealDaemons;
-  before(async () => {
-    daemons = await startRealDaemons({ generation });
-  });
-  after(() => daemons?.stop());
+for (const generation of ['9', '11'] as const)
+  describe(`real daemon harness, generation ${generation}`, () => {
+    let daemons: RealDaemons;
+    before(async () => {
+      daemons = await startRealDaemons({ generation });
+    });
+    after(() => daemons?.stop());
 
-  it('starts libvirtd and virtlogd with their sockets under its own dir', () => {
-    assert.ok(alive(daemons.pid('libvirtd')));
-    assert.ok(alive(daemons.pid('virtlogd')));
-    for (const path of [daemons.adminSocket('libvirtd'), daemons.adminSocket('virtlogd'), daemons.clientSocket]) {
-      assert.ok(path.startsWith(daemons.dir + '/'), path);
-      assert.ok(statSync(path).isSocket(), path);
-    }
-    // Session-mode libvirtd has no read-only socket.
-    assert.equal(existsSync(daemons.readOnlyClientSocket), daemons.mode === 'system');
-    assert.match(daemons.adminUri('libvirtd'), new RegExp(`^libvirtd:///${daemons.mode}\\?socket=/`));
-  });
+    it('starts libvirtd and virtlogd with their sockets under its own dir', () => {
+      assert.ok(alive(daemons.pid('libvirtd')));
+      assert.ok(alive(daemons.pid('virtlogd')));
+      for (const path of [daemons.adminSocket('libvirtd'), daemons.adminSocket('virtlogd'), daemons.clientSocket]) {
+        assert.ok(path.startsWith(daemons.dir + '/'), path);
+        assert.ok(statSync(path).isSocket(), path);
+      }
+      // Session-mode libvirtd has no read-only socket.
+      assert.equal(existsSync(daemons.readOnlyClientSocket), daemons.mode === 'system');
+      assert.match(daemons.adminUri('libvirtd'), new RegExp(`^libvirtd:///${daemons.mode}\\?socket=/`));
+    });
 
-  it('keeps system-mode daemons in a mount namespace of their own', () => {
-    const ours = readlinkSync('/proc/self/ns/mnt');
-    const theirs = readlinkSync(`/proc/${daemons.pid('libvirtd')}/ns/mnt`);
-    if (daemons.mode === 'system') assert.notEqual(theirs, ours);
-    else assert.equal(theirs, ours);
-  });
+    it('keeps system-mode daemons in a mount namespace of their own', () => {
+      const ours = readlinkSync('/proc/self/ns/mnt');
+      const theirs = readlinkSync(`/proc/${daemons.pid('libvirtd')}/ns/mnt`);
+      if (daemons.mode === 'system') assert.notEqual(theirs, ours);
+      else assert.equal(theirs, ours);
+    });
 
-  it('opens no connection of its own, so the first admin client gets id 1', async () => {
-    const result = await daemons.virtAdmin('libvirtd', 'srv-clients-list', 'admin');
-    assert.equal(result.code, 0, result.stderr);
-    const rows = parseVirtAdminTable(result.stdout);
-    assert.equal(rows.length, 1);
-    assert.deepEqual(rows[0]?.slice(0, 2), ['1', 'unix']);
-    const none = await daemons.virtAdmin('libvirtd', 'srv-clients-list', 'libvirtd');
-    assert.deepEqual(parseVirtAdminTable(none.stdout), []);
-  });
+    it('opens no connection of its own, so the first admin client gets id 1', async () => {
+      const result = await daemons.virtAdmin('libvirtd', 'srv-clients-list', 'admin');
+      assert.equal(result.code, 0, result.stderr);
+      const rows = parseVirtAdminTable(result.stdout);
+      assert.equal(rows.length, 1);
+      assert.deepEqual(rows[0]?.slice(0, 2), ['1', 'unix']);
+      const none = await daemons.virtAdmin('libvirtd', 'srv-clients-list', 'libvirtd');
+      assert.deepEqual(parseVirtAdminTable(none.stdout), []);
+    });
 
-  it('answers virt-admin srv-list on both admin sockets', async () => {
-    assert.deepEqual(await serverNames(daemons, 'libvirtd'), ['admin', 'libvirtd']);
-    assert.deepEqual(await serverNames(daemons, 'virtlogd'), ['admin', 'virtlogd']);
-  });
-
-  it('runs with the built-in defaults, whatever /etc/libvirt holds', async () => {
-    const info = await daemons.virtAdmin('libvirtd', 'srv-threadpool-info', 'libvirtd');
-    assert.equal(info.code, 0, info.stderr);
-    const params = parseVirtAdminKeyValues(info.stdout);
-    assert.equal(params['minWorkers'], '5');
-    assert.equal(params['maxWorkers'], '20');
-    assert.equal(params['prioWorkers'], '5');
-  });
-
-  it('reports a failing virt-admin command through its exit code', async () => {
-    const result = await daemons.virtAdmin('libvirtd', 'srv-threadpool-info', 'nosuch');
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /Server not found: No server named 'nosuch'/);
-  });
-
-  it('restarts libvirtd after SIGKILL on the same socket path', async () => {
-    const before = daemons.pid('libvirtd');
-    const virtlogd = daemons.pid('virtlogd');
-    await daemons.kill('libvirtd', 'SIGKILL');
-    assert.equal(alive(before), false);
-    assert.throws(() => daemons.pid('libvirtd'), /libvirtd is not running/);
-    assert.ok(existsSync(daemons.adminSocket('libvirtd')), 'SIGKILL leaves the socket file behind');
-    const down = await daemons.virtAdmin('libvirtd', 'srv-list');
-    assert.notEqual(down.code, 0);
-    assert.match(down.stderr, /Failed to connect/);
-
-    await daemons.start('libvirtd');
-    assert.notEqual(daemons.pid('libvirtd'), before);
-    assert.equal(daemons.pid('virtlogd'), virtlogd);
-    assert.deepEqual(await serverNames(daemons, 'libvirtd'), ['admin', 'libvirtd']);
-  });
-
-  it('restarts both daemons after both stopped', async () => {
-    await daemons.kill('virtlogd');
-    await daemons.kill('libvirtd');
-    await daemons.start('virtlogd');
-    await daemons.start('libvirtd');
-    assert.deepEqual(await serverNames(daemons, 'libvirtd'), ['admin', 'libvirtd']);
-    assert.deepEqual(await serverNames(daemons, 'virtlogd'), ['admin', 'virtlogd']);
-  });
-
-  it('refuses to start a daemon that is running', async () => {
-    await assert.rejects(daemons.start('libvirtd'), /libvirtd is already running/);
-  });
-
-  it('runs a second instance beside the first without interference', async () => {
-    const second = await startRealDaemons({ generation, daemons: ['libvirtd'] });
-    try {
-      assert.notEqual(second.dir, daemons.dir);
-      assert.notEqual(second.adminSocket('libvirtd'), daemons.adminSocket('libvirtd'));
-      assert.throws(() => second.pid('virtlogd'), /virtlogd is not running/);
-      assert.deepEqual(await serverNames(second, 'libvirtd'), ['admin', 'libvirtd']);
-      const firstPid = daemons.pid('libvirtd');
-      await second.kill('libvirtd', 'SIGKILL');
-      assert.ok(alive(firstPid));
+    it('answers virt-admin srv-list on both admin sockets', async () => {
       assert.deepEqual(await serverNames(daemons, 'libvirtd'), ['admin', 'libvirtd']);
-    } finally {
-      await second.stop();
-    }
-  });
+      assert.deepEqual(await serverNames(daemons, 'virtlogd'), ['admin', 'virtlogd']);
+    });
 
-  it('stops everything and removes its dir, and a second stop is harmless', async () => {
-    const other = await startRealDaemons({ generation });
-    const pids = [other.pid('libvirtd'), other.pid('virtlogd')];
-    await other.stop();
-    assert.equal(existsSync(other.dir), false);
-    for (const pid of pids) assert.equal(alive(pid), false);
-    await other.stop();
+    it('runs with the built-in defaults, whatever /etc/libvirt holds', async () => {
+      const info = await daemons.virtAdmin('libvirtd', 'srv-threadpool-info', 'libvirtd');
+      assert.equal(info.code, 0, info.stderr);
+      const params = parseVirtAdminKeyValues(info.stdout);
+      assert.equal(params['minWorkers'], '5');
+      assert.equal(params['maxWorkers'], '20');
+      assert.equal(params['prioWorkers'], '5');
+    });
+
+    it('reports a failing virt-admin command through its exit code', async () => {
+      const result = await daemons.virtAdmin('libvirtd', 'srv-threadpool-info', 'nosuch');
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /Server not found: No server named 'nosuch'/);
+    });
+
+    it('restarts libvirtd after SIGKILL on the same socket path', async () => {
+      const before = daemons.pid('libvirtd');
+      const virtlogd = daemons.pid('virtlogd');
+      await daemons.kill('libvirtd', 'SIGKILL');
+      assert.equal(alive(before), false);
+      assert.throws(() => daemons.pid('libvirtd'), /libvirtd is not running/);
+      assert.ok(existsSync(daemons.adminSocket('libvirtd')), 'SIGKILL leaves the socket file behind');
+      const down = await daemons.virtAdmin('libvirtd', 'srv-list');
+      assert.notEqual(down.code, 0);
+      assert.match(down.stderr, /Failed to connect/);
+
+      await daemons.start('libvirtd');
+      assert.notEqual(daemons.pid('libvirtd'), before);
+      assert.equal(daemons.pid('virtlogd'), virtlogd);
+      assert.deepEqual(await serverNames(daemons, 'libvirtd'), ['admin', 'libvirtd']);
+    });
+
+    it('restarts both daemons after both stopped', async () => {
+      await daemons.kill('virtlogd');
+      await daemons.kill('libvirtd');
+      await daemons.start('virtlogd');
+      await daemons.start('libvirtd');
+      assert.deepEqual(await serverNames(daemons, 'libvirtd'), ['admin', 'libvirtd']);
+      assert.deepEqual(await serverNames(daemons, 'virtlogd'), ['admin', 'virtlogd']);
+    });
+
+    it('refuses to start a daemon that is running', async () => {
+      await assert.rejects(daemons.start('libvirtd'), /libvirtd is already running/);
+    });
+
+    it('runs a second instance beside the first without interference', async () => {
+      const second = await startRealDaemons({ generation, daemons: ['libvirtd'] });
+      try {
+        assert.notEqual(second.dir, daemons.dir);
+        assert.notEqual(second.adminSocket('libvirtd'), daemons.adminSocket('libvirtd'));
+        assert.throws(() => second.pid('virtlogd'), /virtlogd is not running/);
+        assert.deepEqual(await serverNames(second, 'libvirtd'), ['admin', 'libvirtd']);
+        const firstPid = daemons.pid('libvirtd');
+        await second.kill('libvirtd', 'SIGKILL');
+        assert.ok(alive(firstPid));
+        assert.deepEqual(await serverNames(daemons, 'libvirtd'), ['admin', 'libvirtd']);
+      } finally {
+        await second.stop();
+      }
+    });
+
+    it('stops everything and removes its dir, and a second stop is harmless', async () => {
+      const other = await startRealDaemons({ generation });
+      const pids = [other.pid('libvirtd'), other.pid('virtlogd')];
+      await other.stop();
+      assert.equal(existsSync(other.dir), false);
+      for (const pid of pids) assert.equal(alive(pid), false);
+      await other.stop();
+    });
   });
-});
 
 describe('real daemon harness cleanup when the test process dies', () => {
   // A child process starts daemons, prints their pids and dir, then exits without stop() (or is killed).
-  async function childDaemons(generation: DaemonGeneration, ending: 'exit' | 'SIGKILL'): Promise<{ pids: number[]; dir: string }> {
+  async function childDaemons(
+    generation: DaemonGeneration,
+    ending: 'exit' | 'SIGKILL',
+  ): Promise<{ pids: number[]; dir: string }> {
     const code = `
       const { startRealDaemons } = await import(${JSON.stringify(HARNESS_URL)});
       const d = await startRealDaemons({ generation: '${generation}' });
@@ -204,7 +208,12 @@ describe('real daemon harness cleanup when the test process dies', () => {
     return info;
   }
 
-  for (const [generation, ending] of [['9', 'exit'], ['9', 'SIGKILL'], ['11', 'exit'], ['11', 'SIGKILL']] as const) {
+  for (const [generation, ending] of [
+    ['9', 'exit'],
+    ['9', 'SIGKILL'],
+    ['11', 'exit'],
+    ['11', 'SIGKILL'],
+  ] as const) {
     it(`leaves no daemon and no dir behind after ${ending} (generation ${generation})`, async () => {
       const { pids, dir } = await childDaemons(generation, ending);
       await eventually(() => pids.every((pid) => !alive(pid)), `daemons ${pids.join(', ')} gone`);
@@ -217,7 +226,10 @@ describe('real daemon harness: a missing libvirt 11 root', () => {
   it('fails with the way to install it, never skips', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'no-root-'));
     try {
-      assert.throws(() => libvirt11Root({ LIBVIRT11_ROOT: empty }), /libvirt 11 root not installed at .*install-libvirt11\.sh/);
+      assert.throws(
+        () => libvirt11Root({ LIBVIRT11_ROOT: empty }),
+        /libvirt 11 root not installed at .*install-libvirt11\.sh/,
+      );
     } finally {
       rmSync(empty, { recursive: true });
     }
@@ -248,13 +260,21 @@ describe('real daemon harness: generation 11 in its root', () => {
     const mounts = readFileSync(`/proc/${daemons.pid('libvirtd')}/mountinfo`, 'utf8').split('\n');
     // Fields: id parent major:minor root mount-point options ...; the daemon's own "/" is the root's bind.
     const slash = mounts.map((l) => l.split(' ')).find((f) => f[4] === '/');
-    assert.ok(slash, 'no mount at / in the daemon\'s view');
+    assert.ok(slash, "no mount at / in the daemon's view");
     assert.ok(slash[5]!.split(',').includes('ro'), `the root is mounted ${slash[5]}`);
   });
 
-  it('changes nothing in the root\'s own folders (everything lands in the temp dir)', async () => {
+  it("changes nothing in the root's own folders (everything lands in the temp dir)", async () => {
     const changed: string[] = [];
-    for (const top of ['run', 'tmp', 'root', 'etc/libvirt', 'var/lib/libvirt', 'var/log/libvirt', 'var/cache/libvirt']) {
+    for (const top of [
+      'run',
+      'tmp',
+      'root',
+      'etc/libvirt',
+      'var/lib/libvirt',
+      'var/log/libvirt',
+      'var/cache/libvirt',
+    ]) {
       const entries = await readdir(`${root}/${top}`, { recursive: true });
       for (const entry of ['', ...entries]) {
         const st = statSync(`${root}/${top}/${entry}`, { throwIfNoEntry: false });
@@ -265,7 +285,7 @@ describe('real daemon harness: generation 11 in its root', () => {
     assert.ok((await readdir(`${daemons.dir}/log`)).includes('libvirtd.log'));
   });
 
-  it('virtAdmin() is virt-admin 11 inside the root, hostVirtAdmin() the host\'s 9.0.0; both reach every daemon', async () => {
+  it("virtAdmin() is virt-admin 11 inside the root, hostVirtAdmin() the host's 9.0.0; both reach every daemon", async () => {
     for (const name of ['libvirtd', 'virtlogd', 'virtlockd'] as const) {
       const inside = await daemons.virtAdmin(name, 'version');
       assert.equal(inside.code, 0, inside.stderr);

@@ -154,7 +154,8 @@ export async function startRealDaemons(options: RealDaemonOptions = {}): Promise
   const generation = options.generation ?? '9';
   const names = options.daemons ?? ['virtlogd', 'libvirtd'];
   const mode = process.getuid?.() === 0 ? 'system' : 'session';
-  if (generation === '11' && mode !== 'system') throw new Error('libvirt 11 daemons run chrooted: the tests must run as root');
+  if (generation === '11' && mode !== 'system')
+    throw new Error('libvirt 11 daemons run chrooted: the tests must run as root');
   const root = generation === '11' ? libvirt11Root() : undefined;
   const dir = await mkdtemp(join(tmpdir(), 'lvd-'));
   const daemons = new RealDaemonSet(dir, generation, mode, root, options.args ?? {});
@@ -221,7 +222,17 @@ class RealDaemonSet implements RealDaemons {
     installExitHook();
     const mounts = this.mode === 'session' ? '' : this.generation === '11' ? NAMESPACE_11 : NAMESPACE_9;
     const enter = this.mode === 'session' ? [] : ['unshare', '-m', '--'];
-    const [file, args] = command([...enter, 'bash', '-c', HOLDER_SCRIPT, 'bash', this.dir, this.inside, this.root ?? '', mounts]);
+    const [file, args] = command([
+      ...enter,
+      'bash',
+      '-c',
+      HOLDER_SCRIPT,
+      'bash',
+      this.dir,
+      this.inside,
+      this.root ?? '',
+      mounts,
+    ]);
     const holder = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: this.env });
     this.holder = holder;
     await new Promise<void>((resolve, reject) => {
@@ -240,7 +251,9 @@ class RealDaemonSet implements RealDaemons {
         if (out.includes('ready\n')) finish();
       });
       holder.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-      holder.once('exit', (code, signal) => finish(new Error(`namespace set-up failed (${code ?? signal})\n${out}${err}`)));
+      holder.once('exit', (code, signal) =>
+        finish(new Error(`namespace set-up failed (${code ?? signal})\n${out}${err}`)),
+      );
       holder.once('error', (e) => finish(e));
     });
     // Neither the holder nor its pipes may keep the test process alive.
@@ -322,11 +335,14 @@ class RealDaemonSet implements RealDaemons {
       // In system mode the daemon bound the path as it sees it, inside its namespace.
       const path = join(this.mode === 'system' ? '/run/libvirt' : this.socketDir, sock);
       const what = `${name} socket ${path} ready (start-up bound ${START_TIMEOUT_MS} ms)`;
-      await eventually(() => listeningPaths(pid).has(path) || !isAlive(pid), what, Math.max(0, deadline - Date.now()), POLL_MS).catch(
-        async (err: Error) => {
-          throw new Error(`${err.message}\n${await this.logs()}`);
-        },
-      );
+      await eventually(
+        () => listeningPaths(pid).has(path) || !isAlive(pid),
+        what,
+        Math.max(0, deadline - Date.now()),
+        POLL_MS,
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${await this.logs()}`);
+      });
       if (!listeningPaths(pid).has(path)) {
         this.pids.delete(name);
         throw new Error(`${name} (pid ${pid}) exited during start-up\n${launched}${await this.logs()}`);
@@ -376,7 +392,7 @@ class RealDaemonSet implements RealDaemons {
   private inRoot(): string[] {
     if (this.mode === 'session') return [];
     const holder = this.holder?.pid;
-    if (holder === undefined || !isAlive(holder)) throw new Error('the daemons\' namespace is gone (stopped?)');
+    if (holder === undefined || !isAlive(holder)) throw new Error("the daemons' namespace is gone (stopped?)");
     const nsenter = ['nsenter', '-t', String(holder), '-m', '--'];
     return this.root === undefined ? nsenter : [...nsenter, 'chroot', this.root];
   }

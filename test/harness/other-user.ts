@@ -20,7 +20,11 @@ export interface UserRun {
  * Runs `node ...args` as `uid` until it exits (60 s at most) and returns its exit code and output; `env` replaces
  * the environment. A non-zero exit is a result, not an error.
  */
-export function runNodeAs(uid: number, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<UserRun> {
+export function runNodeAs(
+  uid: number,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<UserRun> {
   return new Promise((resolve, reject) => {
     execFile(
       'setpriv',
@@ -37,7 +41,8 @@ export function runNodeAs(uid: number, args: string[], options: { env?: NodeJS.P
 /** `node -e code` as nobody, to its end; fails unless it exits 0. Returns its stdout. */
 export async function runAsNobody(code: string): Promise<string> {
   const run = await runNodeAs(NOBODY, ['-e', code]);
-  if (run.code !== 0) throw new Error(`node as nobody exited ${run.code}:
+  if (run.code !== 0)
+    throw new Error(`node as nobody exited ${run.code}:
 ${run.stderr}`);
   return run.stdout;
 }

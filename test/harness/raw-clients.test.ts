@@ -24,7 +24,12 @@ describe('raw clients of libvirtd', () => {
       clients.close(25);
       assert.equal(clients.count, 35);
       // The daemon notices closed sockets on its own schedule: poll.
-      await retryUntil(async () => (await admin.listClients('libvirtd')).length, (n) => n === 35, 'the daemon to list 35 clients', 5000);
+      await retryUntil(
+        async () => (await admin.listClients('libvirtd')).length,
+        (n) => n === 35,
+        'the daemon to list 35 clients',
+        5000,
+      );
       clients.close();
       assert.equal(clients.count, 0);
     } finally {

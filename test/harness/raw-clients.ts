@@ -63,7 +63,10 @@ export interface RawClient {
  * `replyTimeoutMs` it fails, unless `replyRequired` is false: then the client is kept as it is (the contract tests
  * want a client on the socket, and the admin API, not the remote program, is what they test).
  */
-export function openRawClient(path: string, { replyTimeoutMs = REPLY_TIMEOUT_MS, replyRequired = true } = {}): Promise<RawClient> {
+export function openRawClient(
+  path: string,
+  { replyTimeoutMs = REPLY_TIMEOUT_MS, replyRequired = true } = {},
+): Promise<RawClient> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ path });
     const splitter = new FrameSplitter();

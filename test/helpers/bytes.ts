@@ -69,7 +69,15 @@ export interface RawHeader {
 
 /** A whole frame: length word (counting itself), header, payload parts. */
 export function frame(h: RawHeader, ...payload: Buffer[]): Buffer {
-  const body = Buffer.concat([u32(h.prog), u32(h.vers ?? 1), i32(h.proc), i32(h.type), u32(h.serial), i32(h.status ?? 0), ...payload]);
+  const body = Buffer.concat([
+    u32(h.prog),
+    u32(h.vers ?? 1),
+    i32(h.proc),
+    i32(h.type),
+    u32(h.serial),
+    i32(h.status ?? 0),
+    ...payload,
+  ]);
   return Buffer.concat([u32(body.length + 4), body]);
 }
 

@@ -49,7 +49,8 @@ export function flood(base: string, path: string, count: number, method = 'GET')
 
 function once(url: URL, method: string): Promise<FloodAnswer> {
   return new Promise((resolve) => {
-    const failed = (error: string): void => resolve({ status: 0, headers: {}, bytes: 0, sha256: '', body: undefined, error });
+    const failed = (error: string): void =>
+      resolve({ status: 0, headers: {}, bytes: 0, sha256: '', body: undefined, error });
     const req = httpRequest(url, { method, agent: false }, (res) => {
       const hash = createHash('sha256');
       const kept: Buffer[] = [];

@@ -64,5 +64,21 @@ export const V8 = {
 };
 
 /** Every captured frame, for tests that only need valid input. */
-export const ALL_FRAMES: Buffer[] = [V1.call, V1.reply, V2.call, V2.reply, V3.call, V3.reply, V4.call, V4.reply,
-  V5.call, V5.reply, V6.call, V6.reply, V7.ping, V7.pong, V8.call, V8.reply];
+export const ALL_FRAMES: Buffer[] = [
+  V1.call,
+  V1.reply,
+  V2.call,
+  V2.reply,
+  V3.call,
+  V3.reply,
+  V4.call,
+  V4.reply,
+  V5.call,
+  V5.reply,
+  V6.call,
+  V6.reply,
+  V7.ping,
+  V7.pong,
+  V8.call,
+  V8.reply,
+];

@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 // from; where time itself is the subject (our own timers), use node:test's mock.timers instead.
 
 /** Polls `check` every `everyMs` until it holds; fails naming `what` after `ms`. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 15_000, everyMs = 50): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 15_000,
+  everyMs = 50,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
@@ -19,7 +24,13 @@ export function until(check: () => boolean, ms = 5_000): Promise<void> {
 }
 
 /** Calls `attempt` until `done(result)` holds (every `everyMs`, at most `ms`), and returns the last result. */
-export async function retryUntil<T>(attempt: () => Promise<T>, done: (result: T) => boolean, what: string, ms = 15_000, everyMs = 50): Promise<T> {
+export async function retryUntil<T>(
+  attempt: () => Promise<T>,
+  done: (result: T) => boolean,
+  what: string,
+  ms = 15_000,
+  everyMs = 50,
+): Promise<T> {
   let result = await attempt();
   if (!done(result)) await eventually(async () => done((result = await attempt())), what, ms, everyMs);
   return result;
@@ -32,7 +43,12 @@ export async function retryUntil<T>(attempt: () => Promise<T>, done: (result: T)
  * watching for a while, so `ms` is how long we watch, never a guess at how long something takes. Without a
  * `check` it only lets the time pass (a window that a rate is counted over, the pace of a load generator).
  */
-export async function holdsFor(what: string, ms: number, check: () => boolean | Promise<boolean> = () => true, everyMs = 10): Promise<void> {
+export async function holdsFor(
+  what: string,
+  ms: number,
+  check: () => boolean | Promise<boolean> = () => true,
+  everyMs = 10,
+): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     if (!(await check())) assert.fail(`within ${ms} ms, this stopped holding: ${what}`);

@@ -50,7 +50,12 @@ describe('the change runner against a real libvirtd', () => {
     return { app, proxy, lines, patch, outcomes, close: async () => (await app.close(), await proxy.close()) };
   }
 
-  const minWorkersNow = async () => Number(parseVirtAdminKeyValues((await daemons.virtAdmin('libvirtd', 'srv-threadpool-info', 'libvirtd')).stdout)['minWorkers']);
+  const minWorkersNow = async () =>
+    Number(
+      parseVirtAdminKeyValues((await daemons.virtAdmin('libvirtd', 'srv-threadpool-info', 'libvirtd')).stdout)[
+        'minWorkers'
+      ],
+    );
 
   it('makes two calls, set then get, once the state is known; a read first otherwise, and for If-Match', async () => {
     const gw = await gatewayWithProxy();
@@ -63,12 +68,26 @@ describe('the change runner against a real libvirtd', () => {
         assert.equal((await send()).statusCode, 200);
         return gw.proxy.procs.slice(from).filter((proc) => proc === GET || proc === SET);
       };
-      assert.deepEqual(await calls(() => gw.patch({ minWorkers: start + 1 })), [GET, SET, GET], 'first change: the old state is read');
+      assert.deepEqual(
+        await calls(() => gw.patch({ minWorkers: start + 1 })),
+        [GET, SET, GET],
+        'first change: the old state is read',
+      );
       assert.deepEqual(await calls(() => gw.patch({ minWorkers: start + 2 })), [SET, GET], 'then set and get only');
-      const etag = (await gw.app.inject({ method: 'GET', url: '/servers/libvirtd/threadpool' })).headers['etag'] as string;
-      assert.deepEqual(await calls(() => gw.patch({ minWorkers: start + 3 }, { 'if-match': etag })), [GET, SET, GET], 'If-Match reads');
+      const etag = (await gw.app.inject({ method: 'GET', url: '/servers/libvirtd/threadpool' })).headers[
+        'etag'
+      ] as string;
+      assert.deepEqual(
+        await calls(() => gw.patch({ minWorkers: start + 3 }, { 'if-match': etag })),
+        [GET, SET, GET],
+        'If-Match reads',
+      );
       mock.timers.tick(KNOWN_SETTINGS_TTL_MS + 1);
-      assert.deepEqual(await calls(() => gw.patch({ minWorkers: start })), [GET, SET, GET], 'what was read long ago is read again');
+      assert.deepEqual(
+        await calls(() => gw.patch({ minWorkers: start })),
+        [GET, SET, GET],
+        'what was read long ago is read again',
+      );
       assert.equal(await minWorkersNow(), start);
     } finally {
       mock.timers.reset();
@@ -84,12 +103,17 @@ describe('the change runner against a real libvirtd', () => {
       const answers = await Promise.all(values.map((v) => gw.patch({ minWorkers: v })));
       assert.ok(answers.every((a) => a.statusCode === 200));
       // The changes took turns: each one's old value is the previous one's new value, starting from the state before.
-      const chain = gw.outcomes().map((l) => [(l['old'] as { minWorkers: number }).minWorkers, (l['new'] as { minWorkers: number }).minWorkers]);
+      const chain = gw
+        .outcomes()
+        .map((l) => [(l['old'] as { minWorkers: number }).minWorkers, (l['new'] as { minWorkers: number }).minWorkers]);
       assert.equal(chain.length, values.length);
       assert.equal(chain[0]![0], start);
       for (let i = 1; i < chain.length; i++) assert.equal(chain[i]![0], chain[i - 1]![1], JSON.stringify(chain));
       assert.equal(await minWorkersNow(), chain.at(-1)![1], 'the last one recorded is what virt-admin shows');
-      assert.deepEqual(chain.map(([, v]) => v).sort((a, b) => a! - b!), values);
+      assert.deepEqual(
+        chain.map(([, v]) => v).sort((a, b) => a! - b!),
+        values,
+      );
       await gw.patch({ minWorkers: start });
     } finally {
       await gw.close();
@@ -104,7 +128,8 @@ describe('the change runner against a real libvirtd', () => {
       assert.equal((await gw.patch({ minWorkers: start + 1 })).statusCode, 200);
       const seen = new Promise<void>((resolve) => {
         sub.onEvents(() => {
-          if (sub.take().some((e) => e.type === 'threadpool.changed' && e.threadpool.minWorkers === start + 4)) resolve();
+          if (sub.take().some((e) => e.type === 'threadpool.changed' && e.threadpool.minWorkers === start + 4))
+            resolve();
         });
       });
       await daemons.virtAdmin('libvirtd', 'srv-threadpool-set', 'libvirtd', '--min-workers', String(start + 4));
@@ -128,10 +153,18 @@ describe('the change runner against a real libvirtd', () => {
       const restarted = await minWorkersNow();
       assert.notEqual(restarted, start + 2, 'a restarted daemon forgets runtime settings');
       // The first requests after the restart may find the old connection dropped (503) while it reconnects.
-      const answer = await retryUntil(() => gw.patch({ minWorkers: start + 1 }), (a) => a.statusCode !== 503, 'the gateway to reconnect');
+      const answer = await retryUntil(
+        () => gw.patch({ minWorkers: start + 1 }),
+        (a) => a.statusCode !== 503,
+        'the gateway to reconnect',
+      );
       assert.equal(answer.statusCode, 200, answer.body);
       const last = gw.outcomes().at(-1)!;
-      assert.equal((last['old'] as { minWorkers: number }).minWorkers, restarted, 'the old value is the restarted daemon\'s');
+      assert.equal(
+        (last['old'] as { minWorkers: number }).minWorkers,
+        restarted,
+        "the old value is the restarted daemon's",
+      );
     } finally {
       await gw.close();
     }

@@ -75,11 +75,21 @@ describe('HTTP conventions', () => {
   before(async () => {
     daemon = await startEmbeddedDaemon();
     app = Fastify({ ...gatewayServerOptions(), serverFactory: limitedServerFactory(undefined, LIMITS) });
-    await app.register(gateway, { daemons: [{ uri: daemon.adminUri }], callTimeoutMs: 5000, security: { authenticator: servingAnyone() } });
+    await app.register(gateway, {
+      daemons: [{ uri: daemon.adminUri }],
+      callTimeoutMs: 5000,
+      security: { authenticator: servingAnyone() },
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as { port: number }).port;
     dir = await mkdtemp(join(tmpdir(), 'conventions-'));
-    unix = await serveOnUnixSocket((req, res) => app.routing(req, res), join(dir, 'http.sock'), 0o600, LIMITS, (err, socket) => answerClientError(app.log, err, socket));
+    unix = await serveOnUnixSocket(
+      (req, res) => app.routing(req, res),
+      join(dir, 'http.sock'),
+      0o600,
+      LIMITS,
+      (err, socket) => answerClientError(app.log, err, socket),
+    );
   });
   after(async () => {
     await unix?.close();
@@ -118,9 +128,16 @@ describe('HTTP conventions', () => {
   for (const [label, open] of listeners) {
     it(`parser errors on ${label} are problem documents`, async () => {
       assertRawProblem(await raw(open, 'BOGUS LINE\r\n\r\n'), 400, 'ERR_BAD_REQUEST');
-      assertRawProblem(await raw(open, 'GET /servers HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'), 400, 'ERR_BAD_REQUEST');
       assertRawProblem(
-        await raw(open, 'POST /servers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n'),
+        await raw(open, 'GET /servers HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'),
+        400,
+        'ERR_BAD_REQUEST',
+      );
+      assertRawProblem(
+        await raw(
+          open,
+          'POST /servers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n',
+        ),
         400,
         'ERR_BAD_REQUEST',
       );

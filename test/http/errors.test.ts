@@ -18,7 +18,10 @@ for (const { generation, libvirt } of GENERATIONS)
     after(() => gw?.close());
 
     it('malformed JSON is 400 ERR_MALFORMED_BODY', async () => {
-      const res = await request(gw.app.server).patch('/servers/libvirtd/threadpool').set('content-type', 'application/json').send('{"minWorkers":');
+      const res = await request(gw.app.server)
+        .patch('/servers/libvirtd/threadpool')
+        .set('content-type', 'application/json')
+        .send('{"minWorkers":');
       assertProblem(res, 400, 'ERR_MALFORMED_BODY');
     });
 
@@ -35,7 +38,10 @@ for (const { generation, libvirt } of GENERATIONS)
 
     it('a body that is not JSON is 415', async () => {
       for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
-        const res = await request(gw.app.server).patch('/servers/libvirtd/threadpool').set('content-type', type).send('minWorkers=1');
+        const res = await request(gw.app.server)
+          .patch('/servers/libvirtd/threadpool')
+          .set('content-type', type)
+          .send('minWorkers=1');
         assertProblem(res, 415, 'ERR_UNSUPPORTED_MEDIA_TYPE');
       }
     });
@@ -53,22 +59,44 @@ for (const { generation, libvirt } of GENERATIONS)
       assertProblem(wrong, 405, 'ERR_METHOD_NOT_ALLOWED');
       assert.equal(wrong.headers['allow'], 'GET, HEAD');
       assertProblem(await request(gw.app.server).get('/daemons/nosuch/servers'), 404, 'ERR_UNKNOWN_DAEMON');
-      const server = assertProblem(await request(gw.app.server).get('/servers/nosuch/threadpool'), 404, 'ERR_UNKNOWN_SERVER');
+      const server = assertProblem(
+        await request(gw.app.server).get('/servers/nosuch/threadpool'),
+        404,
+        'ERR_UNKNOWN_SERVER',
+      );
       assert.deepEqual(server.libvirt, { code: 95, domain: 7, message: "Server not found: No server named 'nosuch'" });
-      const client = assertProblem(await request(gw.app.server).get('/servers/libvirtd/clients/424242'), 404, 'ERR_UNKNOWN_CLIENT');
-      assert.deepEqual(client.libvirt, { code: 96, domain: 7, message: "Client not found: No client with matching ID '424242'" });
+      const client = assertProblem(
+        await request(gw.app.server).get('/servers/libvirtd/clients/424242'),
+        404,
+        'ERR_UNKNOWN_CLIENT',
+      );
+      assert.deepEqual(client.libvirt, {
+        code: 96,
+        domain: 7,
+        message: "Client not found: No client with matching ID '424242'",
+      });
     });
 
     it("libvirt's own checks are 400 with libvirt's message", async () => {
-      const res = await request(gw.app.server).patch('/servers/admin/threadpool').send({ minWorkers: 50, maxWorkers: 40 });
+      const res = await request(gw.app.server)
+        .patch('/servers/admin/threadpool')
+        .send({ minWorkers: 50, maxWorkers: 40 });
       const body = assertProblem(res, 400, 'ERR_INVALID_ARGUMENT');
-      assert.deepEqual(body.libvirt, { code: 8, domain: 0, message: 'invalid argument: minWorkers cannot be larger than maxWorkers' });
+      assert.deepEqual(body.libvirt, {
+        code: 8,
+        domain: 0,
+        message: 'invalid argument: minWorkers cannot be larger than maxWorkers',
+      });
     });
 
     // 11.3.0 has every procedure of the table (its shutdown is test/http/routes/daemon/shutdown.test.ts's).
     if (generation === '9')
       it('a procedure the daemon lacks is 501', async () => {
-        assertProblem(await request(gw.app.server).post('/daemon/shutdown').set('x-requested-with', 'test'), 501, 'ERR_UNSUPPORTED_PROCEDURE');
+        assertProblem(
+          await request(gw.app.server).post('/daemon/shutdown').set('x-requested-with', 'test'),
+          501,
+          'ERR_UNSUPPORTED_PROCEDURE',
+        );
       });
 
     it('a stopped daemon is 503 with Retry-After, and is served again once it is back', async () => {
@@ -117,7 +145,10 @@ describe('a daemon that accepts and never answers', () => {
     assert.ok(Date.now() - start < 3000);
     assert.match(body.detail, /300 ms/);
     // At most one call per connection of the pool (its CONNECT_OPEN, never answered), nothing after it.
-    assert.ok(proxy.calls >= 1 && proxy.calls <= proxy.connections, `${proxy.calls} calls on ${proxy.connections} connections`);
+    assert.ok(
+      proxy.calls >= 1 && proxy.calls <= proxy.connections,
+      `${proxy.calls} calls on ${proxy.connections} connections`,
+    );
   });
 });
 
@@ -132,37 +163,81 @@ describe('no request gets a 500 (fuzz, daemon unreachable)', () => {
   after(() => app?.close());
 
   const segment = fc.oneof(
-    fc.constantFrom('libvirtd', 'admin', 'virtlogd', '1', '0', '-1', '1.5', '%00', '..', 'x'.repeat(300), '%E2%82', '*'),
+    fc.constantFrom(
+      'libvirtd',
+      'admin',
+      'virtlogd',
+      '1',
+      '0',
+      '-1',
+      '1.5',
+      '%00',
+      '..',
+      'x'.repeat(300),
+      '%E2%82',
+      '*',
+    ),
     fc.string({ maxLength: 12 }).map(encodeURIComponent),
   );
   const path = fc.oneof(
-    fc.constantFrom('/', '/daemon', '/daemons', '/servers', '/healthz', '/daemon/logging', '/daemon/timeout', '/daemon/shutdown'),
+    fc.constantFrom(
+      '/',
+      '/daemon',
+      '/daemons',
+      '/servers',
+      '/healthz',
+      '/daemon/logging',
+      '/daemon/timeout',
+      '/daemon/shutdown',
+    ),
     fc.tuple(fc.constantFrom('/servers/', '/daemons/', '/daemons/libvirtd/servers/'), segment).map(([a, b]) => a + b),
     fc
       .tuple(segment, fc.constantFrom('threadpool', 'client-limits', 'clients', 'tls/reload', 'clients/1', 'clients/x'))
       .map(([s, tail]) => `/servers/${s}/${tail}`),
   );
-  const query = fc.oneof(fc.constant(''), fc.constantFrom('?limit=0', '?limit=5', '?cursor=abc', '?preserve=yes', '?a=b&a=c'));
+  const query = fc.oneof(
+    fc.constant(''),
+    fc.constantFrom('?limit=0', '?limit=5', '?cursor=abc', '?preserve=yes', '?a=b&a=c'),
+  );
   const body = fc.oneof(
     fc.constant(undefined),
     fc.json(),
     fc.string(),
-    fc.constantFrom('{"minWorkers":5}', '{"outputs":"3:stderr","filters":""}', '{"seconds":1}', '[', '{"__proto__":{"x":1}}'),
+    fc.constantFrom(
+      '{"minWorkers":5}',
+      '{"outputs":"3:stderr","filters":""}',
+      '{"seconds":1}',
+      '[',
+      '{"__proto__":{"x":1}}',
+    ),
   );
-  const type = fc.constantFrom('application/json', 'text/plain', 'application/json; charset=latin1', 'application/octet-stream', undefined);
+  const type = fc.constantFrom(
+    'application/json',
+    'text/plain',
+    'application/json; charset=latin1',
+    'application/octet-stream',
+    undefined,
+  );
 
   it('answers every request with a status below 500, or 501-504 from the daemon side', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('GET', 'PUT', 'PATCH', 'POST', 'DELETE'), path, query, body, type, async (method, p, q, b, t) => {
-        const res = await app.inject({
-          method: method as 'GET',
-          url: p + q,
-          ...(b !== undefined ? { payload: b } : {}),
-          ...(t !== undefined ? { headers: { 'content-type': t } } : {}),
-        });
-        assert.notEqual(res.statusCode, 500, `${method} ${p}${q} ${t} ${b} -> ${res.body}`);
-        if (res.statusCode >= 400) assert.match(res.headers['content-type'] as string, /^application\/problem\+json/);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'PUT', 'PATCH', 'POST', 'DELETE'),
+        path,
+        query,
+        body,
+        type,
+        async (method, p, q, b, t) => {
+          const res = await app.inject({
+            method: method as 'GET',
+            url: p + q,
+            ...(b !== undefined ? { payload: b } : {}),
+            ...(t !== undefined ? { headers: { 'content-type': t } } : {}),
+          });
+          assert.notEqual(res.statusCode, 500, `${method} ${p}${q} ${t} ${b} -> ${res.body}`);
+          if (res.statusCode >= 400) assert.match(res.headers['content-type'] as string, /^application\/problem\+json/);
+        },
+      ),
       { numRuns: 400 },
     );
   });

@@ -53,7 +53,10 @@ export const GENERATIONS: ReadonlyArray<{ generation: DaemonGeneration; libvirt:
  * Start libvirtd and virtlogd of a generation (default '9', the host's) and a gateway serving both (libvirtd
  * first, so it is the default). `virtAdmin` is the generation's own virt-admin.
  */
-export async function startRealGateway(options: Partial<AppOptions> = {}, generation: DaemonGeneration = '9'): Promise<RealGateway> {
+export async function startRealGateway(
+  options: Partial<AppOptions> = {},
+  generation: DaemonGeneration = '9',
+): Promise<RealGateway> {
   const daemons = await startRealDaemons({ generation });
   let app: FastifyInstance;
   try {
@@ -92,9 +95,11 @@ export function assertProblem(
   status: number,
   code: string,
 ): Record<string, unknown> & { detail: string; libvirt?: { code: number; domain: number; message: string } } {
-  const body = (typeof res.body === 'object' && res.body !== null && Object.keys(res.body).length > 0
-    ? res.body
-    : JSON.parse(res.text ?? '{}')) as Record<string, unknown> & { detail: string };
+  const body = (
+    typeof res.body === 'object' && res.body !== null && Object.keys(res.body).length > 0
+      ? res.body
+      : JSON.parse(res.text ?? '{}')
+  ) as Record<string, unknown> & { detail: string };
   assert.equal(res.status, status, `status of ${JSON.stringify(body)}`);
   assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
   assert.equal(body['status'], status);

@@ -55,12 +55,15 @@ describe('KeyedLock', () => {
     const held = deferred();
     const running = lock.run('k', () => held.promise);
     const waiting = [lock.run('k', async () => 'w1'), lock.run('k', async () => 'w2')];
-    await assert.rejects(lock.run('k', async () => 'w3'), (err: unknown) => {
-      assert.ok(err instanceof RetryLaterError);
-      assert.equal(err.code, 'ERR_OVERLOADED');
-      assert.ok(err.retryAfterMs >= 1000);
-      return true;
-    });
+    await assert.rejects(
+      lock.run('k', async () => 'w3'),
+      (err: unknown) => {
+        assert.ok(err instanceof RetryLaterError);
+        assert.equal(err.code, 'ERR_OVERLOADED');
+        assert.ok(err.retryAfterMs >= 1000);
+        return true;
+      },
+    );
     assert.equal(await lock.run('other', async () => 'free'), 'free', 'other keys are not affected');
     held.resolve();
     await running;
@@ -71,7 +74,10 @@ describe('KeyedLock', () => {
 
   it('goes on after a function fails', async () => {
     const lock = new KeyedLock();
-    await assert.rejects(lock.run('k', async () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      lock.run('k', async () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(await lock.run('k', async () => 'next'), 'next');
   });
 });

@@ -30,8 +30,22 @@ describe('a TypeScript client generated from the OpenAPI document', () => {
     const doc = JSON.parse(await readFile(join(ROOT, OPENAPI_PATH), 'utf8')) as object;
     await writeFile(join(dir, 'api.d.ts'), astToString(await openapiTS(doc as never)));
     await copyFile(new URL('./.openapi-client/driver.ts', import.meta.url), join(dir, 'driver.ts'));
-    const args = ['--noEmit', '--strict', '--noUncheckedIndexedAccess', '--target', 'ES2022', '--module', 'NodeNext',
-      '--moduleResolution', 'NodeNext', '--types', 'node', '--skipLibCheck', join(dir, 'api.d.ts'), join(dir, 'driver.ts')];
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--noUncheckedIndexedAccess',
+      '--target',
+      'ES2022',
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--types',
+      'node',
+      '--skipLibCheck',
+      join(dir, 'api.d.ts'),
+      join(dir, 'driver.ts'),
+    ];
     const out = await new Promise<string>((resolve) => {
       execFile(join(ROOT, 'node_modules/.bin/tsc'), args, { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) =>
         resolve(err ? `tsc failed:\n${stdout}${stderr}` : ''),
@@ -62,7 +76,9 @@ describe('a TypeScript client generated from the OpenAPI document', () => {
         drive: (baseUrl: string, facts: { otherDaemon: string; victims: [number, number] }) => Promise<string[]>;
       };
       const calls = await drive(baseUrl, { otherDaemon: 'virtlogd', victims: [ids[0]!, ids[1]!] });
-      const doc = JSON.parse(await readFile(join(ROOT, OPENAPI_PATH), 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+      const doc = JSON.parse(await readFile(join(ROOT, OPENAPI_PATH), 'utf8')) as {
+        paths: Record<string, Record<string, unknown>>;
+      };
       const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
         METHODS.filter((m) => item[m]).map((m) => `${m.toUpperCase()} ${path}`),
       );

@@ -24,7 +24,11 @@ type Doc = {
   openapi: string;
   tags: Array<{ name: string }>;
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, { examples?: unknown[] }>; requestBodies: Record<string, NonNullable<Operation['requestBody']>>; responses: Record<string, { content: Record<string, { schema: unknown; example: unknown }> }> };
+  components: {
+    schemas: Record<string, { examples?: unknown[] }>;
+    requestBodies: Record<string, NonNullable<Operation['requestBody']>>;
+    responses: Record<string, { content: Record<string, { schema: unknown; example: unknown }> }>;
+  };
 };
 
 /** An operation's request body, its reference resolved. */
@@ -60,7 +64,11 @@ describe('openapi/openapi.json', () => {
       execFile(
         'node_modules/.bin/redocly',
         ['lint', OPENAPI_PATH, '--config', 'redocly.yaml', '--format', 'json'],
-        { cwd: ROOT, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' }, timeout: 120_000 },
+        {
+          cwd: ROOT,
+          env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+          timeout: 120_000,
+        },
         (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
       );
     });
@@ -78,16 +86,33 @@ describe('openapi/openapi.json', () => {
       ids.add(op.operationId);
       assert.ok(op.summary, `${where}: summary`);
       assert.ok(op.tags?.length && op.tags.every((t) => tags.has(t)), `${where}: tags`);
-      assert.ok(Object.keys(op.responses).some((s) => /^2\d\d$/.test(s)), `${where}: 2xx`);
+      assert.ok(
+        Object.keys(op.responses).some((s) => /^2\d\d$/.test(s)),
+        `${where}: 2xx`,
+      );
     }
   });
 
   it('has every resource of the default daemon also under /daemons/{daemon}, with the same methods', () => {
-    const own = ['/', '/healthz', '/readyz', '/metrics', '/events', '/openapi.json', '/openapi.yaml', '/openapi-3.0.json', '/openapi-3.0.yaml', '/daemons'];
+    const own = [
+      '/',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/events',
+      '/openapi.json',
+      '/openapi.yaml',
+      '/openapi-3.0.json',
+      '/openapi-3.0.yaml',
+      '/daemons',
+    ];
     const unprefixed = Object.keys(doc.paths).filter((p) => !p.startsWith('/daemons/') && !own.includes(p));
     assert.ok(unprefixed.includes('/daemon') && unprefixed.includes('/servers/{server}/clients/{id}'));
     for (const path of unprefixed) {
-      const scoped = path === '/daemon' ? '/daemons/{daemon}' : path.replace(/^\/daemon(?=\/)/, '/daemons/{daemon}').replace(/^\/servers/, '/daemons/{daemon}/servers');
+      const scoped =
+        path === '/daemon'
+          ? '/daemons/{daemon}'
+          : path.replace(/^\/daemon(?=\/)/, '/daemons/{daemon}').replace(/^\/servers/, '/daemons/{daemon}/servers');
       assert.ok(doc.paths[scoped], `${path} -> ${scoped}`);
       assert.deepEqual(Object.keys(doc.paths[scoped]).sort(), Object.keys(doc.paths[path]!).sort(), path);
     }
@@ -108,7 +133,7 @@ describe('openapi/openapi.json', () => {
       if (hasInput) assert.ok(statuses.has('400'), `${where}: 400`);
       if (op.requestBody) assert.ok(statuses.has('415') && statuses.has('413'), `${where}: 413/415`);
       if (path.startsWith('/daemons/{daemon}')) assert.ok(statuses.has('404'), `${where}: 404 for an unknown daemon`);
-      const callsDaemon = path.startsWith('/daemon') && path !== '/daemons' || path.startsWith('/servers');
+      const callsDaemon = (path.startsWith('/daemon') && path !== '/daemons') || path.startsWith('/servers');
       if (callsDaemon) for (const s of ['502', '503', '504']) assert.ok(statuses.has(s), `${where}: ${s}`);
     }
     for (const [name, response] of Object.entries(doc.components.responses)) {
@@ -167,11 +192,24 @@ describe('openapi/openapi.json', () => {
     const fields: Record<string, string[]> = {
       Threadpool: ['minWorkers', 'maxWorkers', 'prioWorkers', 'currentWorkers', 'freeWorkers', 'jobQueueDepth'],
       ClientLimits: ['maxClients', 'maxUnauthClients', 'currentClients', 'currentUnauthClients'],
-      ClientIdentity: ['readonly', 'unixUserId', 'unixUserName', 'unixGroupId', 'unixGroupName', 'processId', 'saslUserName', 'x509DistinguishedName', 'socketAddress', 'selinuxContext'],
+      ClientIdentity: [
+        'readonly',
+        'unixUserId',
+        'unixUserName',
+        'unixGroupId',
+        'unixGroupName',
+        'processId',
+        'saslUserName',
+        'x509DistinguishedName',
+        'socketAddress',
+        'selinuxContext',
+      ],
     };
     for (const [schema, names] of Object.entries(fields)) {
-      const props = (doc.components.schemas[schema] as { properties: Record<string, { description?: string }> }).properties;
-      for (const name of names) assert.match(props[name]?.description ?? '', /libvirt typed parameter `\w+`/, `${schema}.${name}`);
+      const props = (doc.components.schemas[schema] as { properties: Record<string, { description?: string }> })
+        .properties;
+      for (const name of names)
+        assert.match(props[name]?.description ?? '', /libvirt typed parameter `\w+`/, `${schema}.${name}`);
     }
   });
 });

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { daemonOverloaded, daemonUnavailable, UnknownDaemonError } from '../../src/gateway/errors.js';
-import { HttpProblemCode, isProblemCode, PROBLEMS, ProblemError, problemCodeOf, toProblem } from '../../src/http/problems.js';
+import {
+  HttpProblemCode,
+  isProblemCode,
+  PROBLEMS,
+  ProblemError,
+  problemCodeOf,
+  toProblem,
+} from '../../src/http/problems.js';
 import {
   CallTimeoutError,
   ConnectError,
@@ -34,12 +41,27 @@ function details(code: number, domain = 7): LibvirtErrorDetails {
 
 describe('the error table', () => {
   const cases: Array<[string, unknown, number, string]> = [
-    ['unknown server (95)', new LibvirtError("Server not found: No server named 'x'", details(95)), 404, 'ERR_UNKNOWN_SERVER'],
+    [
+      'unknown server (95)',
+      new LibvirtError("Server not found: No server named 'x'", details(95)),
+      404,
+      'ERR_UNKNOWN_SERVER',
+    ],
     ['unknown client (96)', new LibvirtError('Client not found: x', details(96, 62)), 404, 'ERR_UNKNOWN_CLIENT'],
     ['invalid argument (8)', new LibvirtError('invalid argument: x', details(8, 0)), 400, 'ERR_INVALID_ARGUMENT'],
-    ['argument unsupported (74)', new LibvirtError('argument unsupported: x', details(74, 0)), 400, 'ERR_INVALID_ARGUMENT'],
+    [
+      'argument unsupported (74)',
+      new LibvirtError('argument unsupported: x', details(74, 0)),
+      400,
+      'ERR_INVALID_ARGUMENT',
+    ],
     ['any other libvirt error', new LibvirtError('internal error: x', details(1)), 502, 'ERR_LIBVIRT'],
-    ['unknown procedure', new UnsupportedProcedureError('P', 'unknown procedure: 20', details(39)), 501, 'ERR_UNSUPPORTED_PROCEDURE'],
+    [
+      'unknown procedure',
+      new UnsupportedProcedureError('P', 'unknown procedure: 20', details(39)),
+      501,
+      'ERR_UNSUPPORTED_PROCEDURE',
+    ],
     ['local invalid argument', new InvalidArgumentError('bad'), 400, 'ERR_INVALID_ARGUMENT'],
     ['daemon unavailable', daemonUnavailable('d', 'down', 2500), 503, 'ERR_DAEMON_UNAVAILABLE'],
     ['connect failed', new ConnectError('refused'), 503, 'ERR_CONNECT'],
@@ -48,10 +70,30 @@ describe('the error table', () => {
     ['protocol violation', new ProtocolError('bad frame'), 502, 'ERR_PROTOCOL'],
     ['unknown daemon', new UnknownDaemonError('x', ['a']), 404, 'ERR_UNKNOWN_DAEMON'],
     ['route problem', new ProblemError(HttpProblemCode.INVALID_CURSOR, 'bad cursor'), 400, 'ERR_INVALID_CURSOR'],
-    ['fastify: bad JSON', Object.assign(new Error('x'), { code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 }), 400, 'ERR_MALFORMED_BODY'],
-    ['fastify: media type', Object.assign(new Error('x'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 }), 415, 'ERR_UNSUPPORTED_MEDIA_TYPE'],
-    ['fastify: too large', Object.assign(new Error('x'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }), 413, 'ERR_PAYLOAD_TOO_LARGE'],
-    ['fastify: any other 4xx', Object.assign(new Error('x'), { code: 'FST_ERR_SOMETHING', statusCode: 431 }), 431, 'ERR_BAD_REQUEST'],
+    [
+      'fastify: bad JSON',
+      Object.assign(new Error('x'), { code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 }),
+      400,
+      'ERR_MALFORMED_BODY',
+    ],
+    [
+      'fastify: media type',
+      Object.assign(new Error('x'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 }),
+      415,
+      'ERR_UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
+      'fastify: too large',
+      Object.assign(new Error('x'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }),
+      413,
+      'ERR_PAYLOAD_TOO_LARGE',
+    ],
+    [
+      'fastify: any other 4xx',
+      Object.assign(new Error('x'), { code: 'FST_ERR_SOMETHING', statusCode: 431 }),
+      431,
+      'ERR_BAD_REQUEST',
+    ],
     ['a bug of ours', new TypeError('undefined is not a function'), 500, 'ERR_INTERNAL'],
     ['a thrown string', 'oops', 500, 'ERR_INTERNAL'],
   ];
@@ -62,13 +104,19 @@ describe('the error table', () => {
       assert.equal(problem.status, status);
       assert.equal(problem.code, code);
       assert.equal(problem.instance, '/x');
-      assert.equal(problem.type, `urn:libvirt-admin-gateway:problem:${code.slice(4).toLowerCase().replaceAll('_', '-')}`);
+      assert.equal(
+        problem.type,
+        `urn:libvirt-admin-gateway:problem:${code.slice(4).toLowerCase().replaceAll('_', '-')}`,
+      );
     });
   }
 
   it("keeps libvirt's code, domain and message, also from a wrapped cause", () => {
     const cause = new LibvirtError('failed to open /x: No such file or directory', details(38, 0));
-    const { problem } = toProblem(new ProblemError(ErrorCode.INVALID_ARGUMENT, cause.message, { cause }), '/daemon/logging');
+    const { problem } = toProblem(
+      new ProblemError(ErrorCode.INVALID_ARGUMENT, cause.message, { cause }),
+      '/daemon/logging',
+    );
     assert.equal(problem.status, 400);
     assert.deepEqual(problem.libvirt, { code: 38, domain: 0, message: 'failed to open /x: No such file or directory' });
   });
@@ -117,8 +165,13 @@ describe('the error table', () => {
   });
 
   it('puts each family in its own status range: client 4xx, daemon 501/502, gateway 500/503/504', () => {
-    const ranges = { client: (s: number) => s >= 400 && s < 500, daemon: (s: number) => s === 501 || s === 502, gateway: (s: number) => [500, 503, 504].includes(s) };
-    for (const [code, { status, family }] of Object.entries(PROBLEMS)) assert.ok(ranges[family](status), `${code} ${family} ${status}`);
+    const ranges = {
+      client: (s: number) => s >= 400 && s < 500,
+      daemon: (s: number) => s === 501 || s === 502,
+      gateway: (s: number) => [500, 503, 504].includes(s),
+    };
+    for (const [code, { status, family }] of Object.entries(PROBLEMS))
+      assert.ok(ranges[family](status), `${code} ${family} ${status}`);
   });
 
   it("answers each layer's typed error with its own code, and a status that agrees with the error's own", () => {
@@ -143,7 +196,11 @@ describe('the error table', () => {
     }
     for (const code of Object.values(SecurityErrorCode)) {
       // The start-up errors never reach a client: they are not problems.
-      assert.equal(isProblemCode(code), code !== SecurityErrorCode.UNSAFE_LISTEN && code !== SecurityErrorCode.TOKENS_FILE, code);
+      assert.equal(
+        isProblemCode(code),
+        code !== SecurityErrorCode.UNSAFE_LISTEN && code !== SecurityErrorCode.TOKENS_FILE,
+        code,
+      );
     }
     assert.equal(isProblemCode(ErrorCode.INVALID_URI), false);
     assert.equal(isProblemCode('toString'), false, 'only own entries count');

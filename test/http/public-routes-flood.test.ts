@@ -37,7 +37,9 @@ describe(`${BURST} concurrent cold requests at every public route, on the gatewa
     // Built independently of the gateway: the committed document and the package's own rendition of the script.
     // Served as committed, but for `servers`: the address each was fetched from (the gateway on loopback).
     const committed = async (name: string) => {
-      const { servers: _variable, ...rest } = JSON.parse(await readFile(join(REPO_ROOT, 'openapi', name), 'utf8')) as Record<string, unknown>;
+      const { servers: _variable, ...rest } = JSON.parse(
+        await readFile(join(REPO_ROOT, 'openapi', name), 'utf8'),
+      ) as Record<string, unknown>;
       return rest;
     };
     const document = await committed('openapi.json');
@@ -54,11 +56,23 @@ describe(`${BURST} concurrent cold requests at every public route, on the gatewa
     const isYaml = (a: FloodAnswer) => assert.match(String(a.headers['content-type']), /^application\/yaml/);
     routes = [
       { path: '/healthz', check: (a) => (assert.equal(a.status, 200), assert.deepEqual(json(a), { status: 'ok' })) },
-      { path: '/readyz', check: (a) => (assert.equal(a.status, 200), assert.equal((json(a) as { status: string }).status, 'ready')) },
+      {
+        path: '/readyz',
+        check: (a) => (assert.equal(a.status, 200), assert.equal((json(a) as { status: string }).status, 'ready')),
+      },
       { path: '/openapi.json', check: (a) => (assert.equal(a.status, 200), isJson(a), served(json(a), document)) },
-      { path: '/openapi.yaml', check: (a) => (assert.equal(a.status, 200), isYaml(a), served(parseYaml(a.body!.toString('utf8')), document)) },
-      { path: '/openapi-3.0.json', check: (a) => (assert.equal(a.status, 200), isJson(a), served(json(a), document30)) },
-      { path: '/openapi-3.0.yaml', check: (a) => (assert.equal(a.status, 200), isYaml(a), served(parseYaml(a.body!.toString('utf8')), document30)) },
+      {
+        path: '/openapi.yaml',
+        check: (a) => (assert.equal(a.status, 200), isYaml(a), served(parseYaml(a.body!.toString('utf8')), document)),
+      },
+      {
+        path: '/openapi-3.0.json',
+        check: (a) => (assert.equal(a.status, 200), isJson(a), served(json(a), document30)),
+      },
+      {
+        path: '/openapi-3.0.yaml',
+        check: (a) => (assert.equal(a.status, 200), isYaml(a), served(parseYaml(a.body!.toString('utf8')), document30)),
+      },
       { path: '/docs', check: (a) => (assert.equal(a.status, 301), assert.equal(a.headers['location'], '/docs/')) },
       {
         path: '/docs/',
@@ -80,9 +94,15 @@ describe(`${BURST} concurrent cold requests at every public route, on the gatewa
         },
       },
       { path: '/docs/openapi.json', check: (a) => (assert.equal(a.status, 200), isJson(a), served(json(a), document)) },
-      { path: '/docs/openapi.yaml', check: (a) => (assert.equal(a.status, 200), isYaml(a), served(parseYaml(a.body!.toString('utf8')), document)) },
+      {
+        path: '/docs/openapi.yaml',
+        check: (a) => (assert.equal(a.status, 200), isYaml(a), served(parseYaml(a.body!.toString('utf8')), document)),
+      },
       // No route: the gateway's 404 problem, which is public too.
-      { path: '/docs/nothing', check: (a) => (assert.equal(a.status, 404), assert.equal((json(a) as { code: string }).code, 'ERR_NOT_FOUND')) },
+      {
+        path: '/docs/nothing',
+        check: (a) => (assert.equal(a.status, 404), assert.equal((json(a) as { code: string }).code, 'ERR_NOT_FOUND')),
+      },
     ];
     assert.deepEqual(PUBLIC_ROUTE_BURSTS.flat().sort(), routes.map((r) => r.path).sort());
     gateway = await startGateway({ connect: [], args: ['--embedded-socket', join(dir, 'admin-sock')] });
@@ -99,12 +119,18 @@ describe(`${BURST} concurrent cold requests at every public route, on the gatewa
       burst.forEach((path, i) => {
         const route = routes.find((r) => r.path === path)!;
         const failed = answers[i]!.filter((a) => a.error !== undefined);
-        assert.deepEqual(failed.map((a) => a.error).slice(0, 3), [], `${path}: ${failed.length} of ${BURST} requests failed`);
+        assert.deepEqual(
+          failed.map((a) => a.error).slice(0, 3),
+          [],
+          `${path}: ${failed.length} of ${BURST} requests failed`,
+        );
         // Answers alike (status, headers that matter, body) are checked once: parsing 200 copies of the YAML
         // document would take longer than the burst.
         const checked = new Set<string>();
         for (const answer of answers[i]!) {
-          const key = [answer.status, answer.headers['content-type'], answer.headers['location'], answer.sha256].join('|');
+          const key = [answer.status, answer.headers['content-type'], answer.headers['location'], answer.sha256].join(
+            '|',
+          );
           if (checked.has(key)) continue;
           checked.add(key);
           try {

@@ -14,7 +14,12 @@ const source = (literal: string, rest = '";\n//#endregion\nfunction getJavaScrip
 describe('reading the reference bundle out of its package', () => {
   it('decodes the three escapes the bundler writes and copies every other byte, UTF-8 included', () => {
     const decoded = decodeBundleLiteral(source(`${FILLER}\\"q\\" \\\\ back\\nline é→😀\t`), 'test');
-    const expected = Buffer.concat([Buffer.from(FILLER), Buffer.from([0x22, 0x71, 0x22, 0x20, 0x5c, 0x20]), Buffer.from('back\nline '), Buffer.from([0xc3, 0xa9, 0xe2, 0x86, 0x92, 0xf0, 0x9f, 0x98, 0x80, 0x09])]);
+    const expected = Buffer.concat([
+      Buffer.from(FILLER),
+      Buffer.from([0x22, 0x71, 0x22, 0x20, 0x5c, 0x20]),
+      Buffer.from('back\nline '),
+      Buffer.from([0xc3, 0xa9, 0xe2, 0x86, 0x92, 0xf0, 0x9f, 0x98, 0x80, 0x09]),
+    ]);
     assert.ok(decoded.equals(expected));
   });
 
@@ -36,7 +41,10 @@ describe('reading the reference bundle out of its package', () => {
     for (const [text, reason] of cases) {
       assert.throws(
         () => decodeBundleLiteral(text, '/x/index.js'),
-        (err: Error) => err.message.startsWith('cannot read the API reference bundle from @scalar/fastify-api-reference (/x/index.js): ') && reason.test(err.message),
+        (err: Error) =>
+          err.message.startsWith(
+            'cannot read the API reference bundle from @scalar/fastify-api-reference (/x/index.js): ',
+          ) && reason.test(err.message),
         reason.source,
       );
     }

@@ -33,7 +33,9 @@ describe('client history against a real libvirtd', () => {
       monitoring: { watchIntervalMs: INTERVAL },
       security: {
         authenticator: new Authenticator({
-          tokens: TokenStore.fromEntries(parseTokensFile(`${tokenLine('operator', OPERATOR, 'ops')}\n${tokenLine('viewer', VIEWER, 'grafana')}`)),
+          tokens: TokenStore.fromEntries(
+            parseTokensFile(`${tokenLine('operator', OPERATOR, 'ops')}\n${tokenLine('viewer', VIEWER, 'grafana')}`),
+          ),
         }),
         mutationRateLimit: 0,
       },
@@ -53,9 +55,12 @@ describe('client history against a real libvirtd', () => {
     } while (cursor !== null);
     return out;
   };
-  const find = (entries: ClientHistoryEntry[], event: string, id: number) => entries.filter((e) => e.event === event && e.client.id === id);
+  const find = (entries: ClientHistoryEntry[], event: string, id: number) =>
+    entries.filter((e) => e.event === event && e.client.id === id);
   const clientIds = async () =>
-    parseVirtAdminTable((await daemons.virtAdmin('libvirtd', 'srv-clients-list', 'libvirtd')).stdout).map(([id]) => Number(id));
+    parseVirtAdminTable((await daemons.virtAdmin('libvirtd', 'srv-clients-list', 'libvirtd')).stdout).map(([id]) =>
+      Number(id),
+    );
   /** Opens one client and returns its id as virt-admin lists it. */
   const connectOne = async () => {
     const before = new Set(await clientIds());
@@ -117,7 +122,10 @@ describe('client history against a real libvirtd', () => {
     assert.equal(left!.durationMs, Date.parse(left!.time) - Date.parse(left!.client.connectedAt));
     // libvirt keeps connect times in whole seconds; the gateway sees the departure within a poll.
     const stayed = closedAt - Date.parse(came!.client.connectedAt);
-    assert.ok(left!.durationMs >= stayed - 50 && left!.durationMs <= stayed + 1000 + 4 * INTERVAL, `${left!.durationMs} ms for ${stayed} ms`);
+    assert.ok(
+      left!.durationMs >= stayed - 50 && left!.durationMs <= stayed + 1000 + 4 * INTERVAL,
+      `${left!.durationMs} ms for ${stayed} ms`,
+    );
     assert.ok(openedFor <= closedAt);
     assert.deepEqual(left!.client.identity, came!.client.identity, 'the identity read while it was connected');
     assert.equal(left!.disconnectedBy, undefined);
@@ -134,9 +142,15 @@ describe('client history against a real libvirtd', () => {
 
   it('filters by unix user id', async () => {
     const uid = process.getuid!();
-    const mine = await request(app!.server).get(`/servers/libvirtd/client-history?uid=${uid}`).set(AS_VIEWER).expect(200);
+    const mine = await request(app!.server)
+      .get(`/servers/libvirtd/client-history?uid=${uid}`)
+      .set(AS_VIEWER)
+      .expect(200);
     assert.ok(mine.body.entries.length >= 5);
-    const others = await request(app!.server).get(`/servers/libvirtd/client-history?uid=${uid + 4242}`).set(AS_VIEWER).expect(200);
+    const others = await request(app!.server)
+      .get(`/servers/libvirtd/client-history?uid=${uid + 4242}`)
+      .set(AS_VIEWER)
+      .expect(200);
     assert.deepEqual(others.body.entries, []);
   });
 

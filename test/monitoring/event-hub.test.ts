@@ -39,10 +39,19 @@ describe('EventHub', () => {
     hub.publish(connected('libvirtd', 2));
     hub.publish(unreachable());
     hub.publish(connected('admin', 3, 'virtqemud'));
-    assert.deepEqual(all.take().map((e) => e.id), [1, 2, 3, 4]);
+    assert.deepEqual(
+      all.take().map((e) => e.id),
+      [1, 2, 3, 4],
+    );
     // A server filter narrows server events only; daemon-wide events still pass.
-    assert.deepEqual(admin.take().map((e) => e.id), [1, 3, 4]);
-    assert.deepEqual(clientsOnly.take().map((e) => e.id), [4]);
+    assert.deepEqual(
+      admin.take().map((e) => e.id),
+      [1, 3, 4],
+    );
+    assert.deepEqual(
+      clientsOnly.take().map((e) => e.id),
+      [4],
+    );
     assert.deepEqual(all.take(), []);
   });
 
@@ -91,7 +100,10 @@ describe('EventHub', () => {
       hub.publish(connected('admin', 3));
       const sub = hub.subscribe({ lastEventId: 1, filter: { servers: ['admin'] } });
       assert.equal(sub.resync, null);
-      assert.deepEqual(sub.take().map((e) => e.id), [3]);
+      assert.deepEqual(
+        sub.take().map((e) => e.id),
+        [3],
+      );
     });
 
     it('replays nothing when the subscriber is up to date', () => {
@@ -106,7 +118,13 @@ describe('EventHub', () => {
       const hub = new EventHub({ firstId: 1, bufferSize: 3 });
       for (let i = 0; i < 5; i++) hub.publish(unreachable());
       // Buffer holds 3, 4, 5: resuming after 2 is still complete, after 1 is not.
-      assert.deepEqual(hub.subscribe({ lastEventId: 2 }).take().map((e) => e.id), [3, 4, 5]);
+      assert.deepEqual(
+        hub
+          .subscribe({ lastEventId: 2 })
+          .take()
+          .map((e) => e.id),
+        [3, 4, 5],
+      );
       const late = hub.subscribe({ lastEventId: 1 });
       assert.deepEqual(late.resync, { reason: 'expired', lastEventId: 5 });
       assert.equal(late.pending, 0);
@@ -135,7 +153,10 @@ describe('EventHub', () => {
     const hub = new EventHub();
     const subs = [hub.subscribe(), hub.subscribe()];
     hub.close();
-    assert.deepEqual(subs.map((s) => s.closeReason), ['hub-closed', 'hub-closed']);
+    assert.deepEqual(
+      subs.map((s) => s.closeReason),
+      ['hub-closed', 'hub-closed'],
+    );
     assert.equal(hub.subscriberCount, 0);
   });
 });

@@ -30,7 +30,10 @@ for (const { generation, libvirt } of GENERATIONS)
     let subscribers: SseClient[] = [];
 
     before(async () => {
-      gw = await startRealGateway({ monitoring: { watchIntervalMs: PERIOD, hub: { queueLimit: QUEUE_LIMIT } } }, generation);
+      gw = await startRealGateway(
+        { monitoring: { watchIntervalMs: PERIOD, hub: { queueLimit: QUEUE_LIMIT } } },
+        generation,
+      );
       base = await gw.app.listen({ host: '127.0.0.1', port: 0 });
       // Two kinds of filter, half each: by daemon, and by daemon, server and type (repeated parameters).
       const urls = [
@@ -61,13 +64,21 @@ for (const { generation, libvirt } of GENERATIONS)
       const started = Date.now();
       const raw = await openRawClients(gw.daemons.clientSocket, 1);
       const id = Math.max(...(await listClientIds('libvirtd')));
-      await Promise.all(subscribers.map((s) => s.until(() => clientEvents(s, 'client.connected', id).length === 1, PERIOD + SLACK, 'connected')));
+      await Promise.all(
+        subscribers.map((s) =>
+          s.until(() => clientEvents(s, 'client.connected', id).length === 1, PERIOD + SLACK, 'connected'),
+        ),
+      );
       const connectedBy = Math.max(...subscribers.map((s) => clientEvents(s, 'client.connected', id)[0]!.at));
       assert.ok(connectedBy - started <= PERIOD + SLACK, `connected seen after ${connectedBy - started} ms`);
 
       const closedAt = Date.now();
       raw.close();
-      await Promise.all(subscribers.map((s) => s.until(() => clientEvents(s, 'client.disconnected', id).length === 1, PERIOD + SLACK, 'disconnected')));
+      await Promise.all(
+        subscribers.map((s) =>
+          s.until(() => clientEvents(s, 'client.disconnected', id).length === 1, PERIOD + SLACK, 'disconnected'),
+        ),
+      );
       const disconnectedBy = Math.max(...subscribers.map((s) => clientEvents(s, 'client.disconnected', id)[0]!.at));
       assert.ok(disconnectedBy - closedAt <= PERIOD + SLACK, `disconnected seen after ${disconnectedBy - closedAt} ms`);
 
@@ -75,7 +86,10 @@ for (const { generation, libvirt } of GENERATIONS)
         const [arrived] = clientEvents(s, 'client.connected', id);
         const [left] = clientEvents(s, 'client.disconnected', id);
         assert.ok(Number(left!.id) > Number(arrived!.id), 'ids increase');
-        const gone = JSON.parse(left!.data) as { daemon: string; client: { transport: string; identity: Record<string, unknown> } };
+        const gone = JSON.parse(left!.data) as {
+          daemon: string;
+          client: { transport: string; identity: Record<string, unknown> };
+        };
         assert.equal(gone.daemon, 'libvirtd');
         assert.equal(gone.client.transport, 'unix');
         // The identity read while it was connected: this very process.
@@ -88,7 +102,11 @@ for (const { generation, libvirt } of GENERATIONS)
       const listServers = async () => {
         const m = await scrape();
         const count = (daemon: string) =>
-          promValue(m, 'libvirt_admin_gateway_rpc_call_duration_seconds_count', { daemon, procedure: 'CONNECT_LIST_SERVERS', outcome: 'ok' });
+          promValue(m, 'libvirt_admin_gateway_rpc_call_duration_seconds_count', {
+            daemon,
+            procedure: 'CONNECT_LIST_SERVERS',
+            outcome: 'ok',
+          });
         return { libvirtd: count('libvirtd'), virtlogd: count('virtlogd') };
       };
       const before = await listServers();
@@ -110,7 +128,10 @@ for (const { generation, libvirt } of GENERATIONS)
         await request(gw.app.server).patch('/servers/libvirtd/threadpool').send({ maxWorkers: 23 }).expect(200);
         await watcher.until(() => watcher.messages.length === 1, PERIOD / 2, 'threadpool.changed');
         assert.ok(Date.now() - started < PERIOD / 2, 'without waiting for a poll');
-        const event = JSON.parse(watcher.messages[0]!.data) as { threadpool: { maxWorkers: number }; previous: { maxWorkers: number } };
+        const event = JSON.parse(watcher.messages[0]!.data) as {
+          threadpool: { maxWorkers: number };
+          previous: { maxWorkers: number };
+        };
         assert.equal(event.threadpool.maxWorkers, 23);
         assert.equal(event.previous.maxWorkers, 20);
         await holdsFor('the watcher does not report it again', 2 * PERIOD + SLACK, () => watcher.messages.length === 1);
@@ -157,7 +178,10 @@ for (const { generation, libvirt } of GENERATIONS)
       gc();
       const grown = process.memoryUsage().heapUsed - heapBefore;
       const publishedBytes = published * big.length;
-      assert.ok(grown < 40 * 1024 * 1024, `heap grew ${Math.round(grown / 1048576)} MiB for ${Math.round(publishedBytes / 1048576)} MiB published`);
+      assert.ok(
+        grown < 40 * 1024 * 1024,
+        `heap grew ${Math.round(grown / 1048576)} MiB for ${Math.round(publishedBytes / 1048576)} MiB published`,
+      );
       // The stalled client finds its connection closed once it looks.
       stalled.resume();
       await until(() => stalled.destroyed || stalled.readableEnded, 5000);
@@ -168,7 +192,15 @@ for (const { generation, libvirt } of GENERATIONS)
       // The others never saw the flood, and still get what comes next.
       const raw = await openRawClients(gw.daemons.clientSocket, 1);
       const id = Math.max(...(await listClientIds('libvirtd')));
-      await Promise.all(subscribers.map((s) => s.until(() => clientEvents(s, 'client.connected', id).length === 1, PERIOD + SLACK, 'connected after the drop')));
+      await Promise.all(
+        subscribers.map((s) =>
+          s.until(
+            () => clientEvents(s, 'client.connected', id).length === 1,
+            PERIOD + SLACK,
+            'connected after the drop',
+          ),
+        ),
+      );
       raw.close();
       for (const s of subscribers) assert.equal(s.find('logging.changed').length, 0);
     });
@@ -201,7 +233,9 @@ for (const { generation, libvirt } of GENERATIONS)
     });
 
     it('reports a daemon going away and coming back', async () => {
-      const watcher = await SseClient.open(`${base}/events?daemon=virtlogd&type=daemon.unreachable&type=daemon.reachable`);
+      const watcher = await SseClient.open(
+        `${base}/events?daemon=virtlogd&type=daemon.unreachable&type=daemon.reachable`,
+      );
       try {
         await gw.daemons.kill('virtlogd');
         await watcher.until(() => watcher.find('daemon.unreachable').length === 1, PERIOD + SLACK, 'unreachable');

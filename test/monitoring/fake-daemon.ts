@@ -15,7 +15,16 @@ interface FakeServer {
 
 /** A libvirt error as the daemon would send it. */
 export function libvirtError(code: number, message: string): LibvirtError {
-  return new LibvirtError(message, { code, domain: 62, level: 2, str1: null, str2: null, str3: null, int1: -1, int2: -1 });
+  return new LibvirtError(message, {
+    code,
+    domain: 62,
+    level: 2,
+    str1: null,
+    str2: null,
+    str3: null,
+    int1: -1,
+    int2: -1,
+  });
 }
 
 /** A daemon with the two servers of libvirtd and its defaults. */
@@ -40,7 +49,15 @@ export class FakeDaemon {
       ['admin', 0, 0],
     ] as const) {
       this.servers.set(server, {
-        threadpool: { minWorkers: 5, maxWorkers: 20, nWorkers: 5, freeWorkers: 5, prioWorkers: prio, jobQueueDepth: 0, extra: [] },
+        threadpool: {
+          minWorkers: 5,
+          maxWorkers: 20,
+          nWorkers: 5,
+          freeWorkers: 5,
+          prioWorkers: prio,
+          jobQueueDepth: 0,
+          extra: [],
+        },
         limits: { maxClients: 5000, clients: 0, maxUnauthClients: unauth, unauthClients: 0, extra: [] },
         clients: [],
       });
@@ -49,7 +66,12 @@ export class FakeDaemon {
 
   /** Connect a client to a server; returns its ref. */
   connect(server: string, transport = 0): ClientRef {
-    const ref: ClientRef = { server: { name: server }, id: BigInt(this.nextId++), timestamp: BigInt(Math.floor(Date.now() / 1000)), transport };
+    const ref: ClientRef = {
+      server: { name: server },
+      id: BigInt(this.nextId++),
+      timestamp: BigInt(Math.floor(Date.now() / 1000)),
+      transport,
+    };
     this.server(server).clients.push(ref);
     return ref;
   }
@@ -71,7 +93,10 @@ export class FakeDaemon {
     return {
       name: this.name,
       call: <T>(fn: (client: AdminClient, options: CallOptions) => Promise<T>): Promise<T> => {
-        if (this.down) return Promise.reject(new ConnectError(`Failed to connect socket to '/run/${this.name}': Connection refused`));
+        if (this.down)
+          return Promise.reject(
+            new ConnectError(`Failed to connect socket to '/run/${this.name}': Connection refused`),
+          );
         return fn(this.client(), { timeoutMs: 1000 });
       },
     };
@@ -109,8 +134,15 @@ export class FakeDaemon {
           if (!d.server(ref.server.name).clients.some((c) => c.id === ref.id)) {
             throw libvirtError(96, `Client not found: no client with matching id '${ref.id}' found`);
           }
-          if (d.anonymous.has(ref.id)) throw libvirtError(1, 'internal error: No identity information available for client');
-          return { readonly: false, unixUserId: 0, unixUserName: 'root', unixProcessId: 1000 + Number(ref.id), extra: [] };
+          if (d.anonymous.has(ref.id))
+            throw libvirtError(1, 'internal error: No identity information available for client');
+          return {
+            readonly: false,
+            unixUserId: 0,
+            unixUserName: 'root',
+            unixProcessId: 1000 + Number(ref.id),
+            extra: [],
+          };
         }),
     };
     return client as unknown as AdminClient;

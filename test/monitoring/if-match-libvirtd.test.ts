@@ -42,7 +42,10 @@ for (const { generation, libvirt } of GENERATIONS)
       const tag = (await http().get('/servers/libvirtd/client-limits').expect(200)).headers['etag']!;
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          http().patch('/servers/libvirtd/client-limits').set('if-match', tag).send({ maxClients: 200 + i }),
+          http()
+            .patch('/servers/libvirtd/client-limits')
+            .set('if-match', tag)
+            .send({ maxClients: 200 + i }),
         ),
       );
       assert.equal(results.filter((r) => r.status === 200).length, 1);
@@ -83,7 +86,10 @@ for (const { generation, libvirt } of GENERATIONS)
       const tag = (await http().get('/servers/admin/threadpool').expect(200)).headers['etag']!;
       await http().patch('/servers/admin/threadpool').set('if-match', `W/${tag}`).send({ prioWorkers: 1 }).expect(412);
       await http().patch('/servers/admin/threadpool').set('if-match', '"nope"').send({ prioWorkers: 1 }).expect(412);
-      const changed = await http().patch('/servers/admin/threadpool').set('if-match', `"nope", ${tag}`).send({ prioWorkers: 1 });
+      const changed = await http()
+        .patch('/servers/admin/threadpool')
+        .set('if-match', `"nope", ${tag}`)
+        .send({ prioWorkers: 1 });
       assert.equal(changed.status, 200);
       await http().patch('/servers/admin/threadpool').set('if-match', '*').send({ prioWorkers: 0 }).expect(200);
       await http().patch('/servers/admin/threadpool').send({ prioWorkers: 0 }).expect(200);

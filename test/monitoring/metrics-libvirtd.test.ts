@@ -15,9 +15,26 @@ describe('/metrics against real daemons', () => {
   before(async () => {
     gw = await startRealGateway();
     // Settings and clients of our own, so the figures compared are not just the defaults.
-    await gw.virtAdmin('srv-threadpool-set', 'libvirtd', '--min-workers', '3', '--max-workers', '17', '--priority-workers', '2');
+    await gw.virtAdmin(
+      'srv-threadpool-set',
+      'libvirtd',
+      '--min-workers',
+      '3',
+      '--max-workers',
+      '17',
+      '--priority-workers',
+      '2',
+    );
     await gw.virtAdmin('srv-clients-set', 'libvirtd', '--max-clients', '120', '--max-unauth-clients', '11');
-    await gw.virtAdminOf('virtlogd', 'srv-clients-set', 'virtlogd', '--max-clients', '900', '--max-unauth-clients', '800');
+    await gw.virtAdminOf(
+      'virtlogd',
+      'srv-clients-set',
+      'virtlogd',
+      '--max-clients',
+      '900',
+      '--max-unauth-clients',
+      '800',
+    );
     clients = await openRawClients(gw.daemons.readOnlyClientSocket, 7);
   });
   after(async () => {
@@ -63,7 +80,9 @@ describe('/metrics against real daemons', () => {
           // virt-admin is an admin client itself and its call takes a worker, as each of ours does during a
           // scrape: its view has one more client, and busy workers are a moving figure there.
           assert.equal(Number(value('libvirt_admin_server_clients')), Number(limits['nclients']) - 1, where);
-          assert.ok(Number(value('libvirt_admin_threadpool_free_workers')) <= Number(value('libvirt_admin_threadpool_workers')));
+          assert.ok(
+            Number(value('libvirt_admin_threadpool_free_workers')) <= Number(value('libvirt_admin_threadpool_workers')),
+          );
         } else {
           assert.equal(value('libvirt_admin_server_clients'), limits['nclients'], where);
           assert.equal(value('libvirt_admin_threadpool_workers'), pool['nWorkers'], where);
@@ -75,14 +94,21 @@ describe('/metrics against real daemons', () => {
     // Our own settings and clients made it through.
     assert.equal(promValue(m, 'libvirt_admin_threadpool_max_workers', { daemon: 'libvirtd', server: 'libvirtd' }), 17);
     assert.equal(promValue(m, 'libvirt_admin_server_clients', { daemon: 'libvirtd', server: 'libvirtd' }), 7);
-    assert.equal(promValue(m, 'libvirt_admin_server_max_unauth_clients', { daemon: 'virtlogd', server: 'virtlogd' }), 800);
+    assert.equal(
+      promValue(m, 'libvirt_admin_server_max_unauth_clients', { daemon: 'virtlogd', server: 'virtlogd' }),
+      800,
+    );
   });
 
   it('follows changes between scrapes', async () => {
     clients.close(3);
     await gw.virtAdmin('srv-clients-set', 'libvirtd', '--max-clients', '130');
     const lv = { daemon: 'libvirtd', server: 'libvirtd' };
-    const m = await retryUntil(scrape, (m) => promValue(m, 'libvirt_admin_server_max_clients', lv) === 130, 'the next poll');
+    const m = await retryUntil(
+      scrape,
+      (m) => promValue(m, 'libvirt_admin_server_max_clients', lv) === 130,
+      'the next poll',
+    );
     assert.equal(promValue(m, 'libvirt_admin_server_clients', { daemon: 'libvirtd', server: 'libvirtd' }), 4);
     assert.equal(promValue(m, 'libvirt_admin_server_max_clients', { daemon: 'libvirtd', server: 'libvirtd' }), 130);
   });
@@ -93,8 +119,13 @@ describe('/metrics against real daemons', () => {
     await request(gw.app.server).get('/daemons/virtlogd/servers/admin/client-limits').expect(200);
     const m = await scrape();
     const route = '/servers/:server/threadpool';
-    assert.ok(promValue(m, 'libvirt_admin_gateway_http_requests_total', { method: 'GET', route, status_code: '200' }) >= 1);
-    assert.equal(promValue(m, 'libvirt_admin_gateway_http_requests_total', { method: 'GET', route, status_code: '404' }), 1);
+    assert.ok(
+      promValue(m, 'libvirt_admin_gateway_http_requests_total', { method: 'GET', route, status_code: '200' }) >= 1,
+    );
+    assert.equal(
+      promValue(m, 'libvirt_admin_gateway_http_requests_total', { method: 'GET', route, status_code: '404' }),
+      1,
+    );
     assert.ok(
       promValue(m, 'libvirt_admin_gateway_http_request_duration_seconds_count', {
         method: 'GET',
@@ -104,15 +135,23 @@ describe('/metrics against real daemons', () => {
     const routes = labelValues(m.get('libvirt_admin_gateway_http_requests_total')!, 'route');
     for (const r of routes) assert.doesNotMatch(r, /libvirtd|virtlogd|nosuch/, 'route patterns, never raw URLs');
     const rpc = 'libvirt_admin_gateway_rpc_call_duration_seconds_count';
-    assert.ok(promValue(m, rpc, { daemon: 'libvirtd', procedure: 'SERVER_GET_THREADPOOL_PARAMETERS', outcome: 'ok' }) >= 1);
-    assert.ok(promValue(m, rpc, { daemon: 'libvirtd', procedure: 'SERVER_GET_THREADPOOL_PARAMETERS', outcome: 'libvirt' }) >= 1);
+    assert.ok(
+      promValue(m, rpc, { daemon: 'libvirtd', procedure: 'SERVER_GET_THREADPOOL_PARAMETERS', outcome: 'ok' }) >= 1,
+    );
+    assert.ok(
+      promValue(m, rpc, { daemon: 'libvirtd', procedure: 'SERVER_GET_THREADPOOL_PARAMETERS', outcome: 'libvirt' }) >= 1,
+    );
     assert.ok(promValue(m, rpc, { daemon: 'virtlogd', procedure: 'SERVER_GET_CLIENT_LIMITS', outcome: 'ok' }) >= 1);
   });
 
   it('shows a stopped daemon as up 0 and keeps serving the others', async () => {
     await gw.daemons.kill('virtlogd');
     try {
-      const m = await retryUntil(scrape, (m) => promValue(m, 'libvirt_admin_daemon_up', { daemon: 'virtlogd' }) === 0, 'the stop seen');
+      const m = await retryUntil(
+        scrape,
+        (m) => promValue(m, 'libvirt_admin_daemon_up', { daemon: 'virtlogd' }) === 0,
+        'the stop seen',
+      );
       assert.equal(promValue(m, 'libvirt_admin_daemon_up', { daemon: 'libvirtd' }), 1);
       assert.deepEqual(labelValues(m.get('libvirt_admin_threadpool_workers')!, 'daemon'), ['libvirtd']);
     } finally {

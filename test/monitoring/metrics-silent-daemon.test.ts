@@ -82,7 +82,11 @@ describe('/metrics with a daemon that never answers', () => {
     const result = await promtool(text);
     if (result === null) {
       // CI installs it (scripts/install-libvirt.sh): there a missing promtool is a broken setup, not a pass.
-      assert.notEqual(process.env['CI'], 'true', 'promtool is missing under CI=true: run `sudo bash scripts/install-libvirt.sh` (Debian package prometheus)');
+      assert.notEqual(
+        process.env['CI'],
+        'true',
+        'promtool is missing under CI=true: run `sudo bash scripts/install-libvirt.sh` (Debian package prometheus)',
+      );
       t.diagnostic('promtool is not installed (Debian package prometheus); checked with the strict reader only');
       parsePromText(text);
       return;
@@ -98,7 +102,9 @@ function promtool(text: string): Promise<{ code: number | null; output: string }
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ENOENT' ? null : { code: -1, output: err.message }));
+    child.on('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code === 'ENOENT' ? null : { code: -1, output: err.message }),
+    );
     child.on('close', (code) => resolve({ code, output }));
     child.stdin.end(text);
   });

@@ -46,13 +46,21 @@ describe('GatewayMetrics', () => {
     assert.equal(promValue(m, 'libvirt_admin_threadpool_priority_workers', { daemon: 'libvirtd', server: 'admin' }), 0);
     const age = promValue(m, 'libvirt_admin_gateway_snapshot_age_seconds', { daemon: 'libvirtd' });
     assert.ok(age >= 0 && age < 5, `age ${age}`);
-    for (const name of ['libvirt_admin_daemon_up', 'libvirt_admin_threadpool_workers', 'libvirt_admin_gateway_snapshot_age_seconds']) {
+    for (const name of [
+      'libvirt_admin_daemon_up',
+      'libvirt_admin_threadpool_workers',
+      'libvirt_admin_gateway_snapshot_age_seconds',
+    ]) {
       assert.equal(m.get(name)!.type, 'gauge');
       assert.ok(m.get(name)!.help);
     }
     assert.equal(daemon.calls.get('getLibVersion'), 1, 'the version is read once per reach, not per poll');
     daemon.connect('libvirtd');
-    await retryUntil(scrape, (m) => promValue(m, 'libvirt_admin_server_clients', lv) === 3, 'the next poll in the next scrape');
+    await retryUntil(
+      scrape,
+      (m) => promValue(m, 'libvirt_admin_server_clients', lv) === 3,
+      'the next poll in the next scrape',
+    );
   });
 
   it('shows an unreachable daemon as up 0 with no stale figures, next to a reachable one', async (t) => {
@@ -62,12 +70,21 @@ describe('GatewayMetrics', () => {
     t.after(close);
     await retryUntil(scrape, (m) => promValue(m, 'libvirt_admin_daemon_up', { daemon: 'virtqemud' }) === 1, 'both up');
     down.down = true;
-    const m = await retryUntil(scrape, (m) => promValue(m, 'libvirt_admin_daemon_up', { daemon: 'virtqemud' }) === 0, 'down seen');
+    const m = await retryUntil(
+      scrape,
+      (m) => promValue(m, 'libvirt_admin_daemon_up', { daemon: 'virtqemud' }) === 0,
+      'down seen',
+    );
     assert.equal(promValue(m, 'libvirt_admin_daemon_up', { daemon: 'libvirtd' }), 1);
-    assert.equal(m.get('libvirt_admin_threadpool_workers')!.samples.filter((s) => s.labels['daemon'] === 'virtqemud').length, 0);
+    assert.equal(
+      m.get('libvirt_admin_threadpool_workers')!.samples.filter((s) => s.labels['daemon'] === 'virtqemud').length,
+      0,
+    );
     assert.ok(m.get('libvirt_admin_daemon_info')!.samples.every((s) => s.labels['daemon'] === 'libvirtd'));
     // The age keeps growing from the last poll that reached it.
-    assert.ok(m.get('libvirt_admin_gateway_snapshot_age_seconds')!.samples.some((s) => s.labels['daemon'] === 'virtqemud'));
+    assert.ok(
+      m.get('libvirt_admin_gateway_snapshot_age_seconds')!.samples.some((s) => s.labels['daemon'] === 'virtqemud'),
+    );
   });
 
   it('keeps the watchers polling only while scrapes come', async (t) => {
@@ -109,9 +126,14 @@ describe('GatewayMetrics', () => {
     // Latency by method and route only: the status code would multiply the bucket lines.
     const timed = { method: 'GET', route };
     assert.equal(promValue(m, 'libvirt_admin_gateway_http_request_duration_seconds_count', timed), 2);
-    assert.equal(promValue(m, 'libvirt_admin_gateway_http_request_duration_seconds_bucket', { ...timed, le: '0.005' }), 1);
+    assert.equal(
+      promValue(m, 'libvirt_admin_gateway_http_request_duration_seconds_bucket', { ...timed, le: '0.005' }),
+      1,
+    );
     assert.equal(promValue(m, 'libvirt_admin_gateway_http_request_duration_seconds_sum', timed), 0.302);
-    const buckets = m.get('libvirt_admin_gateway_http_request_duration_seconds')!.samples.filter((s) => s.name.endsWith('_bucket'));
+    const buckets = m
+      .get('libvirt_admin_gateway_http_request_duration_seconds')!
+      .samples.filter((s) => s.name.endsWith('_bucket'));
     assert.equal(buckets.length, 2 * 8, 'two series of seven boundaries and +Inf');
     assert.equal(promValue(m, 'libvirt_admin_gateway_http_requests_total', { method: 'PATCH', status_code: '412' }), 1);
   });
@@ -120,7 +142,20 @@ describe('GatewayMetrics', () => {
     const metrics = new GatewayMetrics({});
     const observe = metrics.rpcObserver('libvirtd');
     observe('CONNECT_LIST_SERVERS', 1.5, undefined);
-    observe('SERVER_SET_THREADPOOL_PARAMETERS', 3, new LibvirtError('invalid argument', { code: 8, domain: 0, level: 2, str1: null, str2: null, str3: null, int1: -1, int2: -1 }));
+    observe(
+      'SERVER_SET_THREADPOOL_PARAMETERS',
+      3,
+      new LibvirtError('invalid argument', {
+        code: 8,
+        domain: 0,
+        level: 2,
+        str1: null,
+        str2: null,
+        str3: null,
+        int1: -1,
+        int2: -1,
+      }),
+    );
     observe('CONNECT_LIST_SERVERS', 5000, new CallTimeoutError('slow'));
     const m = parsePromText(await metrics.render());
     const name = 'libvirt_admin_gateway_rpc_call_duration_seconds_count';

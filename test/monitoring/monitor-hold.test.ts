@@ -49,7 +49,10 @@ describe('Monitor.hold and observePolls', () => {
       const limits = libvirtd.states.get('client-limits') as { maxClients: number; clients: number };
       assert.equal(limits.maxClients, d.server('libvirtd').limits.maxClients);
       assert.equal(limits.clients, 1);
-      assert.deepEqual(libvirtd.clients.map((c) => c.id), [Number(ref.id)]);
+      assert.deepEqual(
+        libvirtd.clients.map((c) => c.id),
+        [Number(ref.id)],
+      );
       stop();
       const seen = reports.length;
       await eventually(() => (d.calls.get('listServers') ?? 0) >= seen + 3, 'more polls');

@@ -19,7 +19,11 @@ describe('Monitor', () => {
   it('does not poll before the first subscriber', async (t) => {
     const clock = fakeClock(t);
     const { a, m } = monitor();
-    await clock.advanceHolding(() => a.calls.size === 0 && !m.isWatching, 'no poll and no watching without a subscriber', INTERVAL * 3);
+    await clock.advanceHolding(
+      () => a.calls.size === 0 && !m.isWatching,
+      'no poll and no watching without a subscriber',
+      INTERVAL * 3,
+    );
     m.close();
   });
 
@@ -34,7 +38,11 @@ describe('Monitor', () => {
     for (const d of [a, b]) assert.ok(d.calls.get('listServers')! <= 7, String(d.calls.get('listServers')));
     a.connect('libvirtd');
     await clock.advanceUntil(() => subs.every((s) => s.pending === 1), 'subs.every((s) => s.pending === 1)', 2000);
-    for (const s of subs) assert.deepEqual(s.take().map((e) => e.type), ['client.connected']);
+    for (const s of subs)
+      assert.deepEqual(
+        s.take().map((e) => e.type),
+        ['client.connected'],
+      );
     m.close();
   });
 
@@ -45,17 +53,37 @@ describe('Monitor', () => {
     a.connect('libvirtd');
     b.connect('admin');
     await clock.advanceUntil(() => onlyLogd.pending === 1, 'onlyLogd.pending === 1', 2000);
-    await clock.advanceHolding(() => onlyLogd.pending === 1, 'no libvirtd event reaches the virtlogd-only subscriber', INTERVAL * 3);
-    assert.deepEqual(onlyLogd.take().map((e) => e.daemon), ['virtlogd']);
+    await clock.advanceHolding(
+      () => onlyLogd.pending === 1,
+      'no libvirtd event reaches the virtlogd-only subscriber',
+      INTERVAL * 3,
+    );
+    assert.deepEqual(
+      onlyLogd.take().map((e) => e.daemon),
+      ['virtlogd'],
+    );
     m.close();
   });
 
   it('routes gateway changes to the daemon’s watcher', async () => {
     const { m } = monitor();
     const sub = await m.subscribe();
-    m.publish('virtlogd', { kind: 'settings', resource: logging, target: { daemon: 'virtlogd' }, settings: { outputs: '1:stderr', filters: '' } });
-    m.publish('nosuch', { kind: 'settings', resource: logging, target: { daemon: 'nosuch' }, settings: { outputs: '1:stderr', filters: '' } });
-    assert.deepEqual(sub.take().map((e) => [e.type, e.daemon]), [['logging.changed', 'virtlogd']]);
+    m.publish('virtlogd', {
+      kind: 'settings',
+      resource: logging,
+      target: { daemon: 'virtlogd' },
+      settings: { outputs: '1:stderr', filters: '' },
+    });
+    m.publish('nosuch', {
+      kind: 'settings',
+      resource: logging,
+      target: { daemon: 'nosuch' },
+      settings: { outputs: '1:stderr', filters: '' },
+    });
+    assert.deepEqual(
+      sub.take().map((e) => [e.type, e.daemon]),
+      [['logging.changed', 'virtlogd']],
+    );
     m.close();
   });
 

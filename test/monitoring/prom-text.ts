@@ -85,7 +85,11 @@ function parseSample(line: string, where: string): PromSample {
   const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)(?:\s+(-?\d+))?\s*$/.exec(line);
   if (!m) throw new Error(`bad sample in ${where}`);
   const [, name, rawLabels, rawValue] = m as unknown as [string, string, string | undefined, string];
-  return { name, labels: rawLabels ? parseLabels(rawLabels.slice(1, -1), where) : {}, value: parseValue(rawValue, where) };
+  return {
+    name,
+    labels: rawLabels ? parseLabels(rawLabels.slice(1, -1), where) : {},
+    value: parseValue(rawValue, where),
+  };
 }
 
 function parseLabels(body: string, where: string): Record<string, string> {
@@ -149,15 +153,22 @@ function checkHistogram(family: PromFamily): void {
     });
     const inf = sorted.at(-1);
     if (!inf || inf[0] !== Infinity) throw new Error(`${family.name}${key}: no +Inf bucket`);
-    if (g.count !== inf[1]) throw new Error(`${family.name}${key}: +Inf bucket ${inf[1]} differs from _count ${g.count}`);
+    if (g.count !== inf[1])
+      throw new Error(`${family.name}${key}: +Inf bucket ${inf[1]} differs from _count ${g.count}`);
   }
 }
 
 /** The value of the one sample of `name` whose labels include `labels`; throws when there is not exactly one. */
-export function promValue(families: Map<string, PromFamily>, name: string, labels: Record<string, string> = {}): number {
+export function promValue(
+  families: Map<string, PromFamily>,
+  name: string,
+  labels: Record<string, string> = {},
+): number {
   const family = families.get(name) ?? families.get(name.replace(/_(bucket|sum|count)$/, ''));
   if (!family) throw new Error(`no metric ${name}`);
-  const found = family.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  const found = family.samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
   if (found.length !== 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return found[0]!.value;
 }

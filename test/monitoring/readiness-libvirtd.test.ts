@@ -16,7 +16,13 @@ describe('/readyz against real daemons', () => {
 
   /** Polls /readyz until it answers `status`, for at most `ms`; returns that response. */
   const readyzAnswers = (status: number, ms: number) =>
-    retryUntil(async () => await readyz(), (res) => res.status === status, `/readyz to answer ${status}`, ms, 100);
+    retryUntil(
+      async () => await readyz(),
+      (res) => res.status === status,
+      `/readyz to answer ${status}`,
+      ms,
+      100,
+    );
 
   it('is ready while every daemon answers, and lists them (their versions are in /readyz/details)', async () => {
     const res = await readyz().expect(200);

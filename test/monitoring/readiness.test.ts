@@ -25,7 +25,10 @@ describe('checkReadiness', () => {
     b.down = true;
     const r = await checkReadiness([a.source(), b.source()], 500);
     assert.equal(r.ready, false);
-    assert.deepEqual(r.daemons.filter((d) => !d.ready).map((d) => d.daemon), ['virtlogd']);
+    assert.deepEqual(
+      r.daemons.filter((d) => !d.ready).map((d) => d.daemon),
+      ['virtlogd'],
+    );
     assert.match(r.daemons[1]!.error!, /Connection refused/);
   });
 

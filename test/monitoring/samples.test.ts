@@ -17,7 +17,11 @@ function sample(i: number): Sample {
   return s;
 }
 
-function report(daemon: string, at: number, servers: Record<string, { pool: ThreadpoolParams; limits: ClientLimitParams }>): PollReport {
+function report(
+  daemon: string,
+  at: number,
+  servers: Record<string, { pool: ThreadpoolParams; limits: ClientLimitParams }>,
+): PollReport {
   return {
     daemon,
     at,
@@ -33,7 +37,15 @@ function report(daemon: string, at: number, servers: Record<string, { pool: Thre
   };
 }
 
-const POOL: ThreadpoolParams = { minWorkers: 5, maxWorkers: 20, prioWorkers: 5, nWorkers: 7, freeWorkers: 3, jobQueueDepth: 2, extra: [] };
+const POOL: ThreadpoolParams = {
+  minWorkers: 5,
+  maxWorkers: 20,
+  prioWorkers: 5,
+  nWorkers: 7,
+  freeWorkers: 3,
+  jobQueueDepth: 2,
+  extra: [],
+};
 const LIMITS: ClientLimitParams = { maxClients: 5000, maxUnauthClients: 20, clients: 12, unauthClients: 1, extra: [] };
 
 describe('SampleRing', () => {
@@ -44,19 +56,36 @@ describe('SampleRing', () => {
     for (let i = 3; i < 10; i++) ring.push(sample(i));
     assert.equal(ring.length, 4);
     const columns = ring.columns();
-    assert.deepEqual(columns.time, [6, 7, 8, 9].map((i) => sample(i).time));
-    for (const field of SAMPLE_FIELDS) assert.deepEqual(columns[field], [6, 7, 8, 9].map((i) => sample(i)[field]), field);
+    assert.deepEqual(
+      columns.time,
+      [6, 7, 8, 9].map((i) => sample(i).time),
+    );
+    for (const field of SAMPLE_FIELDS)
+      assert.deepEqual(
+        columns[field],
+        [6, 7, 8, 9].map((i) => sample(i)[field]),
+        field,
+      );
     assert.deepEqual(ring.latest(), sample(9));
   });
 
   it('gives only the samples after a time, and at most the newest `limit`', () => {
     const ring = new SampleRing(8);
     for (let i = 0; i < 13; i++) ring.push(sample(i)); // wrapped: holds 5..12
-    assert.deepEqual(ring.columns(sample(9).time).time, [10, 11, 12].map((i) => sample(i).time));
-    assert.deepEqual(ring.columns(sample(9).time + 1).time, [10, 11, 12].map((i) => sample(i).time));
+    assert.deepEqual(
+      ring.columns(sample(9).time).time,
+      [10, 11, 12].map((i) => sample(i).time),
+    );
+    assert.deepEqual(
+      ring.columns(sample(9).time + 1).time,
+      [10, 11, 12].map((i) => sample(i).time),
+    );
     assert.deepEqual(ring.columns(0).time.length, 8);
     assert.deepEqual(ring.columns(sample(12).time).time, []);
-    assert.deepEqual(ring.columns(undefined, 2).time, [11, 12].map((i) => sample(i).time));
+    assert.deepEqual(
+      ring.columns(undefined, 2).time,
+      [11, 12].map((i) => sample(i).time),
+    );
   });
 
   it('keeps full unsigned 32-bit figures', () => {
@@ -114,7 +143,9 @@ describe('SampleStore', () => {
   it('never holds more than maxSeries rings of capacity points, whatever the daemons report', () => {
     const store = new SampleStore({ capacity: 100, maxSeries: 5 });
     for (let poll = 0; poll < 50; poll++) {
-      const servers = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`srv${i}`, { pool: POOL, limits: LIMITS }]));
+      const servers = Object.fromEntries(
+        Array.from({ length: 4 }, (_, i) => [`srv${i}`, { pool: POOL, limits: LIMITS }]),
+      );
       for (const daemon of ['d1', 'd2', 'd3']) store.record(report(daemon, poll, servers));
     }
     assert.equal(store.byteLength, 5 * 100 * BYTES_PER_POINT);
@@ -127,7 +158,9 @@ describe('SampleStore', () => {
     gc();
     const before = process.memoryUsage();
     const store = new SampleStore({ capacity, maxSeries: servers });
-    const polled = Object.fromEntries(Array.from({ length: servers }, (_, i) => [`srv${i}`, { pool: POOL, limits: LIMITS }]));
+    const polled = Object.fromEntries(
+      Array.from({ length: servers }, (_, i) => [`srv${i}`, { pool: POOL, limits: LIMITS }]),
+    );
     let afterOneHour = 0;
     for (let t = 0; t < 86_400; t++) {
       store.record(report('d', t * 1000, polled));

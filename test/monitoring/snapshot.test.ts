@@ -20,7 +20,10 @@ const ref = (server: string, id: number, timestamp = 1_700_000_000, transport = 
   transport,
 });
 
-function poll(clients: Record<string, ClientRef[]>, over: { tp?: number; logging?: { outputs: string; filters: string } } = {}): Poll {
+function poll(
+  clients: Record<string, ClientRef[]>,
+  over: { tp?: number; logging?: { outputs: string; filters: string } } = {},
+): Poll {
   return {
     servers: Object.entries(clients).map(([name, list]) => ({
       name,
@@ -35,7 +38,12 @@ function poll(clients: Record<string, ClientRef[]>, over: { tp?: number; logging
 }
 
 function identify(...refs: ClientRef[]): Map<string, Identified> {
-  return new Map(refs.map((r) => [clientKey(r), { summary: summarizeClient(r, { unixUserId: 0, unixProcessId: 42, extra: [] }), gone: false }]));
+  return new Map(
+    refs.map((r) => [
+      clientKey(r),
+      { summary: summarizeClient(r, { unixUserId: 0, unixProcessId: 42, extra: [] }), gone: false },
+    ]),
+  );
 }
 
 describe('summarizeClient', () => {
@@ -85,7 +93,10 @@ describe('diffSnapshot', () => {
     const after = ref('libvirtd', 1, 2000);
     const base = diffSnapshot('d', undefined, poll({ libvirtd: [before] }), identify(before)).next;
     const { events } = diffSnapshot('d', base, poll({ libvirtd: [after] }), identify(after));
-    assert.deepEqual(events.map((e) => e.type), ['client.connected', 'client.disconnected']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['client.connected', 'client.disconnected'],
+    );
   });
 
   it('reports a client gone before its identity could be read as arriving and leaving', () => {
@@ -93,7 +104,10 @@ describe('diffSnapshot', () => {
     const quick = ref('libvirtd', 9);
     const gone = new Map([[clientKey(quick), { summary: summarizeClient(quick, null), gone: true }]]);
     const { next, events } = diffSnapshot('d', base, poll({ libvirtd: [quick] }), gone);
-    assert.deepEqual(events.map((e) => e.type), ['client.connected', 'client.disconnected']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['client.connected', 'client.disconnected'],
+    );
     assert.equal(next.servers.get('libvirtd')!.clients.size, 0);
   });
 
@@ -135,10 +149,17 @@ describe('diffSnapshot', () => {
     // The gateway already published minWorkers 7 and the closing of client 1; this poll read the older state.
     base.servers.get('admin')!.settings.set('threadpool', { minWorkers: 7, maxWorkers: 20, prioWorkers: 5 });
     base.servers.get('admin')!.clients.delete(clientKey(a));
-    const stale = new Set([ResourceKey.settings(threadpool, { daemon: 'd', server: 'admin' }), ResourceKey.client('admin', 1)]);
+    const stale = new Set([
+      ResourceKey.settings(threadpool, { daemon: 'd', server: 'admin' }),
+      ResourceKey.client('admin', 1),
+    ]);
     const { next, events } = diffSnapshot('d', base, poll({ admin: [a] }), new Map(), (k) => !stale.has(k));
     assert.deepEqual(events, []);
-    assert.deepEqual(next.servers.get('admin')!.settings.get('threadpool'), { minWorkers: 7, maxWorkers: 20, prioWorkers: 5 });
+    assert.deepEqual(next.servers.get('admin')!.settings.get('threadpool'), {
+      minWorkers: 7,
+      maxWorkers: 20,
+      prioWorkers: 5,
+    });
     assert.equal(next.servers.get('admin')!.clients.size, 0);
   });
 
@@ -146,7 +167,10 @@ describe('diffSnapshot', () => {
     const a = ref('old', 1);
     const base = diffSnapshot('d', undefined, poll({ old: [a] }), identify(a)).next;
     const { events } = diffSnapshot('d', base, poll({ admin: [] }), new Map());
-    assert.deepEqual(events.map((e) => [e.type, 'server' in e ? e.server : null]), [['client.disconnected', 'old']]);
+    assert.deepEqual(
+      events.map((e) => [e.type, 'server' in e ? e.server : null]),
+      [['client.disconnected', 'old']],
+    );
   });
 });
 
@@ -158,6 +182,9 @@ describe('newClients', () => {
     const base = diffSnapshot('d', undefined, poll({ admin: [a] }), identify(a)).next;
     const found = newClients(base, poll({ admin: [a, b, c] }), (k) => k !== ResourceKey.client('admin', 3));
     assert.deepEqual(found, [b]);
-    assert.deepEqual(newClients(undefined, poll({ admin: [a] }), () => true), [a]);
+    assert.deepEqual(
+      newClients(undefined, poll({ admin: [a] }), () => true),
+      [a],
+    );
   });
 });

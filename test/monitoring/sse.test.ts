@@ -43,7 +43,10 @@ describe('SSE encoding', () => {
   });
 
   it('writes a resync with the id to resume from', () => {
-    assert.equal(encodeResync({ reason: 'expired', lastEventId: 7 }), 'id: 7\nevent: resync\ndata: {"reason":"expired","lastEventId":7}\n\n');
+    assert.equal(
+      encodeResync({ reason: 'expired', lastEventId: 7 }),
+      'id: 7\nevent: resync\ndata: {"reason":"expired","lastEventId":7}\n\n',
+    );
   });
 
   it('keeps comments on one line', () => {
@@ -62,10 +65,13 @@ describe('pipeSubscription', () => {
     const msgs = messages(out.text());
     assert.deepEqual(msgs[0], ['retry: 2500']);
     assert.deepEqual(msgs[1], [': stream open']);
-    assert.deepEqual(msgs.slice(2).map((m) => m.slice(0, 2)), [
-      ['id: 1', 'event: daemon.unreachable'],
-      ['id: 2', 'event: daemon.reachable'],
-    ]);
+    assert.deepEqual(
+      msgs.slice(2).map((m) => m.slice(0, 2)),
+      [
+        ['id: 1', 'event: daemon.unreachable'],
+        ['id: 2', 'event: daemon.reachable'],
+      ],
+    );
   });
 
   it('replays after Last-Event-ID, and sends resync when it cannot', async () => {
@@ -76,8 +82,15 @@ describe('pipeSubscription', () => {
     const expired = sink();
     pipeSubscription(hub.subscribe({ lastEventId: 1 }), expired.stream);
     await until(() => messages(resumed.text()).length === 3 && messages(expired.text()).length === 2);
-    assert.deepEqual(messages(resumed.text()).slice(1).map((m) => m[0]), ['id: 3', 'id: 4']);
-    assert.deepEqual(messages(expired.text()).slice(1), [['id: 4', 'event: resync', 'data: {"reason":"expired","lastEventId":4}']]);
+    assert.deepEqual(
+      messages(resumed.text())
+        .slice(1)
+        .map((m) => m[0]),
+      ['id: 3', 'id: 4'],
+    );
+    assert.deepEqual(messages(expired.text()).slice(1), [
+      ['id: 4', 'event: resync', 'data: {"reason":"expired","lastEventId":4}'],
+    ]);
   });
 
   it('sends heartbeat comments', async (t) => {

@@ -23,7 +23,10 @@ describe('state folder', () => {
     assert.equal(defaultStateDir({ XDG_STATE_HOME: '/home/u/.st' }, 1000), '/home/u/.st/libvirt-admin-gateway');
     assert.equal(defaultStateDir({ HOME: '/home/u' }, 1000), '/home/u/.local/state/libvirt-admin-gateway');
     // A relative XDG_STATE_HOME is to be ignored (XDG Base Directory specification).
-    assert.equal(defaultStateDir({ XDG_STATE_HOME: 'rel', HOME: '/home/u' }, 1000), '/home/u/.local/state/libvirt-admin-gateway');
+    assert.equal(
+      defaultStateDir({ XDG_STATE_HOME: 'rel', HOME: '/home/u' }, 1000),
+      '/home/u/.local/state/libvirt-admin-gateway',
+    );
   });
 
   it('creates a missing folder (and its parents) with mode 0700', async () => {
@@ -43,14 +46,20 @@ describe('state folder', () => {
     const dir = join(root, 'theirs');
     await mkdir(dir, { mode: 0o700 });
     await chown(dir, NOBODY, NOBODY);
-    await assert.rejects(ensureStateDir(dir), (err: Error) => err instanceof StateDirError && /belongs to uid 65534/.test(err.message));
+    await assert.rejects(
+      ensureStateDir(dir),
+      (err: Error) => err instanceof StateDirError && /belongs to uid 65534/.test(err.message),
+    );
   });
 
   it('refuses a folder that group or others can write', async () => {
     const dir = join(root, 'shared');
     await mkdir(dir);
     await chmod(dir, 0o777);
-    await assert.rejects(ensureStateDir(dir), (err: Error) => err instanceof StateDirError && /writable by group or others \(mode 0777\)/.test(err.message));
+    await assert.rejects(
+      ensureStateDir(dir),
+      (err: Error) => err instanceof StateDirError && /writable by group or others \(mode 0777\)/.test(err.message),
+    );
   });
 
   it('refuses a symlink, even to a good folder', async () => {
@@ -58,7 +67,10 @@ describe('state folder', () => {
     await ensureStateDir(real);
     const link = join(root, 'link');
     await symlink(real, link);
-    await assert.rejects(ensureStateDir(link), (err: Error) => err instanceof StateDirError && /is a symlink/.test(err.message));
+    await assert.rejects(
+      ensureStateDir(link),
+      (err: Error) => err instanceof StateDirError && /is a symlink/.test(err.message),
+    );
   });
 
   it('refuses a relative path', async () => {
@@ -71,12 +83,18 @@ describe('state folder', () => {
     const victim = join(root, 'victim');
     await writeFile(victim, 'do not touch\n');
     await symlink(victim, join(dir, 'history.jsonl'));
-    await assert.rejects(openStateFile(join(dir, 'history.jsonl'), 'append'), (err: Error) => /is a symlink/.test(err.message));
-    await assert.rejects(openStateFile(join(dir, 'history.jsonl'), 'read'), (err: Error) => /is a symlink/.test(err.message));
+    await assert.rejects(openStateFile(join(dir, 'history.jsonl'), 'append'), (err: Error) =>
+      /is a symlink/.test(err.message),
+    );
+    await assert.rejects(openStateFile(join(dir, 'history.jsonl'), 'read'), (err: Error) =>
+      /is a symlink/.test(err.message),
+    );
     const foreign = join(dir, 'foreign.jsonl');
     await writeFile(foreign, '');
     await chown(foreign, NOBODY, NOBODY);
-    await assert.rejects(openStateFile(foreign, 'append'), (err: Error) => /not a regular file owned by/.test(err.message));
+    await assert.rejects(openStateFile(foreign, 'append'), (err: Error) =>
+      /not a regular file owned by/.test(err.message),
+    );
     assert.equal(await openStateFile(join(dir, 'missing.jsonl'), 'read'), null);
     const created = await openStateFile(join(dir, 'new.jsonl'), 'append');
     await created!.close();

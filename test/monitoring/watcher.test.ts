@@ -54,7 +54,12 @@ describe('DaemonWatcher', () => {
       assert.ok(e.type === 'client.connected' || e.type === 'client.disconnected');
       assert.equal(e.server, 'libvirtd');
       assert.equal(e.client.id, Number(ref.id));
-      assert.deepEqual(e.client.identity, { readonly: false, unixUserId: 0, unixUserName: 'root', unixProcessId: 1000 + Number(ref.id) });
+      assert.deepEqual(e.client.identity, {
+        readonly: false,
+        unixUserId: 0,
+        unixUserName: 'root',
+        unixProcessId: 1000 + Number(ref.id),
+      });
     }
   });
 
@@ -92,7 +97,11 @@ describe('DaemonWatcher', () => {
     const ref = w.daemon.connect('libvirtd');
     w.daemon.anonymous.add(ref.id);
     // The first look and five more, then no more.
-    await clock.advanceUntil(() => w.daemon.calls.get('getClientInfo') === 6, 'w.daemon.calls.get("getClientInfo") === 6', INTERVAL * 30);
+    await clock.advanceUntil(
+      () => w.daemon.calls.get('getClientInfo') === 6,
+      'w.daemon.calls.get("getClientInfo") === 6',
+      INTERVAL * 30,
+    );
     await clock.advance(INTERVAL * 5);
     assert.equal(w.daemon.calls.get('getClientInfo'), 6);
   });
@@ -119,7 +128,12 @@ describe('DaemonWatcher', () => {
     const clock = fakeClock(t);
     const w = await watch();
     w.daemon.server('libvirtd').threadpool.minWorkers = 8;
-    w.watcher.publish({ kind: 'settings', resource: threadpool, target: { daemon: 'libvirtd', server: 'libvirtd' }, settings: { minWorkers: 8, maxWorkers: 20, prioWorkers: 5 } });
+    w.watcher.publish({
+      kind: 'settings',
+      resource: threadpool,
+      target: { daemon: 'libvirtd', server: 'libvirtd' },
+      settings: { minWorkers: 8, maxWorkers: 20, prioWorkers: 5 },
+    });
     assert.equal(w.events.length, 1, 'published synchronously');
     const e = w.events[0]!;
     assert.ok(e.type === 'threadpool.changed');
@@ -130,8 +144,18 @@ describe('DaemonWatcher', () => {
 
   it('publishes nothing for a gateway write that changed nothing', async () => {
     const w = await watch();
-    w.watcher.publish({ kind: 'settings', resource: clientLimits, target: { daemon: 'libvirtd', server: 'admin' }, settings: { maxClients: 5000, maxUnauthClients: 0 } });
-    w.watcher.publish({ kind: 'settings', resource: logging, target: { daemon: 'libvirtd' }, settings: { outputs: '3:stderr', filters: '' } });
+    w.watcher.publish({
+      kind: 'settings',
+      resource: clientLimits,
+      target: { daemon: 'libvirtd', server: 'admin' },
+      settings: { maxClients: 5000, maxUnauthClients: 0 },
+    });
+    w.watcher.publish({
+      kind: 'settings',
+      resource: logging,
+      target: { daemon: 'libvirtd' },
+      settings: { outputs: '3:stderr', filters: '' },
+    });
     assert.deepEqual(w.events, []);
   });
 
@@ -141,7 +165,12 @@ describe('DaemonWatcher', () => {
     w.daemon.listDelayMs = INTERVAL * 2; // the next poll reads the logging state, then waits here
     await clock.advance(INTERVAL * 1.5);
     w.daemon.logging.outputs = '1:stderr';
-    w.watcher.publish({ kind: 'settings', resource: logging, target: { daemon: 'libvirtd' }, settings: { outputs: '1:stderr', filters: '' } });
+    w.watcher.publish({
+      kind: 'settings',
+      resource: logging,
+      target: { daemon: 'libvirtd' },
+      settings: { outputs: '1:stderr', filters: '' },
+    });
     w.daemon.listDelayMs = 0;
     await clock.advance(INTERVAL * 6);
     assert.deepEqual(w.types(), ['logging.changed']);

@@ -9,13 +9,29 @@ import { socketPair, type SocketPair } from '../helpers/fake-peer.js';
 import { fakeClock } from '../helpers/fake-clock.js';
 
 const u32Codec: Codec<number> = { encode: (w, v) => void w.uint(v), decode: (r) => r.uint() };
-const ECHO: ProcedureSpec<number, number> = { name: 'ECHO', prog: ADMIN_PROG, vers: 1, proc: 19, args: u32Codec, ret: u32Codec };
+const ECHO: ProcedureSpec<number, number> = {
+  name: 'ECHO',
+  prog: ADMIN_PROG,
+  vers: 1,
+  proc: 19,
+  args: u32Codec,
+  ret: u32Codec,
+};
 const echoReply = (serial: number, v: number) => frame({ prog: ADMIN_PROG, proc: 19, type: REPLY, serial }, u32(v));
 const errorReply = (serial: number) =>
   frame(
     { prog: ADMIN_PROG, proc: 19, type: REPLY, serial, status: 1 },
-    i32(8), i32(0), optStr('invalid argument: no'), i32(2), u32(0), optStr('%s'), optStr('no'), optStr(null),
-    i32(-1), i32(-1), u32(0),
+    i32(8),
+    i32(0),
+    optStr('invalid argument: no'),
+    i32(2),
+    u32(0),
+    optStr('%s'),
+    optStr('no'),
+    optStr(null),
+    i32(-1),
+    i32(-1),
+    u32(0),
   );
 
 type Seen = { procedure: string; durationMs: number; error: Error | undefined };
@@ -29,7 +45,9 @@ afterEach(async () => {
 async function open() {
   pair = await socketPair();
   const seen: Seen[] = [];
-  client = new RpcClient(pair.local, { onCall: (procedure, durationMs, error) => seen.push({ procedure, durationMs, error }) });
+  client = new RpcClient(pair.local, {
+    onCall: (procedure, durationMs, error) => seen.push({ procedure, durationMs, error }),
+  });
   return { peer: pair.peer, seen };
 }
 
@@ -59,6 +77,9 @@ describe('RpcClient onCall', () => {
     client.destroy();
     await assert.rejects(client.call(ECHO, 3), ConnectionClosedError);
     await Promise.resolve();
-    assert.deepEqual(seen.map((s) => s.error?.constructor), [LibvirtError, CallTimeoutError, ConnectionClosedError]);
+    assert.deepEqual(
+      seen.map((s) => s.error?.constructor),
+      [LibvirtError, CallTimeoutError, ConnectionClosedError],
+    );
   });
 });

@@ -20,8 +20,14 @@ import { holdsFor } from '../helpers/wait.js';
 // Procedures of our own, so these tests do not depend on the admin table.
 const u64Codec: Codec<bigint> = { encode: (w, v) => void w.uhyper(v), decode: (r) => r.uhyper() };
 const u32Codec: Codec<number> = { encode: (w, v) => void w.uint(v), decode: (r) => r.uint() };
-const spec = <A, R>(name: string, proc: number, args: Codec<A>, ret: Codec<R>): ProcedureSpec<A, R> =>
-  ({ name, prog: ADMIN_PROG, vers: 1, proc, args, ret });
+const spec = <A, R>(name: string, proc: number, args: Codec<A>, ret: Codec<R>): ProcedureSpec<A, R> => ({
+  name,
+  prog: ADMIN_PROG,
+  vers: 1,
+  proc,
+  args,
+  ret,
+});
 const VERSION = spec('CONNECT_GET_LIB_VERSION', 3, voidCodec, u64Codec);
 const LOOKUP = spec('CONNECT_LOOKUP_SERVER', 5, voidCodec, voidCodec);
 const ECHO = spec('ECHO', 19, u32Codec, u32Codec);
@@ -32,8 +38,17 @@ const echoReply = (serial: number, v: number) => frame({ prog: ADMIN_PROG, proc:
 const errorReply = (proc: number, serial: number, code: number, domain: number, message: string) =>
   frame(
     { prog: ADMIN_PROG, proc, type: REPLY, serial, status: 1 },
-    i32(code), i32(domain), optStr(message), i32(2), u32(0), optStr('%s'), optStr(message), optStr(null),
-    i32(-1), i32(-1), u32(0),
+    i32(code),
+    i32(domain),
+    optStr(message),
+    i32(2),
+    u32(0),
+    optStr('%s'),
+    optStr(message),
+    optStr(null),
+    i32(-1),
+    i32(-1),
+    u32(0),
   );
 
 let pair: SocketPair;
@@ -65,8 +80,14 @@ describe('RpcClient: calls and replies', () => {
     const { client, peer } = await open();
     const calls = [1, 2, 3].map((v) => client.call(ECHO, v));
     const frames = await peer.nextFrames(3);
-    assert.deepEqual(frames.map((f) => readHeader(f).serial), [0, 1, 2]);
-    assert.deepEqual(frames.map((f) => readHeader(f).type), [CALL, CALL, CALL]);
+    assert.deepEqual(
+      frames.map((f) => readHeader(f).serial),
+      [0, 1, 2],
+    );
+    assert.deepEqual(
+      frames.map((f) => readHeader(f).type),
+      [CALL, CALL, CALL],
+    );
     for (const f of frames) peer.send(echoReply(readHeader(f).serial, f.readUInt32BE(28)));
     assert.deepEqual(await Promise.all(calls), [1, 2, 3]);
   });
@@ -82,7 +103,7 @@ describe('RpcClient: calls and replies', () => {
     assert.deepEqual(await Promise.all(calls), [11, 21, 31, 41, 51]);
   });
 
-  it('turns an error reply into a LibvirtError with libvirt\'s code, domain and message', async () => {
+  it("turns an error reply into a LibvirtError with libvirt's code, domain and message", async () => {
     const { client, peer } = await open();
     const call = client.call(LOOKUP, undefined);
     await peer.nextFrame();
@@ -215,7 +236,7 @@ describe('RpcClient: timeouts and aborts', () => {
     assert.equal(client.closed, false);
   });
 
-  it('uses the client\'s default timeout', async () => {
+  it("uses the client's default timeout", async () => {
     const { client } = await open({ callTimeoutMs: 30 });
     await assert.rejects(client.call(ECHO, 1), CallTimeoutError);
   });
@@ -316,10 +337,13 @@ describe('RpcClient: window and connection end', () => {
     assert.ok(Date.now() - started < 500, 'pending calls were not failed promptly');
     for (const r of results) {
       assert.equal(r.status, 'rejected');
-      assert.ok((r).reason instanceof ConnectionClosedError);
+      assert.ok(r.reason instanceof ConnectionClosedError);
     }
     // A call made afterwards fails at once.
-    await assert.rejects(client.call(ECHO, 1), (e: unknown) => e instanceof ConnectionClosedError && /ECHO:/.test(e.message));
+    await assert.rejects(
+      client.call(ECHO, 1),
+      (e: unknown) => e instanceof ConnectionClosedError && /ECHO:/.test(e.message),
+    );
   });
 
   it('fails pending calls when the socket errors', async () => {
@@ -327,7 +351,10 @@ describe('RpcClient: window and connection end', () => {
     const call = client.call(ECHO, 1, { timeoutMs: 10_000 });
     await peer.nextFrame();
     pair.local.destroy(new Error('boom'));
-    await assert.rejects(call, (e: unknown) => e instanceof ConnectionClosedError && /connection lost: boom/.test(e.message));
+    await assert.rejects(
+      call,
+      (e: unknown) => e instanceof ConnectionClosedError && /connection lost: boom/.test(e.message),
+    );
   });
 
   it('destroy() fails pending calls and tells close listeners once', async () => {
@@ -349,7 +376,7 @@ describe('RpcClient: window and connection end', () => {
 });
 
 describe('RpcClient: keepalive', () => {
-  it('answers the peer\'s PING with PONG while calls are pending', async () => {
+  it("answers the peer's PING with PONG while calls are pending", async () => {
     const { client, peer } = await open();
     const call = client.call(ECHO, 5);
     await peer.nextFrame();
@@ -364,7 +391,10 @@ describe('RpcClient: keepalive', () => {
     const call = client.call(ECHO, 1, { timeoutMs: 10_000 });
     await peer.nextFrame();
     assert.deepEqual(await peer.nextFrames(2), [V7.ping, V7.ping]);
-    await assert.rejects(call, (e: unknown) => e instanceof ConnectionClosedError && /keepalive timeout/.test(e.message));
+    await assert.rejects(
+      call,
+      (e: unknown) => e instanceof ConnectionClosedError && /keepalive timeout/.test(e.message),
+    );
   });
 
   it('a peer that answers PINGs stays connected', async () => {

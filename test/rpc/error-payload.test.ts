@@ -41,11 +41,17 @@ const NO_SERVER: ErrorPayload = {
 
 // A flag error as §2.1 describes it, written by hand: no prefix, str1 = function, str2 = "flags", ints 0.
 const FLAG_ERROR_BYTES = Buffer.concat([
-  i32(8), i32(62),
+  i32(8),
+  i32(62),
   optStr('unsupported flags (0x1) in function adminConnectListServers'),
-  i32(2), u32(0),
-  optStr('adminConnectListServers'), optStr('flags'), optStr(null),
-  i32(0), i32(0), u32(0),
+  i32(2),
+  u32(0),
+  optStr('adminConnectListServers'),
+  optStr('flags'),
+  optStr(null),
+  i32(0),
+  i32(0),
+  u32(0),
 ]);
 
 describe('virNetMessageError codec', () => {
@@ -72,11 +78,22 @@ describe('virNetMessageError codec', () => {
   it('decodes a NULL message and non-null dom and net objects', () => {
     const uuid = Buffer.from([...Array(16).keys()]);
     const bytes = Buffer.concat([
-      i32(1), i32(0), optStr(null), i32(1),
-      u32(1), str('vm1'), padded(uuid), i32(7),
-      optStr(null), optStr(null), optStr('x'),
-      i32(-1), i32(-1),
-      u32(1), str('net0'), padded(uuid),
+      i32(1),
+      i32(0),
+      optStr(null),
+      i32(1),
+      u32(1),
+      str('vm1'),
+      padded(uuid),
+      i32(7),
+      optStr(null),
+      optStr(null),
+      optStr('x'),
+      i32(-1),
+      i32(-1),
+      u32(1),
+      str('net0'),
+      padded(uuid),
     ]);
     const e = decode(bytes);
     assert.equal(e.message, null);
@@ -94,7 +111,7 @@ describe('virNetMessageError codec', () => {
 });
 
 describe('error classes', () => {
-  it('LibvirtError keeps libvirt\'s code, domain, message and details', () => {
+  it("LibvirtError keeps libvirt's code, domain, message and details", () => {
     const e = new LibvirtError(NO_SERVER.message, NO_SERVER);
     assert.ok(e instanceof Error);
     assert.equal(e.code, ErrorCode.LIBVIRT);
@@ -110,7 +127,11 @@ describe('error classes', () => {
   });
 
   it('UnsupportedProcedureError is a LibvirtError with its own code and the procedure name', () => {
-    const e = new UnsupportedProcedureError('CONNECT_DAEMON_SHUTDOWN', 'unknown procedure: 20', { ...NO_SERVER, code: 39, domain: 7 });
+    const e = new UnsupportedProcedureError('CONNECT_DAEMON_SHUTDOWN', 'unknown procedure: 20', {
+      ...NO_SERVER,
+      code: 39,
+      domain: 7,
+    });
     assert.ok(e instanceof LibvirtError);
     assert.equal(e.code, ErrorCode.UNSUPPORTED);
     assert.equal(e.procedure, 'CONNECT_DAEMON_SHUTDOWN');

@@ -10,7 +10,7 @@ const frameError = (fn: () => unknown, re = /invalid frame length/) =>
   assert.throws(fn, (e: unknown) => e instanceof ProtocolError && re.test(e.message));
 
 describe('FrameDecoder: splitting', () => {
-  it('the limits are libvirt 9.0.0\'s: 28 and 33554436', () => {
+  it("the limits are libvirt 9.0.0's: 28 and 33554436", () => {
     assert.equal(FRAME_MIN, 28);
     assert.equal(FRAME_MAX, 33554436);
   });

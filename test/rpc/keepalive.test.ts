@@ -8,7 +8,6 @@ import { socketPair, type SocketPair } from '../helpers/fake-peer.js';
 import { V1, V7 } from '../helpers/vectors.js';
 import { holdsFor, until } from '../helpers/wait.js';
 
-
 describe('keepalive frames', () => {
   it('PING and PONG are the captured 28-byte frames', () => {
     assert.deepEqual(PING_FRAME, V7.ping);
@@ -27,7 +26,11 @@ describe('KeepaliveTimer', () => {
   afterEach(() => timers.splice(0).forEach((t) => t.stop()));
   const make = (intervalSeconds: number, count: number) => {
     const log: string[] = [];
-    const t = new KeepaliveTimer({ intervalSeconds, count }, () => log.push('ping'), () => log.push('dead'));
+    const t = new KeepaliveTimer(
+      { intervalSeconds, count },
+      () => log.push('ping'),
+      () => log.push('dead'),
+    );
     timers.push(t);
     return { t, log };
   };
@@ -99,7 +102,11 @@ describe('FrameStream keepalive', () => {
     pair.peer.send(V7.pong); // an unsolicited PONG is only a sign of life
     pair.peer.send(V1.reply);
     await until(() => messages.length === 1);
-    await holdsFor('only the reply is a message, and nothing answers the PONG', 50, () => messages.length === 1 && pair.peer.received === 0);
+    await holdsFor(
+      'only the reply is a message, and nothing answers the PONG',
+      50,
+      () => messages.length === 1 && pair.peer.received === 0,
+    );
     stream.close(new ConnectionClosedError('done'));
   });
 

@@ -19,16 +19,29 @@ const uintCodec: Codec<number> = { encode: (w, v) => void w.uint(v), decode: (r)
 
 describe('encodeMessage', () => {
   it('encodes the captured calls byte for byte', () => {
-    assert.deepEqual(encodeMessage(admin(1, MessageType.CALL, 0), (w) => w.uint(0)), V1.call);
+    assert.deepEqual(
+      encodeMessage(admin(1, MessageType.CALL, 0), (w) => w.uint(0)),
+      V1.call,
+    );
     assert.deepEqual(encodeMessage(admin(3, MessageType.CALL, 1)), V3.call);
     assert.deepEqual(encodeMessage(admin(2, MessageType.CALL, 2)), V4.call);
-    assert.deepEqual(encodeMessage(admin(4, MessageType.CALL, 1), (w) => w.uint(1).uint(0)), V2.call);
+    assert.deepEqual(
+      encodeMessage(admin(4, MessageType.CALL, 1), (w) => w.uint(1).uint(0)),
+      V2.call,
+    );
   });
 
   it('encodes replies, keepalive messages and error statuses', () => {
     assert.deepEqual(encodeMessage(admin(1, MessageType.REPLY, 0)), V1.reply);
     assert.deepEqual(
-      encodeMessage({ prog: KeepaliveProgram.PROGRAM, vers: 1, proc: 1, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK }),
+      encodeMessage({
+        prog: KeepaliveProgram.PROGRAM,
+        vers: 1,
+        proc: 1,
+        type: MessageType.MESSAGE,
+        serial: 0,
+        status: MessageStatus.OK,
+      }),
       V7.ping,
     );
     assert.deepEqual(
@@ -56,7 +69,10 @@ describe('encodeMessage', () => {
 
   it('refuses a frame above the 32 MiB limit and accepts one of exactly FRAME_MAX', () => {
     const payload = FRAME_MAX - 28;
-    assert.equal(encodeMessage(admin(3, MessageType.CALL, 1), (w) => w.fixedOpaque(Buffer.alloc(payload))).length, FRAME_MAX);
+    assert.equal(
+      encodeMessage(admin(3, MessageType.CALL, 1), (w) => w.fixedOpaque(Buffer.alloc(payload))).length,
+      FRAME_MAX,
+    );
     assert.throws(
       () => encodeMessage(admin(3, MessageType.CALL, 1), (w) => w.fixedOpaque(Buffer.alloc(payload + 4))),
       (e: unknown) => e instanceof ProtocolError && /exceeds the 33554436-byte frame limit/.test(e.message),
@@ -70,14 +86,26 @@ describe('encodeMessage', () => {
 });
 
 describe('decodeMessage', () => {
-  it('decodes the captured replies\' headers and payloads', () => {
+  it("decodes the captured replies' headers and payloads", () => {
     const m = decodeMessage(V2.reply);
-    assert.deepEqual(m.header, { prog: ADMIN_PROG, vers: 1, proc: 4, type: MessageType.REPLY, serial: 1, status: MessageStatus.OK });
+    assert.deepEqual(m.header, {
+      prog: ADMIN_PROG,
+      vers: 1,
+      proc: 4,
+      type: MessageType.REPLY,
+      serial: 1,
+      status: MessageStatus.OK,
+    });
     assert.deepEqual(m.payload, V2.reply.subarray(28));
     assert.deepEqual(decodeMessage(V1.reply).payload, Buffer.alloc(0));
     assert.equal(decodeMessage(V5.reply).header.status, MessageStatus.ERROR);
     assert.deepEqual(decodeMessage(V7.pong).header, {
-      prog: KeepaliveProgram.PROGRAM, vers: 1, proc: 2, type: MessageType.MESSAGE, serial: 0, status: 0,
+      prog: KeepaliveProgram.PROGRAM,
+      vers: 1,
+      proc: 2,
+      type: MessageType.MESSAGE,
+      serial: 0,
+      status: 0,
     });
   });
 
@@ -103,9 +131,18 @@ describe('decodeMessage', () => {
   });
 
   it('refuses descriptors: a missing count, a count over 32, any non-zero count', () => {
-    assert.throws(() => decodeMessage(frame({ prog: ADMIN_PROG, proc: 3, type: 5, serial: 1 })), /lacks the descriptor count/);
-    assert.throws(() => decodeMessage(frame({ prog: ADMIN_PROG, proc: 3, type: 5, serial: 1 }, u32(33))), /too many file descriptors/);
-    assert.throws(() => decodeMessage(frame({ prog: ADMIN_PROG, proc: 3, type: 4, serial: 1 }, u32(1))), /not supported/);
+    assert.throws(
+      () => decodeMessage(frame({ prog: ADMIN_PROG, proc: 3, type: 5, serial: 1 })),
+      /lacks the descriptor count/,
+    );
+    assert.throws(
+      () => decodeMessage(frame({ prog: ADMIN_PROG, proc: 3, type: 5, serial: 1 }, u32(33))),
+      /too many file descriptors/,
+    );
+    assert.throws(
+      () => decodeMessage(frame({ prog: ADMIN_PROG, proc: 3, type: 4, serial: 1 }, u32(1))),
+      /not supported/,
+    );
   });
 });
 
@@ -117,7 +154,8 @@ describe('decodePayload', () => {
   it('turns malformed data into a ProtocolError that keeps the XdrError as cause', () => {
     assert.throws(
       () => decodePayload(hex('0000'), uintCodec),
-      (e: unknown) => e instanceof ProtocolError && e.cause instanceof XdrError && /unable to decode message payload/.test(e.message),
+      (e: unknown) =>
+        e instanceof ProtocolError && e.cause instanceof XdrError && /unable to decode message payload/.test(e.message),
     );
   });
 });

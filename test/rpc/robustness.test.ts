@@ -36,8 +36,10 @@ const SAMPLE_RET = new Map<number, Buffer>([
 const VALID_PAYLOADS = [...SAMPLE_RET.values(), V5.reply.subarray(28), ...ALL_FRAMES.map((f) => f.subarray(28))];
 
 /** Values that hit bounds: counts, string lengths, discriminants, frame lengths. */
-const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 24, 27, 28, 32, 33, 64, 65, 16384, 16385, 4194304, 4194305, 33554432, 33554436,
-  33554437, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+const INTERESTING = [
+  0, 1, 2, 3, 4, 7, 8, 24, 27, 28, 32, 33, 64, 65, 16384, 16385, 4194304, 4194305, 33554432, 33554436, 33554437,
+  0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff,
+];
 
 /** Only our own error types may escape a decoder. */
 function expectTyped(err: unknown): void {
@@ -98,8 +100,7 @@ function mutate(f: Buffer, m: Mutation): Buffer {
       out.writeUInt32BE(m.value >>> 0, ((m.at % (words - 1)) + 1) * 4); // keep the length word valid
       return out;
     }
-    case 'byte':
-    {
+    case 'byte': {
       const i = 4 + (m.at % (out.length - 4));
       out.writeUInt8(out.readUInt8(i) ^ (m.byte || 1), i);
       return out;
@@ -129,7 +130,9 @@ const chunkedArb = <T>(arb: fc.Arbitrary<T>) => fc.tuple(arb, fc.array(fc.nat(),
 describe('robustness: decoders', () => {
   it('random bytes in random chunks only ever raise typed errors', () => {
     fc.assert(
-      fc.property(chunkedArb(fc.uint8Array({ maxLength: 512 })), ([bytes, cuts]) => feed(split(Buffer.from(bytes), cuts))),
+      fc.property(chunkedArb(fc.uint8Array({ maxLength: 512 })), ([bytes, cuts]) =>
+        feed(split(Buffer.from(bytes), cuts)),
+      ),
       { numRuns: 2000 },
     );
   });
@@ -145,10 +148,13 @@ describe('robustness: decoders', () => {
 
   it('mutated captured frames (lengths, counts, string lengths, discriminants) in random chunks', () => {
     fc.assert(
-      fc.property(chunkedArb(fc.tuple(validFrameArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }))), ([[f, ms], cuts]) => {
-        const mutated = ms.reduce(mutate, f);
-        feed(split(Buffer.concat([V7.ping, mutated, V3.reply]), cuts));
-      }),
+      fc.property(
+        chunkedArb(fc.tuple(validFrameArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }))),
+        ([[f, ms], cuts]) => {
+          const mutated = ms.reduce(mutate, f);
+          feed(split(Buffer.concat([V7.ping, mutated, V3.reply]), cuts));
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -214,7 +220,10 @@ describe('robustness: memory', () => {
     let elements = 0;
     const counting: Codec<unknown> = { encode() {}, decode: (r) => (elements++, r.uint()) };
     for (const count of [5, 100, 16384]) {
-      assert.throws(() => new XdrReader(Buffer.concat([u32(count), u32(1), u32(2)])).array(16384, counting.decode), /exceeds the data left/);
+      assert.throws(
+        () => new XdrReader(Buffer.concat([u32(count), u32(1), u32(2)])).array(16384, counting.decode),
+        /exceeds the data left/,
+      );
     }
     assert.equal(elements, 0);
     assert.throws(() => adminProcedures.serverListClients.ret.decode(new XdrReader(u32(16384))), XdrError);
@@ -281,7 +290,10 @@ describe('robustness: a live connection', () => {
   ];
 
   const replyPlanArb = fc.record({
-    mutations: fc.array(fc.option(fc.array(mutationArb, { minLength: 1, maxLength: 2 }), { nil: undefined }), { minLength: 6, maxLength: 6 }),
+    mutations: fc.array(fc.option(fc.array(mutationArb, { minLength: 1, maxLength: 2 }), { nil: undefined }), {
+      minLength: 6,
+      maxLength: 6,
+    }),
     junk: fc.option(fc.uint8Array({ maxLength: 64 }), { nil: undefined }),
     cuts: fc.array(fc.nat(), { maxLength: 6 }),
     order: fc.array(fc.nat(), { minLength: 6, maxLength: 6 }),
@@ -307,11 +319,14 @@ describe('robustness: a live connection', () => {
           // Answer each call with its valid reply, possibly mutated, in a shuffled order, then junk.
           const replies = sent.map((call, i) => {
             const h = readHeader(call);
-            const valid = frame({ prog: ADMIN_PROG, proc: h.proc, type: REPLY, serial: h.serial }, SAMPLE_RET.get(h.proc) ?? Buffer.alloc(0));
+            const valid = frame(
+              { prog: ADMIN_PROG, proc: h.proc, type: REPLY, serial: h.serial },
+              SAMPLE_RET.get(h.proc) ?? Buffer.alloc(0),
+            );
             const ms = plan.mutations[i];
             return ms ? ms.reduce(mutate, valid) : valid;
           });
-          replies.sort((a, b) => (plan.order[replies.indexOf(a)]! - plan.order[replies.indexOf(b)]!));
+          replies.sort((a, b) => plan.order[replies.indexOf(a)]! - plan.order[replies.indexOf(b)]!);
           const bytes = Buffer.concat([...replies, ...(plan.junk ? [Buffer.from(plan.junk)] : [])]);
           for (const chunk of split(bytes, plan.cuts)) pair.peer.send(chunk);
           if (plan.end === 'close') pair.peer.socket.end();
@@ -324,7 +339,10 @@ describe('robustness: a live connection', () => {
           assert.ok(Date.now() - started < 3000);
           for (const r of results as PromiseSettledResult<unknown>[]) {
             if (r.status === 'rejected') {
-              assert.ok(r.reason instanceof LocalError || r.reason instanceof LibvirtError, `untyped rejection: ${r.reason}`);
+              assert.ok(
+                r.reason instanceof LocalError || r.reason instanceof LibvirtError,
+                `untyped rejection: ${r.reason}`,
+              );
             }
           }
           client.destroy();

@@ -23,7 +23,18 @@ describe('hostOfHeader', () => {
   });
 
   it('refuses what is not host[:port]', () => {
-    for (const bad of ['', 'a b', 'evil.example@localhost', 'localhost/x', 'localhost:80:80', '::1', '[::1', '[zz::1]', 'localhost:123456', '[fe80::1%25eth0]']) {
+    for (const bad of [
+      '',
+      'a b',
+      'evil.example@localhost',
+      'localhost/x',
+      'localhost:80:80',
+      '::1',
+      '[::1',
+      '[zz::1]',
+      'localhost:123456',
+      '[fe80::1%25eth0]',
+    ]) {
       assert.equal(hostOfHeader(bad), null, bad);
     }
   });
@@ -47,18 +58,48 @@ describe('parseAllowedHost', () => {
 
 describe('HostAllowlist', () => {
   it('serves loopback names and addresses on any port, and nothing else by default', () => {
-    const hosts = new HostAllowlist({ interfaces: () => assert.fail('a loopback listener never reads the interfaces') });
-    for (const ok of ['localhost', 'localhost:8080', 'LOCALHOST:1', '127.0.0.1:8080', '127.1.2.3', '[::1]:9000', undefined]) {
+    const hosts = new HostAllowlist({
+      interfaces: () => assert.fail('a loopback listener never reads the interfaces'),
+    });
+    for (const ok of [
+      'localhost',
+      'localhost:8080',
+      'LOCALHOST:1',
+      '127.0.0.1:8080',
+      '127.1.2.3',
+      '[::1]:9000',
+      undefined,
+    ]) {
       assert.equal(hosts.allows(ok), true, String(ok));
     }
-    for (const bad of ['evil.example', 'evil.example:8080', 'localhost.evil.example', 'evil.localhost', '10.0.0.7', '2130706433', '127.1', '[::2]']) {
+    for (const bad of [
+      'evil.example',
+      'evil.example:8080',
+      'localhost.evil.example',
+      'evil.localhost',
+      '10.0.0.7',
+      '2130706433',
+      '127.1',
+      '[::2]',
+    ]) {
       assert.equal(hosts.allows(bad), false, bad);
     }
   });
 
   it('serves the address it listens on, and names given with --allowed-host', () => {
-    const hosts = new HostAllowlist({ listenHost: '10.0.0.7', allowed: ['gw.example.com', '*.nodes.example.com', '2001:db8::1'], interfaces: () => [] });
-    for (const ok of ['10.0.0.7:8080', 'gw.example.com', 'GW.example.com.:443', 'h1.nodes.example.com', 'a.b.nodes.example.com', '[2001:db8:0::1]']) {
+    const hosts = new HostAllowlist({
+      listenHost: '10.0.0.7',
+      allowed: ['gw.example.com', '*.nodes.example.com', '2001:db8::1'],
+      interfaces: () => [],
+    });
+    for (const ok of [
+      '10.0.0.7:8080',
+      'gw.example.com',
+      'GW.example.com.:443',
+      'h1.nodes.example.com',
+      'a.b.nodes.example.com',
+      '[2001:db8:0::1]',
+    ]) {
       assert.equal(hosts.allows(ok), true, ok);
     }
     for (const bad of ['nodes.example.com', 'xnodes.example.com', 'gw.example.com.evil.example', '10.0.0.8']) {
@@ -94,7 +135,8 @@ describe('HostAllowlist', () => {
     const addresses = osInterfaceAddresses();
     assert.ok(addresses.includes('127.0.0.1'), addresses.join(' '));
     const hosts = new HostAllowlist({ listenHost: '::' });
-    for (const address of addresses) assert.equal(hosts.allows(address.includes(':') ? `[${address}]` : address), true, address);
+    for (const address of addresses)
+      assert.equal(hosts.allows(address.includes(':') ? `[${address}]` : address), true, address);
   });
 
   it('refuses with 421 ERR_HOST_NOT_ALLOWED, quoting the Host', () => {

@@ -23,7 +23,9 @@ describe('AuthFailureThrottle', () => {
 
   it('refuses a source after MAX_FAILURES failures within WINDOW_MS, until the oldest leaves the window', () => {
     const warnings: Array<{ obj: Record<string, unknown>; msg: string }> = [];
-    const throttle = new AuthFailureThrottle({ log: { warn: (obj, msg) => warnings.push({ obj: obj as Record<string, unknown>, msg }) } });
+    const throttle = new AuthFailureThrottle({
+      log: { warn: (obj, msg) => warnings.push({ obj: obj as Record<string, unknown>, msg }) },
+    });
     assert.equal(AuthThrottle.MAX_FAILURES, 10);
     assert.equal(AuthThrottle.WINDOW_MS, 60_000);
     for (let i = 0; i < AuthThrottle.MAX_FAILURES - 1; i++) {
@@ -37,7 +39,10 @@ describe('AuthFailureThrottle', () => {
     assert.equal(retryAfter(throttle, '10.0.0.2'), null, 'other sources are not affected');
     assert.equal(warnings.length, 1);
     assert.deepEqual(warnings[0]!.obj, { source: '10.0.0.1', failures: 10, windowSeconds: 60, retryAfterSeconds: 51 });
-    assert.match(warnings[0]!.msg, /authentication failed 10 times within 60 s from 10\.0\.0\.1: refusing its requests for 51 s/);
+    assert.match(
+      warnings[0]!.msg,
+      /authentication failed 10 times within 60 s from 10\.0\.0\.1: refusing its requests for 51 s/,
+    );
 
     mock.timers.tick(50_999);
     assert.equal(retryAfter(throttle, '10.0.0.1'), 1, 'rounded up to whole seconds');

@@ -14,13 +14,24 @@ import { AuthenticationError, ForbiddenError } from '../../src/security/errors.j
 import { parseTokensFile, tokenLine, TokenStore } from '../../src/security/tokens.js';
 
 const tokens = TokenStore.fromEntries(
-  parseTokensFile([tokenLine('viewer', 'view-t', 'v'), tokenLine('operator', 'op-t', 'o'), tokenLine('admin', 'adm-t', 'a')].join('\n')),
+  parseTokensFile(
+    [tokenLine('viewer', 'view-t', 'v'), tokenLine('operator', 'op-t', 'o'), tokenLine('admin', 'adm-t', 'a')].join(
+      '\n',
+    ),
+  ),
 );
 const clientRoles = ClientRoles.fromMap(new Map([['ops', 'operator' as const]]));
 // Sockets no listener of ours accepted: what the credential checks see when the gateway serves anyone.
 const plain = { remoteAddress: '10.0.0.1' };
-const verified = (cn: string): object => ({ getPeerCertificate: () => ({ subject: { CN: cn }, fingerprint256: 'x' }), authorized: true });
-const unverified = { getPeerCertificate: () => ({ subject: { CN: 'ops' } }), authorized: false, authorizationError: new Error('unable to verify the first certificate') };
+const verified = (cn: string): object => ({
+  getPeerCertificate: () => ({ subject: { CN: cn }, fingerprint256: 'x' }),
+  authorized: true,
+});
+const unverified = {
+  getPeerCertificate: () => ({ subject: { CN: 'ops' } }),
+  authorized: false,
+  authorizationError: new Error('unable to verify the first certificate'),
+};
 
 const request = (authorization?: string, socket: object = plain) => ({
   headers: authorization === undefined ? {} : { authorization },
@@ -31,7 +42,9 @@ const request = (authorization?: string, socket: object = plain) => ({
 async function accepted(path?: string): Promise<{ socket: Socket; close: () => void }> {
   const server = createServer();
   recordOrigins(server);
-  await new Promise<void>((resolve) => (path === undefined ? server.listen(0, '127.0.0.1', resolve) : server.listen(path, resolve)));
+  await new Promise<void>((resolve) =>
+    path === undefined ? server.listen(0, '127.0.0.1', resolve) : server.listen(path, resolve),
+  );
   const address = server.address();
   const client = typeof address === 'string' ? connect(address) : connect((address as AddressInfo).port, '127.0.0.1');
   const [socket] = (await once(server, 'connection')) as [Socket];
@@ -78,13 +91,18 @@ describe('Authenticator', () => {
     assert.equal(auth.authenticate(request(`Bearer ${await token()}`, tcp.socket)), LOCAL_IDENTITY);
     assert.deepEqual(LOCAL_IDENTITY, { kind: 'token', name: 'local', role: 'admin' });
     // A header is judged alone, on the unix socket too.
-    assert.throws(() => auth.authenticate(request('Bearer wrong', tcp.socket)), { message: 'The bearer token is not valid' });
-    assert.throws(() => auth.authenticate(request('Bearer wrong', unix.socket)), { message: 'The bearer token is not valid' });
+    assert.throws(() => auth.authenticate(request('Bearer wrong', tcp.socket)), {
+      message: 'The bearer token is not valid',
+    });
+    assert.throws(() => auth.authenticate(request('Bearer wrong', unix.socket)), {
+      message: 'The bearer token is not valid',
+    });
   });
 
   it('refuses TCP callers outright without credentials and without a local token', () => {
     assert.throws(() => new Authenticator().authenticate(request(undefined, tcp.socket)), {
-      message: "Authentication required: no credentials are configured, so only callers on the gateway's unix socket are served",
+      message:
+        "Authentication required: no credentials are configured, so only callers on the gateway's unix socket are served",
     });
   });
 
@@ -93,7 +111,8 @@ describe('Authenticator', () => {
       for (const socket of [plain, {}, { remoteAddress: undefined, remotePort: undefined }]) {
         assert.throws(() => auth.authenticate(request('Bearer adm-t', socket)), {
           name: 'AuthenticationError',
-          message: "The caller of this request cannot be established: its connection was not accepted by one of the gateway's listeners",
+          message:
+            "The caller of this request cannot be established: its connection was not accepted by one of the gateway's listeners",
         });
       }
     }
@@ -102,7 +121,8 @@ describe('Authenticator', () => {
   it('serves everybody as the anonymous admin with callers: anyone (--insecure) and nothing configured', async () => {
     const auth = new Authenticator({ callers: 'anyone' });
     assert.equal(auth.servesAnyone, true);
-    for (const socket of [plain, tcp.socket, unix.socket]) assert.equal(auth.authenticate(request(undefined, socket)), ANONYMOUS);
+    for (const socket of [plain, tcp.socket, unix.socket])
+      assert.equal(auth.authenticate(request(undefined, socket)), ANONYMOUS);
     assert.equal(auth.authenticate(request('Bearer whatever')), ANONYMOUS);
   });
 
@@ -112,7 +132,10 @@ describe('Authenticator', () => {
       reset.socket.destroy();
       // What a socket reset before node first asked for its peer reports (the hole this closes): no address, no port.
       Object.defineProperties(reset.socket, { remoteAddress: { value: undefined }, remotePort: { value: undefined } });
-      assert.throws(() => new Authenticator({ localToken }).authenticate(request(undefined, reset.socket)), /TCP callers send/);
+      assert.throws(
+        () => new Authenticator({ localToken }).authenticate(request(undefined, reset.socket)),
+        /TCP callers send/,
+      );
     } finally {
       reset.close();
     }
@@ -121,8 +144,16 @@ describe('Authenticator', () => {
   it('identifies bearer tokens (scheme case-insensitive)', () => {
     const auth = new Authenticator({ tokens });
     assert.equal(auth.credentialsConfigured, true);
-    assert.deepEqual(auth.authenticate(request('Bearer view-t', tcp.socket)), { kind: 'token', name: 'v', role: 'viewer' });
-    assert.deepEqual(auth.authenticate(request('bearer  adm-t', unix.socket)), { kind: 'token', name: 'a', role: 'admin' });
+    assert.deepEqual(auth.authenticate(request('Bearer view-t', tcp.socket)), {
+      kind: 'token',
+      name: 'v',
+      role: 'viewer',
+    });
+    assert.deepEqual(auth.authenticate(request('bearer  adm-t', unix.socket)), {
+      kind: 'token',
+      name: 'a',
+      role: 'admin',
+    });
   });
 
   it('with credentials configured, the unix socket caller needs them too', () => {
@@ -136,9 +167,21 @@ describe('Authenticator', () => {
     const cases: [string | undefined, string, string][] = [
       [undefined, 'Authentication required: send a bearer token', 'Bearer realm="libvirt-admin-gateway"'],
       ['Bearer nope', 'The bearer token is not valid', 'Bearer realm="libvirt-admin-gateway", error="invalid_token"'],
-      ['Basic dXNlcjpwYXNz', 'The Authorization header must be "Bearer <token>"', 'Bearer realm="libvirt-admin-gateway", error="invalid_token"'],
-      ['Bearer', 'The Authorization header must be "Bearer <token>"', 'Bearer realm="libvirt-admin-gateway", error="invalid_token"'],
-      ['Bearer a b', 'The Authorization header must be "Bearer <token>"', 'Bearer realm="libvirt-admin-gateway", error="invalid_token"'],
+      [
+        'Basic dXNlcjpwYXNz',
+        'The Authorization header must be "Bearer <token>"',
+        'Bearer realm="libvirt-admin-gateway", error="invalid_token"',
+      ],
+      [
+        'Bearer',
+        'The Authorization header must be "Bearer <token>"',
+        'Bearer realm="libvirt-admin-gateway", error="invalid_token"',
+      ],
+      [
+        'Bearer a b',
+        'The Authorization header must be "Bearer <token>"',
+        'Bearer realm="libvirt-admin-gateway", error="invalid_token"',
+      ],
     ];
     for (const [header, message, challenge] of cases) {
       assert.throws(
@@ -155,8 +198,16 @@ describe('Authenticator', () => {
   // Certificates are read from fake TLS sockets, which no listener accepted: these authenticators serve anyone.
   it('identifies verified client certificates; an unlisted CN has no role', () => {
     const auth = new Authenticator({ tokens, clientRoles, callers: 'anyone' });
-    assert.deepEqual(auth.authenticate(request(undefined, verified('ops'))), { kind: 'certificate', name: 'ops', role: 'operator' });
-    assert.deepEqual(auth.authenticate(request(undefined, verified('stranger'))), { kind: 'certificate', name: 'stranger', role: null });
+    assert.deepEqual(auth.authenticate(request(undefined, verified('ops'))), {
+      kind: 'certificate',
+      name: 'ops',
+      role: 'operator',
+    });
+    assert.deepEqual(auth.authenticate(request(undefined, verified('stranger'))), {
+      kind: 'certificate',
+      name: 'stranger',
+      role: null,
+    });
   });
 
   it('refuses an unverified certificate with the reason', () => {
@@ -165,14 +216,18 @@ describe('Authenticator', () => {
       name: 'AuthenticationError',
       message: 'The client certificate was not accepted: unable to verify the first certificate',
     });
-    assert.throws(() => auth.authenticate(request()), { message: 'Authentication required: send a client certificate' });
+    assert.throws(() => auth.authenticate(request()), {
+      message: 'Authentication required: send a client certificate',
+    });
   });
 
   it('judges a request with an Authorization header by the header alone', () => {
     const auth = new Authenticator({ tokens, clientRoles, callers: 'anyone' });
     assert.equal(auth.authenticate(request('Bearer view-t', verified('ops'))).role, 'viewer');
     assert.throws(() => auth.authenticate(request('Bearer bad', verified('ops'))), AuthenticationError);
-    assert.throws(() => auth.authenticate(request()), { message: 'Authentication required: send a bearer token or a client certificate' });
+    assert.throws(() => auth.authenticate(request()), {
+      message: 'Authentication required: send a bearer token or a client certificate',
+    });
   });
 
   it('ignores client certificates when no client CA is configured', () => {
@@ -208,7 +263,8 @@ describe('authorize', () => {
   it('refuses a certificate without a role, even for reading', () => {
     assert.throws(() => authorize({ kind: 'certificate', name: 'x', role: null }, 'viewer'), {
       name: 'ForbiddenError',
-      message: "This operation needs the viewer role; the certificate 'x' has no role (it is not listed in the client roles file)",
+      message:
+        "This operation needs the viewer role; the certificate 'x' has no role (it is not listed in the client roles file)",
     });
   });
 });

@@ -18,17 +18,26 @@ const certOf = (subject: Record<string, string | string[]>): object => ({ subjec
 describe('parseClientRolesFile', () => {
   it('maps common names (the rest of the line, exactly) to roles', () => {
     const roles = parseClientRolesFile('# cn -> role\n\nviewer monitoring\noperator  ops team laptop \nadmin Admin\n');
-    assert.deepEqual([...roles], [
-      ['monitoring', 'viewer'],
-      ['ops team laptop', 'operator'],
-      ['Admin', 'admin'],
-    ]);
+    assert.deepEqual(
+      [...roles],
+      [
+        ['monitoring', 'viewer'],
+        ['ops team laptop', 'operator'],
+        ['Admin', 'admin'],
+      ],
+    );
   });
 
   it('names the line of a bad role, a missing CN and a duplicate', () => {
-    assert.throws(() => parseClientRolesFile('owner x', 'r'), { message: "r line 1: unknown role 'owner' (expected viewer, operator or admin)" });
-    assert.throws(() => parseClientRolesFile('\nadmin', 'r'), { message: "r line 2: missing the certificate's common name after the role" });
-    assert.throws(() => parseClientRolesFile('admin a\nviewer a', 'r'), { message: "r line 2: common name 'a' is listed twice" });
+    assert.throws(() => parseClientRolesFile('owner x', 'r'), {
+      message: "r line 1: unknown role 'owner' (expected viewer, operator or admin)",
+    });
+    assert.throws(() => parseClientRolesFile('\nadmin', 'r'), {
+      message: "r line 2: missing the certificate's common name after the role",
+    });
+    assert.throws(() => parseClientRolesFile('admin a\nviewer a', 'r'), {
+      message: "r line 2: common name 'a' is listed twice",
+    });
   });
 });
 
@@ -69,7 +78,10 @@ describe('ClientRoles', () => {
       assert.deepEqual([roles.roleOf('grafana'), roles.roleOf('other'), roles.count()], ['viewer', null, 1]);
 
       const logged: string[] = [];
-      const log = { info: (_: object, msg: string) => logged.push(`info ${msg}`), error: (_: object, msg: string) => logged.push(`error ${msg}`) };
+      const log = {
+        info: (_: object, msg: string) => logged.push(`info ${msg}`),
+        error: (_: object, msg: string) => logged.push(`error ${msg}`),
+      };
       const stop = reloadOnSighup(new CredentialReloads([roles], log));
       try {
         await writeFile(file, 'admin grafana\n');
@@ -94,14 +106,20 @@ describe('ClientRoles', () => {
       const file = join(dir, 'roles');
       await writeFile(file, 'viewer grafana\n');
       await chown(file, NOBODY, NOBODY);
-      await assert.rejects(ClientRoles.load(file), { name: 'ConfigFileError', message: new RegExp(`^refusing client roles file ${file}: .* is owned by uid ${NOBODY}`) });
+      await assert.rejects(ClientRoles.load(file), {
+        name: 'ConfigFileError',
+        message: new RegExp(`^refusing client roles file ${file}: .* is owned by uid ${NOBODY}`),
+      });
       await chown(file, 0, 0);
       const roles = await ClientRoles.load(file);
       await writeFile(file, 'admin grafana\n');
       await chown(file, NOBODY, NOBODY);
       const errors: string[] = [];
       assert.equal(await roles.reload({ info: () => {}, error: (_obj, msg) => errors.push(msg) }), false);
-      assert.deepEqual([roles.roleOf('grafana'), errors], ['viewer', ['client roles file not reloaded; keeping the previous one']]);
+      assert.deepEqual(
+        [roles.roleOf('grafana'), errors],
+        ['viewer', ['client roles file not reloaded; keeping the previous one']],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -32,7 +32,10 @@ describe('connection origins', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
     const client = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
-    const [[accepted]] = (await Promise.all([once(server, 'connection'), once(client, 'connect')])) as [[Socket], unknown];
+    const [[accepted]] = (await Promise.all([once(server, 'connection'), once(client, 'connect')])) as [
+      [Socket],
+      unknown,
+    ];
     accepted.on('error', () => {}); // ECONNRESET, below
     try {
       assert.deepEqual(originOf(accepted), {
@@ -83,7 +86,13 @@ describe('connection origins', () => {
       client.on('data', (chunk: Buffer) => (reply += chunk.toString()));
       await once(client, 'close');
       const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
-      assert.deepEqual(body, { transport: 'tls', remoteAddress: '127.0.0.1', remotePort: clientPort, localAddress: '127.0.0.1', localPort: port });
+      assert.deepEqual(body, {
+        transport: 'tls',
+        remoteAddress: '127.0.0.1',
+        remotePort: clientPort,
+        localAddress: '127.0.0.1',
+        localPort: port,
+      });
     } finally {
       server.close();
     }
@@ -99,7 +108,8 @@ describe('connection origins', () => {
       server.emit('connection', orphan);
       assert.equal(orphan.destroyed, true);
       assert.equal(originOf(orphan), undefined);
-      for (const other of [undefined, null, {}, { remoteAddress: '127.0.0.1', remotePort: 1 }, 'x']) assert.equal(originOf(other), undefined);
+      for (const other of [undefined, null, {}, { remoteAddress: '127.0.0.1', remotePort: 1 }, 'x'])
+        assert.equal(originOf(other), undefined);
     } finally {
       server.close();
     }

@@ -29,7 +29,10 @@ describe('checkCrossSite', () => {
     // What a browser attaches by itself does not count.
     assert.equal(outcome('POST', { authorization: 'Basic dXNlcjpwYXNz' }), '403 ERR_CROSS_SITE_REQUEST');
     assert.equal(outcome('POST', { authorization: 'Negotiate YII=' }), '403 ERR_CROSS_SITE_REQUEST');
-    assert.equal(outcome('POST', { origin: 'https://evil.example', referer: 'https://evil.example/' }), '403 ERR_CROSS_SITE_REQUEST');
+    assert.equal(
+      outcome('POST', { origin: 'https://evil.example', referer: 'https://evil.example/' }),
+      '403 ERR_CROSS_SITE_REQUEST',
+    );
     assert.equal(outcome('POST', { 'x-requested-with': '  ' }), '403 ERR_CROSS_SITE_REQUEST');
     assert.equal(outcome('POST', { authorization: 'Bearer ' }), '403 ERR_CROSS_SITE_REQUEST');
   });
@@ -41,14 +44,32 @@ describe('checkCrossSite', () => {
   });
 
   it('refuses the three form encodings and any other non-JSON type with 415, even with a token or an empty body', () => {
-    for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/jsonx', 'application/json-seq', 'text/json']) {
+    for (const type of [
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/xml',
+      'application/jsonx',
+      'application/json-seq',
+      'text/json',
+    ]) {
       assert.equal(outcome('POST', { 'content-type': type }), '415 ERR_UNSUPPORTED_MEDIA_TYPE', type);
-      assert.equal(outcome('PATCH', { 'content-type': type, authorization: 'Bearer abc' }), '415 ERR_UNSUPPORTED_MEDIA_TYPE', type);
+      assert.equal(
+        outcome('PATCH', { 'content-type': type, authorization: 'Bearer abc' }),
+        '415 ERR_UNSUPPORTED_MEDIA_TYPE',
+        type,
+      );
     }
   });
 
   it('admits JSON bodies (application/json and application/*+json, any case and parameters)', () => {
-    for (const type of ['application/json', 'Application/JSON; charset=utf-8', 'application/merge-patch+json', 'application/problem+json ;x=y']) {
+    for (const type of [
+      'application/json',
+      'Application/JSON; charset=utf-8',
+      'application/merge-patch+json',
+      'application/problem+json ;x=y',
+    ]) {
       assert.equal(outcome('PATCH', { 'content-type': type }), 'ok', type);
       assert.equal(isJsonMediaType(type), true, type);
     }

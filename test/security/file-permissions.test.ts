@@ -23,19 +23,40 @@ describe('checkFileStatus / checkFolderStatus', () => {
     for (const mode of [0o100600, 0o100640, 0o100644, 0o100400, 0o100755]) {
       assert.doesNotThrow(() => checkFileStatus('/f', { uid: 0, mode }, ROOT_ONLY), mode.toString(8));
     }
-    assert.throws(() => checkFileStatus('/f', { uid: 0, mode: 0o100620 }, ROOT_ONLY), /^UnsafeFileError: \/f is writable by its group \(mode 0620\).*chmod go-w/);
-    assert.throws(() => checkFileStatus('/f', { uid: 0, mode: 0o100602 }, ROOT_ONLY), /writable by others \(mode 0602\)/);
-    assert.throws(() => checkFileStatus('/f', { uid: 0, mode: 0o100666 }, ROOT_ONLY), /writable by its group and by others \(mode 0666\)/);
-    assert.throws(() => checkFileStatus('/f', { uid: 1000, mode: 0o100600 }, ROOT_ONLY), /\/f is owned by uid 1000; it must belong to root or to the gateway's user \(uid 0\)/);
+    assert.throws(
+      () => checkFileStatus('/f', { uid: 0, mode: 0o100620 }, ROOT_ONLY),
+      /^UnsafeFileError: \/f is writable by its group \(mode 0620\).*chmod go-w/,
+    );
+    assert.throws(
+      () => checkFileStatus('/f', { uid: 0, mode: 0o100602 }, ROOT_ONLY),
+      /writable by others \(mode 0602\)/,
+    );
+    assert.throws(
+      () => checkFileStatus('/f', { uid: 0, mode: 0o100666 }, ROOT_ONLY),
+      /writable by its group and by others \(mode 0666\)/,
+    );
+    assert.throws(
+      () => checkFileStatus('/f', { uid: 1000, mode: 0o100600 }, ROOT_ONLY),
+      /\/f is owned by uid 1000; it must belong to root or to the gateway's user \(uid 0\)/,
+    );
   });
 
   it('take folders that only their owner can write, or sticky ones (/tmp, Kubernetes Secret mounts)', () => {
     for (const mode of [0o40755, 0o40700, 0o41777, 0o41775]) {
       assert.doesNotThrow(() => checkFolderStatus('/d', { uid: 0, mode }, ROOT_ONLY), mode.toString(8));
     }
-    assert.throws(() => checkFolderStatus('/d', { uid: 0, mode: 0o40777 }, ROOT_ONLY), /the folder \/d is writable by its group and by others without the sticky bit \(mode 0777\)/);
-    assert.throws(() => checkFolderStatus('/d', { uid: 0, mode: 0o40775 }, ROOT_ONLY), /writable by its group without the sticky bit/);
-    assert.throws(() => checkFolderStatus('/d', { uid: 1000, mode: 0o41777 }, ROOT_ONLY), /the folder \/d is owned by uid 1000/);
+    assert.throws(
+      () => checkFolderStatus('/d', { uid: 0, mode: 0o40777 }, ROOT_ONLY),
+      /the folder \/d is writable by its group and by others without the sticky bit \(mode 0777\)/,
+    );
+    assert.throws(
+      () => checkFolderStatus('/d', { uid: 0, mode: 0o40775 }, ROOT_ONLY),
+      /writable by its group without the sticky bit/,
+    );
+    assert.throws(
+      () => checkFolderStatus('/d', { uid: 1000, mode: 0o41777 }, ROOT_ONLY),
+      /the folder \/d is owned by uid 1000/,
+    );
   });
 });
 
@@ -77,7 +98,10 @@ describe('readCredentialFile', () => {
     const open = join(dir, 'open');
     await mkdir(open);
     await chmod(open, 0o777);
-    assert.match(await refusal(await make(join(open, 'tokens'))), /the folder .*\/open is writable by its group and by others without the sticky bit/);
+    assert.match(
+      await refusal(await make(join(open, 'tokens'))),
+      /the folder .*\/open is writable by its group and by others without the sticky bit/,
+    );
     // Deeper down too: the open folder is on the way.
     await mkdir(join(open, 'inner'), { mode: 0o700 });
     assert.match(await refusal(await make(join(open, 'inner', 'tokens'))), /\/open is writable/);
@@ -88,7 +112,10 @@ describe('readCredentialFile', () => {
     const owned = join(dir, 'owned');
     await mkdir(owned, { mode: 0o755 });
     await chown(owned, NOBODY, NOBODY);
-    assert.match(await refusal(await make(join(owned, 'tokens'))), new RegExp(`the folder .*/owned is owned by uid ${NOBODY}`));
+    assert.match(
+      await refusal(await make(join(owned, 'tokens'))),
+      new RegExp(`the folder .*/owned is owned by uid ${NOBODY}`),
+    );
   });
 
   it('follows symbolic links, checking the folders on the way to the target and who made each link', async () => {

@@ -30,10 +30,12 @@ class SecretVolume {
     const previous = this.generation === 0 ? undefined : join(this.dir, `..2026_11_28_${this.generation}`);
     const folder = `..2026_11_28_${++this.generation}`;
     await mkdir(join(this.dir, folder), { mode: 0o755 });
-    for (const [name, content] of Object.entries(files)) await writeFile(join(this.dir, folder, name), content, { mode: 0o600 });
+    for (const [name, content] of Object.entries(files))
+      await writeFile(join(this.dir, folder, name), content, { mode: 0o600 });
     await symlink(folder, join(this.dir, '..data_tmp'));
     await rename(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
-    for (const name of Object.keys(files)) await symlink(join('..data', name), join(this.dir, name)).catch(() => undefined);
+    for (const name of Object.keys(files))
+      await symlink(join('..data', name), join(this.dir, name)).catch(() => undefined);
     if (previous) await rm(previous, { recursive: true });
   }
 
@@ -61,13 +63,28 @@ describe('credential files watched by the running gateway', () => {
     dir = await mkdtemp(join(tmpdir(), 'file-watch-'));
     await mkdir(join(dir, 'secret'), { mode: 0o755 });
     volume = new SecretVolume(join(dir, 'secret'));
-    await volume.swap({ 'tls.crt': pkiA.server.cert, 'tls.key': pkiA.server.key, tokens: `${tokenLine('admin', OLD, 'old')}\n` });
+    await volume.swap({
+      'tls.crt': pkiA.server.cert,
+      'tls.key': pkiA.server.key,
+      tokens: `${tokenLine('admin', OLD, 'old')}\n`,
+    });
     const invocation = loadConfig(
       [
-        '--listen', '127.0.0.1:0', '--log-level', 'silent', '--runtime-dir', join(dir, 'run'),
+        '--listen',
+        '127.0.0.1:0',
+        '--log-level',
+        'silent',
+        '--runtime-dir',
+        join(dir, 'run'),
         // The tests retry with tokens not yet in force: no throttling of failed authentications here.
-        '--auth-failure-limit', '0',
-        '--tls-cert', volume.path('tls.crt'), '--tls-key', volume.path('tls.key'), '--tokens-file', volume.path('tokens'),
+        '--auth-failure-limit',
+        '0',
+        '--tls-cert',
+        volume.path('tls.crt'),
+        '--tls-key',
+        volume.path('tls.key'),
+        '--tokens-file',
+        volume.path('tokens'),
       ],
       {},
     );
@@ -98,7 +115,14 @@ describe('credential files watched by the running gateway', () => {
   const get = (path: string, token: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpsRequest(
-        { host: '127.0.0.1', port, path, rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` }, agent: false },
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          rejectUnauthorized: false,
+          headers: { authorization: `Bearer ${token}` },
+          agent: false,
+        },
         (res) => {
           let body = '';
           res.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -112,11 +136,14 @@ describe('credential files watched by the running gateway', () => {
     const res = await get('/metrics', token);
     assert.equal(res.status, 200);
     const m = parsePromText(res.body);
-    const count = (file: string, result: string) => promValue(m, 'libvirt_admin_gateway_credential_reloads_total', { file, result });
+    const count = (file: string, result: string) =>
+      promValue(m, 'libvirt_admin_gateway_credential_reloads_total', { file, result });
     return {
       tokens: { success: count('tokens', 'success'), failure: count('tokens', 'failure') },
       tls: { success: count('tls', 'success'), failure: count('tls', 'failure') },
-      lastTokens: promValue(m, 'libvirt_admin_gateway_credential_reload_last_success_timestamp_seconds', { file: 'tokens' }),
+      lastTokens: promValue(m, 'libvirt_admin_gateway_credential_reload_last_success_timestamp_seconds', {
+        file: 'tokens',
+      }),
     };
   };
 
@@ -129,7 +156,11 @@ describe('credential files watched by the running gateway', () => {
 
   it('reloads a file changed in place', async () => {
     await writeFile(volume.target('tokens'), `${tokenLine('admin', OLD, 'old')}\n${tokenLine('viewer', MID, 'mid')}\n`);
-    await retryUntil(() => get('/servers', MID), (res) => res.status === 200, 'the token added in place accepted');
+    await retryUntil(
+      () => get('/servers', MID),
+      (res) => res.status === 200,
+      'the token added in place accepted',
+    );
     assert.equal((await get('/servers', OLD)).status, 200);
     const counts = await reloads(OLD);
     assert.deepEqual(counts.tokens, { success: 1, failure: 0 });
@@ -138,8 +169,16 @@ describe('credential files watched by the running gateway', () => {
   });
 
   it('keeps the old files in force when a swap brings invalid ones', async () => {
-    await volume.swap({ 'tls.crt': 'not a certificate\n', 'tls.key': pkiB.server.key, tokens: 'superuser 1234 nobody\n' });
-    await retryUntil(() => reloads(OLD), (c) => c.tokens.failure === 1 && c.tls.failure === 1, 'both reloads refused');
+    await volume.swap({
+      'tls.crt': 'not a certificate\n',
+      'tls.key': pkiB.server.key,
+      tokens: 'superuser 1234 nobody\n',
+    });
+    await retryUntil(
+      () => reloads(OLD),
+      (c) => c.tokens.failure === 1 && c.tls.failure === 1,
+      'both reloads refused',
+    );
     assert.equal(await servedFingerprint(), await fingerprintOf(pkiA), 'the old certificate is still served');
     assert.equal((await get('/servers', OLD)).status, 200, 'the old token still works');
     assert.equal((await get('/servers', MID)).status, 200);
@@ -147,17 +186,32 @@ describe('credential files watched by the running gateway', () => {
   });
 
   it('serves the new certificate and tokens after a good swap, as kubelet makes it', async () => {
-    await volume.swap({ 'tls.crt': pkiB.server.cert, 'tls.key': pkiB.server.key, tokens: `${tokenLine('admin', NEW, 'new')}\n` });
+    await volume.swap({
+      'tls.crt': pkiB.server.cert,
+      'tls.key': pkiB.server.key,
+      tokens: `${tokenLine('admin', NEW, 'new')}\n`,
+    });
     const expected = await fingerprintOf(pkiB);
     await eventually(async () => (await servedFingerprint()) === expected, 'the new certificate served');
-    await retryUntil(() => get('/servers', NEW), (res) => res.status === 200, 'the new token accepted');
+    await retryUntil(
+      () => get('/servers', NEW),
+      (res) => res.status === 200,
+      'the new token accepted',
+    );
     assert.equal((await get('/servers', OLD)).status, 401, 'the old token is gone with the old file');
     const counts = await reloads(NEW);
     assert.deepEqual(counts.tls, { success: 1, failure: 1 });
     assert.deepEqual(counts.tokens, { success: 2, failure: 1 });
     // The folder the files led to before was removed by the swap; the watch follows the new one.
-    await writeFile(volume.target('tokens'), `${tokenLine('admin', NEW, 'new')}\n${tokenLine('viewer', OLD, 'back')}\n`);
-    await retryUntil(() => get('/servers', OLD), (res) => res.status === 200, 'a change in place after the swap seen');
+    await writeFile(
+      volume.target('tokens'),
+      `${tokenLine('admin', NEW, 'new')}\n${tokenLine('viewer', OLD, 'back')}\n`,
+    );
+    await retryUntil(
+      () => get('/servers', OLD),
+      (res) => res.status === 200,
+      'a change in place after the swap seen',
+    );
     assert.equal((await readFile(volume.path('tokens'), 'utf8')).split('\n').length, 3);
   });
 });

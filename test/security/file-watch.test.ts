@@ -55,8 +55,17 @@ describe('CredentialFileWatch', () => {
     await eventually(() => reloaded.length > 0, 'a reload');
     await watch.settled();
     assert.deepEqual(reloaded, ['tls']);
-    assert.deepEqual(reloads.counts.get('tls'), { success: 1, failure: 0, lastSuccess: reloads.counts.get('tls')!.lastSuccess });
-    assert.ok(lines.some(({ msg, obj }) => /^file change \(.*tls\.crt, .*tls\.key\): reloading credentials$/.test(msg) && Array.isArray(obj['files'])));
+    assert.deepEqual(reloads.counts.get('tls'), {
+      success: 1,
+      failure: 0,
+      lastSuccess: reloads.counts.get('tls')!.lastSuccess,
+    });
+    assert.ok(
+      lines.some(
+        ({ msg, obj }) =>
+          /^file change \(.*tls\.crt, .*tls\.key\): reloading credentials$/.test(msg) && Array.isArray(obj['files']),
+      ),
+    );
     assert.ok(lines.some(({ msg }) => msg === 'tls reloaded'));
   });
 
@@ -93,11 +102,17 @@ describe('CredentialFileWatch', () => {
     const tokens = join(dir, 'tokens');
     await writeFile(tokens, 'a\n');
     const files = [file('tokens', tokens)];
-    watch = await CredentialFileWatch.start(files, new CredentialReloads(files, log), log, { debounceMs: 10, pollMs: 0 });
+    watch = await CredentialFileWatch.start(files, new CredentialReloads(files, log), log, {
+      debounceMs: 10,
+      pollMs: 0,
+    });
     watch.stop();
     await writeFile(tokens, 'b\n');
     // A second watch of the same file is the witness that the change was seen by whoever still watched.
-    const other = await CredentialFileWatch.start(files, new CredentialReloads(files, log), log, { debounceMs: 10, pollMs: 0 });
+    const other = await CredentialFileWatch.start(files, new CredentialReloads(files, log), log, {
+      debounceMs: 10,
+      pollMs: 0,
+    });
     await writeFile(tokens, 'c\n');
     await eventually(() => reloaded.length === 1, 'the second watch reloaded');
     other.stop();

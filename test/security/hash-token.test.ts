@@ -30,7 +30,11 @@ describe('hash-token', () => {
   it('prints the line for a token read on stdin, matching `printf %s TOKEN | sha256sum`', async () => {
     const token = 'Zm9vYmFyLXNlY3JldC10b2tlbg';
     const digest = await sha256sum(token);
-    assert.deepEqual(await run(['--role', 'operator', '--name', 'ci'], `${token}\n`), { code: 0, out: `operator ${digest} ci\n`, err: '' });
+    assert.deepEqual(await run(['--role', 'operator', '--name', 'ci'], `${token}\n`), {
+      code: 0,
+      out: `operator ${digest} ci\n`,
+      err: '',
+    });
     assert.deepEqual(await run([], token), { code: 0, out: `viewer ${digest}\n`, err: '' });
   });
 
@@ -44,7 +48,11 @@ describe('hash-token', () => {
   });
 
   it('refuses bad roles, names, options, empty and unsendable tokens with exit code 2', async () => {
-    assert.deepEqual(await run(['--role', 'root'], 't'), { code: 2, out: '', err: "unknown role 'root' (expected viewer, operator or admin)\n" });
+    assert.deepEqual(await run(['--role', 'root'], 't'), {
+      code: 2,
+      out: '',
+      err: "unknown role 'root' (expected viewer, operator or admin)\n",
+    });
     assert.equal((await run(['--name', 'two words'], 't')).code, 2);
     assert.equal((await run(['--bogus'], 't')).code, 2);
     assert.equal((await run([], '\n')).err, 'no token on stdin\n');

@@ -11,7 +11,13 @@ describe('limits', () => {
   });
 
   it('counts per identity, or per recorded origin for anonymous callers', () => {
-    const tcp = { transport: 'tcp', remoteAddress: '10.0.0.1', remotePort: 40000, localAddress: '10.0.0.2', localPort: 8080 } as const;
+    const tcp = {
+      transport: 'tcp',
+      remoteAddress: '10.0.0.1',
+      remotePort: 40000,
+      localAddress: '10.0.0.2',
+      localPort: 8080,
+    } as const;
     assert.equal(rateLimitKey({ kind: 'token', name: 'ci', role: 'operator' }, tcp), 'token:ci');
     assert.equal(rateLimitKey({ kind: 'certificate', name: 'ops', role: null }, tcp), 'certificate:ops');
     assert.equal(rateLimitKey(ANONYMOUS, { ...tcp, remoteAddress: '127.0.0.1' }), 'address:127.0.0.1');
@@ -20,7 +26,13 @@ describe('limits', () => {
   });
 
   it('exempts the local operator only: the local token, and anonymous callers on unix, in-process or loopback', () => {
-    const tcp = { transport: 'tcp', remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 8080 } as const;
+    const tcp = {
+      transport: 'tcp',
+      remoteAddress: '127.0.0.1',
+      remotePort: 40000,
+      localAddress: '127.0.0.1',
+      localPort: 8080,
+    } as const;
     assert.equal(exemptFromRateLimit(LOCAL_IDENTITY, tcp), true);
     assert.equal(exemptFromRateLimit(ANONYMOUS, { transport: 'unix', path: '/run/gw/http.sock' }), true);
     assert.equal(exemptFromRateLimit(ANONYMOUS, undefined), true);

@@ -5,17 +5,42 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { checkListenSecurity, isLoopbackHost, loadTlsServerOptions, UnsafeListenError } from '../../src/security/listen.js';
+import {
+  checkListenSecurity,
+  isLoopbackHost,
+  loadTlsServerOptions,
+  UnsafeListenError,
+} from '../../src/security/listen.js';
 
 describe('isLoopbackHost', () => {
   it('knows loopback addresses and names', () => {
-    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST', 'api.localhost']) {
+    for (const host of [
+      '127.0.0.1',
+      '127.1.2.3',
+      '::1',
+      '[::1]',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      'localhost',
+      'LOCALHOST',
+      'api.localhost',
+    ]) {
       assert.equal(isLoopbackHost(host), true, host);
     }
   });
 
   it('treats everything else as reachable from outside', () => {
-    for (const host of ['0.0.0.0', '::', '[::]', '10.0.0.1', '128.0.0.1', '::ffff:10.0.0.1', 'example.org', 'localhost.example.org', '']) {
+    for (const host of [
+      '0.0.0.0',
+      '::',
+      '[::]',
+      '10.0.0.1',
+      '128.0.0.1',
+      '::ffff:10.0.0.1',
+      'example.org',
+      'localhost.example.org',
+      '',
+    ]) {
       assert.equal(isLoopbackHost(host), false, host);
     }
   });
@@ -39,8 +64,14 @@ describe('checkListenSecurity', () => {
         ) &&
         err.message.includes('--insecure'),
     );
-    assert.throws(() => checkListenSecurity({ host: '::', insecure: false, ...tls }), /without authentication \(--tokens-file or --tls-client-ca\):/);
-    assert.throws(() => checkListenSecurity({ host: '10.1.1.1', insecure: false, tokensFile: '/t' }), /without TLS \(--tls-cert and --tls-key\):/);
+    assert.throws(
+      () => checkListenSecurity({ host: '::', insecure: false, ...tls }),
+      /without authentication \(--tokens-file or --tls-client-ca\):/,
+    );
+    assert.throws(
+      () => checkListenSecurity({ host: '10.1.1.1', insecure: false, tokensFile: '/t' }),
+      /without TLS \(--tls-cert and --tls-key\):/,
+    );
   });
 
   it('allows a public address with TLS and tokens or client certificates', () => {
@@ -55,10 +86,22 @@ describe('checkListenSecurity', () => {
   });
 
   it('refuses incomplete TLS settings', () => {
-    assert.throws(() => checkListenSecurity({ host: '127.0.0.1', insecure: false, tlsCert: '/c' }), /--tls-cert and --tls-key must be given together/);
-    assert.throws(() => checkListenSecurity({ host: '127.0.0.1', insecure: false, tlsKey: '/k' }), /must be given together/);
-    assert.throws(() => checkListenSecurity({ host: '127.0.0.1', insecure: false, tlsClientCa: '/ca' }), /--tls-client-ca needs TLS/);
-    assert.throws(() => checkListenSecurity({ host: '127.0.0.1', insecure: false, ...tls, tlsClientRoles: '/r' }), /--tls-client-roles needs --tls-client-ca/);
+    assert.throws(
+      () => checkListenSecurity({ host: '127.0.0.1', insecure: false, tlsCert: '/c' }),
+      /--tls-cert and --tls-key must be given together/,
+    );
+    assert.throws(
+      () => checkListenSecurity({ host: '127.0.0.1', insecure: false, tlsKey: '/k' }),
+      /must be given together/,
+    );
+    assert.throws(
+      () => checkListenSecurity({ host: '127.0.0.1', insecure: false, tlsClientCa: '/ca' }),
+      /--tls-client-ca needs TLS/,
+    );
+    assert.throws(
+      () => checkListenSecurity({ host: '127.0.0.1', insecure: false, ...tls, tlsClientRoles: '/r' }),
+      /--tls-client-roles needs --tls-client-ca/,
+    );
   });
 });
 
@@ -67,8 +110,21 @@ describe('loadTlsServerOptions', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tlsopt-'));
     await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
     ]);
   });
   after(async () => {

@@ -27,7 +27,8 @@ describe('the local token', () => {
     const text = await readFile(first.path, 'utf8');
     assert.match(text, /^[0-9a-f]{64}\n$/);
     assert.equal(first.verify(text.trim()), true);
-    for (const wrong of ['', text, text.trim().toUpperCase(), text.trim().slice(1), 'x'.repeat(64)]) assert.equal(first.verify(wrong), false);
+    for (const wrong of ['', text, text.trim().toUpperCase(), text.trim().slice(1), 'x'.repeat(64)])
+      assert.equal(first.verify(wrong), false);
     await assert.rejects(first.write(), /already written/);
 
     const second = LocalToken.generate(runtime);

@@ -69,7 +69,10 @@ describe('LogOutputPolicy', () => {
 
   it('lets stderr, syslog and journald outputs pass, and "" (the default output)', async () => {
     await policy.check('1:stderr 2:syslog:libvirtd 3:journald 4:syslog:');
-    await policy.check([{ priority: 'error', destination: 'syslog', ident: 'x' }, { level: 2, destination: 'journald' }]);
+    await policy.check([
+      { priority: 'error', destination: 'syslog', ident: 'x' },
+      { level: 2, destination: 'journald' },
+    ]);
     await policy.check('');
     await policy.check([]);
   });
@@ -122,7 +125,10 @@ describe('LogOutputPolicy', () => {
   });
 
   it('refuses a list where only one output is bad, naming that one', async () => {
-    await refused(`1:stderr 1:file:${allowed}/ok.log 2:file:${outside}/x 3:journald`, new RegExp(`"2:file:${outside}/x"`));
+    await refused(
+      `1:stderr 1:file:${allowed}/ok.log 2:file:${outside}/x 3:journald`,
+      new RegExp(`"2:file:${outside}/x"`),
+    );
     await refused(
       [
         { level: 1, destination: 'file', path: `${allowed}/ok.log` },
@@ -132,7 +138,7 @@ describe('LogOutputPolicy', () => {
     );
   });
 
-  it('refuses a token libvirt cannot parse (400, in libvirt\'s words), whatever the others hold', async () => {
+  it("refuses a token libvirt cannot parse (400, in libvirt's words), whatever the others hold", async () => {
     await invalid(`1:file:${outside}/x 9:bogus`, /Invalid log priority '9'/);
     await invalid(`9:bogus 1:file:${outside}/x`, /Invalid log priority '9'/);
     await invalid(`1:file:${allowed}/ok.log 1:nowhere`, /Invalid log destination 'nowhere'/);
@@ -152,17 +158,35 @@ describe('LogOutputPolicy', () => {
       files: [`${allowed}/a.log`, `${allowed}/sub/b.log`],
     });
     const approved = await policy.approveOutputs(raw);
-    assert.deepEqual(approved.outputs?.map((o) => o.raw), ['3:stderr', `2:file:${allowed}/./a.log`, `1:file:${allowed}/sub/b.log/`]);
-    const objects = await policy.approveOutputs([{ priority: 'info', destination: 'file', path: `${allowed}/c.log` }, { level: 4, destination: 'stderr' }]);
+    assert.deepEqual(
+      approved.outputs?.map((o) => o.raw),
+      ['3:stderr', `2:file:${allowed}/./a.log`, `1:file:${allowed}/sub/b.log/`],
+    );
+    const objects = await policy.approveOutputs([
+      { priority: 'info', destination: 'file', path: `${allowed}/c.log` },
+      { level: 4, destination: 'stderr' },
+    ]);
     assert.equal(objects.wire, `2:file:${allowed}/c.log 4:stderr`);
     assert.deepEqual(objects.files, [`${allowed}/c.log`]);
     assert.deepEqual(await policy.approveOutputs(''), { wire: '', outputs: null, files: [] });
   });
 
   it('approves filters that read cleanly and refuses the rest with 400', () => {
-    assert.deepEqual(policy.approveFilters(' 3:remote 1:+qemu ').filters.map((f) => [f.level, f.match]), [[3, 'remote'], [1, 'qemu']]);
+    assert.deepEqual(
+      policy.approveFilters(' 3:remote 1:+qemu ').filters.map((f) => [f.level, f.match]),
+      [
+        [3, 'remote'],
+        [1, 'qemu'],
+      ],
+    );
     assert.equal(policy.approveFilters(' 3:remote 1:+qemu ').wire, ' 3:remote 1:+qemu ');
-    assert.equal(policy.approveFilters([{ priority: 'debug', match: 'util' }, { level: 4, match: 'x', stackTrace: true }]).wire, '1:util 4:+x');
+    assert.equal(
+      policy.approveFilters([
+        { priority: 'debug', match: 'util' },
+        { level: 4, match: 'x', stackTrace: true },
+      ]).wire,
+      '1:util 4:+x',
+    );
     assert.deepEqual(policy.approveFilters(''), { wire: '', filters: [] });
     assert.throws(() => policy.approveFilters('1:x\nssh-ed25519 AAAA'), LogStringRefusedError);
     assert.throws(() => policy.approveFilters([{ level: 1, match: 'x\ny' }]), LogStringRefusedError);

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LoggingSyntaxError } from '../../src/admin/logging/syntax-error.js';
 import { ErrorCode } from '../../src/rpc/errors.js';
-import { findForbiddenCharacter, LogStringRefusedError, readFilters, readOutputs } from '../../src/security/log-strings.js';
+import {
+  findForbiddenCharacter,
+  LogStringRefusedError,
+  readFilters,
+  readOutputs,
+} from '../../src/security/log-strings.js';
 
 const DIR = '/var/log/libvirt';
 
@@ -12,7 +17,11 @@ const DIR = '/var/log/libvirt';
 function listed(text: string): string | null {
   const outputs = readOutputs(text).outputs;
   if (outputs === null) return null;
-  return outputs.map((o) => [o.level, o.destination, ...(o.path !== undefined ? [o.path] : o.ident !== undefined ? [o.ident] : [])].join(':')).join(' ');
+  return outputs
+    .map((o) =>
+      [o.level, o.destination, ...(o.path !== undefined ? [o.path] : o.ident !== undefined ? [o.ident] : [])].join(':'),
+    )
+    .join(' ');
 }
 
 /** Asserts a LogStringRefusedError (400) naming `token`, whose message matches `reason`. */
@@ -62,7 +71,15 @@ describe('findForbiddenCharacter', () => {
   }
 
   it('lets printable text through, ASCII or not', () => {
-    for (const text of ['', ' ', '1:file:/var/log/libvirt/x.log', 'ünï cödé 日本 😀', 'a\u00a0b', 'e\u0301', '\u00a0\u00ff\u0100']) {
+    for (const text of [
+      '',
+      ' ',
+      '1:file:/var/log/libvirt/x.log',
+      'ünï cödé 日本 😀',
+      'a\u00a0b',
+      'e\u0301',
+      '\u00a0\u00ff\u0100',
+    ]) {
       assert.equal(findForbiddenCharacter(text), null, JSON.stringify(text));
     }
   });
@@ -89,21 +106,39 @@ describe('readOutputs: strings the gateway sends', () => {
     [Array(2000).fill('1:stderr').join(' '), '1:stderr'],
   ];
   for (const [text, expected] of cases) {
-    it(JSON.stringify(text.length > 80 ? `${text.slice(0, 60)}… (${text.length})` : text), () => assert.equal(listed(text), expected));
+    it(JSON.stringify(text.length > 80 ? `${text.slice(0, 60)}… (${text.length})` : text), () =>
+      assert.equal(listed(text), expected),
+    );
   }
 
   it('lists every token, duplicates included, since libvirtd opens each file while it parses', () => {
     const { tokens, outputs } = readOutputs(`1:file:${DIR}/a.log 3:stderr 2:file:${DIR}/./a.log`);
-    assert.deepEqual(tokens.map((t) => t.raw), [`1:file:${DIR}/a.log`, '3:stderr', `2:file:${DIR}/./a.log`]);
-    assert.deepEqual(tokens.map((t) => t.path), [`${DIR}/a.log`, undefined, `${DIR}/a.log`]);
+    assert.deepEqual(
+      tokens.map((t) => t.raw),
+      [`1:file:${DIR}/a.log`, '3:stderr', `2:file:${DIR}/./a.log`],
+    );
+    assert.deepEqual(
+      tokens.map((t) => t.path),
+      [`${DIR}/a.log`, undefined, `${DIR}/a.log`],
+    );
     assert.equal(outputs?.length, 2);
   });
 });
 
 describe('readOutputs: strings the gateway refuses with a message of its own', () => {
   const cases: [name: string, text: string, token: string, reason: RegExp][] = [
-    ['the NUL attack of issue 11', '1:file:/ANY/PATH\u0000:x', '1:file:/ANY/PATH\u0000:x', /U\+0000 \(NUL, where the daemon would stop reading\)/],
-    ['NUL hiding a second token', `3:stderr 1:file:${DIR}/ok.log\u0000 1:file:/etc/x`, `1:file:${DIR}/ok.log\u0000`, /U\+0000/],
+    [
+      'the NUL attack of issue 11',
+      '1:file:/ANY/PATH\u0000:x',
+      '1:file:/ANY/PATH\u0000:x',
+      /U\+0000 \(NUL, where the daemon would stop reading\)/,
+    ],
+    [
+      'NUL hiding a second token',
+      `3:stderr 1:file:${DIR}/ok.log\u0000 1:file:/etc/x`,
+      `1:file:${DIR}/ok.log\u0000`,
+      /U\+0000/,
+    ],
     ['NUL at the end', '1:stderr\u0000', '1:stderr\u0000', /U\+0000/],
     ['LF between tokens', '1:stderr\n1:file:/etc/x', '1:stderr\n1:file:/etc/x', /U\+000A \(LF/],
     ['CR LF at the end', '1:stderr\r\n', '1:stderr\r\n', /U\+000D \(CR/],
@@ -117,7 +152,12 @@ describe('readOutputs: strings the gateway refuses with a message of its own', (
     ['a line separator in an ident', '1:syslog:a\u2028b', '1:syslog:a\u2028b', /U\+2028 \(LINE SEPARATOR/],
     ['an unpaired high surrogate', `1:file:${DIR}/\ud800.log`, `1:file:${DIR}/\ud800.log`, /U\+D800 .*surrogate/],
     ['an unpaired low surrogate', `1:file:${DIR}/\udc00`, `1:file:${DIR}/\udc00`, /U\+DC00/],
-    ['a component longer than NAME_MAX', `1:file:${DIR}/${'a'.repeat(256)}`, `1:file:${DIR}/${'a'.repeat(256)}`, /longer than 255 bytes \(NAME_MAX\)/],
+    [
+      'a component longer than NAME_MAX',
+      `1:file:${DIR}/${'a'.repeat(256)}`,
+      `1:file:${DIR}/${'a'.repeat(256)}`,
+      /longer than 255 bytes \(NAME_MAX\)/,
+    ],
     ['NAME_MAX counted in bytes', `1:file:${DIR}/${'é'.repeat(128)}`, `1:file:${DIR}/${'é'.repeat(128)}`, /NAME_MAX/],
     [
       'a path longer than PATH_MAX',
@@ -133,9 +173,15 @@ describe('readOutputs: strings the gateway refuses with a message of its own', (
 
 describe("readOutputs: strings refused in libvirt's own words (never left to the daemon)", () => {
   const cases: [string, string][] = [
-    [`1:file:${DIR}/a:b.log`, `Log output '1:file:${DIR}/a:b.log' does not meet the format requirements for destination type 'file'`],
+    [
+      `1:file:${DIR}/a:b.log`,
+      `Log output '1:file:${DIR}/a:b.log' does not meet the format requirements for destination type 'file'`,
+    ],
     ['1:stderr:', "Log output '1:stderr:' does not meet the format requirements for destination type 'stderr'"],
-    ['1:stderr:garbage', "Log output '1:stderr:garbage' does not meet the format requirements for destination type 'stderr'"],
+    [
+      '1:stderr:garbage',
+      "Log output '1:stderr:garbage' does not meet the format requirements for destination type 'stderr'",
+    ],
     ['1:stderr x', "Malformed format for log output 'x'"],
     // libvirtd would have created ${DIR}/a before failing on the second half of the name.
     [`1:file:${DIR}/a b.log`, "Malformed format for log output 'b.log'"],
@@ -160,7 +206,13 @@ describe('readFilters', () => {
   const accepted: [string, [number, string][]][] = [
     ['', []],
     ['   ', []],
-    ['3:remote 4:event', [[3, 'remote'], [4, 'event']]],
+    [
+      '3:remote 4:event',
+      [
+        [3, 'remote'],
+        [4, 'event'],
+      ],
+    ],
     ['1:+qemu', [[1, 'qemu']]],
     ['+1:qemu', [[1, 'qemu']]],
     ['1:++x', [[1, '+x']]],
@@ -170,12 +222,20 @@ describe('readFilters', () => {
   ];
   for (const [text, expected] of accepted) {
     it(`reads ${JSON.stringify(text.slice(0, 40))}`, () => {
-      assert.deepEqual(readFilters(text).map((f) => [f.level, f.match]), expected);
+      assert.deepEqual(
+        readFilters(text).map((f) => [f.level, f.match]),
+        expected,
+      );
     });
   }
 
   const ownWords: [string, string, string, RegExp][] = [
-    ['the SSH key attack of issue 11', '1:x\nssh-ed25519 AAAAC3Nza attacker@host\n', '1:x\nssh-ed25519', /U\+000A \(LF/],
+    [
+      'the SSH key attack of issue 11',
+      '1:x\nssh-ed25519 AAAAC3Nza attacker@host\n',
+      '1:x\nssh-ed25519',
+      /U\+000A \(LF/,
+    ],
     ['CR', '1:qemu\r', '1:qemu\r', /U\+000D/],
     ['NUL', '1:a\u0000b', '1:a\u0000b', /U\+0000/],
     ['TAB, which libvirt would keep in the match', '1:a\tb', '1:a\tb', /U\+0009/],

@@ -8,7 +8,27 @@ const R = '[REDACTED]';
 
 describe('redactUrl', () => {
   it('redacts the values of parameters named like credentials, whatever the value', () => {
-    for (const name of ['token', 'access_token', 'ACCESS_TOKEN', 'apiKey', 'key', 'secret', 'client_secret', 'password', 'passwd', 'pwd', 'auth', 'x-auth', 'authorization', 'credential', 'session', 'sig', 'signature', 'bearer', 'acc%65ss_token']) {
+    for (const name of [
+      'token',
+      'access_token',
+      'ACCESS_TOKEN',
+      'apiKey',
+      'key',
+      'secret',
+      'client_secret',
+      'password',
+      'passwd',
+      'pwd',
+      'auth',
+      'x-auth',
+      'authorization',
+      'credential',
+      'session',
+      'sig',
+      'signature',
+      'bearer',
+      'acc%65ss_token',
+    ]) {
       assert.equal(redactUrl(`/servers?${name}=x1&daemon=libvirtd`), `/servers?${name}=${R}&daemon=libvirtd`, name);
     }
     assert.equal(redactUrl('/servers?token=&token=a&token=b'), `/servers?token=${R}&token=${R}&token=${R}`);
@@ -66,8 +86,14 @@ describe('redactText', () => {
     assert.equal(redactText('header was Bearer abc.def-123 then'), `header was Bearer ${R} then`);
     assert.equal(redactText('The bearer token is not valid'), 'The bearer token is not valid');
     assert.equal(redactText("No server named 'ZWni3aKohk_Qtmhe4glh_x_tf0I_m2YZ'"), `No server named '${R}'`);
-    assert.equal(redactText('unsupported flags (0x2) in function adminConnectDaemonShutdown'), 'unsupported flags (0x2) in function adminConnectDaemonShutdown');
-    assert.equal(redactText('audit: threadpool.update by token \'ci\': success'), "audit: threadpool.update by token 'ci': success");
+    assert.equal(
+      redactText('unsupported flags (0x2) in function adminConnectDaemonShutdown'),
+      'unsupported flags (0x2) in function adminConnectDaemonShutdown',
+    );
+    assert.equal(
+      redactText("audit: threadpool.update by token 'ci': success"),
+      "audit: threadpool.update by token 'ci': success",
+    );
     assert.equal(redactText('1:file:/var/log/libvirt/debug.log'), '1:file:/var/log/libvirt/debug.log');
   });
 });

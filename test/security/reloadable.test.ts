@@ -22,14 +22,25 @@ describe('CredentialReloads', () => {
     reloads.onReloaded(() => void steps.push('listener'));
     await Promise.all([reloads.reload('first'), reloads.reload('second')]);
     assert.deepEqual(steps, [
-      'start tokens', 'start roles', 'end roles', 'end tokens', 'listener',
-      'start tokens', 'start roles', 'end roles', 'end tokens', 'listener',
+      'start tokens',
+      'start roles',
+      'end roles',
+      'end tokens',
+      'listener',
+      'start tokens',
+      'start roles',
+      'end roles',
+      'end tokens',
+      'listener',
     ]);
   });
 
   it('logs a failing listener and goes on with the others; a removed listener is not called', async () => {
     const errors: string[] = [];
-    const reloads = new CredentialReloads([], { info: () => {}, error: (obj) => errors.push((obj as { reason: string }).reason) });
+    const reloads = new CredentialReloads([], {
+      info: () => {},
+      error: (obj) => errors.push((obj as { reason: string }).reason),
+    });
     const calls: string[] = [];
     reloads.onReloaded(() => {
       throw new Error('boom');
@@ -43,7 +54,10 @@ describe('CredentialReloads', () => {
 
   it('reloads on SIGHUP until stopped', async () => {
     const triggers: string[] = [];
-    const reloads = new CredentialReloads([], { info: (obj) => triggers.push((obj as { trigger: string }).trigger), error: () => {} });
+    const reloads = new CredentialReloads([], {
+      info: (obj) => triggers.push((obj as { trigger: string }).trigger),
+      error: () => {},
+    });
     const done = new Promise<void>((resolve) => reloads.onReloaded(resolve));
     const stop = reloadOnSighup(reloads);
     try {

@@ -12,12 +12,24 @@ const own = process.getuid!();
 
 describe('defaultRuntimeDir', () => {
   it("prefers systemd's RuntimeDirectory=, then XDG_RUNTIME_DIR, then /run for root, then TMPDIR per uid", () => {
-    assert.equal(defaultRuntimeDir({ RUNTIME_DIRECTORY: '/run/libvirt-admin-gateway:/run/other', XDG_RUNTIME_DIR: '/run/user/0' }, 0), '/run/libvirt-admin-gateway');
-    assert.equal(defaultRuntimeDir({ XDG_RUNTIME_DIR: '/run/user/1000' }, 1000), '/run/user/1000/libvirt-admin-gateway');
+    assert.equal(
+      defaultRuntimeDir(
+        { RUNTIME_DIRECTORY: '/run/libvirt-admin-gateway:/run/other', XDG_RUNTIME_DIR: '/run/user/0' },
+        0,
+      ),
+      '/run/libvirt-admin-gateway',
+    );
+    assert.equal(
+      defaultRuntimeDir({ XDG_RUNTIME_DIR: '/run/user/1000' }, 1000),
+      '/run/user/1000/libvirt-admin-gateway',
+    );
     assert.equal(defaultRuntimeDir({ TMPDIR: '/var/tmp' }, 0), '/run/libvirt-admin-gateway');
     assert.equal(defaultRuntimeDir({ TMPDIR: '/var/tmp/' }, 1000), '/var/tmp/libvirt-admin-gateway-1000');
     assert.equal(defaultRuntimeDir({}, 1000), '/tmp/libvirt-admin-gateway-1000');
-    assert.equal(defaultRuntimeDir({ XDG_RUNTIME_DIR: '', RUNTIME_DIRECTORY: '' }, 1000), '/tmp/libvirt-admin-gateway-1000');
+    assert.equal(
+      defaultRuntimeDir({ XDG_RUNTIME_DIR: '', RUNTIME_DIRECTORY: '' }, 1000),
+      '/tmp/libvirt-admin-gateway-1000',
+    );
   });
 });
 
@@ -82,7 +94,10 @@ describe('prepareRuntimeDir', () => {
       const path = join(dir, name);
       await assert.rejects(prepareRuntimeDir(path), (err: unknown) => {
         assert.ok(err instanceof RuntimeDirError, String(err));
-        assert.match(err.message, new RegExp(`^refusing the runtime folder ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+        assert.match(
+          err.message,
+          new RegExp(`^refusing the runtime folder ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `),
+        );
         assert.match(err.message, why);
         assert.match(err.message, /choose another folder with --runtime-dir$/);
         return true;

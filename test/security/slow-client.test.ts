@@ -15,7 +15,12 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { gatewayServerOptions } from '../../src/http/server-options.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
-import { HTTP_SERVER_LIMITS, limitedServerFactory, RequestLimits, type HttpServerLimits } from '../../src/security/limits.js';
+import {
+  HTTP_SERVER_LIMITS,
+  limitedServerFactory,
+  RequestLimits,
+  type HttpServerLimits,
+} from '../../src/security/limits.js';
 import { serveOnUnixSocket, type UnixHttpListener } from '../../src/security/unix-socket.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../harness/embedded.js';
 import { makePki } from '../http/security/pki.js';
@@ -90,9 +95,15 @@ function assertCutOffAt(result: SlowResult, limitMs: number, what: string, lostA
     assert.equal(result.statusLine, 'HTTP/1.1 408 Request Timeout', what);
   }
   // Node counts from the first byte it parsed; the client's clock started a little earlier.
-  assert.ok(result.elapsedMs >= limitMs - 20, `${what}: cut off after ${result.elapsedMs.toFixed(0)} ms, before its limit of ${limitMs} ms`);
+  assert.ok(
+    result.elapsedMs >= limitMs - 20,
+    `${what}: cut off after ${result.elapsedMs.toFixed(0)} ms, before its limit of ${limitMs} ms`,
+  );
   const latest = limitMs + CHECK_INTERVAL_MS + SLACK_MS;
-  assert.ok(result.elapsedMs < latest, `${what}: cut off after ${result.elapsedMs.toFixed(0)} ms, later than ${latest} ms`);
+  assert.ok(
+    result.elapsedMs < latest,
+    `${what}: cut off after ${result.elapsedMs.toFixed(0)} ms, later than ${latest} ms`,
+  );
 }
 
 describe('slow clients on a TCP listener made by limitedServerFactory', () => {
@@ -161,7 +172,11 @@ describe('slow clients on the unix socket listener', () => {
   });
 
   it('cuts slow headers off at the headers timeout', async () => {
-    const result = await slowRequest(() => connect(listener.path), '', `GET / HTTP/1.1\r\nhost: localhost\r\n${endlessHeaders}`);
+    const result = await slowRequest(
+      () => connect(listener.path),
+      '',
+      `GET / HTTP/1.1\r\nhost: localhost\r\n${endlessHeaders}`,
+    );
     assertCutOffAt(result, SHORT.headersTimeout, 'slow headers on the unix socket', true);
   });
 });
@@ -174,7 +189,16 @@ describe("the gateway's listeners carry the production limits", () => {
     embedded = await startEmbeddedDaemon();
     dir = await mkdtemp(join(tmpdir(), 'limits-'));
     const invocation = loadConfig(
-      ['--connect', embedded.adminUri, '--listen', '127.0.0.1:0', '--listen-socket', join(dir, 'http.sock'), '--log-level', 'silent'],
+      [
+        '--connect',
+        embedded.adminUri,
+        '--listen',
+        '127.0.0.1:0',
+        '--listen-socket',
+        join(dir, 'http.sock'),
+        '--log-level',
+        'silent',
+      ],
       {},
     );
     assert.equal(invocation.kind, 'run');
@@ -204,14 +228,17 @@ describe("the gateway's listeners carry the production limits", () => {
   }
   const get = (options: { port?: number; socketPath?: string }) => () =>
     new Promise<IncomingMessage>((resolve, reject) => {
-      httpRequest({ host: '127.0.0.1', path: '/healthz', agent: false, ...options }, resolve).on('error', reject).end();
+      httpRequest({ host: '127.0.0.1', path: '/healthz', agent: false, ...options }, resolve)
+        .on('error', reject)
+        .end();
     });
   // maxHeaderSize and connectionsCheckingInterval are kept on the server, though @types/node does not say so.
   const limitsOf = (server: Server): HttpServerLimits => ({
     maxHeaderSize: (server as Server & { maxHeaderSize: number }).maxHeaderSize,
     headersTimeout: server.headersTimeout,
     requestTimeout: server.requestTimeout,
-    connectionsCheckingInterval: (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval,
+    connectionsCheckingInterval: (server as Server & { connectionsCheckingInterval: number })
+      .connectionsCheckingInterval,
     keepAliveTimeout: server.keepAliveTimeout,
   });
 
@@ -253,7 +280,10 @@ describe("the gateway's listeners carry the production limits", () => {
     // On the unix socket, where the caller is the anonymous admin: the limit, not authentication, answers.
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
-      httpRequest({ socketPath: join(dir, 'http.sock'), method: 'PATCH', path: '/daemon/logging', headers, agent: false }, resolve)
+      httpRequest(
+        { socketPath: join(dir, 'http.sock'), method: 'PATCH', path: '/daemon/logging', headers, agent: false },
+        resolve,
+      )
         .on('error', reject)
         .end(body);
     });

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigFileError } from '../../src/security/reloadable.js';
-import { findToken, hashToken, parseTokensFile, tokenLine, TokenStore, TokensFileError } from '../../src/security/tokens.js';
+import {
+  findToken,
+  hashToken,
+  parseTokensFile,
+  tokenLine,
+  TokenStore,
+  TokensFileError,
+} from '../../src/security/tokens.js';
 
 // Independent of the code under test: the digest as `printf %s TOKEN | sha256sum` prints it.
 const sha = (token: string): string => createHash('sha256').update(Buffer.from(token, 'utf8')).digest('hex');
@@ -81,7 +88,8 @@ describe('findToken', () => {
   });
 
   it('returns null for unknown, empty, near-miss and oversized tokens', () => {
-    for (const token of ['', 'On', 'one ', 'onE', sha('one'), 'x'.repeat(5000)]) assert.equal(findToken(entries, token), null);
+    for (const token of ['', 'On', 'one ', 'onE', sha('one'), 'x'.repeat(5000)])
+      assert.equal(findToken(entries, token), null);
   });
 
   it('returns null with no entries', () => {
@@ -109,7 +117,9 @@ describe('TokenStore', () => {
 
   it('fails to load a missing or invalid file, naming the file', async () => {
     await assert.rejects(TokenStore.load(join(dir, 'missing')), (err: unknown) => {
-      return err instanceof ConfigFileError && err.message === `cannot read tokens file ${join(dir, 'missing')}: ENOENT`;
+      return (
+        err instanceof ConfigFileError && err.message === `cannot read tokens file ${join(dir, 'missing')}: ENOENT`
+      );
     });
     await writeFile(file, 'admin nothex\n');
     await assert.rejects(TokenStore.load(file), { name: 'ConfigFileError', message: new RegExp(`^${file} line 1: `) });
@@ -151,7 +161,13 @@ describe('TokenStore', () => {
     assert.equal(await store.reload({ info: () => {}, error: (obj, msg) => errors.push({ obj, msg }) }), false);
     assert.equal(store.verify('planted'), null);
     assert.equal(store.verify('kept')?.role, 'viewer');
-    assert.deepEqual(errors.map((e) => e.msg), ['tokens file not reloaded; keeping the previous one']);
-    assert.match((errors[0]!.obj as { reason: string }).reason, /^refusing tokens file .*: .* is writable by others \(mode 0646\)/);
+    assert.deepEqual(
+      errors.map((e) => e.msg),
+      ['tokens file not reloaded; keeping the previous one'],
+    );
+    assert.match(
+      (errors[0]!.obj as { reason: string }).reason,
+      /^refusing tokens file .*: .* is writable by others \(mode 0646\)/,
+    );
   });
 });

@@ -21,7 +21,8 @@ describe('socket modes', () => {
     assert.equal(DEFAULT_SOCKET_MODE, 0o600);
     assert.equal(parseSocketMode('0660'), 0o660);
     assert.equal(parseSocketMode('600'), 0o600);
-    for (const bad of ['', '66', '0668', '1777', 'rw-rw----', '0o660']) assert.throws(() => parseSocketMode(bad), /three octal digits/);
+    for (const bad of ['', '66', '0668', '1777', 'rw-rw----', '0o660'])
+      assert.throws(() => parseSocketMode(bad), /three octal digits/);
   });
 
   it('says when every local user may connect', () => {
@@ -88,7 +89,10 @@ describe('unix socket files', () => {
 
     // A process killed with SIGKILL leaves its socket file behind, with nobody accepting on it.
     const stale = join(dir, 'stale.sock');
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => console.log('up'))`]);
+    const child = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(stale)}, () => console.log('up'))`,
+    ]);
     await once(child.stdout, 'data');
     child.kill('SIGKILL');
     await once(child, 'exit');
@@ -106,12 +110,11 @@ describe('unix socket files', () => {
 
   it('serves HTTP on a unix socket and removes it on close', async () => {
     const path = join(dir, 'http.sock');
-    const listener = await serveOnUnixSocket(
-      (_request, response) => response.end('hello'),
-      path,
-      0o600,
-      { maxHeaderSize: 16384, requestTimeout: 30_000, keepAliveTimeout: 10_000 },
-    );
+    const listener = await serveOnUnixSocket((_request, response) => response.end('hello'), path, 0o600, {
+      maxHeaderSize: 16384,
+      requestTimeout: 30_000,
+      keepAliveTimeout: 10_000,
+    });
     try {
       assert.equal((await stat(path)).mode & 0o777, 0o600);
       const socket = createConnection(path);
@@ -123,7 +126,9 @@ describe('unix socket files', () => {
     } finally {
       await listener.close();
     }
-    assert.deepEqual((await readdir(dir)).filter((name) => name === 'http.sock'), []);
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name === 'http.sock'),
+      [],
+    );
   });
-
 });

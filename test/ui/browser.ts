@@ -56,7 +56,10 @@ export async function startBrowser(origin: string): Promise<TestBrowser> {
       const page = await context.newPage();
       page.on('console', (message) => {
         // 401s and 4xx answers the page expects (a bad token, a refused change) are logged by Chromium as console errors.
-        if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) {
+        if (
+          message.type() === 'error' &&
+          !/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())
+        ) {
           problems.push(`console: ${message.text()}`);
         }
       });

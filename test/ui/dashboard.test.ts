@@ -15,7 +15,12 @@ import { buildUi } from '../../scripts/build-ui.js';
 import { Authenticator } from '../../src/security/authenticate.js';
 import { parseTokensFile, tokenLine, TokenStore } from '../../src/security/tokens.js';
 import { eventually } from '../helpers/wait.js';
-import { parseVirtAdminKeyValues, parseVirtAdminTable, startRealDaemons, type RealDaemons } from '../harness/libvirtd.js';
+import {
+  parseVirtAdminKeyValues,
+  parseVirtAdminTable,
+  startRealDaemons,
+  type RealDaemons,
+} from '../harness/libvirtd.js';
 import { openRawClients, type RawClients } from '../harness/raw-clients.js';
 import { buildGateway } from '../http/gateway.js';
 import { startBrowser, type TestBrowser } from './browser.js';
@@ -42,11 +47,16 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
     daemons = await startRealDaemons();
     tmp = await mkdtemp(join(tmpdir(), 'dashboard-'));
     await buildUi(join(tmp, 'ui'));
-    const lines = Object.entries(TOKENS).map(([role, token]) => tokenLine(role as 'viewer', token, role === 'operator' ? 'ops' : role));
+    const lines = Object.entries(TOKENS).map(([role, token]) =>
+      tokenLine(role as 'viewer', token, role === 'operator' ? 'ops' : role),
+    );
     app = await buildGateway([{ uri: daemons.adminUri('libvirtd') }, { uri: daemons.adminUri('virtlogd') }], {
       ui: { dir: join(tmp, 'ui') },
       monitoring: { watchIntervalMs: 500 },
-      security: { authenticator: new Authenticator({ tokens: TokenStore.fromEntries(parseTokensFile(lines.join('\n'))) }), mutationRateLimit: 0 },
+      security: {
+        authenticator: new Authenticator({ tokens: TokenStore.fromEntries(parseTokensFile(lines.join('\n'))) }),
+        mutationRateLimit: 0,
+      },
       history: { clientHistory: { stateDir: join(tmp, 'state') } },
     });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -67,9 +77,14 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
     assert.equal(result.code, 0, result.stderr);
     return result.stdout;
   };
-  const clientIds = async () => parseVirtAdminTable(await virtAdmin('srv-clients-list', 'libvirtd')).map(([id]) => Number(id));
-  const field = (page: Page, name: string, server = 'libvirtd') => page.locator(`[data-server="${server}"] [data-field="${name}"]`).textContent();
-  const shownIds = async (page: Page) => (await page.locator('[data-clients="libvirtd"] tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-client')))));
+  const clientIds = async () =>
+    parseVirtAdminTable(await virtAdmin('srv-clients-list', 'libvirtd')).map(([id]) => Number(id));
+  const field = (page: Page, name: string, server = 'libvirtd') =>
+    page.locator(`[data-server="${server}"] [data-field="${name}"]`).textContent();
+  const shownIds = async (page: Page) =>
+    await page
+      .locator('[data-clients="libvirtd"] tbody tr')
+      .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-client'))));
 
   /** A new tab, signed in with `token`, once the libvirtd card shows figures and the stream is live. */
   const signedIn = async (token: string): Promise<Page> => {
@@ -119,7 +134,10 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
     };
     for (const [name, value] of Object.entries(expected)) assert.equal(await field(page, name), value, name);
     assert.deepEqual(await shownIds(page), await clientIds());
-    assert.equal(await page.locator('[data-clients="libvirtd"] tbody tr').first().locator('td').nth(4).textContent(), String(process.pid));
+    assert.equal(
+      await page.locator('[data-clients="libvirtd"] tbody tr').first().locator('td').nth(4).textContent(),
+      String(process.pid),
+    );
     // The token lives in this tab's session storage only: never in local storage, never in a URL.
     assert.equal(await page.evaluate('localStorage.length'), 0);
     assert.equal(await page.evaluate("sessionStorage.getItem('libvirt-admin-gateway.token')"), TOKENS.operator);
@@ -138,10 +156,16 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
     await page.locator(`[data-feed] li[data-type="client.connected"]`).first().waitFor(WAIT);
 
     await virtAdmin('srv-threadpool-set', 'libvirtd', '--min-workers', '6', '--max-workers', '27');
-    await eventually(async () => (await field(page, 'maxWorkers')) === '27' && (await field(page, 'minWorkers')) === '6', 'the new pool shown');
+    await eventually(
+      async () => (await field(page, 'maxWorkers')) === '27' && (await field(page, 'minWorkers')) === '6',
+      'the new pool shown',
+    );
     await page.locator(`[data-feed] li[data-type="threadpool.changed"]`).first().waitFor(WAIT);
     const pool = parseVirtAdminKeyValues(await virtAdmin('srv-threadpool-info', 'libvirtd'));
-    await eventually(async () => (await field(page, 'currentWorkers')) === pool['nWorkers'], 'currentWorkers as virt-admin says');
+    await eventually(
+      async () => (await field(page, 'currentWorkers')) === pool['nWorkers'],
+      'currentWorkers as virt-admin says',
+    );
     // The plot has points to draw.
     await page.locator('[data-server="libvirtd"] canvas').first().waitFor(WAIT);
     await shot(page, 'dashboard');
@@ -154,7 +178,10 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
     await page.getByRole('button', { name: `Disconnect client ${id}` }).click();
     const dialog = page.locator('dialog#confirm');
     await dialog.waitFor({ state: 'visible', ...WAIT });
-    assert.match((await page.locator('#confirm-text').textContent())!, new RegExp(`Disconnect client ${id} \\(root \\(uid 0\\), process ${process.pid}\\)`));
+    assert.match(
+      (await page.locator('#confirm-text').textContent())!,
+      new RegExp(`Disconnect client ${id} \\(root \\(uid 0\\), process ${process.pid}\\)`),
+    );
     await shot(page, 'confirm-disconnect');
     // Cancel first: nothing happens.
     await page.locator('#confirm-cancel').click();
@@ -165,7 +192,11 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
     assert.ok(!(await clientIds()).includes(id), 'virt-admin no longer lists it');
     await page.locator(`[data-clients="libvirtd"] tr[data-client="${id}"]`).waitFor({ state: 'detached', ...WAIT });
     // The history shows who did it.
-    await page.locator(`[data-history] li[data-event="disconnected"][data-client="${id}"]`, { hasText: "disconnected by token 'ops'" }).waitFor(WAIT);
+    await page
+      .locator(`[data-history] li[data-event="disconnected"][data-client="${id}"]`, {
+        hasText: "disconnected by token 'ops'",
+      })
+      .waitFor(WAIT);
     await shot(page, 'history');
     await page.close();
   });
@@ -212,7 +243,10 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
     await page.locator('#log-save').click();
     await page.locator('#confirm-ok').click();
     await page.locator('.logging [role="status"]', { hasText: 'Logging of libvirtd changed.' }).waitFor(WAIT);
-    assert.equal((await daemons.virtAdmin('libvirtd', 'daemon-log-outputs')).stdout.trim(), 'Logging outputs: 3:stderr');
+    assert.equal(
+      (await daemons.virtAdmin('libvirtd', 'daemon-log-outputs')).stdout.trim(),
+      'Logging outputs: 3:stderr',
+    );
     assert.match((await daemons.virtAdmin('libvirtd', 'daemon-log-filters')).stdout, /2:\*rpc\* 4:\*event\*/);
     await page.close();
   });
@@ -242,7 +276,9 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
     assert.equal(await page.evaluate('typeof axe.version'), 'string');
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     assert.deepEqual(serious, [], JSON.stringify(violations, null, 2));
-    t.diagnostic(`axe-core: ${violations.length} minor or moderate: ${violations.map((v) => `${v.id} (${v.impact})`).join(', ') || 'none'}`);
+    t.diagnostic(
+      `axe-core: ${violations.length} minor or moderate: ${violations.map((v) => `${v.id} (${v.impact})`).join(', ') || 'none'}`,
+    );
     await page.close();
   });
 

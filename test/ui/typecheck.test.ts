@@ -10,8 +10,11 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 describe('ui/ sources', () => {
   it('type-check with ui/tsconfig.json', async () => {
     const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile('node_modules/.bin/tsc', ['-p', 'ui/tsconfig.json'], { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number(err.code ?? 1) : 0, output: `${stdout}${stderr}` }),
+      execFile(
+        'node_modules/.bin/tsc',
+        ['-p', 'ui/tsconfig.json'],
+        { cwd: ROOT, timeout: 120_000 },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, output: `${stdout}${stderr}` }),
       );
     });
     assert.equal(code, 0, output);

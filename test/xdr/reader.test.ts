@@ -4,7 +4,8 @@ import { XdrError, XdrReader, pad } from '../../src/xdr/index.js';
 import { f64, hex, i32, i64, padded, str, u32, u64 } from '../helpers/bytes.js';
 
 const reader = (...parts: Buffer[]) => new XdrReader(Buffer.concat(parts));
-const truncated = (fn: () => unknown) => assert.throws(fn, (e: unknown) => e instanceof XdrError && /truncated/.test(e.message));
+const truncated = (fn: () => unknown) =>
+  assert.throws(fn, (e: unknown) => e instanceof XdrError && /truncated/.test(e.message));
 
 describe('XdrReader: integers', () => {
   it('reads int, including both extremes and -1', () => {
@@ -20,8 +21,11 @@ describe('XdrReader: integers', () => {
 
   it('reads hyper and unsigned hyper at their limits', () => {
     const r = reader(
-      hex('80000000 00000000'), hex('7fffffff ffffffff'), hex('ffffffff ffffffff'),
-      hex('ffffffff ffffffff'), hex('00000000 00895440'),
+      hex('80000000 00000000'),
+      hex('7fffffff ffffffff'),
+      hex('ffffffff ffffffff'),
+      hex('ffffffff ffffffff'),
+      hex('00000000 00895440'),
     );
     assert.equal(r.hyper(), -(1n << 63n));
     assert.equal(r.hyper(), (1n << 63n) - 1n);
@@ -106,15 +110,27 @@ describe('XdrReader: opaque and strings', () => {
 describe('XdrReader: optional data and arrays', () => {
   it('reads optional values', () => {
     const r = reader(u32(0), u32(1), str('x'));
-    assert.equal(r.optional((x) => x.string(10)), null);
-    assert.equal(r.optional((x) => x.string(10)), 'x');
+    assert.equal(
+      r.optional((x) => x.string(10)),
+      null,
+    );
+    assert.equal(
+      r.optional((x) => x.string(10)),
+      'x',
+    );
     assert.throws(() => reader(u32(2), str('x')).optional((x) => x.string(10)), /invalid bool/);
   });
 
   it('reads arrays up to their bound', () => {
     const r = reader(u32(3), u32(10), u32(20), u32(30));
-    assert.deepEqual(r.array(3, (x) => x.uint()), [10, 20, 30]);
-    assert.deepEqual(reader(u32(0)).array(0, (x) => x.uint()), []);
+    assert.deepEqual(
+      r.array(3, (x) => x.uint()),
+      [10, 20, 30],
+    );
+    assert.deepEqual(
+      reader(u32(0)).array(0, (x) => x.uint()),
+      [],
+    );
     assert.throws(() => reader(u32(4), u32(1), u32(2), u32(3), u32(4)).array(3, (x) => x.uint()), /exceeds maximum 3/);
   });
 

@@ -12,25 +12,48 @@ const rangeError = (fn: (w: XdrWriter) => unknown) => assert.throws(() => fn(new
 
 describe('XdrWriter: every type', () => {
   it('writes int and unsigned int big-endian', () => {
-    assert.deepEqual(bytes((w) => w.int(0).int(-1).int(2147483647).int(-2147483648)), hex('00000000 ffffffff 7fffffff 80000000'));
-    assert.deepEqual(bytes((w) => w.uint(0).uint(0xffffffff).uint(0x06900690)), hex('00000000 ffffffff 06900690'));
+    assert.deepEqual(
+      bytes((w) => w.int(0).int(-1).int(2147483647).int(-2147483648)),
+      hex('00000000 ffffffff 7fffffff 80000000'),
+    );
+    assert.deepEqual(
+      bytes((w) => w.uint(0).uint(0xffffffff).uint(0x06900690)),
+      hex('00000000 ffffffff 06900690'),
+    );
   });
 
   it('writes hyper and unsigned hyper', () => {
     assert.deepEqual(
-      bytes((w) => w.hyper(-1n).hyper(-(1n << 63n)).hyper((1n << 63n) - 1n)),
+      bytes((w) =>
+        w
+          .hyper(-1n)
+          .hyper(-(1n << 63n))
+          .hyper((1n << 63n) - 1n),
+      ),
       hex('ffffffff ffffffff 80000000 00000000 7fffffff ffffffff'),
     );
-    assert.deepEqual(bytes((w) => w.uhyper(9000000n).uhyper((1n << 64n) - 1n)), hex('00000000 00895440 ffffffff ffffffff'));
+    assert.deepEqual(
+      bytes((w) => w.uhyper(9000000n).uhyper((1n << 64n) - 1n)),
+      hex('00000000 00895440 ffffffff ffffffff'),
+    );
   });
 
   it('writes doubles as IEEE 754 big-endian', () => {
-    assert.deepEqual(bytes((w) => w.double(1.5)), hex('3ff80000 00000000'));
-    assert.deepEqual(bytes((w) => w.double(Number.NaN).double(-0)), Buffer.concat([f64(Number.NaN), f64(-0)]));
+    assert.deepEqual(
+      bytes((w) => w.double(1.5)),
+      hex('3ff80000 00000000'),
+    );
+    assert.deepEqual(
+      bytes((w) => w.double(Number.NaN).double(-0)),
+      Buffer.concat([f64(Number.NaN), f64(-0)]),
+    );
   });
 
   it('writes bool as int 0 or 1', () => {
-    assert.deepEqual(bytes((w) => w.bool(false).bool(true)), hex('00000000 00000001'));
+    assert.deepEqual(
+      bytes((w) => w.bool(false).bool(true)),
+      hex('00000000 00000001'),
+    );
   });
 
   it('pads opaque data with zero bytes, even in a reused buffer', () => {
@@ -48,22 +71,52 @@ describe('XdrWriter: every type', () => {
   });
 
   it('writes variable opaque and strings with a length word', () => {
-    assert.deepEqual(bytes((w) => w.varOpaque(hex('0a0b0c'), 3)), hex('00000003 0a0b0c00'));
-    assert.deepEqual(bytes((w) => w.string('libvirtd', 100)), hex('00000008 6c696276 69727464'));
-    assert.deepEqual(bytes((w) => w.string('admin', 100)), hex('00000005 61646d69 6e000000'));
-    assert.deepEqual(bytes((w) => w.string('', 0)), hex('00000000'));
-    assert.deepEqual(bytes((w) => w.string('héllo', 6)), str('héllo'));
+    assert.deepEqual(
+      bytes((w) => w.varOpaque(hex('0a0b0c'), 3)),
+      hex('00000003 0a0b0c00'),
+    );
+    assert.deepEqual(
+      bytes((w) => w.string('libvirtd', 100)),
+      hex('00000008 6c696276 69727464'),
+    );
+    assert.deepEqual(
+      bytes((w) => w.string('admin', 100)),
+      hex('00000005 61646d69 6e000000'),
+    );
+    assert.deepEqual(
+      bytes((w) => w.string('', 0)),
+      hex('00000000'),
+    );
+    assert.deepEqual(
+      bytes((w) => w.string('héllo', 6)),
+      str('héllo'),
+    );
   });
 
   it('writes optional data with its flag', () => {
-    assert.deepEqual(bytes((w) => w.optional(null, (x, v: string) => x.string(v, 9))), hex('00000000'));
-    assert.deepEqual(bytes((w) => w.optional(undefined, (x, v: string) => x.string(v, 9))), hex('00000000'));
-    assert.deepEqual(bytes((w) => w.optional('x', (x, v) => x.string(v, 9))), hex('00000001 00000001 78000000'));
+    assert.deepEqual(
+      bytes((w) => w.optional(null, (x, v: string) => x.string(v, 9))),
+      hex('00000000'),
+    );
+    assert.deepEqual(
+      bytes((w) => w.optional(undefined, (x, v: string) => x.string(v, 9))),
+      hex('00000000'),
+    );
+    assert.deepEqual(
+      bytes((w) => w.optional('x', (x, v) => x.string(v, 9))),
+      hex('00000001 00000001 78000000'),
+    );
   });
 
   it('writes arrays with a count', () => {
-    assert.deepEqual(bytes((w) => w.array([1, 2], 5, (x, v) => x.uint(v))), hex('00000002 00000001 00000002'));
-    assert.deepEqual(bytes((w) => w.array([], 0, (x, v: number) => x.uint(v))), hex('00000000'));
+    assert.deepEqual(
+      bytes((w) => w.array([1, 2], 5, (x, v) => x.uint(v))),
+      hex('00000002 00000001 00000002'),
+    );
+    assert.deepEqual(
+      bytes((w) => w.array([], 0, (x, v: number) => x.uint(v))),
+      hex('00000000'),
+    );
   });
 
   it('grows from a tiny buffer without losing data', () => {

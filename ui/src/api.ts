@@ -76,7 +76,12 @@ export function get<T>(path: string): Promise<Answer<T>> {
  * A change: always with If-Match when the caller read the resource first (a 412 then means someone changed it
  * meanwhile), and always with X-Requested-With, which a page of another site cannot make a browser send.
  */
-export function change<T>(method: 'PATCH' | 'PUT' | 'DELETE' | 'POST', path: string, body?: unknown, ifMatch?: string | null): Promise<Answer<T>> {
+export function change<T>(
+  method: 'PATCH' | 'PUT' | 'DELETE' | 'POST',
+  path: string,
+  body?: unknown,
+  ifMatch?: string | null,
+): Promise<Answer<T>> {
   return call<T>(method, path, body, ifMatch ?? undefined);
 }
 
@@ -96,7 +101,12 @@ async function call<T>(method: string, path: string, body?: unknown, ifMatch?: s
       redirect: 'error',
     });
   } catch (err) {
-    throw new ApiError({ status: 0, code: 'ERR_NETWORK', title: 'The gateway cannot be reached', detail: (err as Error).message });
+    throw new ApiError({
+      status: 0,
+      code: 'ERR_NETWORK',
+      title: 'The gateway cannot be reached',
+      detail: (err as Error).message,
+    });
   }
   if (!res.ok) throw new ApiError(await problemOf(res));
   const text = res.status === 204 ? '' : await res.text();
@@ -108,12 +118,22 @@ export async function problemOf(res: Response): Promise<Problem> {
   try {
     const body = (await res.json()) as Partial<Problem>;
     if (typeof body.detail === 'string') {
-      return { status: res.status, code: body.code ?? 'ERR_UNKNOWN', title: body.title ?? res.statusText, detail: body.detail };
+      return {
+        status: res.status,
+        code: body.code ?? 'ERR_UNKNOWN',
+        title: body.title ?? res.statusText,
+        detail: body.detail,
+      };
     }
   } catch {
     // not JSON: fall through
   }
-  return { status: res.status, code: 'ERR_UNKNOWN', title: res.statusText || `HTTP ${res.status}`, detail: `HTTP ${res.status}` };
+  return {
+    status: res.status,
+    code: 'ERR_UNKNOWN',
+    title: res.statusText || `HTTP ${res.status}`,
+    detail: `HTTP ${res.status}`,
+  };
 }
 
 /** Text for an error shown to the user: plain words for the statuses that need them, and the gateway's detail. */

@@ -7,7 +7,11 @@ type Listeners = Partial<{ [K in keyof HTMLElementEventMap]: (event: HTMLElement
 type Attrs = { [name: string]: AttrValue | Listeners; on?: Listeners };
 
 /** An element with attributes (false/null/undefined leave one out, true sets it empty), listeners and children. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (name === 'on' || typeof value === 'object') continue;

@@ -12,7 +12,11 @@ export interface StreamEvent {
 }
 
 /** Where the stream stands, for the page to show. */
-export type StreamState = { state: 'connecting' } | { state: 'live' } | { state: 'retrying'; inMs: number; why: string } | { state: 'refused'; problem: Problem };
+export type StreamState =
+  | { state: 'connecting' }
+  | { state: 'live' }
+  | { state: 'retrying'; inMs: number; why: string }
+  | { state: 'refused'; problem: Problem };
 
 /** Handlers of a stream. */
 export interface StreamHandlers {
@@ -45,7 +49,12 @@ export class EventStream {
       try {
         const headers: Record<string, string> = { accept: 'text/event-stream', ...authHeaders() };
         if (this.lastEventId !== null) headers['last-event-id'] = this.lastEventId;
-        const res = await fetch(this.url, { headers, signal: this.abort.signal, cache: 'no-store', credentials: 'same-origin' });
+        const res = await fetch(this.url, {
+          headers,
+          signal: this.abort.signal,
+          cache: 'no-store',
+          credentials: 'same-origin',
+        });
         if (res.status === 401 || res.status === 403) {
           this.handlers.onState({ state: 'refused', problem: await problemOf(res) });
           return;
@@ -69,7 +78,9 @@ export class EventStream {
   /** Parses the stream (text/event-stream) line by line until it ends. */
   private async read(body: ReadableStream<Uint8Array>): Promise<void> {
     // (The DOM types disagree with themselves on TextDecoderStream's writable side.)
-    const reader = body.pipeThrough(new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>).getReader();
+    const reader = body
+      .pipeThrough(new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>)
+      .getReader();
     let buffer = '';
     let type = '';
     let data: string[] = [];

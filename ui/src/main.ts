@@ -30,7 +30,11 @@ async function start(): Promise<void> {
   }
   const nav = byId('daemons');
   const buttons = daemons.map((d) =>
-    h('button', { type: 'button', 'aria-pressed': 'false', 'data-daemon': d.name, on: { click: () => void open(d.name) } }, d.name),
+    h(
+      'button',
+      { type: 'button', 'aria-pressed': 'false', 'data-daemon': d.name, on: { click: () => void open(d.name) } },
+      d.name,
+    ),
   );
   replace(nav, ...buttons);
   const open = async (name: string) => {
@@ -79,7 +83,11 @@ function signIn(err: unknown): void {
     h('h2', { id: 'signin-h' }, 'Sign in'),
     h('p', { class: 'status error', role: 'alert', id: 'signin-error' }, message),
     h('div', { class: 'field' }, h('label', { for: 'token' }, 'Bearer token'), input),
-    h('p', { class: 'hint' }, 'The token stays in this browser tab only (session storage) and is sent in the Authorization header.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'The token stays in this browser tab only (session storage) and is sent in the Authorization header.',
+    ),
     h('div', { class: 'buttons' }, h('button', { type: 'submit' }, 'Sign in')),
   );
   replace(byId('daemons'));
@@ -110,7 +118,11 @@ function showCaller(caller: Caller): void {
   replace(
     byId('caller'),
     h('span', { id: 'stream-state', role: 'status', class: 'stream' }, ''),
-    h('span', { 'data-caller': caller.name, 'data-role': caller.role }, `${caller.kind === 'anonymous' ? 'local caller' : caller.name} · ${caller.role}`),
+    h(
+      'span',
+      { 'data-caller': caller.name, 'data-role': caller.role },
+      `${caller.kind === 'anonymous' ? 'local caller' : caller.name} · ${caller.role}`,
+    ),
     signOut,
   );
 }

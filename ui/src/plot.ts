@@ -32,7 +32,12 @@ export class WorkerPlot {
     private readonly capacity: number,
   ) {
     const box = h('div', { class: 'plot-box' });
-    this.el = h('figure', { class: 'plot' }, box, h('figcaption', {}, `Worker pool of ${server} over time (one sample per poll)`));
+    this.el = h(
+      'figure',
+      { class: 'plot' },
+      box,
+      h('figcaption', {}, `Worker pool of ${server} over time (one sample per poll)`),
+    );
     this.chart = new uPlot(
       {
         width: 480,
@@ -41,7 +46,16 @@ export class WorkerPlot {
         cursor: { drag: { x: false, y: false } },
         scales: { y: { range: (_u, _min, max) => [0, Math.max(5, Math.ceil(max * 1.25))] } },
         axes: [{}, { size: 40 }],
-        series: [{}, ...SERIES.map((s) => ({ label: s.label, stroke: s.stroke, dash: [...s.dash], width: 2, points: { show: false } }))],
+        series: [
+          {},
+          ...SERIES.map((s) => ({
+            label: s.label,
+            stroke: s.stroke,
+            dash: [...s.dash],
+            width: 2,
+            points: { show: false },
+          })),
+        ],
       },
       this.data,
       box,

@@ -33,7 +33,9 @@ export interface LogFilterSpec {
 function specLevel(spec: { level?: number; priority?: string }, what: string): string {
   const byName = spec.priority === undefined ? undefined : levelOfPriority(spec.priority);
   if (byName === null) {
-    throw new LoggingSyntaxError(`Unknown priority '${spec.priority}' for ${what}, expected debug, info, warning or error`);
+    throw new LoggingSyntaxError(
+      `Unknown priority '${spec.priority}' for ${what}, expected debug, info, warning or error`,
+    );
   }
   if (spec.level !== undefined && byName !== undefined && spec.level !== byName) {
     throw new LoggingSyntaxError(`Level ${spec.level} and priority '${spec.priority}' disagree for ${what}`);
@@ -89,7 +91,9 @@ export function formatFilterSpecs(specs: readonly LogFilterSpec[]): string {
         throw new LoggingSyntaxError(`Log filter match '${spec.match}' must not contain ':' or spaces`);
       }
       if (spec.match.startsWith('+') && spec.stackTrace !== true) {
-        throw new LoggingSyntaxError(`Log filter match '${spec.match}' must not start with '+' unless stackTrace is set`);
+        throw new LoggingSyntaxError(
+          `Log filter match '${spec.match}' must not start with '+' unless stackTrace is set`,
+        );
       }
       const token = `${level}:${spec.stackTrace === true ? '+' : ''}${spec.match}`;
       parseFilter(token);

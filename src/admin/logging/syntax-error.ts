@@ -29,4 +29,3 @@ export class LoggingSyntaxError extends LocalError {
     this.detail = detail;
   }
 }
-

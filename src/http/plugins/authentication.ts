@@ -58,7 +58,8 @@ export default fp<AuthenticationOptions>(
         return authenticator.authenticate(request);
       } catch (err) {
         // Wrong credentials count; none at all (a browser or probe asking first) does not.
-        const presented = request.headers.authorization !== undefined || peerCertificateStatus(request.socket).kind === 'unverified';
+        const presented =
+          request.headers.authorization !== undefined || peerCertificateStatus(request.socket).kind === 'unverified';
         if (presented) throttle.fail(source);
         throw err;
       }

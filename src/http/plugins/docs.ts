@@ -70,8 +70,12 @@ export default fp(
       send(request, reply, (await load()).script),
     );
     // The document the page shows, beside it (the page names it relatively): this gateway's own.
-    fastify.get(`${PREFIX}/openapi.json`, hidden, async (request, reply) => reply.type('application/json; charset=utf-8').send(openApiBytes(fastify, request, '3.1', 'json')));
-    fastify.get(`${PREFIX}/openapi.yaml`, hidden, async (request, reply) => reply.type('application/yaml').send(openApiBytes(fastify, request, '3.1', 'yaml')));
+    fastify.get(`${PREFIX}/openapi.json`, hidden, async (request, reply) =>
+      reply.type('application/json; charset=utf-8').send(openApiBytes(fastify, request, '3.1', 'json')),
+    );
+    fastify.get(`${PREFIX}/openapi.yaml`, hidden, async (request, reply) =>
+      reply.type('application/yaml').send(openApiBytes(fastify, request, '3.1', 'yaml')),
+    );
   },
   { name: 'docs', fastify: '5.x', dependencies: ['swagger'] },
 );
@@ -107,7 +111,10 @@ const SCRIPT_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 async function loadAssets(): Promise<{ page: StaticAsset; script: StaticAsset }> {
   const bundle = await loadReferenceBundle();
-  const script = asset(bundle, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': SCRIPT_CACHE_CONTROL });
+  const script = asset(bundle, {
+    'content-type': 'text/javascript; charset=utf-8',
+    'cache-control': SCRIPT_CACHE_CONTROL,
+  });
   const version = script.etag.slice(1, 17);
   const page = asset(Buffer.from(pageHtml(`${SCRIPT}?v=${version}`)), {
     'content-type': 'text/html; charset=utf-8',

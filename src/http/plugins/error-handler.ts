@@ -26,7 +26,11 @@ export default fp(
         );
         return sendProblem(Object.assign(err, { headers: { allow: allowed.join(', ') } }), request, reply);
       }
-      return sendProblem(new ProblemError(HttpProblemCode.NOT_FOUND, `no resource ${request.method} ${path}`), request, reply);
+      return sendProblem(
+        new ProblemError(HttpProblemCode.NOT_FOUND, `no resource ${request.method} ${path}`),
+        request,
+        reply,
+      );
     });
   },
   { name: 'error-handler', fastify: '5.x' },
@@ -43,15 +47,12 @@ export function frameworkErrors(err: Error, request: FastifyRequest, reply: Fast
 function sendProblem(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { problem, headers, internal } = toProblem(err, pathOf(request));
   if (internal) request.log.error({ err }, 'request failed');
-  else if (problem.status >= 500) request.log.warn({ code: problem.code, detail: problem.detail }, 'daemon call failed');
+  else if (problem.status >= 500)
+    request.log.warn({ code: problem.code, detail: problem.detail }, 'daemon call failed');
   else request.log.info({ code: problem.code, detail: problem.detail }, 'request rejected');
   // Serialized here, not by the route's response schema: the document is the same for every route, and
   // extension members added later must not be dropped by a serializer.
-  return reply
-    .code(problem.status)
-    .headers(headers)
-    .type(PROBLEM_MEDIA_TYPE)
-    .send(JSON.stringify(problem));
+  return reply.code(problem.status).headers(headers).type(PROBLEM_MEDIA_TYPE).send(JSON.stringify(problem));
 }
 
 /** The methods of each route path, to tell "no such method here" (405) from "no such path" (404). */
@@ -80,7 +81,7 @@ class RouteMethods {
 /** A fastify route path as a regular expression: `:param` (with or without its own regex) is one segment, `*` anything. */
 function routePattern(url: string): RegExp {
   let source = '';
-  for (let i = 0; i < url.length; ) {
+  for (let i = 0; i < url.length;) {
     const ch = url[i]!;
     if (ch === ':') {
       let j = i + 1;

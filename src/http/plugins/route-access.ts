@@ -36,7 +36,8 @@ export function applyAccess(route: RouteOptions): void {
     const described = schema['x-required-role'] === role;
     schema['x-required-role'] = role;
     const said = role === 'public' ? 'No credentials needed.' : `Required role: \`${role}\` or higher.`;
-    if (!described) schema['description'] = typeof schema['description'] === 'string' ? `${schema['description']}\n\n${said}` : said;
+    if (!described)
+      schema['description'] = typeof schema['description'] === 'string' ? `${schema['description']}\n\n${said}` : said;
     schema['security'] = role === 'public' ? [] : SECURITY_REQUIREMENTS;
     const response = schema['response'] as Record<string, unknown> | undefined;
     if (role !== 'public' && response !== undefined) {
@@ -55,7 +56,7 @@ export const SECURITY_SCHEMES = {
     description:
       'With `--tokens-file`: a token from that file (stored as SHA-256), whose line gives its role. Without any ' +
       'credentials configured (the default): the local token, which the gateway writes at start to ' +
-      '`<runtime folder>/local-token` and which TCP callers on loopback send (role admin). Each operation\'s ' +
+      "`<runtime folder>/local-token` and which TCP callers on loopback send (role admin). Each operation's " +
       '`x-required-role` names the lowest role allowed: viewer < operator < admin. A request that sends an ' +
       'Authorization header is judged by it alone.',
   },

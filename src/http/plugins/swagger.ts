@@ -9,7 +9,10 @@ export const TAGS = [
   { name: 'service', description: 'What this gateway is, whether it is alive and ready, and its Prometheus metrics.' },
   { name: 'daemons', description: 'The daemons this gateway serves.' },
   { name: 'daemon', description: 'One daemon: version, auto-shutdown timeout, shutdown.' },
-  { name: 'logging', description: "The daemon's log outputs and filters (`virt-admin daemon-log-outputs`, `daemon-log-filters`)." },
+  {
+    name: 'logging',
+    description: "The daemon's log outputs and filters (`virt-admin daemon-log-outputs`, `daemon-log-filters`).",
+  },
   { name: 'servers', description: "The daemon's servers, their worker pools and client limits (`virt-admin srv-*`)." },
   { name: 'clients', description: 'Clients connected to a server (`virt-admin srv-clients-list`, `client-*`).' },
   { name: 'events', description: 'A live stream of client, settings and reachability changes (Server-Sent Events).' },
@@ -24,7 +27,11 @@ export const COMMITTED_SERVER = {
   url: '{scheme}://{host}',
   description: 'This gateway. The documents it serves name the address they were fetched from instead.',
   variables: {
-    scheme: { enum: ['http', 'https'], default: 'http', description: '`https` when the gateway serves TLS (`--tls-cert`).' },
+    scheme: {
+      enum: ['http', 'https'],
+      default: 'http',
+      description: '`https` when the gateway serves TLS (`--tls-cert`).',
+    },
     host: { default: '127.0.0.1:8080', description: 'The listen address (`--listen`; default 127.0.0.1:8080).' },
   },
 };
@@ -96,12 +103,21 @@ export default fp(
 
 interface OpenApiObject {
   paths?: Record<string, Record<string, OperationObject>>;
-  components?: { responses?: Record<string, unknown>; requestBodies?: Record<string, unknown>; schemas?: Record<string, unknown> };
+  components?: {
+    responses?: Record<string, unknown>;
+    requestBodies?: Record<string, unknown>;
+    schemas?: Record<string, unknown>;
+  };
 }
 
 interface OperationObject {
   operationId?: string;
-  requestBody?: { $ref?: string; description?: string; required?: boolean; content?: Record<string, { schema?: unknown }> };
+  requestBody?: {
+    $ref?: string;
+    description?: string;
+    required?: boolean;
+    content?: Record<string, { schema?: unknown }>;
+  };
   responses?: Record<string, { content?: Record<string, unknown>; $ref?: string }>;
 }
 

@@ -66,7 +66,9 @@ export default fp<UiPluginOptions>(
       if (asset === undefined) {
         throw new ProblemError(
           HttpProblemCode.NOT_FOUND,
-          assets.size === 0 ? `The dashboard was not built (no files in ${dir}): run \`npm run build\`` : `No file ${name} in the dashboard`,
+          assets.size === 0
+            ? `The dashboard was not built (no files in ${dir}): run \`npm run build\``
+            : `No file ${name} in the dashboard`,
         );
       }
       reply.header('content-type', asset.type);

@@ -18,7 +18,7 @@ const events: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'streamEvents',
         summary: 'Live events: clients, settings, reachability',
         description:
-          'A Server-Sent Events stream. libvirt\'s admin protocol has no events: one watcher per daemon polls it ' +
+          "A Server-Sent Events stream. libvirt's admin protocol has no events: one watcher per daemon polls it " +
           '(every second by default) and publishes what changed, and changes made through this gateway are published at ' +
           'once. Event types (`event:`): `client.connected`, `client.disconnected` (with the identity seen while it was ' +
           'connected, and `disconnectedBy`, the caller, when it was disconnected through this gateway), `threadpool.changed`, `client-limits.changed`, `logging.changed` (each with the new and previous ' +
@@ -36,7 +36,8 @@ const events: FastifyPluginAsyncTypebox = async (fastify) => {
               'text/event-stream': {
                 // The bytes are text; what is described is each event's `data:` (OpenAPI 3.2 calls this itemSchema).
                 schema: Type.Union([ref(Event), ref(ResyncNotice)], {
-                  description: 'Server-Sent Events: each `data:` line is an Event or, for `event: resync`, a ResyncNotice.',
+                  description:
+                    'Server-Sent Events: each `data:` line is an Event or, for `event: resync`, a ResyncNotice.',
                 }),
                 example: EVENT_EXAMPLE,
               },
@@ -53,7 +54,8 @@ const events: FastifyPluginAsyncTypebox = async (fastify) => {
       if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).send('' as never);
       const raw = request.headers['last-event-id'];
       // Anything but an id we issued makes the hub answer with a resync.
-      const lastEventId = raw === undefined ? undefined : /^\d{1,16}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+      const lastEventId =
+        raw === undefined ? undefined : /^\d{1,16}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
       const sub = await fastify.monitoring.monitor.subscribe({
         filter: { daemons: daemons ?? [], servers: servers ?? [], types: types ?? [] },
         ...(lastEventId !== undefined ? { lastEventId } : {}),

@@ -6,7 +6,12 @@ import { problemResponses } from '../schemas/common.js';
 /** Where each document is served, and how its operations are named. */
 const DOCUMENTS: ReadonlyArray<{ version: OpenApiVersion; path: string; id: string; text: string }> = [
   { version: '3.1', path: '/openapi', id: 'getOpenApi', text: 'This OpenAPI document' },
-  { version: '3.0', path: '/openapi-3.0', id: 'getOpenApi30', text: 'This API as an OpenAPI 3.0.3 document (for tools that know 3.0 only)' },
+  {
+    version: '3.0',
+    path: '/openapi-3.0',
+    id: 'getOpenApi30',
+    text: 'This API as an OpenAPI 3.0.3 document (for tools that know 3.0 only)',
+  },
 ];
 
 /**
@@ -30,7 +35,8 @@ const openapi: FastifyPluginAsyncTypebox = async (fastify) => {
           },
         },
       },
-      async (request, reply) => reply.type('application/json; charset=utf-8').send(openApiBytes(fastify, request, version, 'json')),
+      async (request, reply) =>
+        reply.type('application/json; charset=utf-8').send(openApiBytes(fastify, request, version, 'json')),
     );
     fastify.get(
       `${path}.yaml`,
@@ -47,7 +53,8 @@ const openapi: FastifyPluginAsyncTypebox = async (fastify) => {
         },
       },
       // The YAML text, encoded once (the type provider expects the string it stands for).
-      async (request, reply) => reply.type('application/yaml').send(openApiBytes(fastify, request, version, 'yaml') as unknown as string),
+      async (request, reply) =>
+        reply.type('application/yaml').send(openApiBytes(fastify, request, version, 'yaml') as unknown as string),
     );
   }
 };

@@ -38,7 +38,10 @@ const readiness: FastifyPluginAsyncTypebox = async (fastify) => {
     );
   };
   const probe = async () => {
-    const result = await checkReadiness(fastify.daemons.list().map((d) => d.connection), fastify.monitoring.readyTimeoutMs);
+    const result = await checkReadiness(
+      fastify.daemons.list().map((d) => d.connection),
+      fastify.monitoring.readyTimeoutMs,
+    );
     return fastify.monitoring.readyRequiresConvergence ? withConvergence(result, notConverged) : result;
   };
 
@@ -57,7 +60,10 @@ const readiness: FastifyPluginAsyncTypebox = async (fastify) => {
           'with a declared desired state (either mode) is also not ready until its last reconciliation found it as ' +
           'declared. Versions and reasons are in `/readyz/details`.',
         tags: ['service'],
-        response: { 200: { ...ref(Readiness), description: 'Every daemon answered.' }, ...problemResponses([500, 503]) },
+        response: {
+          200: { ...ref(Readiness), description: 'Every daemon answered.' },
+          ...problemResponses([500, 503]),
+        },
       },
     },
     async () => {
@@ -86,7 +92,10 @@ const readiness: FastifyPluginAsyncTypebox = async (fastify) => {
           'The probe of `/readyz`, answered with what it found for each daemon, ready or not (with ' +
           '`--ready-requires-convergence`, `converged: false` and the reason for a daemon that answered but is not as declared).',
         tags: ['service'],
-        response: { 200: { ...ref(ReadinessDetails), description: 'What each daemon answered.' }, ...problemResponses([500]) },
+        response: {
+          200: { ...ref(ReadinessDetails), description: 'What each daemon answered.' },
+          ...problemResponses([500]),
+        },
       },
     },
     async () => {

@@ -17,7 +17,7 @@ const whoami: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'getCaller',
         summary: 'Who the gateway takes the caller for',
         description:
-          'The identity and role of this request\'s caller: a bearer token\'s name, a client certificate\'s CN, or `anonymous` ' +
+          "The identity and role of this request's caller: a bearer token's name, a client certificate's CN, or `anonymous` " +
           'when no credentials are configured. A 401 means the credentials sent (or their absence) identify nobody.',
         tags: ['service'],
         response: { 200: { ...ref(WhoAmI), description: 'The caller.' }, ...problemResponses([500]) },

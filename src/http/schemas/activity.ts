@@ -6,7 +6,8 @@ import { ROLES } from '../../security/roles.js';
 /** Largest page of history entries one request returns. */
 export const MAX_HISTORY_PAGE = 1000;
 
-const uintColumn = (description: string) => Type.Array(Type.Integer({ minimum: 0, maximum: 4294967295 }), { description });
+const uintColumn = (description: string) =>
+  Type.Array(Type.Integer({ minimum: 0, maximum: 4294967295 }), { description });
 
 const SAMPLE_FIELD_TEXT: Record<(typeof SAMPLE_FIELDS)[number], string> = {
   currentWorkers: 'Workers that existed (threadpool `currentWorkers`).',
@@ -25,7 +26,10 @@ const SAMPLE_FIELD_TEXT: Record<(typeof SAMPLE_FIELDS)[number], string> = {
 export const Samples = Type.Object(
   {
     server: Type.String({ description: 'The server.' }),
-    intervalMs: Type.Integer({ minimum: 1, description: 'Milliseconds between two samples while the daemon is watched (`--watch-interval`).' }),
+    intervalMs: Type.Integer({
+      minimum: 1,
+      description: 'Milliseconds between two samples while the daemon is watched (`--watch-interval`).',
+    }),
     capacity: Type.Integer({ minimum: 1, description: 'Most samples kept per server; older ones are dropped.' }),
     watching: Type.Boolean({
       description:
@@ -33,10 +37,15 @@ export const Samples = Type.Object(
     }),
     series: Type.Object(
       {
-        time: Type.Array(Type.Integer({ minimum: 0 }), { description: 'When each sample was taken (start of the poll), Unix milliseconds; increasing.' }),
+        time: Type.Array(Type.Integer({ minimum: 0 }), {
+          description: 'When each sample was taken (start of the poll), Unix milliseconds; increasing.',
+        }),
         ...Object.fromEntries(SAMPLE_FIELDS.map((f) => [f, uintColumn(SAMPLE_FIELD_TEXT[f])])),
       },
-      { description: 'One array per figure, all of the same length, oldest first: `currentWorkers[i]` was read at `time[i]`.' },
+      {
+        description:
+          'One array per figure, all of the same length, oldest first: `currentWorkers[i]` was read at `time[i]`.',
+      },
     ),
   },
   {
@@ -69,9 +78,14 @@ export const Samples = Type.Object(
 export const SamplesQuery = Type.Object(
   {
     after: Type.Optional(
-      Type.Integer({ minimum: 0, description: 'Only samples taken after this time (Unix milliseconds): the last `time` you have.' }),
+      Type.Integer({
+        minimum: 0,
+        description: 'Only samples taken after this time (Unix milliseconds): the last `time` you have.',
+      }),
     ),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'At most this many of the newest samples.' })),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000, description: 'At most this many of the newest samples.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -80,9 +94,13 @@ export type SamplesQuery = Static<typeof SamplesQuery>;
 /** Who made a change through the gateway (audit records, client history, events). */
 export const Actor = Type.Object(
   {
-    kind: Type.Union([Type.Literal('anonymous'), Type.Literal('token'), Type.Literal('certificate')], { description: 'How the caller was identified.' }),
+    kind: Type.Union([Type.Literal('anonymous'), Type.Literal('token'), Type.Literal('certificate')], {
+      description: 'How the caller was identified.',
+    }),
     name: Type.String({ description: "The token's name, the certificate's CN, or `anonymous`." }),
-    role: Type.Union([...ROLES.map((r) => Type.Literal(r)), Type.Null()], { description: "The caller's role; null for a certificate without one." }),
+    role: Type.Union([...ROLES.map((r) => Type.Literal(r)), Type.Null()], {
+      description: "The caller's role; null for a certificate without one.",
+    }),
   },
   { $id: 'Caller' },
 );
@@ -101,7 +119,10 @@ export const HistoryIdentity = Type.Object(
     unixProcessId: Type.Optional(Type.Integer({ description: '`unix_process_id`' })),
     selinuxContext: Type.Optional(Type.String({ description: '`selinux_context`' })),
   },
-  { $id: 'ObservedClientIdentity', description: 'Who the client was, as read while it was connected (the same shape as in /events).' },
+  {
+    $id: 'ObservedClientIdentity',
+    description: 'Who the client was, as read while it was connected (the same shape as in /events).',
+  },
 );
 
 /** One record of the client history. */
@@ -109,18 +130,29 @@ export const ClientHistoryEntry = Type.Object(
   {
     seq: Type.Integer({ minimum: 1, description: 'Increases with every record, across restarts.' }),
     event: Type.Union([Type.Literal('connected'), Type.Literal('disconnected')]),
-    time: Type.String({ format: 'date-time', description: 'When the gateway saw it: within one watch interval of the change.' }),
+    time: Type.String({
+      format: 'date-time',
+      description: 'When the gateway saw it: within one watch interval of the change.',
+    }),
     daemon: Type.String(),
     server: Type.String(),
-    client: Type.Object(
-      {
-        id: Type.Integer({ minimum: 0, description: 'Client id (per server, never reused while the daemon runs).' }),
-        transport: Type.Union([Type.Literal('unix'), Type.Literal('tcp'), Type.Literal('tls'), Type.Literal('unknown')]),
-        connectedAt: Type.String({ format: 'date-time', description: 'When the client connected (whole seconds, as libvirt keeps it).' }),
-        identity: Type.Union([ref(HistoryIdentity), Type.Null()], { description: 'Null when the daemon could not tell (it left before the gateway asked).' }),
-      },
+    client: Type.Object({
+      id: Type.Integer({ minimum: 0, description: 'Client id (per server, never reused while the daemon runs).' }),
+      transport: Type.Union([Type.Literal('unix'), Type.Literal('tcp'), Type.Literal('tls'), Type.Literal('unknown')]),
+      connectedAt: Type.String({
+        format: 'date-time',
+        description: 'When the client connected (whole seconds, as libvirt keeps it).',
+      }),
+      identity: Type.Union([ref(HistoryIdentity), Type.Null()], {
+        description: 'Null when the daemon could not tell (it left before the gateway asked).',
+      }),
+    }),
+    durationMs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: '`disconnected` only: milliseconds from `client.connectedAt` to `time`.',
+      }),
     ),
-    durationMs: Type.Optional(Type.Integer({ minimum: 0, description: '`disconnected` only: milliseconds from `client.connectedAt` to `time`.' })),
     disconnectedBy: Type.Optional(ref(Actor)),
     gap: Type.Optional(
       Type.Literal(true, {
@@ -135,9 +167,13 @@ export const ClientHistoryEntry = Type.Object(
 /** GET /servers/{server}/client-history. */
 export const ClientHistory = Type.Object(
   {
-    enabled: Type.Boolean({ description: 'False when this gateway does not record the history (`--client-history`): the list is then empty.' }),
+    enabled: Type.Boolean({
+      description: 'False when this gateway does not record the history (`--client-history`): the list is then empty.',
+    }),
     entries: Type.Array(ref(ClientHistoryEntry), { description: 'Newest first.' }),
-    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for older entries; null on the last page.' }),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass as `cursor` for older entries; null on the last page.',
+    }),
   },
   {
     $id: 'ClientHistory',
@@ -155,7 +191,14 @@ export const ClientHistory = Type.Object(
               id: 7,
               transport: 'unix',
               connectedAt: '2026-01-01T12:00:00.000Z',
-              identity: { readonly: true, unixUserId: 1000, unixUserName: 'alice', unixGroupId: 1000, unixGroupName: 'alice', unixProcessId: 4242 },
+              identity: {
+                readonly: true,
+                unixUserId: 1000,
+                unixUserName: 'alice',
+                unixGroupId: 1000,
+                unixGroupName: 'alice',
+                unixProcessId: 4242,
+              },
             },
             durationMs: 300412,
             disconnectedBy: { kind: 'token', name: 'ops', role: 'operator' },
@@ -172,9 +215,15 @@ export const ClientHistoryQuery = Type.Object(
   {
     from: Type.Optional(Type.String({ format: 'date-time', description: 'Only entries at or after this time.' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'Only entries before this time.' })),
-    uid: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'Only clients of this unix user id.' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_PAGE, default: 100, description: 'Most entries in this page.' })),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Opaque: the `nextCursor` of the previous page.' })),
+    uid: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 4294967295, description: 'Only clients of this unix user id.' }),
+    ),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_HISTORY_PAGE, default: 100, description: 'Most entries in this page.' }),
+    ),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'Opaque: the `nextCursor` of the previous page.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -184,10 +233,14 @@ export type ClientHistoryQuery = Static<typeof ClientHistoryQuery>;
 export const WhoAmI = Type.Object(
   {
     kind: Type.Union([Type.Literal('anonymous'), Type.Literal('token'), Type.Literal('certificate')], {
-      description: 'How the caller was identified: a bearer token, a client certificate, or anonymous (no credentials configured).',
+      description:
+        'How the caller was identified: a bearer token, a client certificate, or anonymous (no credentials configured).',
     }),
     name: Type.String({ description: "The token's name, the certificate's CN, or `anonymous`." }),
-    role: Type.Union(ROLES.map((r) => Type.Literal(r)), { description: "The caller's role: what it may do (viewer < operator < admin)." }),
+    role: Type.Union(
+      ROLES.map((r) => Type.Literal(r)),
+      { description: "The caller's role: what it may do (viewer < operator < admin)." },
+    ),
   },
   { $id: 'WhoAmI', examples: [{ kind: 'token', name: 'ops', role: 'operator' }] },
 );

@@ -9,12 +9,17 @@ export const ClientId = Type.Integer({
   minimum: 0,
   // u64 on the wire; a per-server connection counter stays far below 2^53, where JSON numbers stay exact.
   maximum: Number.MAX_SAFE_INTEGER,
-  description: 'Client id: a per-server counter of accepted connections, never reused (`virt-admin srv-clients-list` Id).',
+  description:
+    'Client id: a per-server counter of accepted connections, never reused (`virt-admin srv-clients-list` Id).',
 });
 
-const Transport = Type.Union([Type.Literal('unix'), Type.Literal('tcp'), Type.Literal('tls'), Type.Literal('unknown')], {
-  description: 'How the client reached the daemon (`virClientTransport`); `unknown` for a transport newer than this gateway.',
-});
+const Transport = Type.Union(
+  [Type.Literal('unix'), Type.Literal('tcp'), Type.Literal('tls'), Type.Literal('unknown')],
+  {
+    description:
+      'How the client reached the daemon (`virClientTransport`); `unknown` for a transport newer than this gateway.',
+  },
+);
 
 const ConnectedAt = Type.String({
   format: 'date-time',
@@ -23,7 +28,12 @@ const ConnectedAt = Type.String({
 
 /** A client as `virt-admin srv-clients-list` lists it. */
 export const ClientSummary = Type.Object(
-  { id: ClientId, transport: Transport, connectedAt: ConnectedAt, href: Type.String({ description: 'Path of this client.' }) },
+  {
+    id: ClientId,
+    transport: Transport,
+    connectedAt: ConnectedAt,
+    href: Type.String({ description: 'Path of this client.' }),
+  },
   { $id: 'ClientSummary' },
 );
 
@@ -39,7 +49,9 @@ export const ClientList = Type.Object(
     $id: 'ClientList',
     examples: [
       {
-        clients: [{ id: 3, transport: 'unix', connectedAt: '2025-01-01T12:00:00.000Z', href: '/servers/libvirtd/clients/3' }],
+        clients: [
+          { id: 3, transport: 'unix', connectedAt: '2025-01-01T12:00:00.000Z', href: '/servers/libvirtd/clients/3' },
+        ],
         nextCursor: null,
       },
     ],
@@ -79,7 +91,8 @@ export const ClientIdentity = Type.Object(
     selinuxContext: Type.Optional(Type.String({ description: 'libvirt typed parameter `selinux_context`.' })),
     otherParameters: Type.Optional(
       Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
-        description: 'Typed parameters this gateway does not know, by libvirt name (64-bit integers beyond 2^53 as strings).',
+        description:
+          'Typed parameters this gateway does not know, by libvirt name (64-bit integers beyond 2^53 as strings).',
       }),
     ),
   },

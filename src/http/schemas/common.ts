@@ -69,7 +69,9 @@ const EXAMPLES: Record<number, { description: string; example: ProblemBody; head
   401: {
     description: 'No credentials, or credentials that match nobody (bearer token or client certificate).',
     example: example(SecurityErrorCode.UNAUTHENTICATED, 'Authentication required: send a bearer token', '/servers'),
-    headers: { 'www-authenticate': Type.String({ description: 'The scheme to use: `Bearer realm="libvirt-admin-gateway"`.' }) },
+    headers: {
+      'www-authenticate': Type.String({ description: 'The scheme to use: `Bearer realm="libvirt-admin-gateway"`.' }),
+    },
   },
   403: {
     description:
@@ -99,7 +101,8 @@ const EXAMPLES: Record<number, { description: string; example: ProblemBody; head
     ),
   },
   412: {
-    description: 'If-Match no longer matches the resource\'s ETag: someone changed it since it was read. Nothing was changed.',
+    description:
+      "If-Match no longer matches the resource's ETag: someone changed it since it was read. Nothing was changed.",
     example: example(
       HttpProblemCode.PRECONDITION_FAILED,
       'If-Match does not match the current ETag "h4DetUQR0BMA873SMWT8wTBZZc0": the resource was changed meanwhile',
@@ -116,12 +119,20 @@ const EXAMPLES: Record<number, { description: string; example: ProblemBody; head
   },
   429: {
     description: 'Too many changes from this caller; `Retry-After` says when to try again.',
-    example: example(SecurityErrorCode.RATE_LIMITED, 'Too many changes from this caller; retry in 42 seconds', '/servers/libvirtd/threadpool'),
+    example: example(
+      SecurityErrorCode.RATE_LIMITED,
+      'Too many changes from this caller; retry in 42 seconds',
+      '/servers/libvirtd/threadpool',
+    ),
     headers: { 'retry-after': Type.Integer({ minimum: 0, description: 'Seconds until the limit resets.' }) },
   },
   500: {
     description: 'A fault of the gateway itself (never caused by the request).',
-    example: example(HttpProblemCode.INTERNAL, 'The gateway failed to serve this request; the log has the details.', '/servers'),
+    example: example(
+      HttpProblemCode.INTERNAL,
+      'The gateway failed to serve this request; the log has the details.',
+      '/servers',
+    ),
   },
   501: {
     description: 'The daemon does not know this procedure (it is older than the libvirt release that added it).',

@@ -67,7 +67,12 @@ export const DaemonList = Type.Object(
             uri: 'libvirtd:///system',
             default: true,
             embedded: false,
-            connection: { state: 'connected', connectedSince: '2025-01-01T12:00:00.000Z', lastError: null, retryAt: null },
+            connection: {
+              state: 'connected',
+              connectedSince: '2025-01-01T12:00:00.000Z',
+              lastError: null,
+              retryAt: null,
+            },
             href: '/daemons/libvirtd',
           },
         ],
@@ -171,21 +176,18 @@ export const Index = Type.Object(
     service: Type.Literal('libvirt-admin-gateway'),
     version: Type.String({ description: 'Version of the gateway.' }),
     defaultDaemon: Type.String({ description: 'Name of the daemon the unprefixed resources address.' }),
-    daemons: Type.Array(
-      Type.Object({ name: Type.String(), href: Type.String() }),
-      { description: 'Every daemon served, the default first.' },
-    ),
-    links: Type.Object(
-      {
-        daemon: Type.String(),
-        daemons: Type.String(),
-        servers: Type.String(),
-        docs: Type.String({ description: 'Interactive API reference.' }),
-        openapi: Type.String({ description: 'OpenAPI document (JSON).' }),
-        openapiYaml: Type.String({ description: 'OpenAPI document (YAML).' }),
-        health: Type.String(),
-      },
-    ),
+    daemons: Type.Array(Type.Object({ name: Type.String(), href: Type.String() }), {
+      description: 'Every daemon served, the default first.',
+    }),
+    links: Type.Object({
+      daemon: Type.String(),
+      daemons: Type.String(),
+      servers: Type.String(),
+      docs: Type.String({ description: 'Interactive API reference.' }),
+      openapi: Type.String({ description: 'OpenAPI document (JSON).' }),
+      openapiYaml: Type.String({ description: 'OpenAPI document (YAML).' }),
+      health: Type.String(),
+    }),
   },
   {
     $id: 'Index',

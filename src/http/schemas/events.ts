@@ -27,7 +27,10 @@ export const EventClient = Type.Object(
     transport: Type.Union([Type.Literal('unix'), Type.Literal('tcp'), Type.Literal('tls'), Type.Literal('unknown')], {
       description: 'How the client reached the daemon.',
     }),
-    connectedAt: Type.String({ format: 'date-time', description: 'When the client connected (whole seconds, as libvirt keeps it).' }),
+    connectedAt: Type.String({
+      format: 'date-time',
+      description: 'When the client connected (whole seconds, as libvirt keeps it).',
+    }),
     identity: Type.Union([ref(HistoryIdentity), Type.Null()], {
       description: 'Null when the daemon could not tell (the client left before the gateway asked).',
     }),
@@ -65,7 +68,12 @@ export const LoggingSettings = Type.Object(
 
 const etag = Type.String({ description: 'The new ETag of the resource, as a GET now answers it.' });
 
-function eventSchema<T extends EventType, P extends Record<string, TSchema>>(type: T, id: string, description: string, props: P) {
+function eventSchema<T extends EventType, P extends Record<string, TSchema>>(
+  type: T,
+  id: string,
+  description: string,
+  props: P,
+) {
   return Type.Object(
     { type: Type.Literal(type, { description: 'The event type (also the SSE `event:` field).' }), ...common, ...props },
     { $id: id, description },
@@ -73,10 +81,15 @@ function eventSchema<T extends EventType, P extends Record<string, TSchema>>(typ
 }
 
 /** `client.connected`. */
-export const ClientConnectedEvent = eventSchema('client.connected', 'ClientConnectedEvent', 'A client connected to a server.', {
-  server: Type.String(),
-  client: ref(EventClient),
-});
+export const ClientConnectedEvent = eventSchema(
+  'client.connected',
+  'ClientConnectedEvent',
+  'A client connected to a server.',
+  {
+    server: Type.String(),
+    client: ref(EventClient),
+  },
+);
 
 /** `client.disconnected`. */
 export const ClientDisconnectedEvent = eventSchema(
@@ -91,35 +104,66 @@ export const ClientDisconnectedEvent = eventSchema(
 );
 
 /** `threadpool.changed`. */
-export const ThreadpoolChangedEvent = eventSchema('threadpool.changed', 'ThreadpoolChangedEvent', "A server's worker pool settings changed.", {
-  server: Type.String(),
-  threadpool: ref(ThreadpoolSettings),
-  previous: Type.Union([ref(ThreadpoolSettings), Type.Null()], { description: 'Null when the gateway had not seen them before.' }),
-  etag,
-});
+export const ThreadpoolChangedEvent = eventSchema(
+  'threadpool.changed',
+  'ThreadpoolChangedEvent',
+  "A server's worker pool settings changed.",
+  {
+    server: Type.String(),
+    threadpool: ref(ThreadpoolSettings),
+    previous: Type.Union([ref(ThreadpoolSettings), Type.Null()], {
+      description: 'Null when the gateway had not seen them before.',
+    }),
+    etag,
+  },
+);
 
 /** `client-limits.changed`. */
-export const ClientLimitsChangedEvent = eventSchema('client-limits.changed', 'ClientLimitsChangedEvent', "A server's client limits changed.", {
-  server: Type.String(),
-  clientLimits: ref(ClientLimitSettings),
-  previous: Type.Union([ref(ClientLimitSettings), Type.Null()], { description: 'Null when the gateway had not seen them before.' }),
-  etag,
-});
+export const ClientLimitsChangedEvent = eventSchema(
+  'client-limits.changed',
+  'ClientLimitsChangedEvent',
+  "A server's client limits changed.",
+  {
+    server: Type.String(),
+    clientLimits: ref(ClientLimitSettings),
+    previous: Type.Union([ref(ClientLimitSettings), Type.Null()], {
+      description: 'Null when the gateway had not seen them before.',
+    }),
+    etag,
+  },
+);
 
 /** `logging.changed`. */
-export const LoggingChangedEvent = eventSchema('logging.changed', 'LoggingChangedEvent', "The daemon's log outputs or filters changed.", {
-  logging: ref(LoggingSettings),
-  previous: Type.Union([ref(LoggingSettings), Type.Null()], { description: 'Null when the gateway had not seen them before.' }),
-  etag,
-});
+export const LoggingChangedEvent = eventSchema(
+  'logging.changed',
+  'LoggingChangedEvent',
+  "The daemon's log outputs or filters changed.",
+  {
+    logging: ref(LoggingSettings),
+    previous: Type.Union([ref(LoggingSettings), Type.Null()], {
+      description: 'Null when the gateway had not seen them before.',
+    }),
+    etag,
+  },
+);
 
 /** `daemon.unreachable`. */
-export const DaemonUnreachableEvent = eventSchema('daemon.unreachable', 'DaemonUnreachableEvent', 'The gateway lost the daemon.', {
-  error: Type.String({ description: 'Why.' }),
-});
+export const DaemonUnreachableEvent = eventSchema(
+  'daemon.unreachable',
+  'DaemonUnreachableEvent',
+  'The gateway lost the daemon.',
+  {
+    error: Type.String({ description: 'Why.' }),
+  },
+);
 
 /** `daemon.reachable`. */
-export const DaemonReachableEvent = eventSchema('daemon.reachable', 'DaemonReachableEvent', 'The gateway reached the daemon again.', {});
+export const DaemonReachableEvent = eventSchema(
+  'daemon.reachable',
+  'DaemonReachableEvent',
+  'The gateway reached the daemon again.',
+  {},
+);
 
 /** A declared setting next to the daemon's value. */
 export const DesiredDifference = Type.Object(
@@ -132,24 +176,47 @@ export const DesiredDifference = Type.Object(
 );
 
 /** `desired.applied`. */
-export const DesiredAppliedEvent = eventSchema('desired.applied', 'DesiredAppliedEvent', 'The desired-state reconciler changed the daemon.', {
-  reason: Type.String({ description: 'What started the reconciliation (a connection, the period, a new declaration).' }),
-  differences: Type.Array(ref(DesiredDifference), { description: 'What it changed.' }),
-});
+export const DesiredAppliedEvent = eventSchema(
+  'desired.applied',
+  'DesiredAppliedEvent',
+  'The desired-state reconciler changed the daemon.',
+  {
+    reason: Type.String({
+      description: 'What started the reconciliation (a connection, the period, a new declaration).',
+    }),
+    differences: Type.Array(ref(DesiredDifference), { description: 'What it changed.' }),
+  },
+);
 
 /** `drift.detected`. */
-export const DriftDetectedEvent = eventSchema('drift.detected', 'DriftDetectedEvent', 'The daemon differs from its declared settings.', {
-  mode: Type.Union([Type.Literal('enforce'), Type.Literal('observe')], { description: '`enforce`: the differences are being applied.' }),
-  differences: Type.Array(ref(DesiredDifference)),
-});
+export const DriftDetectedEvent = eventSchema(
+  'drift.detected',
+  'DriftDetectedEvent',
+  'The daemon differs from its declared settings.',
+  {
+    mode: Type.Union([Type.Literal('enforce'), Type.Literal('observe')], {
+      description: '`enforce`: the differences are being applied.',
+    }),
+    differences: Type.Array(ref(DesiredDifference)),
+  },
+);
 
 /** `reconcile.failed`. */
-export const ReconcileFailedEvent = eventSchema('reconcile.failed', 'ReconcileFailedEvent', 'Parts of the declared settings could not be applied.', {
-  reason: Type.String({ description: 'What started the reconciliation.' }),
-  failures: Type.Array(
-    Type.Object({ path: Type.String(), code: Type.String({ description: 'A problem code.' }), message: Type.String() }),
-  ),
-});
+export const ReconcileFailedEvent = eventSchema(
+  'reconcile.failed',
+  'ReconcileFailedEvent',
+  'Parts of the declared settings could not be applied.',
+  {
+    reason: Type.String({ description: 'What started the reconciliation.' }),
+    failures: Type.Array(
+      Type.Object({
+        path: Type.String(),
+        code: Type.String({ description: 'A problem code.' }),
+        message: Type.String(),
+      }),
+    ),
+  },
+);
 
 /** The `resync` notice: events may have been lost, re-read the resources. */
 export const ResyncNotice = Type.Object(
@@ -161,7 +228,10 @@ export const ResyncNotice = Type.Object(
     }),
     lastEventId: Type.Integer({ minimum: 0, description: 'Where the stream goes on from (also its SSE `id:`).' }),
   },
-  { $id: 'ResyncNotice', description: `The data of the \`${RESYNC_EVENT}\` event (not an Event: it has no \`type\` field).` },
+  {
+    $id: 'ResyncNotice',
+    description: `The data of the \`${RESYNC_EVENT}\` event (not an Event: it has no \`type\` field).`,
+  },
 );
 
 /** Each event type with its schema, in the order of EVENT_TYPES. */
@@ -187,7 +257,14 @@ export const EVENT_EXAMPLE = {
     id: 12,
     transport: 'unix',
     connectedAt: '2024-11-26T17:43:20.000Z',
-    identity: { readonly: false, unixUserId: 0, unixUserName: 'root', unixGroupId: 0, unixGroupName: 'root', unixProcessId: 4242 },
+    identity: {
+      readonly: false,
+      unixUserId: 0,
+      unixUserName: 'root',
+      unixGroupId: 0,
+      unixGroupName: 'root',
+      unixProcessId: 4242,
+    },
   },
   id: 1732643000000001,
   time: '2024-11-26T17:43:20.512Z',
@@ -201,7 +278,9 @@ export const Event = Type.Unsafe<GatewayEvent>({
   oneOf: Object.values(EVENT_SCHEMAS).map((s) => ({ $ref: s.$id! })),
   discriminator: {
     propertyName: 'type',
-    mapping: Object.fromEntries(Object.entries(EVENT_SCHEMAS).map(([type, s]) => [type, `#/components/schemas/${s.$id!}`])),
+    mapping: Object.fromEntries(
+      Object.entries(EVENT_SCHEMAS).map(([type, s]) => [type, `#/components/schemas/${s.$id!}`]),
+    ),
   },
 });
 

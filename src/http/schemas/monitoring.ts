@@ -6,10 +6,9 @@ import { DaemonName, ServerName } from './common.js';
 export const Readiness = Type.Object(
   {
     status: Type.Literal('ready', { description: 'Every configured daemon answered CONNECT_GET_LIB_VERSION.' }),
-    daemons: Type.Array(
-      Type.Object({ name: Type.String({ description: 'Daemon name.' }) }),
-      { description: 'Every configured daemon, in configuration order.' },
-    ),
+    daemons: Type.Array(Type.Object({ name: Type.String({ description: 'Daemon name.' }) }), {
+      description: 'Every configured daemon, in configuration order.',
+    }),
   },
   {
     $id: 'Readiness',
@@ -25,21 +24,19 @@ export const ReadinessDetails = Type.Object(
       description: '`ready` when every configured daemon answered CONNECT_GET_LIB_VERSION.',
     }),
     daemons: Type.Array(
-      Type.Object(
-        {
-          name: Type.String({ description: 'Daemon name.' }),
-          ready: Type.Boolean({ description: 'It answered within the timeout.' }),
-          version: Type.Optional(Type.String({ description: "The daemon's libvirt version, when it answered." })),
-          error: Type.Optional(Type.String({ description: 'Why not, when it did not.' })),
-          converged: Type.Optional(
-            Type.Boolean({
-              description:
-                'With `--ready-requires-convergence`: false when the daemon answered but its last reconciliation did not ' +
-                'find it as its desired state declares (the status route has the differences).',
-            }),
-          ),
-        },
-      ),
+      Type.Object({
+        name: Type.String({ description: 'Daemon name.' }),
+        ready: Type.Boolean({ description: 'It answered within the timeout.' }),
+        version: Type.Optional(Type.String({ description: "The daemon's libvirt version, when it answered." })),
+        error: Type.Optional(Type.String({ description: 'Why not, when it did not.' })),
+        converged: Type.Optional(
+          Type.Boolean({
+            description:
+              'With `--ready-requires-convergence`: false when the daemon answered but its last reconciliation did not ' +
+              'find it as its desired state declares (the status route has the differences).',
+          }),
+        ),
+      }),
       { description: 'Every configured daemon, in configuration order.' },
     ),
   },
@@ -72,10 +69,9 @@ export const EventsQuery = Type.Object(
       }),
     ),
     type: Type.Optional(
-      Type.Array(
-        Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))),
-        { description: 'Only events of these types (the SSE `event:` field).' },
-      ),
+      Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), {
+        description: 'Only events of these types (the SSE `event:` field).',
+      }),
     ),
   },
   { additionalProperties: false },

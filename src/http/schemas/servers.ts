@@ -6,7 +6,10 @@ import { Threadpool } from '../../resources/threadpool.js';
 /** A server as `virt-admin srv-list` lists it. */
 export const ServerSummary = Type.Object(
   {
-    id: Type.Integer({ minimum: 0, description: "Position in the daemon's list, as `virt-admin srv-list` numbers it (Id)." }),
+    id: Type.Integer({
+      minimum: 0,
+      description: "Position in the daemon's list, as `virt-admin srv-list` numbers it (Id).",
+    }),
     name: Type.String({ description: 'Server name (Name).' }),
     href: Type.String({ description: 'Path of this server.' }),
   },
@@ -15,7 +18,11 @@ export const ServerSummary = Type.Object(
 
 /** GET /servers. */
 export const ServerList = Type.Object(
-  { servers: Type.Array(ref(ServerSummary), { description: 'In the order the daemon lists them (CONNECT_LIST_SERVERS).' }) },
+  {
+    servers: Type.Array(ref(ServerSummary), {
+      description: 'In the order the daemon lists them (CONNECT_LIST_SERVERS).',
+    }),
+  },
   {
     $id: 'ServerList',
     examples: [
@@ -32,7 +39,7 @@ export const ServerList = Type.Object(
 /** GET /servers/{server}: a server with its worker pool and client limits. */
 export const Server = Type.Object(
   {
-    id: Type.Integer({ minimum: 0, description: 'Position in the daemon\'s list (the Id of `virt-admin srv-list`).' }),
+    id: Type.Integer({ minimum: 0, description: "Position in the daemon's list (the Id of `virt-admin srv-list`)." }),
     name: Type.String({ description: 'Server name.' }),
     threadpool: ref(Threadpool),
     clientLimits: ref(ClientLimits),
@@ -43,7 +50,14 @@ export const Server = Type.Object(
       {
         id: 0,
         name: 'libvirtd',
-        threadpool: { minWorkers: 5, maxWorkers: 20, prioWorkers: 5, currentWorkers: 5, freeWorkers: 5, jobQueueDepth: 0 },
+        threadpool: {
+          minWorkers: 5,
+          maxWorkers: 20,
+          prioWorkers: 5,
+          currentWorkers: 5,
+          freeWorkers: 5,
+          jobQueueDepth: 0,
+        },
         clientLimits: { maxClients: 5000, maxUnauthClients: 20, currentClients: 1, currentUnauthClients: 0 },
       },
     ],

@@ -86,7 +86,14 @@ describe('GET filters reply as objects', () => {
   it('parses 9.0.0 filters, stripping one pair of stars', () => {
     assert.deepEqual(parseFiltersReply('4:*event* 3:**remote** 1:*x\t2* '), [
       { priority: 'error', level: 4, match: 'event', stored: '*event*', stackTrace: false, raw: '4:*event*' },
-      { priority: 'warning', level: 3, match: '*remote*', stored: '**remote**', stackTrace: false, raw: '3:**remote**' },
+      {
+        priority: 'warning',
+        level: 3,
+        match: '*remote*',
+        stored: '**remote**',
+        stackTrace: false,
+        raw: '3:**remote**',
+      },
       { priority: 'debug', level: 1, match: 'x\t2', stored: '*x\t2*', stackTrace: false, raw: '1:*x\t2*' },
     ]);
     assert.deepEqual(parseFiltersReply(null), []);

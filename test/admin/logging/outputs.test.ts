@@ -7,7 +7,13 @@
 // (see formatOutputs).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addOutput, formatOutputs, parseOutput, parseOutputs, parseOutputsReply } from '../../../src/admin/logging/outputs.js';
+import {
+  addOutput,
+  formatOutputs,
+  parseOutput,
+  parseOutputs,
+  parseOutputsReply,
+} from '../../../src/admin/logging/outputs.js';
 import { LoggingSyntaxError } from '../../../src/admin/logging/syntax-error.js';
 
 /** Asserts that fn throws a LoggingSyntaxError with exactly libvirt's message. */
@@ -27,7 +33,11 @@ describe('parseOutputs: accepted strings (result shown as libvirtd GET shows it)
     ['3:file:/var/log/libvirt/libvirtd.log', '3:file:/var/log/libvirt/libvirtd.log', 1],
     ['1:file:/var/log/libvirt/a.log 2:file:/var/log/libvirt/a.log', '2:file:/var/log/libvirt/a.log', 1], // [live]
     ['1:file:/var/log/libvirt/a.log 2:file:/var/log/libvirt/./a.log', '2:file:/var/log/libvirt/a.log', 1], // [live]
-    ['1:file:/var/log/libvirt/h.log 1:syslog:q 2:file:/var/log/libvirt//h.log', '1:syslog:q 2:file:/var/log/libvirt/h.log', 2], // [live]
+    [
+      '1:file:/var/log/libvirt/h.log 1:syslog:q 2:file:/var/log/libvirt//h.log',
+      '1:syslog:q 2:file:/var/log/libvirt/h.log',
+      2,
+    ], // [live]
     ['1:syslog:a 2:stderr 3:syslog:a', '2:stderr 3:syslog:a', 2], // [live] the replacement goes last
     ['1:stderr 1:syslog:a 2:syslog:b', '1:stderr 1:syslog:a 2:syslog:b', 3], // [live] other idents are other outputs
     ['1:stderr 1:journald 2:stderr', '1:journald 2:stderr', 2], // [live]
@@ -58,7 +68,13 @@ describe('parseOutputs: accepted strings (result shown as libvirtd GET shows it)
 
   it('builds objects with the raw token, canonical path and ident', () => {
     assert.deepEqual(parseOutputs(' 3:file:/var/log/../log/x.log 2:syslog:libvirtd 1:stderr'), [
-      { priority: 'warning', level: 3, destination: 'file', path: '/var/log/x.log', raw: '3:file:/var/log/../log/x.log' },
+      {
+        priority: 'warning',
+        level: 3,
+        destination: 'file',
+        path: '/var/log/x.log',
+        raw: '3:file:/var/log/../log/x.log',
+      },
       { priority: 'info', level: 2, destination: 'syslog', ident: 'libvirtd', raw: '2:syslog:libvirtd' },
       { priority: 'debug', level: 1, destination: 'stderr', raw: '1:stderr' },
     ]);
@@ -104,7 +120,10 @@ describe('parseOutputs: rejected strings (exact libvirtd messages)', () => {
     ['1:syslog', "Log output '1:syslog' does not meet the format requirements for destination type 'syslog'"], // [live]
     ['1:file', "Log output '1:file' does not meet the format requirements for destination type 'file'"], // [live]
     ['1:syslog:a:b', "Log output '1:syslog:a:b' does not meet the format requirements for destination type 'syslog'"], // [live]
-    ['1:file:/var/log/libvirt/a:b', "Log output '1:file:/var/log/libvirt/a:b' does not meet the format requirements for destination type 'file'"], // [live]
+    [
+      '1:file:/var/log/libvirt/a:b',
+      "Log output '1:file:/var/log/libvirt/a:b' does not meet the format requirements for destination type 'file'",
+    ], // [live]
   ];
   for (const [src, detail] of cases) {
     it(JSON.stringify(src), () => assertLibvirtError(() => parseOutputs(src), `invalid argument: ${detail}`));
@@ -114,7 +133,13 @@ describe('parseOutputs: rejected strings (exact libvirtd messages)', () => {
 describe('GET outputs reply as objects', () => {
   it('parses outputs', () => {
     assert.deepEqual(parseOutputsReply('3:file:/var/log/libvirt/libvirtd.log 1:journald 2:syslog:libvirtd 4:syslog:'), [
-      { priority: 'warning', level: 3, destination: 'file', path: '/var/log/libvirt/libvirtd.log', raw: '3:file:/var/log/libvirt/libvirtd.log' },
+      {
+        priority: 'warning',
+        level: 3,
+        destination: 'file',
+        path: '/var/log/libvirt/libvirtd.log',
+        raw: '3:file:/var/log/libvirt/libvirtd.log',
+      },
       { priority: 'debug', level: 1, destination: 'journald', raw: '1:journald' },
       { priority: 'info', level: 2, destination: 'syslog', ident: 'libvirtd', raw: '2:syslog:libvirtd' },
       { priority: 'error', level: 4, destination: 'syslog', ident: '', raw: '4:syslog:' },
@@ -124,6 +149,9 @@ describe('GET outputs reply as objects', () => {
   });
 
   it('rejects a reply libvirt could not have produced', () => {
-    assertLibvirtError(() => parseOutputsReply('3:stdout'), "invalid argument: Invalid log destination 'stdout' for log output '3:stdout'");
+    assertLibvirtError(
+      () => parseOutputsReply('3:stdout'),
+      "invalid argument: Invalid log destination 'stdout' for log output '3:stdout'",
+    );
   });
 });

@@ -27,7 +27,12 @@ export function installGlobally(): Installed {
 }
 
 function installInto(prefix: string): Installed {
-  const env = { ...process.env, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false' };
+  const env = {
+    ...process.env,
+    npm_config_prefer_offline: 'true',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+  };
   const packed = JSON.parse(
     execFileSync('npm', ['pack', '--json', '--pack-destination', prefix], {
       cwd: repoRoot,

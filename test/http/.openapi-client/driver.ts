@@ -36,7 +36,10 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
   check((await client.GET('/healthz')).data?.status === 'ok', 'GET /healthz');
   check((await client.GET('/readyz')).response.status === 200, 'GET /readyz');
   const readiness = await client.GET('/readyz/details');
-  check(readiness.data?.status === 'ready' && readiness.data.daemons.every((d) => d.ready && d.version !== undefined), 'GET /readyz/details');
+  check(
+    readiness.data?.status === 'ready' && readiness.data.daemons.every((d) => d.ready && d.version !== undefined),
+    'GET /readyz/details',
+  );
   const metrics = await client.GET('/metrics', { parseAs: 'text' });
   check(metrics.response.status === 200 && typeof metrics.data === 'string', 'GET /metrics');
   const events = await client.GET('/events', { parseAs: 'stream' });
@@ -49,7 +52,10 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
   const yaml30 = await client.GET('/openapi-3.0.yaml', { parseAs: 'text' });
   check(yaml30.data?.includes('openapi: 3.0.3'), 'GET /openapi-3.0.yaml');
   const daemons = await client.GET('/daemons');
-  check(daemons.data?.daemons.some((d) => d.name === daemon), 'GET /daemons');
+  check(
+    daemons.data?.daemons.some((d) => d.name === daemon),
+    'GET /daemons',
+  );
 
   // The default daemon, then the other one by name.
   const d1 = await client.GET('/daemon');
@@ -83,25 +89,38 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
     body: { outputs: l4.data.outputs, filters: l4.data.filters },
   });
   check(l5.data?.raw.outputs === l4.data.raw.outputs, 'PUT /daemons/{daemon}/logging');
-  const l6 = await client.PATCH('/daemons/{daemon}/logging', { params: { path: { daemon } }, body: { filters: '9:bad' } });
+  const l6 = await client.PATCH('/daemons/{daemon}/logging', {
+    params: { path: { daemon } },
+    body: { filters: '9:bad' },
+  });
   check(l6.response.status === 400 && l6.error?.code === 'ERR_INVALID_ARGUMENT', 'PATCH /daemons/{daemon}/logging');
 
   // Servers, threadpools, client limits.
   const list = await client.GET('/servers');
-  check(list.data?.servers.some((s) => s.name === 'libvirtd'), 'GET /servers');
+  check(
+    list.data?.servers.some((s) => s.name === 'libvirtd'),
+    'GET /servers',
+  );
   const other = await client.GET('/daemons/{daemon}/servers', { params: { path: { daemon } } });
   const otherServer = other.data?.servers[0]?.name;
   check(otherServer, 'GET /daemons/{daemon}/servers');
   const srv = await client.GET('/servers/{server}', { params: { path: { server: 'libvirtd' } } });
   check(srv.data?.threadpool.maxWorkers === 20, 'GET /servers/{server}');
-  const srv2 = await client.GET('/daemons/{daemon}/servers/{server}', { params: { path: { daemon, server: otherServer } } });
+  const srv2 = await client.GET('/daemons/{daemon}/servers/{server}', {
+    params: { path: { daemon, server: otherServer } },
+  });
   check(srv2.data?.name === otherServer, 'GET /daemons/{daemon}/servers/{server}');
 
   const tp = await client.GET('/servers/{server}/threadpool', { params: { path: { server: 'admin' } } });
   check(tp.data && tp.data.minWorkers <= tp.data.maxWorkers, 'GET /servers/{server}/threadpool');
-  const tp2 = await client.PATCH('/servers/{server}/threadpool', { params: { path: { server: 'libvirtd' } }, body: { maxWorkers: 25 } });
+  const tp2 = await client.PATCH('/servers/{server}/threadpool', {
+    params: { path: { server: 'libvirtd' } },
+    body: { maxWorkers: 25 },
+  });
   check(tp2.data?.maxWorkers === 25, 'PATCH /servers/{server}/threadpool');
-  const tp3 = await client.GET('/daemons/{daemon}/servers/{server}/threadpool', { params: { path: { daemon, server: 'admin' } } });
+  const tp3 = await client.GET('/daemons/{daemon}/servers/{server}/threadpool', {
+    params: { path: { daemon, server: 'admin' } },
+  });
   check(tp3.data !== undefined, 'GET /daemons/{daemon}/servers/{server}/threadpool');
   const tp4 = await client.PATCH('/daemons/{daemon}/servers/{server}/threadpool', {
     params: { path: { daemon, server: 'admin' } },
@@ -111,15 +130,23 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
 
   const cl = await client.GET('/servers/{server}/client-limits', { params: { path: { server: 'libvirtd' } } });
   check(cl.data?.maxClients === 5000, 'GET /servers/{server}/client-limits');
-  const cl2 = await client.PATCH('/servers/{server}/client-limits', { params: { path: { server: 'libvirtd' } }, body: { maxClients: 4000 } });
+  const cl2 = await client.PATCH('/servers/{server}/client-limits', {
+    params: { path: { server: 'libvirtd' } },
+    body: { maxClients: 4000 },
+  });
   check(cl2.data?.maxClients === 4000, 'PATCH /servers/{server}/client-limits');
-  const cl3 = await client.GET('/daemons/{daemon}/servers/{server}/client-limits', { params: { path: { daemon, server: otherServer } } });
+  const cl3 = await client.GET('/daemons/{daemon}/servers/{server}/client-limits', {
+    params: { path: { daemon, server: otherServer } },
+  });
   check(cl3.data !== undefined, 'GET /daemons/{daemon}/servers/{server}/client-limits');
   const cl4 = await client.PATCH('/daemons/{daemon}/servers/{server}/client-limits', {
     params: { path: { daemon, server: otherServer } },
     body: { maxClients: 5, maxUnauthClients: 6 },
   });
-  check(cl4.response.status === 400 && cl4.error?.code === 'ERR_INVALID_ARGUMENT', 'PATCH /daemons/{daemon}/servers/{server}/client-limits');
+  check(
+    cl4.response.status === 400 && cl4.error?.code === 'ERR_INVALID_ARGUMENT',
+    'PATCH /daemons/{daemon}/servers/{server}/client-limits',
+  );
 
   // Clients: a page at a time, then who one is, then away with it.
   const ids: number[] = [];
@@ -132,19 +159,29 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
     ids.push(...page.data.clients.map((c) => c.id));
     cursor = page.data.nextCursor ?? undefined;
   } while (cursor);
-  check(facts.victims.every((id) => ids.includes(id)), `victims listed (${ids})`);
+  check(
+    facts.victims.every((id) => ids.includes(id)),
+    `victims listed (${ids})`,
+  );
   const scopedList = await client.GET('/daemons/{daemon}/servers/{server}/clients', {
     params: { path: { daemon, server: otherServer } },
   });
   check(scopedList.data !== undefined, 'GET /daemons/{daemon}/servers/{server}/clients');
   const [first, second] = facts.victims;
-  const who = await client.GET('/servers/{server}/clients/{id}', { params: { path: { server: 'libvirtd', id: first } } });
+  const who = await client.GET('/servers/{server}/clients/{id}', {
+    params: { path: { server: 'libvirtd', id: first } },
+  });
   check(who.data?.id === first && who.data.transport === 'unix', 'GET /servers/{server}/clients/{id}');
   const who2 = await client.GET('/daemons/{daemon}/servers/{server}/clients/{id}', {
     params: { path: { daemon, server: otherServer, id: 999999 } },
   });
-  check(who2.response.status === 404 && who2.error?.code === 'ERR_UNKNOWN_CLIENT', 'GET /daemons/{daemon}/servers/{server}/clients/{id}');
-  const gone = await client.DELETE('/servers/{server}/clients/{id}', { params: { path: { server: 'libvirtd', id: first } } });
+  check(
+    who2.response.status === 404 && who2.error?.code === 'ERR_UNKNOWN_CLIENT',
+    'GET /daemons/{daemon}/servers/{server}/clients/{id}',
+  );
+  const gone = await client.DELETE('/servers/{server}/clients/{id}', {
+    params: { path: { server: 'libvirtd', id: first } },
+  });
   check(gone.response.status === 204, 'DELETE /servers/{server}/clients/{id}');
   const gone2 = await client.DELETE('/daemons/{daemon}/servers/{server}/clients/{id}', {
     params: { path: { daemon: index.data.defaultDaemon, server: 'libvirtd', id: second } },
@@ -154,29 +191,51 @@ export async function drive(baseUrl: string, facts: DriveFacts): Promise<string[
   // What the gateway recorded of a server, and who the caller is.
   const me = await client.GET('/whoami');
   check(me.data?.role === 'admin', 'GET /whoami');
-  const samples = await client.GET('/servers/{server}/samples', { params: { path: { server: 'libvirtd' }, query: { limit: 10 } } });
-  check(samples.data && samples.data.series.time.length === samples.data.series.maxWorkers.length, 'GET /servers/{server}/samples');
-  const samples2 = await client.GET('/daemons/{daemon}/servers/{server}/samples', { params: { path: { daemon, server: otherServer }, query: { after: 0 } } });
+  const samples = await client.GET('/servers/{server}/samples', {
+    params: { path: { server: 'libvirtd' }, query: { limit: 10 } },
+  });
+  check(
+    samples.data && samples.data.series.time.length === samples.data.series.maxWorkers.length,
+    'GET /servers/{server}/samples',
+  );
+  const samples2 = await client.GET('/daemons/{daemon}/servers/{server}/samples', {
+    params: { path: { daemon, server: otherServer }, query: { after: 0 } },
+  });
   check(samples2.data?.server === otherServer, 'GET /daemons/{daemon}/servers/{server}/samples');
-  const history = await client.GET('/servers/{server}/client-history', { params: { path: { server: 'libvirtd' }, query: { limit: 5 } } });
+  const history = await client.GET('/servers/{server}/client-history', {
+    params: { path: { server: 'libvirtd' }, query: { limit: 5 } },
+  });
   check(history.data && Array.isArray(history.data.entries), 'GET /servers/{server}/client-history');
-  const history2 = await client.GET('/daemons/{daemon}/servers/{server}/client-history', { params: { path: { daemon, server: otherServer }, query: { cursor: 'bm9wZQ' } } });
-  check(history2.response.status === 400 && history2.error?.code === 'ERR_INVALID_CURSOR', 'GET /daemons/{daemon}/servers/{server}/client-history');
+  const history2 = await client.GET('/daemons/{daemon}/servers/{server}/client-history', {
+    params: { path: { daemon, server: otherServer }, query: { cursor: 'bm9wZQ' } },
+  });
+  check(
+    history2.response.status === 400 && history2.error?.code === 'ERR_INVALID_CURSOR',
+    'GET /daemons/{daemon}/servers/{server}/client-history',
+  );
 
   // The desired state, declared in observe mode (nothing is changed), its status and the plan.
-  const declared = await client.PUT('/daemons/{daemon}/desired-state', { params: { path: { daemon } }, body: { mode: 'observe' } });
+  const declared = await client.PUT('/daemons/{daemon}/desired-state', {
+    params: { path: { daemon } },
+    body: { mode: 'observe' },
+  });
   check(declared.data?.mode === 'observe', 'PUT /daemons/{daemon}/desired-state');
   const desired = await client.GET('/daemons/{daemon}/desired-state', { params: { path: { daemon } } });
   check(desired.data?.mode === 'observe', 'GET /daemons/{daemon}/desired-state');
   const status = await client.GET('/daemons/{daemon}/desired-state/status', { params: { path: { daemon } } });
-  check(status.data?.daemon === daemon && typeof status.data.converged === 'boolean', 'GET /daemons/{daemon}/desired-state/status');
+  check(
+    status.data?.daemon === daemon && typeof status.data.converged === 'boolean',
+    'GET /daemons/{daemon}/desired-state/status',
+  );
   const plan = await client.POST('/daemons/{daemon}/desired-state/plan', { params: { path: { daemon } } });
   check(plan.data?.mode === 'observe' && Array.isArray(plan.data.steps), 'POST /daemons/{daemon}/desired-state/plan');
 
   // TLS: the harness's servers have no TLS listener.
   const tls = await client.POST('/servers/{server}/tls/reload', { params: { path: { server: 'libvirtd' } } });
   check(tls.response.status === 409 && tls.error?.code === 'ERR_NO_TLS_LISTENER', 'POST /servers/{server}/tls/reload');
-  const tls2 = await client.POST('/daemons/{daemon}/servers/{server}/tls/reload', { params: { path: { daemon, server: otherServer } } });
+  const tls2 = await client.POST('/daemons/{daemon}/servers/{server}/tls/reload', {
+    params: { path: { daemon, server: otherServer } },
+  });
   check(tls2.response.status === 409, 'POST /daemons/{daemon}/servers/{server}/tls/reload');
 
   return calls;

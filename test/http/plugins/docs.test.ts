@@ -32,9 +32,14 @@ describe('the API reference at /docs', () => {
     );
     assert.equal(page.headers['cache-control'], 'no-cache');
     assert.equal(page.headers['x-frame-options'], 'DENY');
-    const scripts = [...page.body.matchAll(/<script([^>]*)>([^]*?)<\/script>/g)].map(([, attributes, content]) => ({ attributes, content }));
+    const scripts = [...page.body.matchAll(/<script([^>]*)>([^]*?)<\/script>/g)].map(([, attributes, content]) => ({
+      attributes,
+      content,
+    }));
     assert.equal(scripts.length, 2, page.body);
-    const element = /^ id="api-reference" data-url="openapi\.json" data-configuration="([^"]*)"$/.exec(scripts[0]!.attributes!);
+    const element = /^ id="api-reference" data-url="openapi\.json" data-configuration="([^"]*)"$/.exec(
+      scripts[0]!.attributes!,
+    );
     assert.ok(element, scripts[0]!.attributes);
     assert.deepEqual(JSON.parse(element[1]!.replaceAll('&quot;', '"')), {
       withDefaultFonts: false,
@@ -44,7 +49,10 @@ describe('the API reference at /docs', () => {
       hideClientButton: true,
     });
     assert.match(scripts[1]!.attributes!, /^ src="js\/scalar\.js\?v=[\w-]{16}"$/);
-    assert.deepEqual(scripts.map((s) => s.content), ['', '']);
+    assert.deepEqual(
+      scripts.map((s) => s.content),
+      ['', ''],
+    );
   });
 
   it("serves the package's browser bundle byte for byte, under a URL that names its content", async () => {
@@ -52,7 +60,10 @@ describe('the API reference at /docs', () => {
     assert.equal(script.statusCode, 200);
     assert.equal(script.headers['content-type'], 'text/javascript; charset=utf-8');
     assert.equal(script.headers['content-length'], String(expectedScript.length));
-    assert.ok(script.rawPayload.equals(expectedScript), 'the script differs from what @scalar/fastify-api-reference serves');
+    assert.ok(
+      script.rawPayload.equals(expectedScript),
+      'the script differs from what @scalar/fastify-api-reference serves',
+    );
     const digest = createHash('sha256').update(expectedScript).digest('base64url');
     assert.equal(script.headers['etag'], `"${digest}"`);
     const page = await app.inject({ url: '/docs/' });
@@ -89,7 +100,10 @@ describe('the API reference at /docs', () => {
       const served = await app.inject({ url: `/openapi.${type}` });
       assert.equal(shown.statusCode, 200);
       assert.equal(shown.body, served.body);
-      assert.equal(String(shown.headers['content-type']).split(';')[0], String(served.headers['content-type']).split(';')[0]);
+      assert.equal(
+        String(shown.headers['content-type']).split(';')[0],
+        String(served.headers['content-type']).split(';')[0],
+      );
       assert.equal(shown.headers['cache-control'], 'no-store');
     }
   });

@@ -22,8 +22,13 @@ describe('/ui', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ui-build-'));
     sizes = await buildUi(join(dir, 'ui'));
-    const tokens = TokenStore.fromEntries(parseTokensFile(tokenLine('viewer', 'ui-test-viewer-token-0123456789abcdef')));
-    app = await buildGateway(DAEMONS, { ui: { dir: join(dir, 'ui') }, security: { authenticator: new Authenticator({ tokens }) } });
+    const tokens = TokenStore.fromEntries(
+      parseTokensFile(tokenLine('viewer', 'ui-test-viewer-token-0123456789abcdef')),
+    );
+    app = await buildGateway(DAEMONS, {
+      ui: { dir: join(dir, 'ui') },
+      security: { authenticator: new Authenticator({ tokens }) },
+    });
   });
   after(async () => {
     await app?.close();
@@ -44,7 +49,14 @@ describe('/ui', () => {
     assert.equal(page.statusCode, 200);
     assert.match(String(page.headers['content-type']), /^text\/html/);
     assert.equal(page.headers['content-security-policy'], UI_CSP);
-    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "require-trusted-types-for 'script'"]) {
+    for (const directive of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "connect-src 'self'",
+      "frame-ancestors 'none'",
+      "require-trusted-types-for 'script'",
+    ]) {
       assert.ok(UI_CSP.includes(directive), directive);
     }
     assert.doesNotMatch(UI_CSP, /unsafe-inline|unsafe-eval|https?:|\*/);
@@ -55,7 +67,12 @@ describe('/ui', () => {
   });
 
   it('serves each file with its type, and only the built files', async () => {
-    const types: Record<string, RegExp> = { 'app.js': /^text\/javascript/, 'app.css': /^text\/css/, 'icon.svg': /^image\/svg\+xml/, 'index.html': /^text\/html/ };
+    const types: Record<string, RegExp> = {
+      'app.js': /^text\/javascript/,
+      'app.css': /^text\/css/,
+      'icon.svg': /^image\/svg\+xml/,
+      'index.html': /^text\/html/,
+    };
     for (const [file, type] of Object.entries(types)) {
       const res = await app.inject({ url: `/ui/${file}` });
       assert.equal(res.statusCode, 200, file);
@@ -76,7 +93,11 @@ describe('/ui', () => {
     const bare = await buildGateway(DAEMONS, { ui: { dir: join(dir, 'nothing-here') } });
     try {
       const res = await bare.inject({ url: '/ui/' });
-      const body = assertProblem({ status: res.statusCode, headers: res.headers as Record<string, string>, body: res.json() }, 404, 'ERR_NOT_FOUND');
+      const body = assertProblem(
+        { status: res.statusCode, headers: res.headers as Record<string, string>, body: res.json() },
+        404,
+        'ERR_NOT_FOUND',
+      );
       assert.match(body.detail, /The dashboard was not built .*npm run build/);
     } finally {
       await bare.close();

@@ -23,7 +23,9 @@ describe('whoami, samples and client history routes', () => {
       history: { samples: { capacity: 50 } },
     });
     const tokens = TokenStore.fromEntries(parseTokensFile(tokenLine('viewer', VIEWER, 'grafana')));
-    guarded = await buildGateway([{ uri: daemon.adminUri, name: 'embedded' }], { security: { authenticator: servingAnyone({ tokens }) } });
+    guarded = await buildGateway([{ uri: daemon.adminUri, name: 'embedded' }], {
+      security: { authenticator: servingAnyone({ tokens }) },
+    });
   });
   after(async () => {
     await open?.close();
@@ -32,13 +34,26 @@ describe('whoami, samples and client history routes', () => {
   });
 
   const get = (app: FastifyInstance, url: string, headers: Record<string, string> = {}) =>
-    app.inject({ url, headers }).then((res) => ({ status: res.statusCode, headers: res.headers as Record<string, string>, body: res.json(), text: res.body }));
+    app.inject({ url, headers }).then((res) => ({
+      status: res.statusCode,
+      headers: res.headers as Record<string, string>,
+      body: res.json(),
+      text: res.body,
+    }));
 
   it('GET /whoami names the caller and its role', async () => {
     assert.deepEqual((await get(open, '/whoami')).body, { kind: 'anonymous', name: 'anonymous', role: 'admin' });
-    assert.deepEqual((await get(guarded, '/whoami', { authorization: `Bearer ${VIEWER}` })).body, { kind: 'token', name: 'grafana', role: 'viewer' });
+    assert.deepEqual((await get(guarded, '/whoami', { authorization: `Bearer ${VIEWER}` })).body, {
+      kind: 'token',
+      name: 'grafana',
+      role: 'viewer',
+    });
     assertProblem(await get(guarded, '/whoami'), 401, 'ERR_UNAUTHENTICATED');
-    assertProblem(await get(guarded, '/whoami', { authorization: 'Bearer not-a-token-of-this-gateway' }), 401, 'ERR_UNAUTHENTICATED');
+    assertProblem(
+      await get(guarded, '/whoami', { authorization: 'Bearer not-a-token-of-this-gateway' }),
+      401,
+      'ERR_UNAUTHENTICATED',
+    );
   });
 
   it('GET .../samples is empty while nobody watches, then fills once a poll runs', async () => {
@@ -51,7 +66,10 @@ describe('whoami, samples and client history routes', () => {
     assert.deepEqual(idle.body.series.maxClients, []);
     const sub = await open.monitoring.monitor.subscribe();
     try {
-      await eventually(async () => (await get(open, '/servers/libvirtd/samples')).body.series.time.length >= 3, 'three samples');
+      await eventually(
+        async () => (await get(open, '/servers/libvirtd/samples')).body.series.time.length >= 3,
+        'three samples',
+      );
       const { body } = await get(open, '/servers/libvirtd/samples');
       assert.equal(body.watching, true);
       const n = body.series.time.length;
@@ -63,7 +81,9 @@ describe('whoami, samples and client history routes', () => {
       const last = body.series.time[n - 1];
       const newer = (await get(open, `/servers/libvirtd/samples?after=${last}`)).body.series.time as number[];
       assert.ok(newer.every((t) => t > last));
-      const scoped = (await get(open, `/daemons/embedded/servers/libvirtd/samples?after=${body.series.time[0]}&limit=1`)).body;
+      const scoped = (
+        await get(open, `/daemons/embedded/servers/libvirtd/samples?after=${body.series.time[0]}&limit=1`)
+      ).body;
       assert.equal(scoped.series.time.length, 1);
     } finally {
       sub.close();
@@ -78,7 +98,11 @@ describe('whoami, samples and client history routes', () => {
   });
 
   it('GET .../client-history says the history is off unless configured', async () => {
-    assert.deepEqual((await get(open, '/servers/libvirtd/client-history')).body, { enabled: false, entries: [], nextCursor: null });
+    assert.deepEqual((await get(open, '/servers/libvirtd/client-history')).body, {
+      enabled: false,
+      entries: [],
+      nextCursor: null,
+    });
     assert.equal((await get(open, '/daemons/embedded/servers/libvirtd/client-history')).body.enabled, false);
   });
 
@@ -91,7 +115,10 @@ describe('whoami, samples and client history routes', () => {
       history: { clientHistory: { stateDir: `${daemon.dir}/state` } },
     });
     try {
-      const bad = await get(history, `/servers/libvirtd/client-history?cursor=${Buffer.from('after:3').toString('base64url')}`);
+      const bad = await get(
+        history,
+        `/servers/libvirtd/client-history?cursor=${Buffer.from('after:3').toString('base64url')}`,
+      );
       assertProblem(bad, 400, 'ERR_INVALID_CURSOR');
       assert.equal((await get(history, '/servers/libvirtd/client-history')).body.enabled, true);
     } finally {
@@ -102,6 +129,9 @@ describe('whoami, samples and client history routes', () => {
   it('needs the viewer role like every read', async () => {
     assertProblem(await get(guarded, '/servers/libvirtd/samples'), 401, 'ERR_UNAUTHENTICATED');
     assertProblem(await get(guarded, '/servers/libvirtd/client-history'), 401, 'ERR_UNAUTHENTICATED');
-    assert.equal((await get(guarded, '/servers/libvirtd/client-history', { authorization: `Bearer ${VIEWER}` })).status, 200);
+    assert.equal(
+      (await get(guarded, '/servers/libvirtd/client-history', { authorization: `Bearer ${VIEWER}` })).status,
+      200,
+    );
   });
 });

@@ -14,14 +14,22 @@ describe('/daemons: several daemons behind one gateway (real libvirtd and virtlo
   it('GET /daemons lists both, the default first, without calling them', async () => {
     const res = await request(gw.app.server).get('/daemons').expect(200);
     assert.deepEqual(
-      res.body.daemons.map((d: { name: string; uri: string; default: boolean; href: string }) => [d.name, d.uri, d.default, d.href]),
+      res.body.daemons.map((d: { name: string; uri: string; default: boolean; href: string }) => [
+        d.name,
+        d.uri,
+        d.default,
+        d.href,
+      ]),
       [
         ['libvirtd', gw.daemons.adminUri('libvirtd'), true, '/daemons/libvirtd'],
         ['virtlogd', gw.daemons.adminUri('virtlogd'), false, '/daemons/virtlogd'],
       ],
     );
     // Connections open on first use.
-    assert.deepEqual(res.body.daemons.map((d: { connection: { state: string } }) => d.connection.state), ['idle', 'idle']);
+    assert.deepEqual(
+      res.body.daemons.map((d: { connection: { state: string } }) => d.connection.state),
+      ['idle', 'idle'],
+    );
     await request(gw.app.server).get('/daemons/virtlogd').expect(200);
     const later = await request(gw.app.server).get('/daemons').expect(200);
     assert.equal(later.body.daemons[1].connection.state, 'connected');
@@ -30,14 +38,20 @@ describe('/daemons: several daemons behind one gateway (real libvirtd and virtlo
   it('/daemons/{daemon}/... addresses that daemon, as virt-admin -c does', async () => {
     const servers = await request(gw.app.server).get('/daemons/virtlogd/servers').expect(200);
     const rows = parseVirtAdminTable(await gw.virtAdminOf('virtlogd', 'srv-list'));
-    assert.deepEqual(servers.body.servers.map((s: { id: number; name: string }) => [String(s.id), s.name]), rows);
+    assert.deepEqual(
+      servers.body.servers.map((s: { id: number; name: string }) => [String(s.id), s.name]),
+      rows,
+    );
     assert.ok(servers.body.servers.some((s: { name: string }) => s.name === 'virtlogd'));
     for (const s of servers.body.servers) assert.equal(s.href, `/daemons/virtlogd/servers/${s.name}`);
 
     const version = await request(gw.app.server).get('/daemons/virtlogd').expect(200);
     assert.equal(version.body.name, 'virtlogd');
     assert.equal(version.body.default, false);
-    assert.equal(version.body.libVersion, /Running against daemon: (\S+)/.exec(await gw.virtAdminOf('virtlogd', 'version'))?.[1]);
+    assert.equal(
+      version.body.libVersion,
+      /Running against daemon: (\S+)/.exec(await gw.virtAdminOf('virtlogd', 'version'))?.[1],
+    );
   });
 
   it('a change under /daemons/{daemon} is seen by virt-admin on that daemon only', async () => {
@@ -79,7 +93,8 @@ describe('/daemons: several daemons behind one gateway (real libvirtd and virtlo
     for (const [method, path, body] of cases) {
       // X-Requested-With: body-less changes must show they are not cross-site before anything else is looked at.
       let req = request(gw.app.server)[method as 'get'](path).set('x-requested-with', 'test');
-      if (body !== undefined) req = req.set('content-type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
+      if (body !== undefined)
+        req = req.set('content-type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
       const problem = assertProblem(await req, 404, 'ERR_UNKNOWN_DAEMON');
       assert.equal(problem.detail, "no daemon named 'nosuch' (known: libvirtd, virtlogd)");
     }

@@ -51,7 +51,10 @@ describe('/events: the HTTP side', () => {
   });
 
   it('ends open streams when the gateway shuts down, without waiting for their clients', async () => {
-    const streams = await Promise.all([SseClient.open(`${base}/events`), SseClient.open(`${base}/events?daemon=virtlogd`)]);
+    const streams = await Promise.all([
+      SseClient.open(`${base}/events`),
+      SseClient.open(`${base}/events?daemon=virtlogd`),
+    ]);
     await Promise.all(streams.map((s) => s.until(() => s.comments.includes('stream open'), 1000)));
     const started = Date.now();
     await gw.app.close();

@@ -41,13 +41,18 @@ describe('/, /healthz, /openapi.*, /docs', () => {
   });
 
   it('GET /openapi.json and /openapi.yaml serve the same document, naming the address they were fetched from', async () => {
-    for (const [name, version] of [['openapi', '3.1.0'], ['openapi-3.0', '3.0.3']]) {
+    for (const [name, version] of [
+      ['openapi', '3.1.0'],
+      ['openapi-3.0', '3.0.3'],
+    ]) {
       const json = await app.inject({ url: `/${name}.json`, headers: { host: 'localhost:8443' } });
       const yaml = await app.inject({ url: `/${name}.yaml`, headers: { host: 'localhost:8443' } });
       assert.match(String(json.headers['content-type']), /json/);
       assert.match(String(yaml.headers['content-type']), /yaml/);
       assert.equal(json.json().openapi, version);
-      assert.deepEqual(json.json().servers, [{ url: 'http://localhost:8443', description: 'The address this document was fetched from.' }]);
+      assert.deepEqual(json.json().servers, [
+        { url: 'http://localhost:8443', description: 'The address this document was fetched from.' },
+      ]);
       assert.deepEqual(parse(yaml.body), json.json());
     }
   });

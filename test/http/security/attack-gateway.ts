@@ -22,7 +22,10 @@ export interface AttackGateway {
 }
 
 /** Builds the app in front of `daemons` with `options`, logging at info into memory, and listens on 127.0.0.1:0. */
-export async function startAttackGateway(daemons: DaemonSpec[], options: Partial<AppOptions> = {}): Promise<AttackGateway> {
+export async function startAttackGateway(
+  daemons: DaemonSpec[],
+  options: Partial<AppOptions> = {},
+): Promise<AttackGateway> {
   let text = '';
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -61,7 +61,12 @@ describe('audit records', () => {
     });
 
   /** Sends one request and returns the audit records it produced. */
-  async function audited(method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE', url: string, headers: Record<string, string>, payload?: unknown) {
+  async function audited(
+    method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE',
+    url: string,
+    headers: Record<string, string>,
+    payload?: unknown,
+  ) {
     const from = lines.length;
     const res = await call(method, url, headers, payload);
     await res.arrayBuffer();
@@ -102,8 +107,24 @@ describe('audit records', () => {
     assert.equal(status, 200);
     const record = attempted(records);
     assert.deepEqual(
-      [record['action'], record['actor'], record['server'], record['new'], record['result'], record['statusCode'], record['level']],
-      ['threadpool.update', { kind: 'token', name: 'alice', role: 'admin' }, 'libvirtd', { minWorkers: 6 }, 'success', 200, 30],
+      [
+        record['action'],
+        record['actor'],
+        record['server'],
+        record['new'],
+        record['result'],
+        record['statusCode'],
+        record['level'],
+      ],
+      [
+        'threadpool.update',
+        { kind: 'token', name: 'alice', role: 'admin' },
+        'libvirtd',
+        { minWorkers: 6 },
+        'success',
+        200,
+        30,
+      ],
     );
     assert.equal((record['old'] as { minWorkers: number }).minWorkers, 5);
     assert.equal(record['msg'], "audit: threadpool.update by token 'alice': success");
@@ -112,13 +133,28 @@ describe('audit records', () => {
 
   it('records every kind of change', async () => {
     const logging = (await (await call('GET', '/daemon/logging', viewer)).json()) as { raw: { outputs: string } };
-    const clientId = ((await (await call('GET', '/servers/libvirtd/clients', viewer)).json()) as { clients: Array<{ id: number }> })
-      .clients[0]!.id;
+    const clientId = (
+      (await (await call('GET', '/servers/libvirtd/clients', viewer)).json()) as { clients: Array<{ id: number }> }
+    ).clients[0]!.id;
     const changes: Array<[Parameters<typeof audited>[0], string, unknown, string, number, string]> = [
       ['PUT', '/daemon/timeout', { seconds: 0 }, 'daemon.timeout.set', 204, 'success'],
-      ['PUT', '/daemon/logging', { outputs: logging.raw.outputs, filters: '1:qemu' }, 'logging.replace', 200, 'success'],
+      [
+        'PUT',
+        '/daemon/logging',
+        { outputs: logging.raw.outputs, filters: '1:qemu' },
+        'logging.replace',
+        200,
+        'success',
+      ],
       ['PATCH', '/daemon/logging', { filters: '' }, 'logging.update', 200, 'success'],
-      ['PATCH', '/daemons/libvirtd/servers/admin/client-limits', { maxClients: 4000 }, 'client-limits.update', 200, 'success'],
+      [
+        'PATCH',
+        '/daemons/libvirtd/servers/admin/client-limits',
+        { maxClients: 4000 },
+        'client-limits.update',
+        200,
+        'success',
+      ],
       ['PATCH', '/servers/admin/client-limits', { maxClients: 5000 }, 'client-limits.update', 200, 'success'],
       ['DELETE', `/servers/libvirtd/clients/${clientId}`, undefined, 'client.disconnect', 204, 'success'],
       ['POST', '/servers/libvirtd/tls/reload', undefined, 'tls.reload', 409, 'failure'],
@@ -130,11 +166,19 @@ describe('audit records', () => {
       const record = attempted(audit.records);
       // Shutdown has no body: its record shows the query's flag as the requested value.
       const requested = action === 'daemon.shutdown' ? { preserve: false } : body;
-      assert.deepEqual([record['action'], record['result'], record['statusCode'], record['new']], [action, result, status, requested], `${method} ${url}`);
+      assert.deepEqual(
+        [record['action'], record['result'], record['statusCode'], record['new']],
+        [action, result, status, requested],
+        `${method} ${url}`,
+      );
       if (result === 'failure') assert.equal(typeof record['reason'], 'string');
     }
     const disconnect = lines.filter((line) => line['action'] === 'client.disconnect').at(-1)!;
-    assert.equal((disconnect['old'] as { id: number }).id, clientId, 'the old value names the client that was disconnected');
+    assert.equal(
+      (disconnect['old'] as { id: number }).id,
+      clientId,
+      'the old value names the client that was disconnected',
+    );
     assert.equal(disconnect['client'], String(clientId));
     const replace = lines.filter((line) => line['action'] === 'logging.replace').at(-1)!;
     assert.deepEqual(replace['old'], { outputs: logging.raw.outputs, filters: '' });
@@ -144,36 +188,64 @@ describe('audit records', () => {
     const cases: Array<[Record<string, string>, string, unknown, number, unknown, RegExp]> = [
       [{}, '/servers/libvirtd/threadpool', { minWorkers: 7 }, 401, null, /^Authentication required/],
       [{ authorization: 'Bearer nope' }, '/servers/libvirtd/threadpool', { minWorkers: 7 }, 401, null, /not valid/],
-      [viewer, '/servers/libvirtd/threadpool', { minWorkers: 7 }, 403, { kind: 'token', name: 'grafana', role: 'viewer' }, /needs the operator role/],
-      [admin, '/daemon/logging', { outputs: '1:file:/etc/libvirt-gateway-test.log' }, 403, { kind: 'token', name: 'alice', role: 'admin' }, /outside the allowed log directories/],
+      [
+        viewer,
+        '/servers/libvirtd/threadpool',
+        { minWorkers: 7 },
+        403,
+        { kind: 'token', name: 'grafana', role: 'viewer' },
+        /needs the operator role/,
+      ],
+      [
+        admin,
+        '/daemon/logging',
+        { outputs: '1:file:/etc/libvirt-gateway-test.log' },
+        403,
+        { kind: 'token', name: 'alice', role: 'admin' },
+        /outside the allowed log directories/,
+      ],
     ];
     for (const [headers, url, body, status, actor, reason] of cases) {
       const audit = await audited('PATCH', url, headers, body);
       assert.equal(audit.status, status);
       const record = only(audit.records);
-      assert.deepEqual([record['result'], record['statusCode'], record['actor'], record['level']], ['refused', status, actor, 40]);
+      assert.deepEqual(
+        [record['result'], record['statusCode'], record['actor'], record['level']],
+        ['refused', status, actor, 40],
+      );
       assert.match(String(record['reason']), reason);
     }
   });
 
   it('records a change on a connection no listener accepted (inject) as refused, from in-process', async () => {
     const from = lines.length;
-    const res = await app.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', headers: admin, payload: { minWorkers: 7 } });
+    const res = await app.inject({
+      method: 'PATCH',
+      url: '/servers/libvirtd/threadpool',
+      headers: admin,
+      payload: { minWorkers: 7 },
+    });
     assert.equal(res.statusCode, 401);
     await new Promise((resolve) => setImmediate(resolve));
     const records = lines.slice(from).filter((line) => line['audit'] === true);
     assert.equal(records.length, 1);
-    assert.deepEqual([records[0]!['result'], records[0]!['actor'], records[0]!['source']], ['refused', null, { transport: 'in-process' }]);
+    assert.deepEqual(
+      [records[0]!['result'], records[0]!['actor'], records[0]!['source']],
+      ['refused', null, { transport: 'in-process' }],
+    );
     assert.match(String(records[0]!['reason']), /cannot be established/);
     const pool = await embedded.virtAdmin('srv-threadpool-info', 'libvirtd');
     assert.match(pool.stdout, /minWorkers\s*: 5\b/);
   });
 
-  it('records failed changes with the daemon\'s reason', async () => {
+  it("records failed changes with the daemon's reason", async () => {
     const audit = await audited('PATCH', '/servers/libvirtd/threadpool', admin, { minWorkers: 50 });
     assert.equal(audit.status, 400);
     const record = attempted(audit.records);
-    assert.deepEqual([record['result'], record['reason']], ['failure', 'invalid argument: minWorkers cannot be larger than maxWorkers']);
+    assert.deepEqual(
+      [record['result'], record['reason']],
+      ['failure', 'invalid argument: minWorkers cannot be larger than maxWorkers'],
+    );
   });
 
   it('does not record reads', async () => {

@@ -25,12 +25,20 @@ describe('failed authentication is throttled per source (real libvirtd)', () => 
     return Number(/minWorkers\s*:\s*(\d+)/.exec(result.stdout)?.[1]);
   };
   const patch = (token: string | undefined, from: string, value: number): Promise<SimpleResponse> =>
-    send(gw.url, { method: 'PATCH', path: '/servers/admin/threadpool', token, localAddress: from, body: { minWorkers: value } });
+    send(gw.url, {
+      method: 'PATCH',
+      path: '/servers/admin/threadpool',
+      token,
+      localAddress: from,
+      body: { minWorkers: value },
+    });
 
   before(async () => {
     daemons = await startRealDaemons({ daemons: ['libvirtd'] });
     const tokens = TokenStore.fromEntries(parseTokensFile(tokenLine('admin', ADMIN_TOKEN, 'ops')));
-    gw = await startAttackGateway([{ uri: daemons.adminUri('libvirtd') }], { security: { authenticator: new Authenticator({ tokens }) } });
+    gw = await startAttackGateway([{ uri: daemons.adminUri('libvirtd') }], {
+      security: { authenticator: new Authenticator({ tokens }) },
+    });
     original = await minWorkers();
   });
   after(async () => {
@@ -70,10 +78,21 @@ describe('failed authentication is throttled per source (real libvirtd)', () => 
     assert.equal(await minWorkers(), original);
 
     // One log line when the source starts being refused, naming it.
-    const warnings = gw.records().filter((record) => typeof record['msg'] === 'string' && String(record['msg']).startsWith('authentication failed'));
+    const warnings = gw
+      .records()
+      .filter(
+        (record) => typeof record['msg'] === 'string' && String(record['msg']).startsWith('authentication failed'),
+      );
     assert.deepEqual(
       warnings.map((record) => [record['level'], record['source'], record['failures'], record['msg']]),
-      [[40, ATTACKER, 10, `authentication failed 10 times within 60 s from ${ATTACKER}: refusing its requests for 60 s`]],
+      [
+        [
+          40,
+          ATTACKER,
+          10,
+          `authentication failed 10 times within 60 s from ${ATTACKER}: refusing its requests for 60 s`,
+        ],
+      ],
     );
     // The throttled change is on the record as refused, with no actor.
     const throttled = gw.audit().filter((record) => record['statusCode'] === 429);

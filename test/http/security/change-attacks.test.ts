@@ -17,7 +17,12 @@ import { gatewayServerOptions } from '../../../src/http/server-options.js';
 import { Authenticator } from '../../../src/security/authenticate.js';
 import { parseTokensFile, tokenLine, TokenStore } from '../../../src/security/tokens.js';
 import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../../harness/embedded.js';
-import { parseVirtAdminKeyValues, startRealDaemons, type RealDaemons, type VirtAdminResult } from '../../harness/libvirtd.js';
+import {
+  parseVirtAdminKeyValues,
+  startRealDaemons,
+  type RealDaemons,
+  type VirtAdminResult,
+} from '../../harness/libvirtd.js';
 import { requestAsNobody } from '../../harness/other-user.js';
 import { startRecordingProxy, type RecordingProxy } from '../../helpers/recording-proxy.js';
 import { eventually } from '../../helpers/wait.js';
@@ -25,7 +30,12 @@ import { eventually } from '../../helpers/wait.js';
 type Line = Record<string, unknown>;
 
 const tokens = TokenStore.fromEntries(
-  parseTokensFile([tokenLine('operator', 'operator-token-0123456789abcdef', 'ops'), tokenLine('admin', 'admin-token-0123456789abcdef', 'root')].join('\n')),
+  parseTokensFile(
+    [
+      tokenLine('operator', 'operator-token-0123456789abcdef', 'ops'),
+      tokenLine('admin', 'admin-token-0123456789abcdef', 'root'),
+    ].join('\n'),
+  ),
 );
 const OPERATOR = { authorization: 'Bearer operator-token-0123456789abcdef', 'content-type': 'application/json' };
 
@@ -51,7 +61,13 @@ async function realLibvirtd(): Promise<Target> {
 
 async function embedded(): Promise<Target> {
   const daemon: EmbeddedDaemonHandle = await startEmbeddedDaemon();
-  return { name: 'embedded daemon', adminSocket: daemon.adminSocket, virtAdmin: daemon.virtAdmin, pid: () => process.pid, stop: daemon.stop };
+  return {
+    name: 'embedded daemon',
+    adminSocket: daemon.adminSocket,
+    virtAdmin: daemon.virtAdmin,
+    pid: () => process.pid,
+    stop: daemon.stop,
+  };
 }
 
 /** A gateway listening on loopback TCP in front of `target` through a recording proxy, its audit captured. */
@@ -73,7 +89,14 @@ async function listeningGateway(target: Target) {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   const audit = (requestPath: string) => lines.filter((l) => l['audit'] === true && l['url'] === requestPath);
-  return { app, proxy, port, url: `http://127.0.0.1:${port}`, audit, close: async () => (await app.close(), await proxy.close()) };
+  return {
+    app,
+    proxy,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    audit,
+    close: async () => (await app.close(), await proxy.close()),
+  };
 }
 
 for (const start of [realLibvirtd, embedded]) {
@@ -84,7 +107,8 @@ for (const start of [realLibvirtd, embedded]) {
     });
     after(() => target?.stop());
 
-    const minWorkers = async () => Number(parseVirtAdminKeyValues((await target.virtAdmin('srv-threadpool-info', 'libvirtd')).stdout)['minWorkers']);
+    const minWorkers = async () =>
+      Number(parseVirtAdminKeyValues((await target.virtAdmin('srv-threadpool-info', 'libvirtd')).stdout)['minWorkers']);
 
     it('a change whose caller resets the connection mid-call is applied and audited', async () => {
       const gw = await listeningGateway(target);
@@ -99,13 +123,19 @@ for (const start of [realLibvirtd, embedded]) {
           `PATCH /servers/libvirtd/threadpool HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${OPERATOR.authorization}\r\n` +
             `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
         );
-        await eventually(() => gw.proxy.procs.includes(AdminProc.SERVER_SET_THREADPOOL_PARAMETERS), 'the SET call to go out');
+        await eventually(
+          () => gw.proxy.procs.includes(AdminProc.SERVER_SET_THREADPOOL_PARAMETERS),
+          'the SET call to go out',
+        );
         socket.resetAndDestroy();
         await eventually(async () => (await minWorkers()) === before + 1, 'the change to be applied');
         await eventually(() => gw.audit('/servers/libvirtd/threadpool').length === 2, 'both audit records');
         const [attempt, outcome] = gw.audit('/servers/libvirtd/threadpool');
         assert.deepEqual([attempt!['phase'], outcome!['phase'], outcome!['result']], ['attempt', 'outcome', 'success']);
-        assert.deepEqual([attempt!['old'], attempt!['new']], [{ minWorkers: before, maxWorkers: 20, prioWorkers: 5 }, { minWorkers: before + 1 }]);
+        assert.deepEqual(
+          [attempt!['old'], attempt!['new']],
+          [{ minWorkers: before, maxWorkers: 20, prioWorkers: 5 }, { minWorkers: before + 1 }],
+        );
         gw.proxy.delayMs = 0;
         await target.virtAdmin('srv-threadpool-set', 'libvirtd', '--min-workers', String(before));
       } finally {
@@ -130,7 +160,13 @@ for (const start of [realLibvirtd, embedded]) {
         );
         await eventually(async () => (await minWorkers()) === before + 2, 'the pipelined change to be applied');
         await eventually(() => gw.audit('/servers/libvirtd/threadpool').length === 2, 'both audit records');
-        assert.deepEqual(gw.audit('/servers/libvirtd/threadpool').map((l) => [l['phase'], l['result']]), [['attempt', undefined], ['outcome', 'success']]);
+        assert.deepEqual(
+          gw.audit('/servers/libvirtd/threadpool').map((l) => [l['phase'], l['result']]),
+          [
+            ['attempt', undefined],
+            ['outcome', 'success'],
+          ],
+        );
         await target.virtAdmin('srv-threadpool-set', 'libvirtd', '--min-workers', String(before));
       } finally {
         socket.destroy();
@@ -147,7 +183,8 @@ for (const start of [realLibvirtd, embedded]) {
     after(() => target?.stop());
 
     const threads = () => Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${target.pid()}/status`, 'utf8'))![1]);
-    const info = async (command: string, server: string) => parseVirtAdminKeyValues((await target.virtAdmin(command, server)).stdout);
+    const info = async (command: string, server: string) =>
+      parseVirtAdminKeyValues((await target.virtAdmin(command, server)).stdout);
 
     it('refuses worker counts above the ceiling before anything reaches the daemon', async () => {
       const gw = await listeningGateway(target);
@@ -167,7 +204,14 @@ for (const start of [realLibvirtd, embedded]) {
         assert.deepEqual(await info('srv-threadpool-info', 'libvirtd'), pool);
         assert.ok(threads() <= threadsBefore + 1, `the daemon started no threads (${threadsBefore} -> ${threads()})`);
         const refusals = gw.audit('/servers/libvirtd/threadpool');
-        assert.deepEqual(refusals.map((l) => [l['phase'], l['statusCode']]), [['outcome', 403], ['outcome', 403], ['outcome', 403]]);
+        assert.deepEqual(
+          refusals.map((l) => [l['phase'], l['statusCode']]),
+          [
+            ['outcome', 403],
+            ['outcome', 403],
+            ['outcome', 403],
+          ],
+        );
       } finally {
         await gw.close();
       }

@@ -24,8 +24,10 @@ const PLANTED = '00112233445566778899aabbccddeeff';
 /** Runs a shell command as nobody; fails the test unless it exits 0. */
 function asNobody(script: string, ...args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'sh', '-c', script, 'sh', ...args], (err, _out, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(),
+    execFile(
+      'setpriv',
+      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'sh', '-c', script, 'sh', ...args],
+      (err, _out, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve()),
     );
   });
 }
@@ -54,14 +56,32 @@ describe('credential files others can write (real libvirtd)', () => {
     await writeFile(file, `${tokenLine('admin', ADMIN, 'ops')}\n`);
     await chmod(file, 0o666);
     await asNobody('printf "%s\\n" "$1" >> "$2"', `admin ${hashToken(PLANTED)} planted`, file);
-    const invocation = loadConfig(['--connect', daemons.adminUri('libvirtd'), '--listen', '127.0.0.1:0', '--log-level', 'silent', '--tokens-file', file], {});
+    const invocation = loadConfig(
+      [
+        '--connect',
+        daemons.adminUri('libvirtd'),
+        '--listen',
+        '127.0.0.1:0',
+        '--log-level',
+        'silent',
+        '--tokens-file',
+        file,
+      ],
+      {},
+    );
     assert.equal(invocation.kind, 'run');
-    await assert.rejects(startGateway(invocation.config, () => {}), (err: unknown) => {
-      assert.ok(err instanceof StartupError);
-      assert.equal(err.exitCode, 2);
-      assert.equal(err.message, `refusing tokens file ${file}: ${file} is writable by its group and by others (mode 0666); whoever can write it chooses the callers' roles. Run chmod go-w on it`);
-      return true;
-    });
+    await assert.rejects(
+      startGateway(invocation.config, () => {}),
+      (err: unknown) => {
+        assert.ok(err instanceof StartupError);
+        assert.equal(err.exitCode, 2);
+        assert.equal(
+          err.message,
+          `refusing tokens file ${file}: ${file} is writable by its group and by others (mode 0666); whoever can write it chooses the callers' roles. Run chmod go-w on it`,
+        );
+        return true;
+      },
+    );
   });
 
   describe('on reload', () => {
@@ -75,7 +95,9 @@ describe('credential files others can write (real libvirtd)', () => {
       file = join(conf, 'tokens');
       await writeFile(file, `${tokenLine('admin', ADMIN, 'ops')}\n`);
       const tokens = await TokenStore.load(file);
-      gw = await startAttackGateway([{ uri: daemons.adminUri('libvirtd') }], { security: { authenticator: new Authenticator({ tokens }) } });
+      gw = await startAttackGateway([{ uri: daemons.adminUri('libvirtd') }], {
+        security: { authenticator: new Authenticator({ tokens }) },
+      });
       // The reload SIGHUP runs, awaited here (SIGHUP itself is tested in listen.test.ts and stream-revocation.test.ts).
       reloads = new CredentialReloads([tokens], gw.app.log);
     });
@@ -83,7 +105,8 @@ describe('credential files others can write (real libvirtd)', () => {
 
     const attempt = (token: string, value: number) =>
       send(gw.url, { method: 'PATCH', path: '/servers/admin/threadpool', token, body: { minWorkers: value } });
-    const refusals = () => gw.records().filter((record) => record['msg'] === 'tokens file not reloaded; keeping the previous one');
+    const refusals = () =>
+      gw.records().filter((record) => record['msg'] === 'tokens file not reloaded; keeping the previous one');
 
     it('keeps the old tokens when nobody added theirs to a file made world-writable by mistake', async () => {
       const original = await minWorkers();
@@ -94,7 +117,10 @@ describe('credential files others can write (real libvirtd)', () => {
       assert.equal(await minWorkers(), original);
       assert.equal((await attempt(ADMIN, original)).status, 200, 'the tokens in force are the old ones');
       assert.equal(refusals().length, 1);
-      assert.match(String(refusals()[0]!['reason']), /^refusing tokens file .*: .* is writable by its group and by others \(mode 0666\)/);
+      assert.match(
+        String(refusals()[0]!['reason']),
+        /^refusing tokens file .*: .* is writable by its group and by others \(mode 0666\)/,
+      );
       // Put right again by root.
       await writeFile(file, `${tokenLine('admin', ADMIN, 'ops')}\n`);
       await chmod(file, 0o644);
@@ -105,13 +131,20 @@ describe('credential files others can write (real libvirtd)', () => {
     it('keeps the old tokens when nobody swapped the file through its folder, made world-writable by mistake', async () => {
       const original = await minWorkers();
       await chmod(conf, 0o777);
-      await asNobody('printf "%s\\n" "$1" > "$2.new" && mv -f "$2.new" "$2"', `admin ${hashToken(PLANTED)} planted`, file);
+      await asNobody(
+        'printf "%s\\n" "$1" > "$2.new" && mv -f "$2.new" "$2"',
+        `admin ${hashToken(PLANTED)} planted`,
+        file,
+      );
       await reloads.reload('test');
       assert.equal((await attempt(PLANTED, original + 1)).status, 401);
       assert.equal(await minWorkers(), original);
       assert.equal((await attempt(ADMIN, original)).status, 200);
       assert.equal(refusals().length, 2);
-      assert.match(String(refusals()[1]!['reason']), /the folder .*\/conf is writable by its group and by others without the sticky bit/);
+      assert.match(
+        String(refusals()[1]!['reason']),
+        /the folder .*\/conf is writable by its group and by others without the sticky bit/,
+      );
     });
   });
 });

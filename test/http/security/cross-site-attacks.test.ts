@@ -15,7 +15,12 @@ import { startAttackGateway, type AttackGateway } from './attack-gateway.js';
 import { send, type SimpleRequest } from './https-client.js';
 
 // What a browser adds by itself to a request a page of another site makes.
-const BROWSER = { origin: 'https://evil.example', referer: 'https://evil.example/', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' };
+const BROWSER = {
+  origin: 'https://evil.example',
+  referer: 'https://evil.example/',
+  'sec-fetch-site': 'cross-site',
+  'sec-fetch-mode': 'no-cors',
+};
 
 /** The requests a page of another site can make a browser send without asking first. */
 /**
@@ -26,7 +31,12 @@ const BROWSER = { origin: 'https://evil.example', referer: 'https://evil.example
 const INSECURE = { security: { authenticator: servingAnyone() } };
 
 const FORGERIES: Array<{ name: string; request: Omit<SimpleRequest, 'path'>; status: number; code: string }> = [
-  { name: "fetch(url, { method: 'POST', mode: 'no-cors' })", request: { method: 'POST', headers: BROWSER }, status: 403, code: 'ERR_CROSS_SITE_REQUEST' },
+  {
+    name: "fetch(url, { method: 'POST', mode: 'no-cors' })",
+    request: { method: 'POST', headers: BROWSER },
+    status: 403,
+    code: 'ERR_CROSS_SITE_REQUEST',
+  },
   {
     name: '<form enctype="text/plain"> with no fields',
     request: { method: 'POST', headers: { ...BROWSER, 'content-type': 'text/plain' }, rawBody: '' },
@@ -41,13 +51,21 @@ const FORGERIES: Array<{ name: string; request: Omit<SimpleRequest, 'path'>; sta
   },
   {
     name: '<form> urlencoded',
-    request: { method: 'POST', headers: { ...BROWSER, 'content-type': 'application/x-www-form-urlencoded' }, rawBody: 'a=b' },
+    request: {
+      method: 'POST',
+      headers: { ...BROWSER, 'content-type': 'application/x-www-form-urlencoded' },
+      rawBody: 'a=b',
+    },
     status: 415,
     code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
   },
   {
     name: '<form enctype="multipart/form-data">',
-    request: { method: 'POST', headers: { ...BROWSER, 'content-type': 'multipart/form-data; boundary=x' }, rawBody: '--x--\r\n' },
+    request: {
+      method: 'POST',
+      headers: { ...BROWSER, 'content-type': 'multipart/form-data; boundary=x' },
+      rawBody: '--x--\r\n',
+    },
     status: 415,
     code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
   },
@@ -115,7 +133,11 @@ describe('cross-site forgeries against a real libvirtd', () => {
 
   it('lets the same request through with X-Requested-With, which only a same-site script (or a tool) can add', async () => {
     const before = proxy.calls;
-    const res = await send(gw.url, { method: 'POST', path: '/servers/libvirtd/tls/reload', headers: { 'x-requested-with': 'cli' } });
+    const res = await send(gw.url, {
+      method: 'POST',
+      path: '/servers/libvirtd/tls/reload',
+      headers: { 'x-requested-with': 'cli' },
+    });
     // libvirtd 9.0.0 answers this server has no TLS listener: the call did reach it.
     assert.equal(res.status, 409, res.body);
     assert.ok(proxy.calls > before);
@@ -149,7 +171,11 @@ describe('cross-site forgeries against the embedded daemon (as libvirt 11.3.0: i
 
   it('is shut down by the same request from a tool that sends X-Requested-With', async () => {
     const shutdown = once(embedded.daemon, 'shutdown');
-    const res = await send(gw.url, { method: 'POST', path: '/daemon/shutdown', headers: { 'x-requested-with': 'cli' } });
+    const res = await send(gw.url, {
+      method: 'POST',
+      path: '/daemon/shutdown',
+      headers: { 'x-requested-with': 'cli' },
+    });
     assert.equal(res.status, 202, res.body);
     await shutdown;
     assert.notEqual((await embedded.virtAdmin('srv-list')).code, 0);

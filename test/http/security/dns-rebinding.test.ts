@@ -29,7 +29,9 @@ describe('DNS rebinding against an open loopback gateway and a real libvirtd', (
   let gw: AttackGateway;
   before(async () => {
     daemons = await startRealDaemons({ daemons: ['libvirtd'] });
-    gw = await startAttackGateway([{ uri: daemons.adminUri('libvirtd') }], { security: { authenticator: servingAnyone() } });
+    gw = await startAttackGateway([{ uri: daemons.adminUri('libvirtd') }], {
+      security: { authenticator: servingAnyone() },
+    });
   });
   after(async () => {
     await gw?.close();
@@ -53,7 +55,10 @@ describe('DNS rebinding against an open loopback gateway and a real libvirtd', (
       assert.equal(res.status, 421, `${host}: ${res.body}`);
       const problem = JSON.parse(res.body) as { code: string; detail: string };
       assert.equal(problem.code, 'ERR_HOST_NOT_ALLOWED');
-      assert.match(problem.detail, /^This gateway does not answer to the host name ".*": only loopback names, its own addresses and the names given with --allowed-host are served/);
+      assert.match(
+        problem.detail,
+        /^This gateway does not answer to the host name ".*": only loopback names, its own addresses and the names given with --allowed-host are served/,
+      );
     }
     assert.equal(await info(), original);
     // Every attempt is on the record, refused.
@@ -67,12 +72,22 @@ describe('DNS rebinding against an open loopback gateway and a real libvirtd', (
       const res = await send(gw.url, { path, headers: { host: 'evil.example:8080' } });
       assert.equal(res.status, 421, path);
       // A problem document and nothing else: no client, no setting, no metric.
-      assert.deepEqual(Object.keys(JSON.parse(res.body) as object).sort(), ['code', 'detail', 'instance', 'status', 'title', 'type'], path);
+      assert.deepEqual(
+        Object.keys(JSON.parse(res.body) as object).sort(),
+        ['code', 'detail', 'instance', 'status', 'title', 'type'],
+        path,
+      );
     }
   });
 
   it('serves the names a local client uses, on any port', async () => {
-    for (const host of ['localhost', `localhost:${gw.port}`, 'localhost:1234', `127.0.0.1:${gw.port}`, `[::1]:${gw.port}`]) {
+    for (const host of [
+      'localhost',
+      `localhost:${gw.port}`,
+      'localhost:1234',
+      `127.0.0.1:${gw.port}`,
+      `[::1]:${gw.port}`,
+    ]) {
       assert.equal((await send(gw.url, { path: '/servers/libvirtd/threadpool', headers: { host } })).status, 200, host);
     }
   });
@@ -89,24 +104,38 @@ describe("the Helm chart's listener (0.0.0.0, TLS, tokens) in front of a real li
 
   before(async () => {
     // The address of a real interface of this host, as a pod's IP is one of the pod's own interfaces.
-    const external = Object.values(networkInterfaces()).flatMap((list) => list ?? []).find((i) => !i.internal && i.family === 'IPv4');
+    const external = Object.values(networkInterfaces())
+      .flatMap((list) => list ?? [])
+      .find((i) => !i.internal && i.family === 'IPv4');
     assert.ok(external, 'this test needs a non-loopback IPv4 interface (a pod has one: its pod IP)');
     podIp = external.address;
     daemons = await startRealDaemons({ daemons: ['libvirtd'] });
     pki = await makePki();
     dir = await mkdtemp(join(tmpdir(), 'rebind-'));
     await writeFile(join(dir, 'tokens'), `${tokenLine('viewer', TOKEN, 'prometheus')}\n`);
-    const invocation = loadConfig([
-      '--connect', daemons.adminUri('libvirtd'),
-      '--listen', '0.0.0.0:0',
-      '--log-level', 'silent',
-      '--tls-cert', pki.server.certPath,
-      '--tls-key', pki.server.keyPath,
-      '--tokens-file', join(dir, 'tokens'),
-      '--allowed-host', 'gw.monitoring.svc',
-      '--allowed-host', '*.hypervisors.example.com',
-      '--listen-socket', join(dir, 'gw.sock'),
-    ], {});
+    const invocation = loadConfig(
+      [
+        '--connect',
+        daemons.adminUri('libvirtd'),
+        '--listen',
+        '0.0.0.0:0',
+        '--log-level',
+        'silent',
+        '--tls-cert',
+        pki.server.certPath,
+        '--tls-key',
+        pki.server.keyPath,
+        '--tokens-file',
+        join(dir, 'tokens'),
+        '--allowed-host',
+        'gw.monitoring.svc',
+        '--allowed-host',
+        '*.hypervisors.example.com',
+        '--listen-socket',
+        join(dir, 'gw.sock'),
+      ],
+      {},
+    );
     assert.equal(invocation.kind, 'run');
     gateway = await startGateway(invocation.config, () => {});
     port = new URL(gateway.url).port;
@@ -128,10 +157,18 @@ describe("the Helm chart's listener (0.0.0.0, TLS, tokens) in front of a real li
   it('answers the configured names, and refuses a rebound name even with a valid token', async () => {
     const base = `https://${podIp}:${port}`;
     for (const host of ['gw.monitoring.svc', `gw.monitoring.svc:${port}`, 'node-7.hypervisors.example.com:443']) {
-      assert.equal((await send(base, { path: '/servers', ca: pki.ca.cert, token: TOKEN, headers: { host } })).status, 200, host);
+      assert.equal(
+        (await send(base, { path: '/servers', ca: pki.ca.cert, token: TOKEN, headers: { host } })).status,
+        200,
+        host,
+      );
     }
     for (const host of ['evil.example', 'hypervisors.example.com', 'monitoring.svc', '192.0.2.254']) {
-      assert.equal((await send(base, { path: '/servers', ca: pki.ca.cert, token: TOKEN, headers: { host } })).status, 421, host);
+      assert.equal(
+        (await send(base, { path: '/servers', ca: pki.ca.cert, token: TOKEN, headers: { host } })).status,
+        421,
+        host,
+      );
     }
   });
 

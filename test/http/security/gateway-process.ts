@@ -22,7 +22,9 @@ export interface GatewayProcess {
 
 // The gateway reads its options from the environment too: children must not inherit any.
 function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const inherited = Object.entries(process.env).filter(([k]) => !k.startsWith('LIBVIRT_ADMIN_GATEWAY_') && k !== 'RUNTIME_DIRECTORY');
+  const inherited = Object.entries(process.env).filter(
+    ([k]) => !k.startsWith('LIBVIRT_ADMIN_GATEWAY_') && k !== 'RUNTIME_DIRECTORY',
+  );
   return { ...Object.fromEntries(inherited), ...extra };
 }
 
@@ -71,9 +73,15 @@ export async function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv
 }
 
 /** Runs `src/cli.ts ...args` to its end (30 s at most): exit code and stderr. */
-export function runGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
+export function runGatewayProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: cleanEnv(env) });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: ROOT,
+      env: cleanEnv(env),
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.resume();

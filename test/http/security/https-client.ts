@@ -45,17 +45,22 @@ export function send(base: string, options: SimpleRequest): Promise<SimpleRespon
       options.socketPath !== undefined
         ? httpRequest({ ...common, socketPath: options.socketPath })
         : url.protocol === 'http:'
-          ? httpRequest({ ...common, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port, localAddress: options.localAddress })
+          ? httpRequest({
+              ...common,
+              host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+              port: url.port,
+              localAddress: options.localAddress,
+            })
           : httpsRequest({
-            ...common,
-            host: url.hostname,
-            port: url.port,
-            servername: 'localhost',
-            localAddress: options.localAddress,
-            ca: options.ca,
-            cert: options.cert,
-            key: options.key,
-          });
+              ...common,
+              host: url.hostname,
+              port: url.port,
+              servername: 'localhost',
+              localAddress: options.localAddress,
+              ca: options.ca,
+              cert: options.cert,
+              key: options.key,
+            });
     req.once('error', reject);
     req.once('response', (res) => {
       const done = (body: string) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body });

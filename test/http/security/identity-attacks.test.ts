@@ -133,8 +133,14 @@ function done() {
       // TCP: 401 without the token, saying where it is; 200 with it.
       const refused = await fetch(`${target.gateway.url}/servers`);
       assert.equal(refused.status, 401);
-      assert.match(((await refused.json()) as { detail: string }).detail, new RegExp(`contents of ${join(target.runtimeDir, 'local-token')}`));
-      assert.equal((await fetch(`${target.gateway.url}/servers`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+      assert.match(
+        ((await refused.json()) as { detail: string }).detail,
+        new RegExp(`contents of ${join(target.runtimeDir, 'local-token')}`),
+      );
+      assert.equal(
+        (await fetch(`${target.gateway.url}/servers`, { headers: { authorization: `Bearer ${token}` } })).status,
+        200,
+      );
       // The public routes stay public.
       assert.equal((await fetch(`${target.gateway.url}/healthz`)).status, 200);
     });
@@ -152,7 +158,10 @@ function done() {
       ]);
       for (const command of curls) {
         const body = JSON.parse(await paste(command)) as { servers: Array<{ name: string }> };
-        assert.ok(body.servers.some((server) => server.name === 'libvirtd'), command);
+        assert.ok(
+          body.servers.some((server) => server.name === 'libvirtd'),
+          command,
+        );
       }
       assert.ok(
         banner.includes(
@@ -164,9 +173,14 @@ function done() {
 
     it('hole 1: a change sent by nobody on a TCP connection reset at once (SO_LINGER 0) changes nothing', async () => {
       const port = Number(new URL(target.gateway.url).port);
-      const events = await SseClient.open(`${target.gateway.url}/events?type=threadpool.changed`, { authorization: `Bearer ${token}` });
+      const events = await SseClient.open(`${target.gateway.url}/events?type=threadpool.changed`, {
+        authorization: `Bearer ${token}`,
+      });
       const changedTo = (value: number) =>
-        events.find('threadpool.changed', (data) => (data['threadpool'] as { minWorkers: number }).minWorkers === value);
+        events.find(
+          'threadpool.changed',
+          (data) => (data['threadpool'] as { minWorkers: number }).minWorkers === value,
+        );
       try {
         const before = await target.minWorkers();
         const from = target.gateway.lines().length;
@@ -178,9 +192,15 @@ function done() {
         assert.deepEqual(changedTo(before + 1), [], "nobody's change was never made");
         assert.equal(await target.minWorkers(), before + 2, 'virt-admin shows only the change made with the token');
         // Each of nobody's requests that the gateway read was refused (401), and audited so.
-        const records = target.gateway.lines().slice(from).filter((line) => line['audit'] === true && line['actor'] === null);
+        const records = target.gateway
+          .lines()
+          .slice(from)
+          .filter((line) => line['audit'] === true && line['actor'] === null);
         for (const record of records) {
-          assert.deepEqual([record['result'], record['statusCode'], record['source']], ['refused', 401, { transport: 'tcp', address: '127.0.0.1' }]);
+          assert.deepEqual(
+            [record['result'], record['statusCode'], record['source']],
+            ['refused', 401, { transport: 'tcp', address: '127.0.0.1' }],
+          );
         }
         const restore = await fetch(`${target.gateway.url}/servers/libvirtd/threadpool`, {
           method: 'PATCH',
@@ -218,9 +238,15 @@ s.on('error', (e) => { console.error(e.message); process.exit(1); });`);
         held.close();
       }
       assert.equal(await target.minWorkers(), before);
-      const records = target.gateway.lines().slice(from).filter((line) => line['audit'] === true);
+      const records = target.gateway
+        .lines()
+        .slice(from)
+        .filter((line) => line['audit'] === true);
       assert.equal(records.length, 1, JSON.stringify(records));
-      assert.deepEqual([records[0]!['result'], records[0]!['actor'], records[0]!['source']], ['refused', null, { transport: 'tcp', address: '127.0.0.2' }]);
+      assert.deepEqual(
+        [records[0]!['result'], records[0]!['actor'], records[0]!['source']],
+        ['refused', null, { transport: 'tcp', address: '127.0.0.2' }],
+      );
     });
   });
 }

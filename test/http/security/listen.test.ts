@@ -21,7 +21,11 @@ import { eventually, holdsFor } from '../../helpers/wait.js';
 const CLI = new URL('../../../src/cli.ts', import.meta.url).pathname;
 
 /** Runs the CLI until it exits, or until `ready` shows on stderr (then SIGTERM); returns code, stderr and stdout. */
-async function runCli(args: string[], env: Record<string, string> = {}, ready?: RegExp): Promise<{ code: number | null; stderr: string; stdout: string }> {
+async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  ready?: RegExp,
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     env: { PATH: process.env['PATH'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,7 +71,10 @@ describe('listen safety', () => {
   let runs = 0;
   const start = (args: string[]): Promise<RunningGateway> => {
     const runtimeDir = join(dir, `run-${++runs}`);
-    const invocation = loadConfig(['--connect', embedded.adminUri, '--log-level', 'silent', '--runtime-dir', runtimeDir, ...args], {});
+    const invocation = loadConfig(
+      ['--connect', embedded.adminUri, '--log-level', 'silent', '--runtime-dir', runtimeDir, ...args],
+      {},
+    );
     assert.equal(invocation.kind, 'run');
     return startGateway(invocation.config, () => {});
   };
@@ -111,26 +118,53 @@ describe('listen safety', () => {
   });
 
   it('serves 0.0.0.0 over TLS to a real TLS client with a client certificate made in the test', async () => {
-    const gateway = await start(['--listen', '0.0.0.0:0', ...tls(), '--tls-client-ca', pki.ca.certPath,
-      '--tls-client-roles', join(dir, 'roles'), '--tokens-file', join(dir, 'tokens')]);
+    const gateway = await start([
+      '--listen',
+      '0.0.0.0:0',
+      ...tls(),
+      '--tls-client-ca',
+      pki.ca.certPath,
+      '--tls-client-roles',
+      join(dir, 'roles'),
+      '--tokens-file',
+      join(dir, 'tokens'),
+    ]);
     try {
       assert.match(gateway.url, /^https:\/\/127\.0\.0\.1:\d+$/);
       const laptop = await pki.client('laptop');
       const withCert = { ca: pki.ca.cert, cert: laptop.cert, key: laptop.key };
       const servers = await send(gateway.url, { path: '/servers', ...withCert });
       assert.equal(servers.status, 200);
-      assert.deepEqual((JSON.parse(servers.body) as { servers: Array<{ name: string }> }).servers.map((s) => s.name), ['libvirtd', 'admin']);
-      const patch = await send(gateway.url, { method: 'PATCH', path: '/servers/admin/threadpool', body: { minWorkers: 5 }, ...withCert });
+      assert.deepEqual(
+        (JSON.parse(servers.body) as { servers: Array<{ name: string }> }).servers.map((s) => s.name),
+        ['libvirtd', 'admin'],
+      );
+      const patch = await send(gateway.url, {
+        method: 'PATCH',
+        path: '/servers/admin/threadpool',
+        body: { minWorkers: 5 },
+        ...withCert,
+      });
       assert.equal(patch.status, 200, patch.body);
       // Operator, not admin: logging stays out of reach.
-      assert.equal((await send(gateway.url, { method: 'PATCH', path: '/daemon/logging', body: { filters: '' }, ...withCert })).status, 403);
+      assert.equal(
+        (await send(gateway.url, { method: 'PATCH', path: '/daemon/logging', body: { filters: '' }, ...withCert }))
+          .status,
+        403,
+      );
       // Tokens work on the same port without a certificate; nothing works without either.
-      assert.equal((await send(gateway.url, { path: '/servers', ca: pki.ca.cert, token: 'tok-listen-ops' })).status, 200);
+      assert.equal(
+        (await send(gateway.url, { path: '/servers', ca: pki.ca.cert, token: 'tok-listen-ops' })).status,
+        200,
+      );
       assert.equal((await send(gateway.url, { path: '/servers', ca: pki.ca.cert })).status, 401);
       const rogue = await pki.untrustedClient('laptop');
       const refused = await send(gateway.url, { path: '/servers', ca: pki.ca.cert, cert: rogue.cert, key: rogue.key });
       assert.equal(refused.status, 401);
-      assert.match((JSON.parse(refused.body) as { detail: string }).detail, /^The client certificate was not accepted: /);
+      assert.match(
+        (JSON.parse(refused.body) as { detail: string }).detail,
+        /^The client certificate was not accepted: /,
+      );
       // Security headers on the TLS responses.
       assert.match(String(servers.headers['strict-transport-security']), /max-age=/);
       assert.equal(servers.headers['x-content-type-options'], 'nosniff');
@@ -140,7 +174,9 @@ describe('listen safety', () => {
         new Promise((resolve, reject) => {
           const req = httpRequest({ host: '127.0.0.1', port, path: '/servers', agent: false }, (res) => {
             res.resume();
-            res.once('end', () => (res.statusCode === 200 ? resolve(res.statusCode) : reject(new Error(String(res.statusCode)))));
+            res.once('end', () =>
+              res.statusCode === 200 ? resolve(res.statusCode) : reject(new Error(String(res.statusCode))),
+            );
           });
           req.once('error', reject);
           req.end();
@@ -153,17 +189,34 @@ describe('listen safety', () => {
 
   it('serves a unix socket with mode 0600 (or the mode given), credentials still applying', async () => {
     const socketPath = join(dir, 'gw.sock');
-    const gateway = await start(['--listen', '127.0.0.1:0', '--listen-socket', socketPath, '--tokens-file', join(dir, 'tokens')]);
+    const gateway = await start([
+      '--listen',
+      '127.0.0.1:0',
+      '--listen-socket',
+      socketPath,
+      '--tokens-file',
+      join(dir, 'tokens'),
+    ]);
     try {
       assert.equal((await stat(socketPath)).mode & 0o777, 0o600);
       assert.equal((await send('http://localhost', { path: '/servers', socketPath })).status, 401);
-      assert.equal((await send('http://localhost', { path: '/servers', socketPath, token: 'tok-listen-ops' })).status, 200);
+      assert.equal(
+        (await send('http://localhost', { path: '/servers', socketPath, token: 'tok-listen-ops' })).status,
+        200,
+      );
     } finally {
       await gateway.close();
     }
     await assert.rejects(stat(socketPath), { code: 'ENOENT' });
     // Without credentials, --listen-socket moves the socket whose callers are the anonymous admin.
-    const open = await start(['--listen', '127.0.0.1:0', '--listen-socket', socketPath, '--listen-socket-mode', '0660']);
+    const open = await start([
+      '--listen',
+      '127.0.0.1:0',
+      '--listen-socket',
+      socketPath,
+      '--listen-socket-mode',
+      '0660',
+    ]);
     try {
       assert.equal((await stat(socketPath)).mode & 0o777, 0o660);
       assert.equal((await send('http://localhost', { path: '/servers', socketPath })).status, 200);
@@ -175,7 +228,14 @@ describe('listen safety', () => {
 
   it('refuses --listen-socket-mode 0666 without credentials (exit 2) and only warns with them', async () => {
     const runtimeDir = join(dir, 'refused-run');
-    const refused = await runCli(['--connect', embedded.adminUri, '--runtime-dir', runtimeDir, '--listen-socket-mode', '0666']);
+    const refused = await runCli([
+      '--connect',
+      embedded.adminUri,
+      '--runtime-dir',
+      runtimeDir,
+      '--listen-socket-mode',
+      '0666',
+    ]);
     assert.equal(refused.code, 2);
     assert.match(
       refused.stderr,
@@ -184,7 +244,20 @@ describe('listen safety', () => {
     await assert.rejects(readdir(runtimeDir), { code: 'ENOENT' }, 'nothing was made');
     const socketPath = join(dir, 'open.sock');
     const warned = await runCli(
-      ['--connect', embedded.adminUri, '--listen', '127.0.0.1:0', '--listen-socket', socketPath, '--listen-socket-mode', '0666', '--tokens-file', join(dir, 'tokens'), '--log-level', 'warn'],
+      [
+        '--connect',
+        embedded.adminUri,
+        '--listen',
+        '127.0.0.1:0',
+        '--listen-socket',
+        socketPath,
+        '--listen-socket-mode',
+        '0666',
+        '--tokens-file',
+        join(dir, 'tokens'),
+        '--log-level',
+        'warn',
+      ],
       {},
       /listening on http:\/\/127\.0\.0\.1:\d+[\s\S]*docs: /,
     );

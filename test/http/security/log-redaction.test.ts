@@ -16,7 +16,9 @@ const ADMIN = randomBytes(16).toString('hex');
 /** Sends a request line as is (node's client would refuse some of these URLs) and reads the answer's status. */
 function rawStatus(port: number, target: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(`GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`));
+    const socket = connect(port, '127.0.0.1', () =>
+      socket.end(`GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`),
+    );
     let head = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => (head += chunk));
@@ -31,7 +33,9 @@ describe('log redaction', () => {
   before(async () => {
     embedded = await startEmbeddedDaemon();
     const tokens = TokenStore.fromEntries(parseTokensFile(tokenLine('admin', ADMIN, 'ops')));
-    gw = await startAttackGateway([{ uri: embedded.adminUri }], { security: { authenticator: new Authenticator({ tokens }) } });
+    gw = await startAttackGateway([{ uri: embedded.adminUri }], {
+      security: { authenticator: new Authenticator({ tokens }) },
+    });
   });
   after(async () => {
     await gw?.close();
@@ -40,11 +44,19 @@ describe('log redaction', () => {
 
   it('keeps tokens out of request lines, audit records and error messages', async () => {
     const secrets = Array.from({ length: 8 }, () => randomBytes(24).toString('base64url'));
-    const [inQuery, inAudit, inBadUrl, inPath, inOddName, wrongToken, inHeaderName, inLogin] = secrets as [string, ...string[]];
+    const [inQuery, inAudit, inBadUrl, inPath, inOddName, wrongToken, inHeaderName, inLogin] = secrets as [
+      string,
+      ...string[],
+    ];
     // A token in the query of a read (and the right one in the header, so that it is served).
     assert.equal((await send(gw.url, { path: `/servers?access_token=${inQuery}`, token: ADMIN })).status, 200);
     // In the query of a change: the audit record has the URL.
-    const change = await send(gw.url, { method: 'PATCH', path: `/servers/admin/threadpool?token=${inAudit}`, token: ADMIN, body: { minWorkers: 3 } });
+    const change = await send(gw.url, {
+      method: 'PATCH',
+      path: `/servers/admin/threadpool?token=${inAudit}`,
+      token: ADMIN,
+      body: { minWorkers: 3 },
+    });
     assert.equal(change.status, 200, change.body);
     // In a URL the router cannot decode: the error message quotes it.
     assert.equal(await rawStatus(gw.port, `/%zz?api_key=${inBadUrl}`), 400);
@@ -60,7 +72,10 @@ describe('log redaction', () => {
     assert.ok(!log.includes('Bearer'), 'no Authorization header in the log');
 
     // What is left is still useful: the request lines say which route and which parameters were used.
-    const urls = gw.records().map((record) => (record['req'] as { url?: string } | undefined)?.url).filter((url) => url !== undefined);
+    const urls = gw
+      .records()
+      .map((record) => (record['req'] as { url?: string } | undefined)?.url)
+      .filter((url) => url !== undefined);
     assert.ok(urls.includes('/servers?access_token=[REDACTED]'), urls.join('\n'));
     assert.ok(urls.includes('/servers/[REDACTED]/threadpool'));
     assert.ok(urls.includes('/events?q=[REDACTED]'));

@@ -76,14 +76,32 @@ function daemonTree(prefix: string): RouteCase[] {
     { method: 'PUT', path: `${daemon}/timeout`, role: 'admin', ok: 204, body: () => ({ seconds: 0 }) },
     { method: 'POST', path: `${daemon}/shutdown`, role: 'admin', ok: 501 },
     { method: 'GET', path: `${daemon}/logging`, role: 'viewer', ok: 200 },
-    { method: 'PUT', path: `${daemon}/logging`, role: 'admin', ok: 200, body: (s) => ({ outputs: s.outputs, filters: s.filters }) },
+    {
+      method: 'PUT',
+      path: `${daemon}/logging`,
+      role: 'admin',
+      ok: 200,
+      body: (s) => ({ outputs: s.outputs, filters: s.filters }),
+    },
     { method: 'PATCH', path: `${daemon}/logging`, role: 'admin', ok: 200, body: (s) => ({ filters: s.filters }) },
     { method: 'GET', path: `${prefix}/servers`, role: 'viewer', ok: 200 },
     { method: 'GET', path: `${prefix}/servers/{server}`, role: 'viewer', ok: 200 },
     { method: 'GET', path: `${prefix}/servers/{server}/threadpool`, role: 'viewer', ok: 200 },
-    { method: 'PATCH', path: `${prefix}/servers/{server}/threadpool`, role: 'operator', ok: 200, body: (s) => ({ minWorkers: s.minWorkers }) },
+    {
+      method: 'PATCH',
+      path: `${prefix}/servers/{server}/threadpool`,
+      role: 'operator',
+      ok: 200,
+      body: (s) => ({ minWorkers: s.minWorkers }),
+    },
     { method: 'GET', path: `${prefix}/servers/{server}/client-limits`, role: 'viewer', ok: 200 },
-    { method: 'PATCH', path: `${prefix}/servers/{server}/client-limits`, role: 'operator', ok: 200, body: (s) => ({ maxClients: s.maxClients }) },
+    {
+      method: 'PATCH',
+      path: `${prefix}/servers/{server}/client-limits`,
+      role: 'operator',
+      ok: 200,
+      body: (s) => ({ maxClients: s.maxClients }),
+    },
     { method: 'GET', path: `${prefix}/servers/{server}/clients`, role: 'viewer', ok: 200 },
     { method: 'GET', path: `${prefix}/servers/{server}/clients/{id}`, role: 'viewer', ok: 200 },
     { method: 'DELETE', path: `${prefix}/servers/{server}/clients/{id}`, role: 'operator', ok: 204 },
@@ -112,7 +130,9 @@ describe('access matrix', () => {
     files = await mkdtemp(join(tmpdir(), 'matrix-'));
     await writeFile(
       join(files, 'tokens'),
-      `# test tokens\n${Object.entries(TOKENS).map(([role, token]) => tokenLine(role as Role, token, role)).join('\n')}\n`,
+      `# test tokens\n${Object.entries(TOKENS)
+        .map(([role, token]) => tokenLine(role as Role, token, role))
+        .join('\n')}\n`,
     );
     await writeFile(join(files, 'client-roles'), 'operator ops-laptop\n');
     callers = [
@@ -133,21 +153,35 @@ describe('access matrix', () => {
 
   /** Starts the gateway over HTTPS with tokens and client certificates in front of `adminUri`. */
   async function gatewayFor(adminUri: string, logDir: string): Promise<RunningGateway> {
-    const invocation = loadConfig([
-      '--connect', adminUri,
-      '--listen', '127.0.0.1:0',
-      '--log-level', 'silent',
-      '--tls-cert', pki.server.certPath,
-      '--tls-key', pki.server.keyPath,
-      '--tls-client-ca', pki.ca.certPath,
-      '--tls-client-roles', join(files, 'client-roles'),
-      '--tokens-file', join(files, 'tokens'),
-      '--allowed-log-dir', logDir,
-      // The desired state is kept in the test's folder, not the host's /var/lib.
-      '--state-dir', join(logDir, 'state'),
-      // The bad-token and unknown-CA callers fail on every route; the throttle has tests of its own.
-      '--auth-failure-limit', '0',
-    ], {});
+    const invocation = loadConfig(
+      [
+        '--connect',
+        adminUri,
+        '--listen',
+        '127.0.0.1:0',
+        '--log-level',
+        'silent',
+        '--tls-cert',
+        pki.server.certPath,
+        '--tls-key',
+        pki.server.keyPath,
+        '--tls-client-ca',
+        pki.ca.certPath,
+        '--tls-client-roles',
+        join(files, 'client-roles'),
+        '--tokens-file',
+        join(files, 'tokens'),
+        '--allowed-log-dir',
+        logDir,
+        // The desired state is kept in the test's folder, not the host's /var/lib.
+        '--state-dir',
+        join(logDir, 'state'),
+        // The bad-token and unknown-CA callers fail on every route; the throttle has tests of its own.
+        '--auth-failure-limit',
+        '0',
+      ],
+      {},
+    );
     assert.equal(invocation.kind, 'run');
     return startGateway(invocation.config, () => {});
   }
@@ -156,8 +190,14 @@ describe('access matrix', () => {
   async function runMatrix(gateway: RunningGateway, clientSocket: string): Promise<void> {
     const call = (caller: Caller, request: SimpleRequest): Promise<SimpleResponse> =>
       // X-Requested-With: body-less changes by certificate holders must show they are not cross-site.
-      send(gateway.url, { ...request, ca: pki.ca.cert, token: caller.token, cert: caller.cert?.cert, key: caller.cert?.key,
-        headers: { 'x-requested-with': 'matrix' } });
+      send(gateway.url, {
+        ...request,
+        ca: pki.ca.cert,
+        token: caller.token,
+        cert: caller.cert?.cert,
+        key: caller.cert?.key,
+        headers: { 'x-requested-with': 'matrix' },
+      });
     const admin = callers.find((caller) => caller.role === 'admin')!;
     const read = async (path: string) => JSON.parse((await call(admin, { path })).body) as Record<string, unknown>;
     const pool = (await read('/servers/libvirtd/threadpool')) as { minWorkers: number };
@@ -166,7 +206,9 @@ describe('access matrix', () => {
     const state: DaemonState = { minWorkers: pool.minWorkers, maxClients: limits.maxClients, ...logging.raw };
 
     const idle: RawClients = await openRawClients(clientSocket, 20);
-    const clientIds = ((await read('/servers/libvirtd/clients')) as { clients: Array<{ id: number }> }).clients.map((c) => c.id);
+    const clientIds = ((await read('/servers/libvirtd/clients')) as { clients: Array<{ id: number }> }).clients.map(
+      (c) => c.id,
+    );
     try {
       const failures: string[] = [];
       let cells = 0;
@@ -176,13 +218,21 @@ describe('access matrix', () => {
           // Each allowed disconnect needs a client of its own; refused ones are pointed at a live client too.
           const id = route.method === 'DELETE' && want === route.ok ? clientIds.shift() : clientIds[0];
           assert.ok(id !== undefined, 'ran out of idle clients');
-          const path = route.path.replace('{daemon}', 'libvirtd').replace('{server}', 'libvirtd').replace('{id}', String(id));
+          const path = route.path
+            .replace('{daemon}', 'libvirtd')
+            .replace('{server}', 'libvirtd')
+            .replace('{id}', String(id));
           const res = await call(caller, { method: route.method, path, body: route.body?.(state) });
           cells++;
-          if (res.status !== want) failures.push(`${route.method} ${path} as ${caller.name}: ${res.status}, expected ${want} ${res.body.slice(0, 200)}`);
-          if (res.status === 401) assert.match(String(res.headers['www-authenticate']), /^Bearer realm="libvirt-admin-gateway"/);
+          if (res.status !== want)
+            failures.push(
+              `${route.method} ${path} as ${caller.name}: ${res.status}, expected ${want} ${res.body.slice(0, 200)}`,
+            );
+          if (res.status === 401)
+            assert.match(String(res.headers['www-authenticate']), /^Bearer realm="libvirt-admin-gateway"/);
           // No error shows a stack trace or where the gateway's files are.
-          if (res.status >= 400) assert.doesNotMatch(res.body, /\n\s+at |node_modules|\/src\/|\.ts:\d/, `${route.method} ${path}`);
+          if (res.status >= 400)
+            assert.doesNotMatch(res.body, /\n\s+at |node_modules|\/src\/|\.ts:\d/, `${route.method} ${path}`);
           if (res.status === 401 || res.status === 403) {
             assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
             assert.equal((JSON.parse(res.body) as { status: number }).status, res.status);
@@ -202,7 +252,10 @@ describe('access matrix', () => {
     try {
       const res = await send(gateway.url, { path: '/openapi.json', ca: pki.ca.cert });
       const doc = JSON.parse(res.body) as {
-        paths: Record<string, Record<string, { 'x-required-role': string; security: unknown[]; responses: Record<string, unknown> }>>;
+        paths: Record<
+          string,
+          Record<string, { 'x-required-role': string; security: unknown[]; responses: Record<string, unknown> }>
+        >;
         components: { securitySchemes: Record<string, { type: string; scheme?: string }> };
         servers: Array<{ url: string }>;
       };
@@ -211,14 +264,21 @@ describe('access matrix', () => {
       assert.match(doc.servers[0]!.url, /^https:\/\//);
       assert.deepEqual(
         Object.entries(doc.components.securitySchemes).map(([name, scheme]) => [name, scheme.type, scheme.scheme]),
-        [['bearerAuth', 'http', 'bearer'], ['mutualTLS', 'mutualTLS', undefined]],
+        [
+          ['bearerAuth', 'http', 'bearer'],
+          ['mutualTLS', 'mutualTLS', undefined],
+        ],
       );
       for (const [path, ops] of Object.entries(doc.paths)) {
         for (const [method, op] of Object.entries(ops)) {
           const open = op['x-required-role'] === 'public';
           // Every mode: a bearer token, a client certificate, or nothing (the default mode's unix socket, --insecure).
           assert.deepEqual(op.security, open ? [] : [{ bearerAuth: [] }, { mutualTLS: [] }, {}], `${method} ${path}`);
-          assert.equal('401' in op.responses && '403' in op.responses, !open, `${method} ${path} documents 401 and 403`);
+          assert.equal(
+            '401' in op.responses && '403' in op.responses,
+            !open,
+            `${method} ${path} documents 401 and 403`,
+          );
         }
       }
       const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>

@@ -27,14 +27,27 @@ describe('control characters in path parameters', () => {
   };
   const send = async (method: 'GET' | 'PATCH', url: string, payload?: object) => {
     const res = await app.inject({ method, url, ...(payload ? { payload } : {}) });
-    return { status: res.statusCode, headers: res.headers as Record<string, string>, body: res.json<unknown>(), text: res.body };
+    return {
+      status: res.statusCode,
+      headers: res.headers as Record<string, string>,
+      body: res.json<unknown>(),
+      text: res.body,
+    };
   };
 
   for (const encoded of ['%00', '%00x', '%0A', '%0D%0A', '%09', '%1B', '%7F', '%C2%85']) {
     it(`refuses the server name admin${encoded} with 400 and changes nothing`, async () => {
       const before = await minWorkers();
-      assertProblem(await send('PATCH', `/servers/admin${encoded}/threadpool`, { minWorkers: Number(before) + 1 }), 400, 'ERR_VALIDATION');
-      assertProblem(await send('PATCH', `/daemons/libvirtd/servers/admin${encoded}/threadpool`, { minWorkers: Number(before) + 1 }), 400, 'ERR_VALIDATION');
+      assertProblem(
+        await send('PATCH', `/servers/admin${encoded}/threadpool`, { minWorkers: Number(before) + 1 }),
+        400,
+        'ERR_VALIDATION',
+      );
+      assertProblem(
+        await send('PATCH', `/daemons/libvirtd/servers/admin${encoded}/threadpool`, { minWorkers: Number(before) + 1 }),
+        400,
+        'ERR_VALIDATION',
+      );
       assertProblem(await send('GET', `/servers/admin${encoded}/clients`), 400, 'ERR_VALIDATION');
       assert.equal(await minWorkers(), before);
     });
@@ -43,7 +56,11 @@ describe('control characters in path parameters', () => {
   it('finds no daemon whose name holds a control character (the gateway compares names whole)', async () => {
     const before = await minWorkers();
     assertProblem(await send('GET', '/daemons/libvirtd%00/servers'), 404, 'ERR_UNKNOWN_DAEMON');
-    assertProblem(await send('PATCH', '/daemons/libvirtd%0A/servers/admin/threadpool', { minWorkers: Number(before) + 1 }), 404, 'ERR_UNKNOWN_DAEMON');
+    assertProblem(
+      await send('PATCH', '/daemons/libvirtd%0A/servers/admin/threadpool', { minWorkers: Number(before) + 1 }),
+      404,
+      'ERR_UNKNOWN_DAEMON',
+    );
     assert.equal(await minWorkers(), before);
   });
 

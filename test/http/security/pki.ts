@@ -33,8 +33,23 @@ const KEY_ARGS = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-node
 async function selfSigned(dir: string, name: string, cn: string): Promise<KeyPair> {
   const keyPath = join(dir, `${name}.key`);
   const certPath = join(dir, `${name}.crt`);
-  await run('openssl', ['req', '-x509', ...KEY_ARGS, '-days', '2', '-subj', `/CN=${cn}`, '-keyout', keyPath, '-out', certPath,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...KEY_ARGS,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${cn}`,
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   return { keyPath, certPath, key: await readFile(keyPath), cert: await readFile(certPath) };
 }
 
@@ -45,12 +60,28 @@ async function signed(dir: string, ca: KeyPair, name: string, cn: string, extens
   const extPath = join(dir, `${name}.ext`);
   await writeFile(extPath, extensions);
   await run('openssl', ['req', '-new', ...KEY_ARGS, '-subj', `/CN=${cn}`, '-keyout', keyPath, '-out', csrPath]);
-  await run('openssl', ['x509', '-req', '-in', csrPath, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-CAcreateserial',
-    '-days', '2', '-extfile', extPath, '-out', certPath]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csrPath,
+    '-CA',
+    ca.certPath,
+    '-CAkey',
+    ca.keyPath,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    extPath,
+    '-out',
+    certPath,
+  ]);
   return { keyPath, certPath, key: await readFile(keyPath), cert: await readFile(certPath) };
 }
 
-const SERVER_EXT = 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n';
+const SERVER_EXT =
+  'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n';
 const CLIENT_EXT = 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n';
 
 /** Makes a CA and a server certificate in a new temp dir. */

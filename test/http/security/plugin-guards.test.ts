@@ -16,16 +16,24 @@ import { parseTokensFile, tokenLine, TokenStore } from '../../../src/security/to
 import { send } from './https-client.js';
 
 const silent = { info: () => {}, error: () => {} };
-const tokens = TokenStore.fromEntries(parseTokensFile(['viewer', 'admin'].map((role) => tokenLine(role as 'viewer', `${role}-token`, role)).join('\n')));
+const tokens = TokenStore.fromEntries(
+  parseTokensFile(['viewer', 'admin'].map((role) => tokenLine(role as 'viewer', `${role}-token`, role)).join('\n')),
+);
 
 async function build(options: SecurityPluginOptions): Promise<FastifyInstance> {
   const app = Fastify();
   await app.register(errorHandler);
   await registerSecurity(app, { defaultDaemon: () => 'libvirtd', ...options });
-  app.get('/servers', { schema: { operationId: 'listServers' }, config: { access: 'viewer' } }, async () => ({ ok: true }));
-  app.get('/healthz', { schema: { operationId: 'getHealth' }, config: { access: 'public' } }, async () => ({ ok: true }));
-  app.post('/servers/:server/tls/reload', { schema: { operationId: 'reloadTls' }, config: { access: 'operator' } }, async (_request, reply) =>
-    reply.code(204).send(),
+  app.get('/servers', { schema: { operationId: 'listServers' }, config: { access: 'viewer' } }, async () => ({
+    ok: true,
+  }));
+  app.get('/healthz', { schema: { operationId: 'getHealth' }, config: { access: 'public' } }, async () => ({
+    ok: true,
+  }));
+  app.post(
+    '/servers/:server/tls/reload',
+    { schema: { operationId: 'reloadTls' }, config: { access: 'operator' } },
+    async (_request, reply) => reply.code(204).send(),
   );
   return app;
 }
@@ -37,7 +45,10 @@ const codeOf = (response: { json: () => unknown }) => (response.json() as { code
 
 describe('security plugin guards', () => {
   it('refuses a Host it does not serve on every route, public ones included, with 421', async () => {
-    const app = await build({ authenticator: new Authenticator({ callers: 'anyone' }), hosts: new HostAllowlist({ allowed: ['gw.example.com'] }) });
+    const app = await build({
+      authenticator: new Authenticator({ callers: 'anyone' }),
+      hosts: new HostAllowlist({ allowed: ['gw.example.com'] }),
+    });
     for (const url of ['/servers', '/healthz', '/nowhere']) {
       const refused = await app.inject({ url, headers: { host: 'evil.example' } });
       assert.equal(refused.statusCode, 421, url);
@@ -50,7 +61,8 @@ describe('security plugin guards', () => {
 
   it('applies the cross-site rule to changes of existing routes only, before credentials are looked at', async () => {
     const app = await build({ authenticator: inProcess() });
-    const post = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/servers/libvirtd/tls/reload', headers });
+    const post = (headers: Record<string, string>) =>
+      app.inject({ method: 'POST', url: '/servers/libvirtd/tls/reload', headers });
     const bare = await post({});
     assert.deepEqual([bare.statusCode, codeOf(bare)], [403, 'ERR_CROSS_SITE_REQUEST']);
     const form = await post({ 'content-type': 'application/x-www-form-urlencoded' });
@@ -58,7 +70,11 @@ describe('security plugin guards', () => {
     assert.equal((await post({ authorization: 'Bearer admin-token' })).statusCode, 204);
     assert.equal((await post({ 'x-requested-with': 'cli' })).statusCode, 401, 'the marker is no credential');
     assert.equal((await post({ 'x-requested-with': 'cli', authorization: 'Bearer viewer-token' })).statusCode, 403);
-    const missing = await app.inject({ method: 'DELETE', url: '/nowhere', headers: { authorization: 'Bearer admin-token' } });
+    const missing = await app.inject({
+      method: 'DELETE',
+      url: '/nowhere',
+      headers: { authorization: 'Bearer admin-token' },
+    });
     assert.deepEqual([missing.statusCode, codeOf(missing)], [404, 'ERR_NOT_FOUND']);
   });
 
@@ -68,10 +84,14 @@ describe('security plugin guards', () => {
     const app = await build({ authenticator: new Authenticator({ tokens }), authFailureLimit: 3 });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     try {
-      const get = (token: string | undefined, localAddress = '127.0.0.11') => send(url, { path: '/servers', token, localAddress });
+      const get = (token: string | undefined, localAddress = '127.0.0.11') =>
+        send(url, { path: '/servers', token, localAddress });
       for (let i = 0; i < 3; i++) assert.equal((await get('wrong')).status, 401);
       const throttled = await get('viewer-token');
-      assert.deepEqual([throttled.status, codeOf({ json: () => JSON.parse(throttled.body) }), throttled.headers['retry-after']], [429, 'ERR_AUTH_THROTTLED', '60']);
+      assert.deepEqual(
+        [throttled.status, codeOf({ json: () => JSON.parse(throttled.body) }), throttled.headers['retry-after']],
+        [429, 'ERR_AUTH_THROTTLED', '60'],
+      );
       assert.equal((await get('viewer-token', '127.0.0.12')).status, 200);
       // Requests without credentials are not failures.
       for (let i = 0; i < 5; i++) assert.equal((await get(undefined, '127.0.0.13')).status, 401);
@@ -98,7 +118,10 @@ describe('security plugin guards', () => {
 
     it('are closed by the reload that removes their token, not by one that keeps it', async () => {
       const file = join(dir, 'tokens');
-      await writeFile(file, `${tokenLine('viewer', 'kept-token', 'kept')}\n${tokenLine('viewer', 'gone-token', 'gone')}\n`);
+      await writeFile(
+        file,
+        `${tokenLine('viewer', 'kept-token', 'kept')}\n${tokenLine('viewer', 'gone-token', 'gone')}\n`,
+      );
       const store = await TokenStore.load(file);
       const reloads = new CredentialReloads([store], silent);
       const app = await build({ authenticator: inProcess(store), reloads });
@@ -109,7 +132,10 @@ describe('security plugin guards', () => {
         return { holder };
       });
       for (const token of ['kept-token', 'gone-token']) {
-        assert.equal((await app.inject({ url: '/stream', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+        assert.equal(
+          (await app.inject({ url: '/stream', headers: { authorization: `Bearer ${token}` } })).statusCode,
+          200,
+        );
       }
       assert.equal(app.openStreams.size, 2);
       await reloads.reload('test');

@@ -11,33 +11,45 @@ import { parseTokensFile, tokenLine, TokenStore } from '../../../src/security/to
 import { servingAnyone } from '../gateway.js';
 
 const tokens = TokenStore.fromEntries(
-  parseTokensFile(['viewer', 'operator', 'admin'].map((role) => tokenLine(role as 'viewer', `${role}-token`, role)).join('\n')),
+  parseTokensFile(
+    ['viewer', 'operator', 'admin'].map((role) => tokenLine(role as 'viewer', `${role}-token`, role)).join('\n'),
+  ),
 );
 const bearer = (role: string) => ({ authorization: `Bearer ${role}-token` });
 
 async function build(options: SecurityPluginOptions, lines: Record<string, unknown>[] = []): Promise<FastifyInstance> {
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n'))
+        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   const app = Fastify({ logger: { level: 'info', stream } });
   // A stand-in for the app's error handler: typed errors become their status (the real one makes problem+json).
   app.setErrorHandler((err: Error & { statusCode?: number; headers?: Record<string, string> }, _request, reply) => {
-    void reply.code(err.statusCode ?? 500).headers(err instanceof SecurityError ? err.headers : {}).send({ message: err.message });
+    void reply
+      .code(err.statusCode ?? 500)
+      .headers(err instanceof SecurityError ? err.headers : {})
+      .send({ message: err.message });
   });
   await registerSecurity(app, { defaultDaemon: () => 'libvirtd', ...options });
   app.get('/servers', { config: { access: 'viewer' } }, async () => ({ ok: true }));
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ ok: true }));
-  app.get('/docs/page', { config: { access: 'public' } }, async (_request, reply) => reply.type('text/html').send('<html></html>'));
+  app.get('/docs/page', { config: { access: 'public' } }, async (_request, reply) =>
+    reply.type('text/html').send('<html></html>'),
+  );
   let pool = 5;
-  app.patch('/servers/:server/threadpool', { config: { access: 'operator', audit: 'threadpool.update' } }, async (request) => {
-    const body = request.body as { minWorkers: number };
-    if (body.minWorkers < 0) throw new InvalidArgumentError('invalid argument: negative');
-    pool = body.minWorkers;
-    return { minWorkers: pool };
-  });
+  app.patch(
+    '/servers/:server/threadpool',
+    { config: { access: 'operator', audit: 'threadpool.update' } },
+    async (request) => {
+      const body = request.body as { minWorkers: number };
+      if (body.minWorkers < 0) throw new InvalidArgumentError('invalid argument: negative');
+      pool = body.minWorkers;
+      return { minWorkers: pool };
+    },
+  );
   app.put('/daemon/logging', { config: { access: 'admin', audit: 'logging.replace' } }, async () => ({ ok: true }));
   app.post('/declared', { config: { access: 'viewer' } }, async () => ({ ok: true }));
   return app;
@@ -46,17 +58,32 @@ async function build(options: SecurityPluginOptions, lines: Record<string, unkno
 describe('security plugin', () => {
   it('refuses a request no listener accepted (inject): its caller cannot be established', async () => {
     const app = await build({});
-    for (const [method, url] of [['GET', '/servers'], ['PUT', '/daemon/logging'], ['POST', '/declared']] as const) {
+    for (const [method, url] of [
+      ['GET', '/servers'],
+      ['PUT', '/daemon/logging'],
+      ['POST', '/declared'],
+    ] as const) {
       const response = await app.inject({ method, url, payload: {} });
       assert.equal(response.statusCode, 401, url);
-      assert.match(response.json<{ message: string }>().message, /cannot be established: its connection was not accepted by one of the gateway's listeners/);
+      assert.match(
+        response.json<{ message: string }>().message,
+        /cannot be established: its connection was not accepted by one of the gateway's listeners/,
+      );
     }
-    assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'public routes need no caller');
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/healthz' })).statusCode,
+      200,
+      'public routes need no caller',
+    );
   });
 
   it('serves everybody as the anonymous admin when told to serve anyone (--insecure) and nothing is configured', async () => {
     const app = await build({ authenticator: servingAnyone() });
-    for (const [method, url] of [['GET', '/servers'], ['PUT', '/daemon/logging'], ['POST', '/declared']] as const) {
+    for (const [method, url] of [
+      ['GET', '/servers'],
+      ['PUT', '/daemon/logging'],
+      ['POST', '/declared'],
+    ] as const) {
       assert.equal((await app.inject({ method, url, payload: {} })).statusCode, 200, url);
     }
   });
@@ -64,7 +91,10 @@ describe('security plugin', () => {
   it('refuses to register a route that does not declare its access', async () => {
     const app = Fastify();
     await registerSecurity(app, {});
-    assert.throws(() => app.post('/undeclared', async () => ({ ok: true })), /POST \/undeclared does not declare its access/);
+    assert.throws(
+      () => app.post('/undeclared', async () => ({ ok: true })),
+      /POST \/undeclared does not declare its access/,
+    );
   });
 
   it("applies each route's declared access, and the closed default for unknown routes", async () => {
@@ -83,7 +113,12 @@ describe('security plugin', () => {
     for (const [method, url, expected] of cases) {
       for (const [who, status] of Object.entries(expected)) {
         const headers = who === 'none' ? {} : bearer(who);
-        const response = await app.inject({ method: method as 'GET', url, headers, payload: method === 'GET' ? undefined : { minWorkers: 5 } });
+        const response = await app.inject({
+          method: method as 'GET',
+          url,
+          headers,
+          payload: method === 'GET' ? undefined : { minWorkers: 5 },
+        });
         assert.equal(response.statusCode, status, `${method} ${url} as ${who}`);
         if (status === 401) assert.equal(response.headers['www-authenticate'], 'Bearer realm="libvirt-admin-gateway"');
       }
@@ -106,18 +141,28 @@ describe('security plugin', () => {
   it('rate-limits changes per identity, not reads, and not the local anonymous caller', async () => {
     const app = await build({ authenticator: servingAnyone({ tokens }), mutationRateLimit: 3 });
     const patch = (role: string) =>
-      app.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', headers: bearer(role), payload: { minWorkers: 5 } });
+      app.inject({
+        method: 'PATCH',
+        url: '/servers/libvirtd/threadpool',
+        headers: bearer(role),
+        payload: { minWorkers: 5 },
+      });
     for (let i = 0; i < 3; i++) assert.equal((await patch('operator')).statusCode, 200);
     const limited = await patch('operator');
     assert.equal(limited.statusCode, 429);
     assert.match(limited.json<{ message: string }>().message, /^Too many changes from this caller; retry in /);
     assert.ok(Number(limited.headers['retry-after']) > 0);
     assert.equal((await patch('admin')).statusCode, 200, 'another identity has its own budget');
-    for (let i = 0; i < 5; i++) assert.equal((await app.inject({ method: 'GET', url: '/servers', headers: bearer('operator') })).statusCode, 200);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await app.inject({ method: 'GET', url: '/servers', headers: bearer('operator') })).statusCode, 200);
 
     const open = await build({ authenticator: servingAnyone(), mutationRateLimit: 1 });
     for (let i = 0; i < 3; i++) {
-      assert.equal((await open.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', payload: { minWorkers: 5 } })).statusCode, 200);
+      assert.equal(
+        (await open.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', payload: { minWorkers: 5 } }))
+          .statusCode,
+        200,
+      );
     }
   });
 
@@ -125,7 +170,13 @@ describe('security plugin', () => {
     const lines: Record<string, unknown>[] = [];
     const app = await build({ authenticator: servingAnyone({ tokens }) }, lines);
     const patch = (headers: Record<string, string>, minWorkers: number) =>
-      app.inject({ method: 'PATCH', url: '/servers/libvirtd/threadpool', headers, payload: { minWorkers }, remoteAddress: '10.1.2.3' });
+      app.inject({
+        method: 'PATCH',
+        url: '/servers/libvirtd/threadpool',
+        headers,
+        payload: { minWorkers },
+        remoteAddress: '10.1.2.3',
+      });
     await patch(bearer('operator'), 7);
     await patch(bearer('viewer'), 8);
     await patch({}, 9);
@@ -134,7 +185,14 @@ describe('security plugin', () => {
     const audit = lines.filter((line) => line['audit'] === true);
     // The successful change is the change runner's to record (test/http/change-runner.test.ts), not the plugin's.
     assert.deepEqual(
-      audit.map((line) => [line['name'], line['phase'], line['action'], (line['actor'] as { name: string } | null)?.name ?? null, line['result'], line['statusCode']]),
+      audit.map((line) => [
+        line['name'],
+        line['phase'],
+        line['action'],
+        (line['actor'] as { name: string } | null)?.name ?? null,
+        line['result'],
+        line['statusCode'],
+      ]),
       [
         ['audit', 'outcome', 'threadpool.update', 'viewer', 'refused', 403],
         ['audit', 'outcome', 'threadpool.update', null, 'refused', 401],
@@ -143,11 +201,19 @@ describe('security plugin', () => {
     );
     // A refused caller's body is never read (refusal comes before parsing), so its record has no `new`.
     assert.deepEqual(
-      { new: audit[0]?.['new'], daemon: audit[0]?.['daemon'], server: audit[0]?.['server'], source: audit[0]?.['source'] },
+      {
+        new: audit[0]?.['new'],
+        daemon: audit[0]?.['daemon'],
+        server: audit[0]?.['server'],
+        source: audit[0]?.['source'],
+      },
       // inject's made-up remote address is not believed: no listener accepted this connection.
       { new: undefined, daemon: 'libvirtd', server: 'libvirtd', source: { transport: 'in-process' } },
     );
-    assert.equal(audit[0]?.['reason'], "This operation needs the operator role; the token 'viewer' has the viewer role");
+    assert.equal(
+      audit[0]?.['reason'],
+      "This operation needs the operator role; the token 'viewer' has the viewer role",
+    );
     assert.deepEqual([audit[2]?.['new'], audit[2]?.['reason']], [{ minWorkers: -1 }, 'invalid argument: negative']);
   });
 });

@@ -20,7 +20,9 @@ describe('/readyz for callers without credentials (real libvirtd)', () => {
   before(async () => {
     daemons = await startRealDaemons({ daemons: ['libvirtd'] });
     const tokens = TokenStore.fromEntries(parseTokensFile(tokenLine('viewer', VIEWER, 'monitoring')));
-    gw = await startAttackGateway([{ uri: daemons.adminUri('libvirtd') }], { security: { authenticator: new Authenticator({ tokens }) } });
+    gw = await startAttackGateway([{ uri: daemons.adminUri('libvirtd') }], {
+      security: { authenticator: new Authenticator({ tokens }) },
+    });
   });
   after(async () => {
     await gw?.close();
@@ -39,7 +41,12 @@ describe('/readyz for callers without credentials (real libvirtd)', () => {
     await daemons.kill('libvirtd');
     try {
       let res = { status: 0, body: '' };
-      await eventually(async () => (res = await requestAsNobody(`${gw.url}/readyz`)).status === 503, '/readyz to turn 503', 5000, 100);
+      await eventually(
+        async () => (res = await requestAsNobody(`${gw.url}/readyz`)).status === 503,
+        '/readyz to turn 503',
+        5000,
+        100,
+      );
       const problem = JSON.parse(res.body) as Record<string, unknown>;
       assert.equal(problem['detail'], "not ready: no answer from daemon 'libvirtd'");
       const withoutInstance = res.body.replace(/"instance":"\/readyz"/, '');
@@ -48,14 +55,22 @@ describe('/readyz for callers without credentials (real libvirtd)', () => {
       // A viewer sees why.
       const details = await send(gw.url, { path: '/readyz/details', token: VIEWER });
       assert.equal(details.status, 200);
-      const body = JSON.parse(details.body) as { status: string; daemons: Array<{ name: string; ready: boolean; error?: string }> };
+      const body = JSON.parse(details.body) as {
+        status: string;
+        daemons: Array<{ name: string; ready: boolean; error?: string }>;
+      };
       assert.equal(body.status, 'not-ready');
       assert.equal(body.daemons[0]!.ready, false);
       assert.ok(body.daemons[0]!.error !== undefined && body.daemons[0]!.error.length > 0);
     } finally {
       await daemons.start('libvirtd');
     }
-    await eventually(async () => (await send(gw.url, { path: '/readyz' })).status === 200, '/readyz to recover', 10_000, 100);
+    await eventually(
+      async () => (await send(gw.url, { path: '/readyz' })).status === 200,
+      '/readyz to recover',
+      10_000,
+      100,
+    );
     const details = JSON.parse((await send(gw.url, { path: '/readyz/details', token: VIEWER })).body) as unknown;
     assert.deepEqual(details, { status: 'ready', daemons: [{ name: 'libvirtd', ready: true, version: '9.0.0' }] });
   });

@@ -52,7 +52,9 @@ describe('the runtime folder, prepared by another user first', () => {
 
   /** Makes `code` run as nobody, with `tmp` and `secret` defined. */
   const asNobody = (code: string) =>
-    runAsNobody(`const fs = require('node:fs'); const tmp = ${JSON.stringify(tmp)}; const secret = ${JSON.stringify(secret)};\n${code}`);
+    runAsNobody(
+      `const fs = require('node:fs'); const tmp = ${JSON.stringify(tmp)}; const secret = ${JSON.stringify(secret)};\n${code}`,
+    );
 
   /** Both ways the folder is used: a daemon of the host without credentials, the embedded daemon with a token. */
   const KINDS = [
@@ -62,7 +64,10 @@ describe('the runtime folder, prepared by another user first', () => {
 
   /** Starts the gateway in-process with `runtimeDir`; the StartupError it refuses with, or the running gateway. */
   const start = async (runtimeDir: string, args: readonly string[]) => {
-    const invocation = loadConfig(['--listen', '127.0.0.1:0', '--log-level', 'silent', '--runtime-dir', runtimeDir, ...args], {});
+    const invocation = loadConfig(
+      ['--listen', '127.0.0.1:0', '--log-level', 'silent', '--runtime-dir', runtimeDir, ...args],
+      {},
+    );
     assert.equal(invocation.kind, 'run');
     return startGateway(invocation.config, () => {});
   };
@@ -84,19 +89,24 @@ describe('the runtime folder, prepared by another user first', () => {
 
   for (const kind of KINDS) {
     describe(kind.name, () => {
-      it("refuses a folder nobody made (exit 2), and puts nothing in it", async () => {
+      it('refuses a folder nobody made (exit 2), and puts nothing in it', async () => {
         const folder = fresh('made');
         await asNobody(`fs.mkdirSync(${JSON.stringify(folder)}, { mode: 0o755 });`);
         const err = await refusal(folder, kind.args());
         assert.equal(err.exitCode, 2);
-        assert.equal(err.message, `refusing the runtime folder ${folder}: it is owned by uid ${NOBODY}, not by the gateway's uid 0; remove it, or choose another folder with --runtime-dir`);
+        assert.equal(
+          err.message,
+          `refusing the runtime folder ${folder}: it is owned by uid ${NOBODY}, not by the gateway's uid 0; remove it, or choose another folder with --runtime-dir`,
+        );
         assert.deepEqual(await readdir(folder), []);
       });
 
       it('refuses a symbolic link to a folder of nobody, and writes nothing through it', async () => {
         const link = fresh('link');
         const target = fresh('target');
-        await asNobody(`fs.mkdirSync(${JSON.stringify(target)}, { mode: 0o777 }); fs.chmodSync(${JSON.stringify(target)}, 0o777); fs.symlinkSync(${JSON.stringify(target)}, ${JSON.stringify(link)});`);
+        await asNobody(
+          `fs.mkdirSync(${JSON.stringify(target)}, { mode: 0o777 }); fs.chmodSync(${JSON.stringify(target)}, 0o777); fs.symlinkSync(${JSON.stringify(target)}, ${JSON.stringify(link)});`,
+        );
         const err = await refusal(link, kind.args());
         assert.equal(err.exitCode, 2);
         assert.match(err.message, /: it is a symbolic link, and the gateway only uses a folder of its own; remove it/);
@@ -127,7 +137,10 @@ for (const name of ['local-token', 'http.sock', 'libvirt-admin-sock', 'libvirt-s
         await chmod(folder, 0o777);
         const err = await refusal(folder, kind.args());
         assert.equal(err.exitCode, 2);
-        assert.match(err.message, /: its mode 0777 lets group or others write in it \(it must not be group\/other writable\)/);
+        assert.match(
+          err.message,
+          /: its mode 0777 lets group or others write in it \(it must not be group\/other writable\)/,
+        );
         assert.deepEqual(await readdir(folder), []);
       });
 
@@ -136,7 +149,10 @@ for (const name of ['local-token', 'http.sock', 'libvirt-admin-sock', 'libvirt-s
         await mkdir(folder, { mode: 0o700 });
         await symlink(secret, join(folder, 'local-token'));
         // A socket left by a killed gateway.
-        const stale = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(join(folder, 'http.sock'))}, () => console.log('up'))`]);
+        const stale = spawn(process.execPath, [
+          '-e',
+          `require('net').createServer().listen(${JSON.stringify(join(folder, 'http.sock'))}, () => console.log('up'))`,
+        ]);
         await once(stale.stdout, 'data');
         stale.kill('SIGKILL');
         await once(stale, 'exit');
@@ -165,7 +181,9 @@ for (const name of ['local-token', 'http.sock', 'libvirt-admin-sock', 'libvirt-s
             assert.equal((await lstat(join(folder, 'log'))).mode & 0o777, 0o700);
             assert.deepEqual([...(seen.get('libvirt-admin-sock') ?? [])], [0o700]);
             assert.deepEqual([...(seen.get('libvirt-sock') ?? [])], [0o777]);
-            const run = await runVirtAdmin(`libvirtd:///system?socket=${join(folder, 'libvirt-admin-sock')}`, ['srv-list']);
+            const run = await runVirtAdmin(`libvirtd:///system?socket=${join(folder, 'libvirt-admin-sock')}`, [
+              'srv-list',
+            ]);
             assert.equal(run.code, 0, run.stderr);
           }
           await secretUntouched();
@@ -179,15 +197,23 @@ for (const name of ['local-token', 'http.sock', 'libvirt-admin-sock', 'libvirt-s
 
   it('run as an ordinary user without XDG_RUNTIME_DIR, refuses the predictable folder nobody made in TMPDIR (exit 2)', async () => {
     const predictable = join(tmp, `libvirt-admin-gateway-${VICTIM}`);
-    await asNobody(`fs.mkdirSync(${JSON.stringify(predictable)}, { mode: 0o777 }); fs.chmodSync(${JSON.stringify(predictable)}, 0o777);`);
-    const run = await runNodeAs(VICTIM, ['--import', 'tsx', 'src/cli.ts', '--connect', daemons.adminUri('libvirtd'), '--listen', '127.0.0.1:0'], {
-      cwd: ROOT,
-      env: { PATH: process.env['PATH'] ?? '', TMPDIR: tmp },
-    });
+    await asNobody(
+      `fs.mkdirSync(${JSON.stringify(predictable)}, { mode: 0o777 }); fs.chmodSync(${JSON.stringify(predictable)}, 0o777);`,
+    );
+    const run = await runNodeAs(
+      VICTIM,
+      ['--import', 'tsx', 'src/cli.ts', '--connect', daemons.adminUri('libvirtd'), '--listen', '127.0.0.1:0'],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env['PATH'] ?? '', TMPDIR: tmp },
+      },
+    );
     assert.equal(run.code, 2, run.stderr);
     assert.match(
       run.stderr,
-      new RegExp(`refusing the runtime folder ${predictable}: it is owned by uid ${NOBODY}, not by the gateway's uid ${VICTIM}; remove it`),
+      new RegExp(
+        `refusing the runtime folder ${predictable}: it is owned by uid ${NOBODY}, not by the gateway's uid ${VICTIM}; remove it`,
+      ),
     );
     assert.deepEqual(await readdir(predictable), []);
   });

@@ -56,7 +56,10 @@ class TlsStream {
         cert: credentials.cert?.cert,
         key: credentials.cert?.key,
         agent: false,
-        headers: { accept: 'text/event-stream', ...(credentials.token ? { authorization: `Bearer ${credentials.token}` } : {}) },
+        headers: {
+          accept: 'text/event-stream',
+          ...(credentials.token ? { authorization: `Bearer ${credentials.token}` } : {}),
+        },
       });
       req.once('response', (res) => resolve(new TlsStream(res)));
       req.once('error', reject);
@@ -103,20 +106,36 @@ describe('event streams after the credentials change (real libvirtd, TLS)', () =
     desk = await pki.client('desk');
     dir = await mkdtemp(join(tmpdir(), 'revoke-'));
     await writeCredentials(
-      [tokenLine('viewer', TOKENS.grafana, 'grafana'), tokenLine('viewer', TOKENS.ci, 'ci'), tokenLine('operator', TOKENS.ops, 'ops')],
+      [
+        tokenLine('viewer', TOKENS.grafana, 'grafana'),
+        tokenLine('viewer', TOKENS.ci, 'ci'),
+        tokenLine('operator', TOKENS.ops, 'ops'),
+      ],
       ['viewer laptop', 'viewer desk'],
     );
-    const invocation = loadConfig([
-      '--connect', daemons.adminUri('libvirtd'),
-      '--listen', '127.0.0.1:0',
-      '--log-level', 'silent',
-      '--watch-interval', '200',
-      '--tls-cert', pki.server.certPath,
-      '--tls-key', pki.server.keyPath,
-      '--tls-client-ca', pki.ca.certPath,
-      '--tls-client-roles', join(dir, 'client-roles'),
-      '--tokens-file', join(dir, 'tokens'),
-    ], {});
+    const invocation = loadConfig(
+      [
+        '--connect',
+        daemons.adminUri('libvirtd'),
+        '--listen',
+        '127.0.0.1:0',
+        '--log-level',
+        'silent',
+        '--watch-interval',
+        '200',
+        '--tls-cert',
+        pki.server.certPath,
+        '--tls-key',
+        pki.server.keyPath,
+        '--tls-client-ca',
+        pki.ca.certPath,
+        '--tls-client-roles',
+        join(dir, 'client-roles'),
+        '--tokens-file',
+        join(dir, 'tokens'),
+      ],
+      {},
+    );
     assert.equal(invocation.kind, 'run');
     gateway = await startGateway(invocation.config, () => {});
   });
@@ -148,14 +167,31 @@ describe('event streams after the credentials change (real libvirtd, TLS)', () =
     // The others go on: the next change libvirtd reports reaches them.
     const info = await daemons.virtAdmin('libvirtd', 'srv-threadpool-info', 'admin');
     const min = Number(/minWorkers\s*:\s*(\d+)/.exec(info.stdout)?.[1]);
-    assert.equal((await daemons.virtAdmin('libvirtd', 'srv-threadpool-set', 'admin', '--min-workers', String(min + 1))).code, 0);
-    await eventually(() => [grafana, ops, onDesk].every((s) => s.events().length === 1), 'the change to reach the remaining streams', 10_000, 50);
-    assert.deepEqual([grafana, ops, onDesk].map((s) => s.ended), [false, false, false]);
-    assert.deepEqual([ci, onLaptop].map((s) => s.events().length), [0, 0]);
+    assert.equal(
+      (await daemons.virtAdmin('libvirtd', 'srv-threadpool-set', 'admin', '--min-workers', String(min + 1))).code,
+      0,
+    );
+    await eventually(
+      () => [grafana, ops, onDesk].every((s) => s.events().length === 1),
+      'the change to reach the remaining streams',
+      10_000,
+      50,
+    );
+    assert.deepEqual(
+      [grafana, ops, onDesk].map((s) => s.ended),
+      [false, false, false],
+    );
+    assert.deepEqual(
+      [ci, onLaptop].map((s) => s.events().length),
+      [0, 0],
+    );
 
     // The revoked holders cannot come back.
     assert.equal((await send(gateway.url, { path: '/events', ca: pki.ca.cert, token: TOKENS.ci })).status, 401);
-    assert.equal((await send(gateway.url, { path: '/events', ca: pki.ca.cert, cert: laptop.cert, key: laptop.key })).status, 403);
+    assert.equal(
+      (await send(gateway.url, { path: '/events', ca: pki.ca.cert, cert: laptop.cert, key: laptop.key })).status,
+      403,
+    );
   });
 
   it('closes nothing when the reload refuses the new file (the old one stays in force)', async () => {
@@ -167,14 +203,25 @@ describe('event streams after the credentials change (real libvirtd, TLS)', () =
     // Reloads run one after the other: once a second reload (of a good file with a new token) is seen in force,
     // the refused one is over, and it closed nothing.
     const late = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
-    await writeFile(join(dir, 'tokens'), `${tokenLine('admin', TOKENS.grafana, 'grafana')}\n${tokenLine('viewer', late, 'late')}\n`);
+    await writeFile(
+      join(dir, 'tokens'),
+      `${tokenLine('admin', TOKENS.grafana, 'grafana')}\n${tokenLine('viewer', late, 'late')}\n`,
+    );
     await chmod(join(dir, 'tokens'), 0o644);
     reload();
-    await eventually(async () => (await send(gateway.url, { path: '/servers', ca: pki.ca.cert, token: late })).status === 200, 'the second reload', 5000, 20);
+    await eventually(
+      async () => (await send(gateway.url, { path: '/servers', ca: pki.ca.cert, token: late })).status === 200,
+      'the second reload',
+      5000,
+      20,
+    );
     assert.equal(grafana.ended, false);
     const info = await daemons.virtAdmin('libvirtd', 'srv-threadpool-info', 'admin');
     const min = Number(/minWorkers\s*:\s*(\d+)/.exec(info.stdout)?.[1]);
-    assert.equal((await daemons.virtAdmin('libvirtd', 'srv-threadpool-set', 'admin', '--min-workers', String(min - 1))).code, 0);
+    assert.equal(
+      (await daemons.virtAdmin('libvirtd', 'srv-threadpool-set', 'admin', '--min-workers', String(min - 1))).code,
+      0,
+    );
     await eventually(() => grafana.events().length === 1, 'the change to reach the stream', 10_000, 50);
     assert.equal(grafana.ended, false);
   });

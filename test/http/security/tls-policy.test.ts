@@ -21,7 +21,11 @@ import { startEmbeddedDaemon, type EmbeddedDaemonHandle } from '../../harness/em
 const run = promisify(execFile);
 
 /** One handshake with openssl s_client; `cipher` is what the client offers. */
-async function handshake(port: number, version: '-tls1_1' | '-tls1_2' | '-tls1_3', cipher?: string): Promise<{ ok: boolean; output: string }> {
+async function handshake(
+  port: number,
+  version: '-tls1_1' | '-tls1_2' | '-tls1_3',
+  cipher?: string,
+): Promise<{ ok: boolean; output: string }> {
   // SECLEVEL=0: OpenSSL 3 would otherwise refuse to offer TLS 1.1 and some old suites itself.
   const offer = version === '-tls1_3' ? [] : ['-cipher', `${cipher ?? 'DEFAULT'}:@SECLEVEL=0`];
   const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', version, ...offer];
@@ -55,15 +59,53 @@ describe('TLS policy (openssl s_client against the HTTPS listener)', () => {
     dir = await mkdtemp(join(tmpdir(), 'tlspolicy-'));
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert]);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
     embedded = await startEmbeddedDaemon();
-    const invocation = loadConfig(['--connect', embedded.adminUri, '--listen', '127.0.0.1:0', '--log-level', 'silent', '--tls-cert', cert, '--tls-key', key], {});
+    const invocation = loadConfig(
+      [
+        '--connect',
+        embedded.adminUri,
+        '--listen',
+        '127.0.0.1:0',
+        '--log-level',
+        'silent',
+        '--tls-cert',
+        cert,
+        '--tls-key',
+        key,
+      ],
+      {},
+    );
     assert.equal(invocation.kind, 'run');
     gateway = await startGateway(invocation.config, () => {});
     port = Number(new URL(gateway.url).port);
     // The control: node's defaults, everything the client may offer allowed.
-    plain = createServer({ key: await readFile(key), cert: await readFile(cert), ciphers: 'ALL:@SECLEVEL=0', minVersion: 'TLSv1', dhparam: 'auto' }, (s) => s.end());
+    plain = createServer(
+      {
+        key: await readFile(key),
+        cert: await readFile(cert),
+        ciphers: 'ALL:@SECLEVEL=0',
+        minVersion: 'TLSv1',
+        dhparam: 'auto',
+      },
+      (s) => s.end(),
+    );
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
     plainPort = (plain.address() as AddressInfo).port;
   });
@@ -77,7 +119,11 @@ describe('TLS policy (openssl s_client against the HTTPS listener)', () => {
   it('is TLS 1.3 and TLS 1.2 ECDHE with AEAD ciphers only', () => {
     assert.equal(TLS_POLICY.MIN_VERSION, 'TLSv1.2');
     for (const suite of TLS_POLICY.CIPHERS.split(':')) {
-      assert.match(suite, /^(TLS_(AES_(128|256)_GCM|CHACHA20_POLY1305)_SHA(256|384)|ECDHE-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305))$/, suite);
+      assert.match(
+        suite,
+        /^(TLS_(AES_(128|256)_GCM|CHACHA20_POLY1305)_SHA(256|384)|ECDHE-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305))$/,
+        suite,
+      );
     }
   });
 

@@ -57,11 +57,25 @@ export class ClientsPanel {
     readonly server: string,
     private readonly role: Role,
   ) {
-    const headers = ['Id', 'Transport', 'Connected since', 'User', 'Process', 'Address', ...(allows(role, 'operator') ? ['Action'] : [])];
+    const headers = [
+      'Id',
+      'Transport',
+      'Connected since',
+      'User',
+      'Process',
+      'Address',
+      ...(allows(role, 'operator') ? ['Action'] : []),
+    ];
     this.el = h(
       'div',
       { class: 'clients' },
-      h('table', { class: 'list', 'data-clients': server }, this.caption, h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { scope: 'col' }, t)))), this.body),
+      h(
+        'table',
+        { class: 'list', 'data-clients': server },
+        this.caption,
+        h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { scope: 'col' }, t)))),
+        this.body,
+      ),
       this.status.el,
     );
   }
@@ -85,7 +99,8 @@ export class ClientsPanel {
   private async load(): Promise<void> {
     let page: ClientPage;
     try {
-      page = (await get<ClientPage>(`${daemonPath(this.daemon, 'servers', this.server, 'clients')}?limit=${PAGE}`)).body;
+      page = (await get<ClientPage>(`${daemonPath(this.daemon, 'servers', this.server, 'clients')}?limit=${PAGE}`))
+        .body;
     } catch (err) {
       this.status.error(describeError(err, 'Reading the clients'));
       return;
@@ -100,7 +115,9 @@ export class ClientsPanel {
     const key = `${client.id}@${client.connectedAt}`;
     if (this.identities.has(key)) return;
     try {
-      const identity = (await get<ClientIdentity>(daemonPath(this.daemon, 'servers', this.server, 'clients', client.id))).body;
+      const identity = (
+        await get<ClientIdentity>(daemonPath(this.daemon, 'servers', this.server, 'clients', client.id))
+      ).body;
       this.identities.set(key, identity);
     } catch {
       // Gone meanwhile, or no identity yet (libvirtd has none before a client's first call): shown as unknown.
@@ -119,14 +136,37 @@ export class ClientsPanel {
     ];
     if (allows(this.role, 'operator')) {
       const label = `Disconnect client ${client.id}`;
-      cells.push(h('td', {}, h('button', { type: 'button', class: 'danger', 'aria-label': label, on: { click: () => void this.disconnect(client.id, identity) } }, 'Disconnect')));
+      cells.push(
+        h(
+          'td',
+          {},
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'danger',
+              'aria-label': label,
+              on: { click: () => void this.disconnect(client.id, identity) },
+            },
+            'Disconnect',
+          ),
+        ),
+      );
     }
     return h('tr', { 'data-client': client.id }, ...cells);
   }
 
   private async disconnect(id: number, identity: ClientIdentity | null | undefined): Promise<void> {
-    const who = identity ? `${describeIdentity(identity)}${identity.processId !== undefined ? `, process ${identity.processId}` : ''}` : 'identity unknown';
-    if (!(await confirmAction(`Disconnect client ${id} (${who}) from server ${this.server} of ${this.daemon}? The daemon closes its connection at once.`, 'Disconnect'))) return;
+    const who = identity
+      ? `${describeIdentity(identity)}${identity.processId !== undefined ? `, process ${identity.processId}` : ''}`
+      : 'identity unknown';
+    if (
+      !(await confirmAction(
+        `Disconnect client ${id} (${who}) from server ${this.server} of ${this.daemon}? The daemon closes its connection at once.`,
+        'Disconnect',
+      ))
+    )
+      return;
     try {
       // Clients carry no ETag: an id is never reused while the daemon runs, so it names this very connection.
       await change('DELETE', daemonPath(this.daemon, 'servers', this.server, 'clients', id));

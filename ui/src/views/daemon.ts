@@ -48,7 +48,12 @@ export class DaemonView {
     this.el = h(
       'div',
       { class: 'daemon', 'data-daemon': daemon },
-      h('section', { 'aria-labelledby': 'h-servers' }, h('h2', { id: 'h-servers' }, `Servers of ${daemon}`), h('div', { class: 'cards' }, ...[...this.cards.values()].map((c) => c.el))),
+      h(
+        'section',
+        { 'aria-labelledby': 'h-servers' },
+        h('h2', { id: 'h-servers' }, `Servers of ${daemon}`),
+        h('div', { class: 'cards' }, ...[...this.cards.values()].map((c) => c.el)),
+      ),
       h(
         'div',
         { class: 'two' },
@@ -61,14 +66,24 @@ export class DaemonView {
         ),
         h('section', { 'aria-labelledby': 'h-feed' }, h('h2', { id: 'h-feed' }, 'Live events'), this.feed.el),
       ),
-      h('section', { 'aria-labelledby': 'h-logging' }, h('h2', { id: 'h-logging' }, `Logging of ${daemon}`), this.logging.el),
+      h(
+        'section',
+        { 'aria-labelledby': 'h-logging' },
+        h('h2', { id: 'h-logging' }, `Logging of ${daemon}`),
+        this.logging.el,
+      ),
     );
   }
 
   /** Reads the daemon's servers and builds its view. */
   static async open(daemon: string, caller: Caller): Promise<DaemonView> {
-    const servers = (await get<{ servers: Array<{ name: string }> }>(daemonPath(daemon, 'servers'))).body.servers.map((s) => s.name);
-    const first = servers[0] === undefined ? null : (await get<SamplesJson>(daemonPath(daemon, 'servers', servers[0], 'samples') + '?limit=1')).body;
+    const servers = (await get<{ servers: Array<{ name: string }> }>(daemonPath(daemon, 'servers'))).body.servers.map(
+      (s) => s.name,
+    );
+    const first =
+      servers[0] === undefined
+        ? null
+        : (await get<SamplesJson>(daemonPath(daemon, 'servers', servers[0], 'samples') + '?limit=1')).body;
     const view = new DaemonView(daemon, caller, servers, first?.capacity ?? 3600);
     await Promise.all([...view.cards.keys()].map((s) => view.readServer(s)));
     view.pickServer(servers.find((s) => s !== 'admin') ?? servers[0] ?? '');
@@ -90,7 +105,8 @@ export class DaemonView {
       void this.clients.refresh();
       this.history?.refreshSoon();
     }
-    if ((event.type === 'threadpool.changed' || event.type === 'client-limits.changed') && typeof server === 'string') void this.readServer(server);
+    if ((event.type === 'threadpool.changed' || event.type === 'client-limits.changed') && typeof server === 'string')
+      void this.readServer(server);
     if (event.type === 'logging.changed') void this.logging.refresh();
     if (event.type === 'daemon.reachable') this.reloadAll();
   }
@@ -117,7 +133,12 @@ export class DaemonView {
     replace(
       this.serverPanels,
       this.clients.el,
-      h('section', { 'aria-labelledby': 'h-history' }, h('h3', { id: 'h-history' }, `Client history of ${server}`), this.history.el),
+      h(
+        'section',
+        { 'aria-labelledby': 'h-history' },
+        h('h3', { id: 'h-history' }, `Client history of ${server}`),
+        this.history.el,
+      ),
     );
     void this.clients.refresh();
     void this.history.load(false);
@@ -143,7 +164,8 @@ export class DaemonView {
         const after = this.lastSample.get(server);
         const query = after === undefined ? '' : `?after=${after}`;
         try {
-          const { series } = (await get<SamplesJson>(daemonPath(this.daemon, 'servers', server, 'samples') + query)).body;
+          const { series } = (await get<SamplesJson>(daemonPath(this.daemon, 'servers', server, 'samples') + query))
+            .body;
           const n = series.time.length;
           if (n === 0 || this.closed) return;
           this.lastSample.set(server, series.time[n - 1]!);

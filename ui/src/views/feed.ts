@@ -14,7 +14,9 @@ export function describeEvent(event: StreamEvent): string {
     clientLimits?: Record<string, number>;
     error?: string;
   };
-  const who = d.client?.identity?.unixUserName ? ` (${d.client.identity.unixUserName}, process ${d.client.identity.unixProcessId ?? '?'})` : '';
+  const who = d.client?.identity?.unixUserName
+    ? ` (${d.client.identity.unixUserName}, process ${d.client.identity.unixProcessId ?? '?'})`
+    : '';
   switch (event.type) {
     case 'client.connected':
       return `Client ${d.client?.id}${who} connected to ${d.server}`;
@@ -45,7 +47,13 @@ export class FeedPanel {
   add(event: StreamEvent): void {
     const time = typeof event.data['time'] === 'string' ? event.data['time'] : new Date().toISOString();
     this.list.prepend(
-      h('li', { 'data-type': event.type }, h('time', { datetime: time }, formatTime(time)), h('span', { class: `type ${event.type.replace('.', '-')}` }, event.type), h('span', {}, describeEvent(event))),
+      h(
+        'li',
+        { 'data-type': event.type },
+        h('time', { datetime: time }, formatTime(time)),
+        h('span', { class: `type ${event.type.replace('.', '-')}` }, event.type),
+        h('span', {}, describeEvent(event)),
+      ),
     );
     while (this.list.children.length > KEEP) this.list.lastElementChild?.remove();
   }

@@ -13,7 +13,14 @@ interface Entry {
     id: number;
     transport: string;
     connectedAt: string;
-    identity: { unixUserId?: number; unixUserName?: string; unixProcessId?: number; sockAddr?: string; saslUserName?: string; x509DistinguishedName?: string } | null;
+    identity: {
+      unixUserId?: number;
+      unixUserName?: string;
+      unixProcessId?: number;
+      sockAddr?: string;
+      saslUserName?: string;
+      x509DistinguishedName?: string;
+    } | null;
   };
   durationMs?: number;
   disconnectedBy?: { kind: string; name: string; role: string | null };
@@ -32,7 +39,11 @@ const PAGE = 25;
 export class HistoryPanel {
   readonly el: HTMLElement;
   private readonly list = h('ol', { class: 'timeline', 'data-history': '' });
-  private readonly more = h('button', { type: 'button', hidden: true, on: { click: () => void this.load(true) } }, 'Older entries');
+  private readonly more = h(
+    'button',
+    { type: 'button', hidden: true, on: { click: () => void this.load(true) } },
+    'Older entries',
+  );
   private readonly uid = h('input', { id: 'history-uid', type: 'number', min: 0, step: 1, inputmode: 'numeric' });
   private readonly status = statusLine();
   private cursor: string | null = null;
@@ -44,7 +55,11 @@ export class HistoryPanel {
   ) {
     const filter = h(
       'form',
-      { class: 'filter', 'aria-label': 'Filter the history', on: { submit: (e) => (e.preventDefault(), void this.load(false)) } },
+      {
+        class: 'filter',
+        'aria-label': 'Filter the history',
+        on: { submit: (e) => (e.preventDefault(), void this.load(false)) },
+      },
       h('label', { for: this.uid.id }, 'Unix user id'),
       this.uid,
       h('button', { type: 'submit' }, 'Filter'),
@@ -97,9 +112,23 @@ export class HistoryPanel {
       { class: `entry ${e.event}`, 'data-seq': e.seq, 'data-event': e.event, 'data-client': e.client.id },
       h('time', { datetime: e.time }, formatTime(e.time)),
       h('span', { class: 'what' }, what),
-      h('span', { class: 'who' }, `${who} over ${e.client.transport}${pid !== undefined ? `, process ${pid}` : ''}${address ? `, from ${address}` : ''}`),
-      e.disconnectedBy ? h('span', { class: 'by' }, `disconnected by ${e.disconnectedBy.kind} '${e.disconnectedBy.name}'`) : null,
-      e.gap ? h('span', { class: 'gap' }, e.event === 'connected' ? '(already connected when watching began)' : '(left while the gateway was not watching)') : null,
+      h(
+        'span',
+        { class: 'who' },
+        `${who} over ${e.client.transport}${pid !== undefined ? `, process ${pid}` : ''}${address ? `, from ${address}` : ''}`,
+      ),
+      e.disconnectedBy
+        ? h('span', { class: 'by' }, `disconnected by ${e.disconnectedBy.kind} '${e.disconnectedBy.name}'`)
+        : null,
+      e.gap
+        ? h(
+            'span',
+            { class: 'gap' },
+            e.event === 'connected'
+              ? '(already connected when watching began)'
+              : '(left while the gateway was not watching)',
+          )
+        : null,
     );
   }
 }

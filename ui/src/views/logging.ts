@@ -50,7 +50,12 @@ export class LoggingPanel {
     this.el = h(
       'div',
       { class: 'logging' },
-      h('div', { class: 'columns' }, h('div', {}, h('h3', {}, 'Outputs'), this.outputsList), h('div', {}, h('h3', {}, 'Filters'), this.filtersList)),
+      h(
+        'div',
+        { class: 'columns' },
+        h('div', {}, h('h3', {}, 'Outputs'), this.outputsList),
+        h('div', {}, h('h3', {}, 'Filters'), this.filtersList),
+      ),
       allows(role, 'admin') ? this.editorForm() : null,
       this.status.el,
     );
@@ -68,7 +73,9 @@ export class LoggingPanel {
     const logging = answer.body;
     replace(
       this.outputsList,
-      ...logging.outputs.map((o) => h('li', {}, `${o.priority} → ${o.destination}${o.path ? ` ${o.path}` : ''}${o.ident ? ` (${o.ident})` : ''}`)),
+      ...logging.outputs.map((o) =>
+        h('li', {}, `${o.priority} → ${o.destination}${o.path ? ` ${o.path}` : ''}${o.ident ? ` (${o.ident})` : ''}`),
+      ),
     );
     if (logging.outputs.length === 0) replace(this.outputsList, h('li', {}, 'the daemon’s default'));
     replace(this.filtersList, ...logging.filters.map((f) => h('li', {}, `${f.priority}: ${f.match}`)));
@@ -85,12 +92,33 @@ export class LoggingPanel {
 
   private editorForm(): HTMLElement {
     const field = (name: 'outputs' | 'filters', label: string, hint: string) => {
-      const input = h('input', { id: `log-${name}`, name, type: 'text', spellcheck: 'false', autocomplete: 'off', 'aria-describedby': `log-${name}-hint log-${name}-error` });
+      const input = h('input', {
+        id: `log-${name}`,
+        name,
+        type: 'text',
+        spellcheck: 'false',
+        autocomplete: 'off',
+        'aria-describedby': `log-${name}-hint log-${name}-error`,
+      });
       const error = h('p', { id: `log-${name}-error`, class: 'field-error', 'aria-live': 'polite' });
       input.addEventListener('input', () => this.validate());
-      return { input, el: h('div', { class: 'field wide' }, h('label', { for: input.id }, label), input, h('p', { id: `log-${name}-hint`, class: 'hint' }, hint), error) };
+      return {
+        input,
+        el: h(
+          'div',
+          { class: 'field wide' },
+          h('label', { for: input.id }, label),
+          input,
+          h('p', { id: `log-${name}-hint`, class: 'hint' }, hint),
+          error,
+        ),
+      };
     };
-    const outputs = field('outputs', 'Outputs', 'libvirt syntax, e.g. 3:stderr 1:file:/var/log/libvirt/debug.log; empty for the daemon’s default');
+    const outputs = field(
+      'outputs',
+      'Outputs',
+      'libvirt syntax, e.g. 3:stderr 1:file:/var/log/libvirt/debug.log; empty for the daemon’s default',
+    );
     const filters = field('filters', 'Filters', 'libvirt syntax, e.g. 3:remote 4:event; empty for none');
     this.editor = { outputs: outputs.input, filters: filters.input };
     const submit = h('button', { type: 'submit', id: 'log-save' }, 'Apply');
@@ -114,7 +142,10 @@ export class LoggingPanel {
   private validate(): boolean {
     if (!this.editor) return false;
     let ok = true;
-    for (const [name, check] of [['outputs', checkOutputs], ['filters', checkFilters]] as const) {
+    for (const [name, check] of [
+      ['outputs', checkOutputs],
+      ['filters', checkFilters],
+    ] as const) {
       const input = this.editor[name];
       const problem = check(input.value);
       input.setAttribute('aria-invalid', String(problem !== null));

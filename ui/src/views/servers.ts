@@ -118,7 +118,13 @@ export class ServerCard {
     const limit = h('span', { 'data-field': max }, '–');
     this.values.set(value, current);
     this.values.set(max, limit);
-    return h('div', { class: 'gauge' }, h('label', { for: id }, label), meter, h('span', { class: 'count' }, current, ' of ', limit));
+    return h(
+      'div',
+      { class: 'gauge' },
+      h('label', { for: id }, label),
+      meter,
+      h('span', { class: 'count' }, current, ' of ', limit),
+    );
   }
 
   private figure(label: string, key: keyof Figures): HTMLElement[] {
@@ -135,7 +141,15 @@ export class ServerCard {
     let etag: string | null = null;
     const idBase = `srv-${cssId(this.server)}-${form.resource}`;
     const fields = form.fields.map(({ key, label }) => {
-      const input = h('input', { id: `${idBase}-${key}`, name: key, type: 'number', min: 0, step: 1, required: true, inputmode: 'numeric' });
+      const input = h('input', {
+        id: `${idBase}-${key}`,
+        name: key,
+        type: 'number',
+        min: 0,
+        step: 1,
+        required: true,
+        inputmode: 'numeric',
+      });
       inputs.set(key, input);
       return h('div', { class: 'field' }, h('label', { for: input.id }, label), input);
     });
@@ -159,7 +173,14 @@ export class ServerCard {
         on: {
           submit: (event) => {
             event.preventDefault();
-            void this.apply(form, path, inputs, () => etag, (next) => (etag = next), status);
+            void this.apply(
+              form,
+              path,
+              inputs,
+              () => etag,
+              (next) => (etag = next),
+              status,
+            );
           },
         },
       },
@@ -167,7 +188,12 @@ export class ServerCard {
       h('div', { class: 'buttons' }, submit, reload),
       status.el,
     );
-    const details = h('details', { class: 'edit', on: { toggle: () => details.open && void load() } }, h('summary', {}, form.title), el);
+    const details = h(
+      'details',
+      { class: 'edit', on: { toggle: () => details.open && void load() } },
+      h('summary', {}, form.title),
+      el,
+    );
     return details;
   }
 
@@ -181,7 +207,8 @@ export class ServerCard {
   ): Promise<void> {
     const body: Record<string, number> = {};
     for (const [key, input] of inputs) {
-      if (!input.checkValidity()) return status.error(`${input.labels?.[0]?.textContent ?? key}: ${input.validationMessage}`);
+      if (!input.checkValidity())
+        return status.error(`${input.labels?.[0]?.textContent ?? key}: ${input.validationMessage}`);
       body[key] = Number(input.value);
     }
     const text = form.fields.map((f) => `${f.label.toLowerCase()} ${body[f.key]}`).join(', ');
@@ -200,4 +227,3 @@ export class ServerCard {
 export function cssId(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
 }
-

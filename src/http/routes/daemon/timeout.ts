@@ -16,7 +16,7 @@ const timeout: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
         description:
           'The daemon exits after this many seconds without any client (`virt-admin daemon-timeout --timeout`). ' +
           "libvirt's admin API cannot read the value back, so there is no GET. libvirt (9.0.0 and 11.3.0 alike) counts " +
-          "admin connections as clients: while the gateway holds its connections (the default `hold` mode) the " +
+          'admin connections as clients: while the gateway holds its connections (the default `hold` mode) the ' +
           'daemon never exits; a daemon served `--on-demand` exits once the gateway closed them after their idle time. ' +
           "While the daemon's desired state declares another `timeout` in enforce mode, 409 ERR_DESIRED_STATE_CONFLICT.",
         tags: ['daemon'],

@@ -32,7 +32,10 @@ const desiredState: FastifyPluginAsyncTypebox = async (fastify) => {
         description: 'The document in force (`{}` when nothing is declared), with its ETag for If-Match on PUT.',
         tags: [TAG],
         params,
-        response: { 200: { ...openForAdditions(DesiredState), description: 'The declaration.', headers: ETagHeader }, ...problemResponses([400, 404, ...DAEMON]) },
+        response: {
+          200: { ...openForAdditions(DesiredState), description: 'The declaration.', headers: ETagHeader },
+          ...problemResponses([400, 404, ...DAEMON]),
+        },
       },
     },
     async (request, reply) => {
@@ -88,7 +91,10 @@ const desiredState: FastifyPluginAsyncTypebox = async (fastify) => {
           'daemon converged, each difference (path, desired, actual), what could not be read or applied, and when.',
         tags: [TAG],
         params,
-        response: { 200: { ...openForAdditions(DesiredStatus), description: 'The status.' }, ...problemResponses([400, 404, ...DAEMON]) },
+        response: {
+          200: { ...openForAdditions(DesiredStatus), description: 'The status.' },
+          ...problemResponses([400, 404, ...DAEMON]),
+        },
       },
     },
     async (request) => service.reconciler(request.params.daemon).snapshot(),
@@ -106,7 +112,10 @@ const desiredState: FastifyPluginAsyncTypebox = async (fastify) => {
           'without making them (whatever the mode). Parts that cannot be read are listed as failures.',
         tags: [TAG],
         params,
-        response: { 200: { ...openForAdditions(DesiredPlan), description: 'The plan.' }, ...problemResponses([400, 404, ...DAEMON]) },
+        response: {
+          200: { ...openForAdditions(DesiredPlan), description: 'The plan.' },
+          ...problemResponses([400, 404, ...DAEMON]),
+        },
       },
     },
     async (request) => service.reconciler(request.params.daemon).plan(),

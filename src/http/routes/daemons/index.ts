@@ -18,7 +18,10 @@ const daemons: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'The daemons this gateway serves',
         description: 'Reports the state of each connection as the gateway knows it; no daemon is called.',
         tags: ['daemons'],
-        response: { 200: { ...ref(DaemonList), description: 'The daemons, the default one first.' }, ...problemResponses([500]) },
+        response: {
+          200: { ...ref(DaemonList), description: 'The daemons, the default one first.' },
+          ...problemResponses([500]),
+        },
       },
     },
     async () => ({

@@ -95,7 +95,11 @@ const activity: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) 
         ...(uid !== undefined ? { uid } : {}),
         ...(before !== undefined ? { before } : {}),
       });
-      return { enabled: true, entries: page.entries, nextCursor: page.nextBefore === null ? null : encodeHistoryCursor(page.nextBefore) };
+      return {
+        enabled: true,
+        entries: page.entries,
+        nextCursor: page.nextBefore === null ? null : encodeHistoryCursor(page.nextBefore),
+      };
     },
   );
 };

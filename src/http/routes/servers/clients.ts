@@ -151,7 +151,10 @@ const clients: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
       await fastify.changes.act(request, { old, status: 204 }, () =>
         connection.call((admin, options) => admin.closeClient(client, options)),
       );
-      const by = request.identity === null ? {} : { by: { kind: request.identity.kind, name: request.identity.name, role: request.identity.role } };
+      const by =
+        request.identity === null
+          ? {}
+          : { by: { kind: request.identity.kind, name: request.identity.name, role: request.identity.role } };
       fastify.monitoring.monitor.publish(connection.name, { kind: 'client-closed', server, client, info, ...by });
       return reply.code(204).send();
     },
@@ -164,7 +167,11 @@ const clients: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
  * the only internal RPC error CLIENT_GET_INFO gives for it. Matched by number and domain: the message is translated.
  */
 function isNotAuthenticated(err: unknown): boolean {
-  return err instanceof LibvirtError && err.libvirtCode === VirErrorNumber.INTERNAL_ERROR && err.libvirtDomain === VirErrorDomain.RPC;
+  return (
+    err instanceof LibvirtError &&
+    err.libvirtCode === VirErrorNumber.INTERNAL_ERROR &&
+    err.libvirtDomain === VirErrorDomain.RPC
+  );
 }
 
 /**

@@ -32,7 +32,9 @@ const servers: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
     async (request) => {
       const list = await request.daemonConnection.call((admin, options) => admin.listServers(options));
       const base = `${s.base(request)}/servers`;
-      return { servers: list.map((srv, id) => ({ id, name: srv.name, href: `${base}/${encodeURIComponent(srv.name)}` })) };
+      return {
+        servers: list.map((srv, id) => ({ id, name: srv.name, href: `${base}/${encodeURIComponent(srv.name)}` })),
+      };
     },
   );
 
@@ -53,11 +55,16 @@ const servers: FastifyPluginAsyncTypebox<ScopeOptions> = async (fastify, opts) =
       const { server } = request.params;
       const target = { daemon: request.daemonConnection.name, server };
       const [list, pool, limits] = await request.daemonConnection.call((admin, options) =>
-        Promise.all([admin.listServers(options), threadpool.fetch(admin, target, options), clientLimits.fetch(admin, target, options)]),
+        Promise.all([
+          admin.listServers(options),
+          threadpool.fetch(admin, target, options),
+          clientLimits.fetch(admin, target, options),
+        ]),
       );
       const id = list.findIndex((srv) => srv.name === server);
       // Only if the server went away between the calls; the lookups above give libvirt's 404 otherwise.
-      if (id < 0) throw new ProblemError(HttpProblemCode.UNKNOWN_SERVER, `Server not found: No server named '${server}'`);
+      if (id < 0)
+        throw new ProblemError(HttpProblemCode.UNKNOWN_SERVER, `Server not found: No server named '${server}'`);
       return { id, name: server, threadpool: threadpool.present(pool), clientLimits: clientLimits.present(limits) };
     },
   );

@@ -30,7 +30,7 @@ for (const { generation, libvirt } of GENERATIONS)
 
     // libvirt 11.3.0 has the procedure and quits: test/http/routes/daemon/shutdown.test.ts shuts it down (202).
     if (generation === '9')
-      it('POST /daemon/shutdown is 501 on libvirt 9.0.0, with the daemon\'s own answer', async () => {
+      it("POST /daemon/shutdown is 501 on libvirt 9.0.0, with the daemon's own answer", async () => {
         const res = await request(gw.app.server).post('/daemon/shutdown?preserve=true').set('x-requested-with', 'test');
         const body = assertProblem(res, 501, 'ERR_UNSUPPORTED_PROCEDURE');
         assert.deepEqual(body.libvirt, { code: 39, domain: 7, message: 'unknown procedure: 20' });
@@ -39,11 +39,21 @@ for (const { generation, libvirt } of GENERATIONS)
       });
 
     it('POST /daemon/shutdown with a bad flag is 400', async () => {
-      assertProblem(await request(gw.app.server).post('/daemon/shutdown?preserve=maybe').set('x-requested-with', 'test'), 400, 'ERR_VALIDATION');
+      assertProblem(
+        await request(gw.app.server).post('/daemon/shutdown?preserve=maybe').set('x-requested-with', 'test'),
+        400,
+        'ERR_VALIDATION',
+      );
     });
 
     it('PUT /daemon/timeout rejects what is no number of seconds', async () => {
-      for (const body of [{ seconds: -1 }, { seconds: 4294967296 }, { seconds: '60' }, {}, { seconds: 1, minutes: 2 }]) {
+      for (const body of [
+        { seconds: -1 },
+        { seconds: 4294967296 },
+        { seconds: '60' },
+        {},
+        { seconds: 1, minutes: 2 },
+      ]) {
         assertProblem(await request(gw.app.server).put('/daemon/timeout').send(body), 400, 'ERR_VALIDATION');
       }
     });
@@ -63,7 +73,11 @@ for (const { generation, libvirt } of GENERATIONS)
       const app = await buildGateway([{ uri: daemons.adminUri('libvirtd') }]);
       try {
         for (const seconds of values) {
-          await request(app.server).put('/daemon/timeout').send({ seconds }).expect(204).expect((res) => assert.equal(res.text, ''));
+          await request(app.server)
+            .put('/daemon/timeout')
+            .send({ seconds })
+            .expect(204)
+            .expect((res) => assert.equal(res.text, ''));
         }
       } finally {
         await app.close(); // the gateway's admin connection was the daemon's only client

@@ -49,13 +49,20 @@ for (const { generation, libvirt } of GENERATIONS)
     });
 
     it('PUT with raw strings sends them as given', async () => {
-      await request(gw.app.server).put('/daemon/logging').send({ outputs: '3:stderr', filters: '1:util 4:*' }).expect(200);
+      await request(gw.app.server)
+        .put('/daemon/logging')
+        .send({ outputs: '3:stderr', filters: '1:util 4:*' })
+        .expect(200);
       assert.equal(await cliOutputs(), '3:stderr');
       assert.equal(await cliFilters(), '1:*util* 4:*** ');
     });
 
     it('PUT needs both lists', async () => {
-      assertProblem(await request(gw.app.server).put('/daemon/logging').send({ outputs: '3:stderr' }), 400, 'ERR_VALIDATION');
+      assertProblem(
+        await request(gw.app.server).put('/daemon/logging').send({ outputs: '3:stderr' }),
+        400,
+        'ERR_VALIDATION',
+      );
     });
 
     it('PATCH changes the list given and keeps the other', async () => {
@@ -63,7 +70,10 @@ for (const { generation, libvirt } of GENERATIONS)
       await request(gw.app.server).patch('/daemon/logging').send({ filters: '2:remote' }).expect(200);
       assert.equal(await cliOutputs(), '3:stderr');
       assert.equal(await cliFilters(), '2:*remote* ');
-      await request(gw.app.server).patch('/daemon/logging').send({ outputs: [{ priority: 'info', destination: 'stderr' }] }).expect(200);
+      await request(gw.app.server)
+        .patch('/daemon/logging')
+        .send({ outputs: [{ priority: 'info', destination: 'stderr' }] })
+        .expect(200);
       assert.equal(await cliOutputs(), '2:stderr');
       assert.equal(await cliFilters(), '2:*remote* ');
     });
@@ -95,7 +105,9 @@ for (const { generation, libvirt } of GENERATIONS)
         ['filters', '7:remote'],
       ] as const;
       for (const [list, value] of cases) {
-        const res = await request(gw.app.server).patch('/daemon/logging').send({ [list]: value });
+        const res = await request(gw.app.server)
+          .patch('/daemon/logging')
+          .send({ [list]: value });
         const body = assertProblem(res, 400, 'ERR_INVALID_ARGUMENT');
         const cli = await gw.daemons.virtAdmin('libvirtd', `daemon-log-${list}`, `--${list}`, value);
         assert.equal(cli.code, 1);
@@ -106,9 +118,11 @@ for (const { generation, libvirt } of GENERATIONS)
       assert.equal(await cliOutputs(), outputs);
     });
 
-    it('a file the daemon cannot open is 400 with libvirt\'s message', async () => {
+    it("a file the daemon cannot open is 400 with libvirt's message", async () => {
       // Inside the allowed log directory (the security policy refuses anything else with 403), in a folder that is missing.
-      const res = await request(gw.app.server).patch('/daemon/logging').send({ outputs: '1:file:/var/log/libvirt/nonexistent/x.log' });
+      const res = await request(gw.app.server)
+        .patch('/daemon/logging')
+        .send({ outputs: '1:file:/var/log/libvirt/nonexistent/x.log' });
       const body = assertProblem(res, 400, 'ERR_INVALID_ARGUMENT');
       assert.equal(body.detail, 'failed to open /var/log/libvirt/nonexistent/x.log: No such file or directory');
       assert.equal(body.libvirt?.code, 38);

@@ -21,7 +21,9 @@ for (const { generation, libvirt } of GENERATIONS)
         const res = await request(gw.app.server).get('/servers/libvirtd/client-limits').expect(200);
         const cli = await cliLimits('libvirtd');
         assert.deepEqual(
-          [res.body.maxClients, res.body.currentClients, res.body.maxUnauthClients, res.body.currentUnauthClients].map(String),
+          [res.body.maxClients, res.body.currentClients, res.body.maxUnauthClients, res.body.currentUnauthClients].map(
+            String,
+          ),
           [cli['nclients_max'], cli['nclients'], cli['nclients_unauth_max'], cli['nclients_unauth']],
         );
         assert.equal(res.body.currentClients, 3);
@@ -48,7 +50,10 @@ for (const { generation, libvirt } of GENERATIONS)
 
     it("PATCH with maxClients below maxUnauthClients is libvirt's 400, worded as libvirt words it", async () => {
       // A starting point of its own: maxUnauthClients 25. virt-admin checks a pair given together itself, so give one.
-      await request(gw.app.server).patch('/servers/libvirtd/client-limits').send({ maxClients: 300, maxUnauthClients: 25 }).expect(200);
+      await request(gw.app.server)
+        .patch('/servers/libvirtd/client-limits')
+        .send({ maxClients: 300, maxUnauthClients: 25 })
+        .expect(200);
       const res = await request(gw.app.server).patch('/servers/libvirtd/client-limits').send({ maxClients: 5 });
       const body = assertProblem(res, 400, 'ERR_INVALID_ARGUMENT');
       const cli = await gw.daemons.virtAdmin('libvirtd', 'srv-clients-set', 'libvirtd', '--max-clients', '5');

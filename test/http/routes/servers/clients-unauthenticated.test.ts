@@ -7,7 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { startEmbeddedDaemon } from '../../../harness/embedded.js';
-import { parseVirtAdminKeyValues, parseVirtAdminTable, startRealDaemons, type VirtAdminResult } from '../../../harness/libvirtd.js';
+import {
+  parseVirtAdminKeyValues,
+  parseVirtAdminTable,
+  startRealDaemons,
+  type VirtAdminResult,
+} from '../../../harness/libvirtd.js';
 import { retryUntil } from '../../../helpers/wait.js';
 import { AUTH_LIST_CALL } from '../../../helpers/bytes.js';
 import { assertProblem, buildGateway } from '../../gateway.js';
@@ -26,7 +31,12 @@ const targets: Array<[string, () => Promise<Target>]> = [
     'libvirtd 9.0.0',
     async () => {
       const d = await startRealDaemons({ daemons: ['libvirtd'] });
-      return { adminUri: d.adminUri('libvirtd'), clientSocket: d.clientSocket, virtAdmin: (...a) => d.virtAdmin('libvirtd', ...a), stop: () => d.stop() };
+      return {
+        adminUri: d.adminUri('libvirtd'),
+        clientSocket: d.clientSocket,
+        virtAdmin: (...a) => d.virtAdmin('libvirtd', ...a),
+        stop: () => d.stop(),
+      };
     },
   ],
   ['the embedded daemon', () => startEmbeddedDaemon()],
@@ -62,7 +72,11 @@ for (const [label, start] of targets) {
         const id = now.find((x) => !before.has(x))!;
         assert.equal(await unauth(), '1');
 
-        const body = assertProblem(await request(app.server).get(`/servers/libvirtd/clients/${id}`), 409, 'ERR_CLIENT_NOT_AUTHENTICATED');
+        const body = assertProblem(
+          await request(app.server).get(`/servers/libvirtd/clients/${id}`),
+          409,
+          'ERR_CLIENT_NOT_AUTHENTICATED',
+        );
         assert.deepEqual(body.libvirt, { code: 1, domain: 7, message: NO_IDENTITY });
         const info = await target.virtAdmin('client-info', 'libvirtd', id);
         assert.equal(info.code, 1);
@@ -74,7 +88,10 @@ for (const [label, start] of targets) {
         const res = await request(app.server).get(`/servers/libvirtd/clients/${id}`).expect(200);
         assert.equal(res.body.processId, process.pid);
         assert.equal(await unauth(), '0');
-        assert.equal(parseVirtAdminKeyValues(await cli('client-info', 'libvirtd', id))['unix_process_id'], String(process.pid));
+        assert.equal(
+          parseVirtAdminKeyValues(await cli('client-info', 'libvirtd', id))['unix_process_id'],
+          String(process.pid),
+        );
       } finally {
         socket.destroy();
       }

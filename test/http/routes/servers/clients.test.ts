@@ -56,7 +56,10 @@ for (const { generation, libvirt } of GENERATIONS)
       assert.equal(pages, 3);
       const all = (await cliClients('libvirtd')).map((row) => Number(row[0]));
       assert.deepEqual(seen, all);
-      assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+      assert.deepEqual(
+        seen,
+        [...seen].sort((a, b) => a - b),
+      );
     });
 
     it('a cursor stays right when clients come and go between pages', async () => {
@@ -108,16 +111,27 @@ for (const { generation, libvirt } of GENERATIONS)
     it('DELETE /clients/{id} disconnects the client: virt-admin no longer lists it', async () => {
       const before = await cliClients('libvirtd');
       const victim = before[before.length - 1]![0]!;
-      await request(gw.app.server).delete(`/servers/libvirtd/clients/${victim}`).set('x-requested-with', 'test').expect(204).expect((res) => {
-        assert.equal(res.text, '');
-      });
+      await request(gw.app.server)
+        .delete(`/servers/libvirtd/clients/${victim}`)
+        .set('x-requested-with', 'test')
+        .expect(204)
+        .expect((res) => {
+          assert.equal(res.text, '');
+        });
       const afterRows = await cliClients('libvirtd');
-      assert.deepEqual(afterRows.map((r) => r[0]), before.map((r) => r[0]).filter((id) => id !== victim));
-      const again = assertProblem(await request(gw.app.server).delete(`/servers/libvirtd/clients/${victim}`).set('x-requested-with', 'test'), 404, 'ERR_UNKNOWN_CLIENT');
+      assert.deepEqual(
+        afterRows.map((r) => r[0]),
+        before.map((r) => r[0]).filter((id) => id !== victim),
+      );
+      const again = assertProblem(
+        await request(gw.app.server).delete(`/servers/libvirtd/clients/${victim}`).set('x-requested-with', 'test'),
+        404,
+        'ERR_UNKNOWN_CLIENT',
+      );
       assert.equal(again.detail, `Client not found: No client with matching ID '${victim}'`);
     });
 
-    it('unknown clients and servers are 404 with libvirt\'s errors; a bad id is 400', async () => {
+    it("unknown clients and servers are 404 with libvirt's errors; a bad id is 400", async () => {
       const res = await request(gw.app.server).get('/servers/libvirtd/clients/999999');
       const body = assertProblem(res, 404, 'ERR_UNKNOWN_CLIENT');
       const cli = await gw.daemons.virtAdmin('libvirtd', 'client-info', 'libvirtd', '999999');
@@ -135,22 +149,40 @@ for (const { generation, libvirt } of GENERATIONS)
       // Connected, no call made: libvirtd counts it as waiting for authentication and has no identity for it.
       const socket: Socket = createConnection({ path: gw.daemons.clientSocket });
       try {
-        const rows = await retryUntil(() => cliClients('libvirtd'), (r) => r.some((row) => !before.has(row[0])), 'the new client listed');
+        const rows = await retryUntil(
+          () => cliClients('libvirtd'),
+          (r) => r.some((row) => !before.has(row[0])),
+          'the new client listed',
+        );
         const id = rows.find((row) => !before.has(row[0]))![0]!;
         const limits = parseVirtAdminKeyValues(await gw.virtAdmin('srv-clients-info', 'libvirtd'));
         assert.equal(limits['nclients_unauth'], '1');
 
-        const body = assertProblem(await request(gw.app.server).get(`/servers/libvirtd/clients/${id}`), 409, 'ERR_CLIENT_NOT_AUTHENTICATED');
+        const body = assertProblem(
+          await request(gw.app.server).get(`/servers/libvirtd/clients/${id}`),
+          409,
+          'ERR_CLIENT_NOT_AUTHENTICATED',
+        );
         assert.match(body.detail, new RegExp(`^client ${id} of server 'libvirtd' has not authenticated yet`));
-        assert.deepEqual(body.libvirt, { code: 1, domain: 7, message: 'internal error: No identity information available for client' });
+        assert.deepEqual(body.libvirt, {
+          code: 1,
+          domain: 7,
+          message: 'internal error: No identity information available for client',
+        });
         const cli = await gw.daemons.virtAdmin('libvirtd', 'client-info', 'libvirtd', id);
         assert.equal(cli.code, 1);
-        assert.ok(cli.stderr.includes('error: internal error: No identity information available for client'), cli.stderr);
+        assert.ok(
+          cli.stderr.includes('error: internal error: No identity information available for client'),
+          cli.stderr,
+        );
 
         // Still listed, and it can be disconnected.
         const list = await request(gw.app.server).get('/servers/libvirtd/clients').expect(200);
         assert.ok(list.body.clients.some((c: ClientSummary) => String(c.id) === id));
-        await request(gw.app.server).delete(`/servers/libvirtd/clients/${id}`).set('x-requested-with', 'test').expect(204);
+        await request(gw.app.server)
+          .delete(`/servers/libvirtd/clients/${id}`)
+          .set('x-requested-with', 'test')
+          .expect(204);
         assert.ok(!(await cliClients('libvirtd')).some((row) => row[0] === id));
       } finally {
         socket.destroy();
@@ -166,7 +198,11 @@ for (const { generation, libvirt } of GENERATIONS)
       }
       assert.ok(own.length > 0);
       for (const id of own) {
-        const body = assertProblem(await request(gw.app.server).delete(`/servers/admin/clients/${id}`).set('x-requested-with', 'test'), 409, 'ERR_WOULD_LOCK_OUT');
+        const body = assertProblem(
+          await request(gw.app.server).delete(`/servers/admin/clients/${id}`).set('x-requested-with', 'test'),
+          409,
+          'ERR_WOULD_LOCK_OUT',
+        );
         assert.match(body.detail, /one of this gateway's own admin connections/);
       }
       const still = (await cliClients('admin')).map((row) => row[0]);

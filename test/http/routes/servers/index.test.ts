@@ -13,7 +13,10 @@ for (const { generation, libvirt } of GENERATIONS)
     after(() => gw?.close());
 
     it('GET /servers lists what virt-admin srv-list lists, with the same ids', async () => {
-      const res = await request(gw.app.server).get('/servers').expect(200).expect('content-type', /^application\/json/);
+      const res = await request(gw.app.server)
+        .get('/servers')
+        .expect(200)
+        .expect('content-type', /^application\/json/);
       const rows = parseVirtAdminTable(await gw.virtAdmin('srv-list'));
       assert.deepEqual(
         res.body.servers.map((s: { id: number; name: string }) => [String(s.id), s.name]),
@@ -50,7 +53,7 @@ for (const { generation, libvirt } of GENERATIONS)
       }
     });
 
-    it('GET /servers/{server} of an unknown server is a 404 with libvirt\'s error', async () => {
+    it("GET /servers/{server} of an unknown server is a 404 with libvirt's error", async () => {
       const res = await request(gw.app.server).get('/servers/nosuch');
       const body = assertProblem(res, 404, 'ERR_UNKNOWN_SERVER');
       const cli = await gw.daemons.virtAdmin('libvirtd', 'srv-threadpool-info', 'nosuch');
@@ -68,9 +71,18 @@ for (const { generation, libvirt } of GENERATIONS)
     it('changes of an unknown server say what GET and virt-admin say ("No server named ...")', async () => {
       const get = assertProblem(await request(gw.app.server).get('/servers/nosuch'), 404, 'ERR_UNKNOWN_SERVER');
       const changes = [
-        { call: () => request(gw.app.server).patch('/servers/nosuch/threadpool').send({ maxWorkers: 30 }), cli: ['srv-threadpool-set', 'nosuch', '--max-workers', '30'] },
-        { call: () => request(gw.app.server).patch('/servers/nosuch/client-limits').send({ maxClients: 10 }), cli: ['srv-clients-set', 'nosuch', '--max-clients', '10'] },
-        { call: () => request(gw.app.server).post('/servers/nosuch/tls/reload').set('x-requested-with', 'test'), cli: ['srv-update-tls', 'nosuch'] },
+        {
+          call: () => request(gw.app.server).patch('/servers/nosuch/threadpool').send({ maxWorkers: 30 }),
+          cli: ['srv-threadpool-set', 'nosuch', '--max-workers', '30'],
+        },
+        {
+          call: () => request(gw.app.server).patch('/servers/nosuch/client-limits').send({ maxClients: 10 }),
+          cli: ['srv-clients-set', 'nosuch', '--max-clients', '10'],
+        },
+        {
+          call: () => request(gw.app.server).post('/servers/nosuch/tls/reload').set('x-requested-with', 'test'),
+          cli: ['srv-update-tls', 'nosuch'],
+        },
       ];
       for (const change of changes) {
         const body = assertProblem(await change.call(), 404, 'ERR_UNKNOWN_SERVER');

@@ -13,7 +13,8 @@ for (const { generation, libvirt } of GENERATIONS)
     });
     after(() => gw?.close());
 
-    const cliPool = async (server: string) => parseVirtAdminKeyValues(await gw.virtAdmin('srv-threadpool-info', server));
+    const cliPool = async (server: string) =>
+      parseVirtAdminKeyValues(await gw.virtAdmin('srv-threadpool-info', server));
 
     it('GET reports what virt-admin srv-threadpool-info reports', async () => {
       for (const server of ['libvirtd', 'admin']) {
@@ -43,33 +44,58 @@ for (const { generation, libvirt } of GENERATIONS)
       assert.ok(res.body.prioWorkers >= 3 && res.body.prioWorkers <= 5, `prioWorkers ${res.body.prioWorkers}`);
       // Raising minWorkers spawns workers at once.
       assert.equal(res.body.currentWorkers, 6);
-      const cli = await retryUntil(() => cliPool('libvirtd'), (pool) => pool['prioWorkers'] === '3', 'virt-admin to show prioWorkers 3');
-      assert.deepEqual([cli['minWorkers'], cli['maxWorkers'], cli['prioWorkers'], cli['nWorkers']], ['6', '24', '3', '6']);
+      const cli = await retryUntil(
+        () => cliPool('libvirtd'),
+        (pool) => pool['prioWorkers'] === '3',
+        'virt-admin to show prioWorkers 3',
+      );
+      assert.deepEqual(
+        [cli['minWorkers'], cli['maxWorkers'], cli['prioWorkers'], cli['nWorkers']],
+        ['6', '24', '3', '6'],
+      );
     });
 
     it('PATCH with one field leaves the others alone', async () => {
       // A starting point of its own, not the state the test before left.
-      await request(gw.app.server).patch('/servers/libvirtd/threadpool').send({ minWorkers: 4, maxWorkers: 20, prioWorkers: 2 }).expect(200);
+      await request(gw.app.server)
+        .patch('/servers/libvirtd/threadpool')
+        .send({ minWorkers: 4, maxWorkers: 20, prioWorkers: 2 })
+        .expect(200);
       await request(gw.app.server).patch('/servers/libvirtd/threadpool').send({ maxWorkers: 30 }).expect(200);
-      const cli = await retryUntil(() => cliPool('libvirtd'), (pool) => pool['prioWorkers'] === '2', 'virt-admin to show prioWorkers 2');
+      const cli = await retryUntil(
+        () => cliPool('libvirtd'),
+        (pool) => pool['prioWorkers'] === '2',
+        'virt-admin to show prioWorkers 2',
+      );
       assert.deepEqual([cli['minWorkers'], cli['maxWorkers'], cli['prioWorkers']], ['4', '30', '2']);
     });
 
     it("PATCH with minWorkers above maxWorkers is libvirt's 400, and changes nothing", async () => {
       const before = await cliPool('libvirtd');
-      const res = await request(gw.app.server).patch('/servers/libvirtd/threadpool').send({ minWorkers: 100, prioWorkers: 9 });
+      const res = await request(gw.app.server)
+        .patch('/servers/libvirtd/threadpool')
+        .send({ minWorkers: 100, prioWorkers: 9 });
       const body = assertProblem(res, 400, 'ERR_INVALID_ARGUMENT');
       assert.equal(body.detail, 'invalid argument: minWorkers cannot be larger than maxWorkers');
-      assert.deepEqual(body.libvirt, { code: 8, domain: 0, message: 'invalid argument: minWorkers cannot be larger than maxWorkers' });
+      assert.deepEqual(body.libvirt, {
+        code: 8,
+        domain: 0,
+        message: 'invalid argument: minWorkers cannot be larger than maxWorkers',
+      });
       const cli = await gw.daemons.virtAdmin('libvirtd', 'srv-threadpool-set', 'libvirtd', '--min-workers', '100');
       assert.match(cli.stderr, /error: invalid argument: minWorkers cannot be larger than maxWorkers/);
       assert.deepEqual(await cliPool('libvirtd'), before);
     });
 
     it("PATCH switching maxWorkers to zero is libvirt's 400", async () => {
-      const res = await request(gw.app.server).patch('/servers/libvirtd/threadpool').send({ minWorkers: 0, maxWorkers: 0 });
+      const res = await request(gw.app.server)
+        .patch('/servers/libvirtd/threadpool')
+        .send({ minWorkers: 0, maxWorkers: 0 });
       const body = assertProblem(res, 400, 'ERR_INVALID_ARGUMENT');
-      assert.equal(body.detail, 'invalid argument: maxWorkers must not be switched from zero to non-zero and vice versa');
+      assert.equal(
+        body.detail,
+        'invalid argument: maxWorkers must not be switched from zero to non-zero and vice versa',
+      );
     });
 
     it('PATCH bodies that do not match the schema are 400 before any call', async () => {
@@ -91,12 +117,19 @@ for (const { generation, libvirt } of GENERATIONS)
           .set('content-type', 'application/json')
           .send(JSON.stringify(body));
         const problem = assertProblem(res, 400, 'ERR_VALIDATION');
-        assert.ok(Array.isArray(problem['errors']) && (problem['errors'] as unknown[]).length > 0, JSON.stringify(body));
+        assert.ok(
+          Array.isArray(problem['errors']) && (problem['errors'] as unknown[]).length > 0,
+          JSON.stringify(body),
+        );
       }
     });
 
-    it('of an unknown server is a 404 with libvirt\'s error, for GET and PATCH', async () => {
-      const get = assertProblem(await request(gw.app.server).get('/servers/nosuch/threadpool'), 404, 'ERR_UNKNOWN_SERVER');
+    it("of an unknown server is a 404 with libvirt's error, for GET and PATCH", async () => {
+      const get = assertProblem(
+        await request(gw.app.server).get('/servers/nosuch/threadpool'),
+        404,
+        'ERR_UNKNOWN_SERVER',
+      );
       assert.equal(get.libvirt?.code, 95);
       const patch = assertProblem(
         await request(gw.app.server).patch('/servers/nosuch/threadpool').send({ prioWorkers: 1 }),

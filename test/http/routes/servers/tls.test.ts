@@ -20,11 +20,19 @@ for (const { generation, libvirt } of GENERATIONS)
         const cli = await gw.daemons.virtAdmin('libvirtd', 'srv-update-tls', server);
         assert.equal(cli.code, 1);
         assert.ok(cli.stderr.includes(`error: ${body.detail}`), cli.stderr);
-        assert.deepEqual(body.libvirt, { code: 1, domain: 7, message: 'internal error: no tls service found, unable to update tls files' });
+        assert.deepEqual(body.libvirt, {
+          code: 1,
+          domain: 7,
+          message: 'internal error: no tls service found, unable to update tls files',
+        });
       }
     });
 
     it('an unknown server is a 404', async () => {
-      assertProblem(await request(gw.app.server).post('/servers/nosuch/tls/reload').set('x-requested-with', 'test'), 404, 'ERR_UNKNOWN_SERVER');
+      assertProblem(
+        await request(gw.app.server).post('/servers/nosuch/tls/reload').set('x-requested-with', 'test'),
+        404,
+        'ERR_UNKNOWN_SERVER',
+      );
     });
   });
