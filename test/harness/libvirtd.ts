@@ -470,8 +470,11 @@ function isAlive(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
-function waitUntilGone(pid: number, what: string, timeoutMs: number): Promise<void> {
-  return eventually(() => !isAlive(pid), `${what} gone`, timeoutMs, POLL_MS);
+/** Waits for the process to end; fails with "<what> still running after <ms> ms" (tests match those words). */
+async function waitUntilGone(pid: number, what: string, timeoutMs: number): Promise<void> {
+  await eventually(() => !isAlive(pid), `${what} gone`, timeoutMs, POLL_MS).catch(() => {
+    throw new Error(`${what} still running after ${timeoutMs} ms`);
+  });
 }
 
 // __SO_ACCEPTCON in /proc/net/unix's Flags column: the socket is listening (accepts connections).
