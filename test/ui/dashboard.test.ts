@@ -228,13 +228,27 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
 
   it('validates the logging editor as it is typed, and applies what the daemon accepts (admin)', async () => {
     const page = await signedIn(TOKENS.admin);
-    await page.locator('summary', { hasText: 'Change logging' }).click();
     const outputs = page.locator('#log-outputs');
     await eventually(async () => (await outputs.inputValue()) !== '', 'the editor filled');
+    // Opening the editor reads the settings again. Hold that read until the user has typed: what they typed stays
+    // when it lands (it once wiped the typing on a slow machine).
+    const logging = /\/logging(\?|$)/;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(logging, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.locator('summary', { hasText: 'Change logging' }).click();
     await outputs.fill('3:carrier-pigeon');
     await page.locator('#log-outputs-error', { hasText: "Invalid log destination 'carrier-pigeon'" }).waitFor(WAIT);
+    const landed = page.waitForResponse(logging);
+    release();
+    await landed;
+    await page.unroute(logging);
     // The message and the field's state are set by the same validation pass; wait for both.
     await eventually(async () => (await outputs.getAttribute('aria-invalid')) === 'true', 'the field marked invalid');
+    assert.equal(await outputs.inputValue(), '3:carrier-pigeon');
     assert.equal(await page.locator('#log-save').isDisabled(), true);
     await outputs.fill('3:stderr');
     await page.locator('#log-filters').fill('2:rpc 4:event');

@@ -42,6 +42,8 @@ export class LoggingPanel {
   /** The ETag of the values the editor was filled with: what a change is sent with (If-Match). */
   private etag: string | null = null;
   private editor: { outputs: HTMLInputElement; filters: HTMLInputElement } | null = null;
+  /** Counts the user's edits: a read that was under way while the user typed must not overwrite the typing. */
+  private edits = 0;
 
   constructor(
     private readonly daemon: string,
@@ -63,6 +65,7 @@ export class LoggingPanel {
 
   /** Reads the settings (and their ETag) again; `intoEditor` also resets the editor to them. */
   async refresh(intoEditor = false): Promise<void> {
+    const editsBefore = this.edits;
     let answer;
     try {
       answer = await get<Logging>(daemonPath(this.daemon, 'logging'));
@@ -81,8 +84,9 @@ export class LoggingPanel {
     replace(this.filtersList, ...logging.filters.map((f) => h('li', {}, `${f.priority}: ${f.match}`)));
     if (logging.filters.length === 0) replace(this.filtersList, h('li', {}, 'none'));
     // The editor keeps what the user is typing, and the ETag of the values it started from: a change made
-    // elsewhere meanwhile then fails with 412 instead of being overwritten unseen.
-    if (this.editor && (intoEditor || this.etag === null)) {
+    // elsewhere meanwhile then fails with 412 instead of being overwritten unseen. What the user typed while this
+    // read was under way stays, with the ETag of the values it was typed over.
+    if (this.editor && (intoEditor || this.etag === null) && this.edits === editsBefore) {
       this.editor.outputs.value = logging.raw.outputs;
       this.editor.filters.value = logging.filters.map((f) => `${f.level}:${f.match}`).join(' ');
       this.etag = answer.etag;
@@ -101,7 +105,10 @@ export class LoggingPanel {
         'aria-describedby': `log-${name}-hint log-${name}-error`,
       });
       const error = h('p', { id: `log-${name}-error`, class: 'field-error', 'aria-live': 'polite' });
-      input.addEventListener('input', () => this.validate());
+      input.addEventListener('input', () => {
+        this.edits++;
+        this.validate();
+      });
       return {
         input,
         el: h(
