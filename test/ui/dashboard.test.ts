@@ -201,6 +201,32 @@ describe('the dashboard in Chromium against a real libvirtd', () => {
     await page.close();
   });
 
+  it('keeps what was typed into a settings form while its read was under way (operator)', async () => {
+    const page = await signedIn(TOKENS.operator);
+    const card = page.locator('[data-server="libvirtd"]');
+    // Hold the read the form makes when opened until the user has typed in one field.
+    const limits = /\/servers\/libvirtd\/client-limits(\?|$)/;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(limits, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await card.locator('summary', { hasText: 'Change client limits' }).click();
+    const maxClients = card.locator('input[name="maxClients"]');
+    await maxClients.fill('77');
+    const landed = page.waitForResponse(limits);
+    release();
+    await landed;
+    await page.unroute(limits);
+    const cli = parseVirtAdminKeyValues(await virtAdmin('srv-clients-info', 'libvirtd'));
+    // The other field takes the daemon's value; the typed one stays.
+    const unauth = card.locator('input[name="maxUnauthClients"]');
+    await eventually(async () => (await unauth.inputValue()) === cli['nclients_unauth_max'], 'the other field filled');
+    assert.equal(await maxClients.inputValue(), '77');
+    await page.close();
+  });
+
   it('sends If-Match: a form opened before someone else changed the pool gets a clear 412 and changes nothing', async () => {
     const page = await signedIn(TOKENS.operator);
     const card = page.locator('[data-server="libvirtd"]');

@@ -139,6 +139,8 @@ export class ServerCard {
     const status = statusLine();
     const inputs = new Map<keyof Figures, HTMLInputElement>();
     let etag: string | null = null;
+    // Fields the user typed in since the last read began: a read that lands afterwards leaves them alone.
+    const touched = new Set<HTMLInputElement>();
     const idBase = `srv-${cssId(this.server)}-${form.resource}`;
     const fields = form.fields.map(({ key, label }) => {
       const input = h('input', {
@@ -150,15 +152,18 @@ export class ServerCard {
         required: true,
         inputmode: 'numeric',
       });
+      input.addEventListener('input', () => touched.add(input));
       inputs.set(key, input);
       return h('div', { class: 'field' }, h('label', { for: input.id }, label), input);
     });
     const load = async () => {
       status.clear();
+      touched.clear();
       try {
         const answer = await get<Figures>(path);
-        etag = answer.etag;
-        for (const [key, input] of inputs) input.value = String(answer.body[key]);
+        // What was typed meanwhile keeps the ETag of the values it was typed over (this read's, on first opening).
+        if (touched.size === 0 || etag === null) etag = answer.etag;
+        for (const [key, input] of inputs) if (!touched.has(input)) input.value = String(answer.body[key]);
       } catch (err) {
         status.error(describeError(err, 'Reading the current values'));
       }
