@@ -300,14 +300,8 @@ export class Reconciler {
   /** Apply one step, audited like an API change with the declaration's source as actor; returns what still differs. */
   private async apply(step: PlanStep & { part: PreparedPart }, declaration: Declaration): Promise<Difference[]> {
     const { part } = step;
-    const subject: AuditSubject = {
-      action: step.action,
-      method: 'RECONCILE',
-      url: `/daemons/${encodeURIComponent(this.daemon)}/desired-state`,
-      requestId: `reconcile-${++runs}`,
-      actor: { kind: 'desired-state', name: declaration.sourceName, role: null },
-      source: { transport: 'in-process' },
-      daemon: this.daemon,
+    const subject = {
+      ...this.auditSubject(step.action, declaration),
       ...('server' in part.target ? { server: part.target.server } : {}),
     };
     const old = Object.fromEntries(step.differences.map((d) => [d.path.slice(part.path.length + 1), d.actual]));
@@ -342,6 +336,19 @@ export class Reconciler {
     }
   }
 
+  /** Who made a reconciliation's change, for the audit: the declaration's source, as its own kind of actor. */
+  private auditSubject(action: string, declaration: Declaration): AuditSubject {
+    return {
+      action,
+      method: 'RECONCILE',
+      url: `/daemons/${encodeURIComponent(this.daemon)}/desired-state`,
+      requestId: `reconcile-${++runs}`,
+      actor: { kind: 'desired-state', name: declaration.sourceName, role: null },
+      source: { transport: 'in-process' },
+      daemon: this.daemon,
+    };
+  }
+
   /** The timeout is declared, enforced, and not yet set to that value on this connection. */
   private timeoutDue(doc: DesiredState): boolean {
     return (
@@ -353,15 +360,7 @@ export class Reconciler {
 
   /** Set the daemon timeout, audited as PUT /daemon/timeout is (libvirt cannot read it: no old value). */
   private async applyTimeout(seconds: number, declaration: Declaration): Promise<void> {
-    const subject: AuditSubject = {
-      action: 'daemon.timeout.set',
-      method: 'RECONCILE',
-      url: `/daemons/${encodeURIComponent(this.daemon)}/desired-state`,
-      requestId: `reconcile-${++runs}`,
-      actor: { kind: 'desired-state', name: declaration.sourceName, role: null },
-      source: { transport: 'in-process' },
-      daemon: this.daemon,
-    };
+    const subject = this.auditSubject('daemon.timeout.set', declaration);
     this.o.audit.record({ ...subject, phase: 'attempt', new: { seconds } });
     try {
       await this.o.connection.call((admin, options) => admin.setDaemonTimeout(seconds, options));
