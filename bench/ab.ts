@@ -27,7 +27,8 @@ import {
   startGateway,
   type GatewayProcess,
 } from './lib/gateway-process.js';
-import { httpLoad, type Figures, type HttpRequest } from './lib/measure.js';
+import { httpLoad, type Figures } from './lib/measure.js';
+import { threadpoolRequests, warmUp } from './lib/threadpool-load.js';
 
 const { values: cli } = parseArgs({
   options: {
@@ -97,12 +98,7 @@ function statusKb(pid: number, field: string): number {
   return Number(kb) * 1024;
 }
 
-const tp: HttpRequest = { method: 'GET', path: `/servers/${SERVER}/threadpool` };
-const patch: HttpRequest = {
-  method: 'PATCH',
-  path: `/servers/${SERVER}/threadpool`,
-  body: JSON.stringify({ maxWorkers: 20 }),
-};
+const { get: tp, patch } = threadpoolRequests(SERVER);
 
 async function measure(gateway: GatewayProcess, variant: Variant, round: number, embeddedPrefix: string): Promise<Run> {
   const run: Run = {
@@ -125,15 +121,7 @@ async function measure(gateway: GatewayProcess, variant: Variant, round: number,
   run.memory['rssAfterStartBytes'] = gateway.rss();
   run.memory['rssAnonAfterStartBytes'] = statusKb(gateway.pid, 'RssAnon');
   run.memory['rssFileAfterStartBytes'] = statusKb(gateway.pid, 'RssFile');
-  // The warm-up of `npm run bench`.
-  const warmup: HttpRequest[] = [
-    tp,
-    patch,
-    { method: 'GET', path: `/servers/${SERVER}/clients?limit=100` },
-    { method: 'GET', path: `${embeddedPrefix}/servers/${SERVER}/threadpool` },
-  ];
-  await httpLoad({ operation: 'warm-up', daemon: 'both', base, requests: warmup, connections: C, durationS: 3 });
-  await httpLoad({ operation: 'warm-up', daemon: 'libvirtd', base, requests: [tp], connections: C, durationS: 2 });
+  await warmUp(base, SERVER, embeddedPrefix, C);
   await record(
     httpLoad({
       operation: 'GET threadpool',
@@ -276,36 +264,20 @@ function summary(runs: Run[], counts: CallCount[]): string {
       runs
         .filter((r) => r.variant === name)
         .flatMap((r) => r.rows.filter((row) => `${row.operation}, ${row.concurrency} conn` === key));
-    lines.push(
-      `| ${key}, req/s | ${names
-        .map((n) =>
-          spread(
-            pick(n).map((f) => f.perSecond),
-            0,
-          ),
-        )
-        .join(' | ')} |`,
-    );
-    lines.push(
-      `| ${key}, p50 ms | ${names
-        .map((n) =>
-          spread(
-            pick(n).flatMap((f) => (f.p50Ms === null ? [] : [f.p50Ms])),
-            2,
-          ),
-        )
-        .join(' | ')} |`,
-    );
-    lines.push(
-      `| ${key}, p99 ms | ${names
-        .map((n) =>
-          spread(
-            pick(n).flatMap((f) => (f.p99Ms === null ? [] : [f.p99Ms])),
-            2,
-          ),
-        )
-        .join(' | ')} |`,
-    );
+    const figures: Array<[string, (row: Run['rows'][number]) => number | null, number]> = [
+      ['req/s', (row) => row.perSecond, 0],
+      ['p50 ms', (row) => row.p50Ms, 2],
+      ['p99 ms', (row) => row.p99Ms, 2],
+    ];
+    for (const [label, figure, digits] of figures) {
+      const cells = names.map((n) =>
+        spread(
+          pick(n).flatMap((row) => figure(row) ?? []),
+          digits,
+        ),
+      );
+      lines.push(`| ${key}, ${label} | ${cells.join(' | ')} |`);
+    }
   }
   for (const key of [...new Set(runs.flatMap((r) => Object.keys(r.memory)))]) {
     lines.push(

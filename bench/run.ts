@@ -32,6 +32,7 @@ import {
   type Figures,
   type HttpRequest,
 } from './lib/measure.js';
+import { threadpoolRequests, warmUp } from './lib/threadpool-load.js';
 import { formatTable, formatTargets, writeReport, type BenchReport, type TargetCheck } from './lib/report.js';
 
 const { values: cli } = parseArgs({
@@ -149,26 +150,13 @@ async function main(): Promise<void> {
     const names = await daemonNames(gateway);
     const embeddedPrefix = `/daemons/${names.get(emb.adminUri) ?? 'embedded'}`;
     const base = gateway.base;
-    const tp: HttpRequest = { method: 'GET', path: `/servers/${SERVER}/threadpool` };
-    const patch: HttpRequest = {
-      method: 'PATCH',
-      path: `/servers/${SERVER}/threadpool`,
-      body: JSON.stringify({ maxWorkers: 20 }),
-    };
+    const { get: tp, patch } = threadpoolRequests(SERVER);
     const real4 = await adminPool(realUri, ADMIN_CONNECTIONS);
     const emb4 = await adminPool(emb.adminUri, ADMIN_CONNECTIONS);
     memory['gatewayRssAfterStartBytes'] = gateway.rss();
     memory['gatewayFdsAfterStart'] = gateway.openFds();
 
-    // Warm up: JIT (every route measured below), connection pools, libvirtd's workers.
-    const warmup: HttpRequest[] = [
-      tp,
-      patch,
-      { method: 'GET', path: `/servers/${SERVER}/clients?limit=100` },
-      { method: 'GET', path: `${embeddedPrefix}/servers/${SERVER}/threadpool` },
-    ];
-    await httpLoad({ operation: 'warm-up', daemon: 'both', base, requests: warmup, connections: C, durationS: 3 });
-    await httpLoad({ operation: 'warm-up', daemon: 'libvirtd', base, requests: [tp], connections: C, durationS: 2 });
+    await warmUp(base, SERVER, embeddedPrefix, C);
 
     log('GET threadpool');
     const gw32 = await record(
